@@ -1,0 +1,136 @@
+//! Configuration: environment variables, overlaid on secrets from AWS Secrets Manager.
+//!
+//! Locally everything is an environment variable. Deployed, secrets never sit in the template or
+//! the function's environment: `SECRET_ARNS` lists (comma-separated) the Secrets Manager secrets a
+//! function may read; each holds a JSON object of setting names to string values (e.g.
+//! `{"VONAGE_API_KEY": "...", "VONAGE_API_SECRET": "..."}`), read once per cold start. An
+//! environment variable of the same name wins, so a secret can be overridden for a test.
+//!
+//! The DynamoDB endpoint is not ours to configure: the SDK reads `AWS_ENDPOINT_URL_DYNAMODB`.
+
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("secret {arn} could not be read: {reason}")]
+    Secret { arn: String, reason: String },
+}
+
+/// Settings by name. Values may be secrets: this type never prints them.
+#[derive(Clone, Default)]
+pub struct Settings {
+    values: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<_> = self.values.keys().collect();
+        names.sort();
+        f.debug_struct("Settings").field("names", &names).finish()
+    }
+}
+
+impl Settings {
+    /// From explicit pairs (tests, tools).
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            values: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The process environment, plus the secrets named in `SECRET_ARNS`.
+    pub async fn load(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let mut values: HashMap<String, String> = HashMap::new();
+        let arns: Vec<String> = std::env::var("SECRET_ARNS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect();
+        if !arns.is_empty() {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            for arn in arns {
+                let secret = client
+                    .get_secret_value()
+                    .secret_id(&arn)
+                    .send()
+                    .await
+                    .map_err(|e| ConfigError::Secret {
+                        arn: arn.clone(),
+                        reason: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                    })?;
+                let text = secret.secret_string().unwrap_or("{}");
+                let object: HashMap<String, serde_json::Value> = serde_json::from_str(text)
+                    .map_err(|_| ConfigError::Secret {
+                        arn: arn.clone(),
+                        reason: "not a JSON object of setting names to strings".into(),
+                    })?;
+                for (name, value) in object {
+                    if let Some(value) = value.as_str() {
+                        values.insert(name, value.to_string());
+                    }
+                }
+            }
+        }
+        values.extend(std::env::vars());
+        Ok(Self { values })
+    }
+
+    /// A non-blank value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&self, name: &'static str) -> Result<&str, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+}
+
+/// Set up JSON-lines logging (one object per line, CloudWatch-friendly). `RUST_LOG` filters.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_is_unset_and_debug_hides_values() {
+        let s = Settings::from_pairs([("A", " x "), ("B", "  "), ("SECRET", "hunter2")]);
+        assert_eq!(s.get("A"), Some("x"));
+        assert_eq!(s.get("B"), None);
+        assert!(matches!(s.require("B"), Err(ConfigError::Missing("B"))));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,25 @@
+//! Domain logic for the SMS opt-out system, shared by every Lambda and tool in the workspace.
+//!
+//! Module map (named after the words a newcomer would search for):
+//! - [`msisdn`]: phone numbers, normalised to E.164 digits, masked in logs.
+//! - [`keywords`]: which inbound texts are opt-outs.
+//! - [`webhook`]: parsing Vonage's inbound SMS webhook in all its encodings.
+//! - [`signature`]: Vonage webhook signatures (SMS API `sig`, Messages API JWT).
+//! - [`store`]: the DynamoDB record (state + history) and the "newest event wins" rule.
+//! - [`table`]: the table definition, read from `template.yaml`.
+//! - [`vonage`]: Vonage's US short code opt-in API (manage and query calls).
+//! - [`unsubscribe`]: the `unsubscribe-webhook` Lambda's handler.
+//! - [`http`]: the error type of the HTTP boundary and its JSON responses.
+//! - [`config`]: settings from the environment and Secrets Manager; logging.
+
+pub mod config;
+pub mod http;
+pub mod keywords;
+pub mod msisdn;
+pub mod signature;
+pub mod store;
+pub mod table;
+pub mod timestamp;
+// pub mod unsubscribe; (enabled once keywords and signature land)
+pub mod vonage;
+pub mod webhook;

@@ -1,0 +1,173 @@
+//! The record's rules against a real DynamoDB-compatible server: idempotency, newest event wins,
+//! state and history in step, the opted-out list.
+
+mod support;
+
+use shared::store::{Event, EventKind, Outcome, Status, StoreError};
+use std::collections::BTreeMap;
+use support::*;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+fn event(digits: &str, kind: EventKind, id: &str, at: OffsetDateTime) -> Event {
+    Event {
+        msisdn: msisdn(digits),
+        kind,
+        event_id: id.into(),
+        occurred_at: at,
+        received_at: at + Duration::seconds(1),
+        source: "test".into(),
+        details: BTreeMap::from([("message_id".to_string(), id.to_string())]),
+    }
+}
+
+const T0: OffsetDateTime = datetime!(2026-11-01 10:00:00 UTC);
+
+#[tokio::test]
+async fn an_opt_out_sets_state_and_appends_history() {
+    let store = fresh_store().await;
+    let e = event("14155550100", EventKind::OptOut, "sms:A1", T0);
+    assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
+    let state = store.state(&e.msisdn).await.unwrap().unwrap();
+    assert_eq!(state.status, Status::OptedOut);
+    assert_eq!(state.since, "2026-11-01T10:00:00.000Z");
+    assert_eq!(state.event_id, "sms:A1");
+    let history = store.history(&e.msisdn, 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].details["message_id"], "sms:A1");
+    assert!(history[0].applied);
+}
+
+#[tokio::test]
+async fn redelivery_is_a_no_op() {
+    let store = fresh_store().await;
+    let e = event("14155550101", EventKind::OptOut, "sms:A2", T0);
+    assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
+    let before = items_for(&store, "14155550101").await;
+    for _ in 0..5 {
+        assert_eq!(store.record(&e).await.unwrap(), Outcome::Duplicate);
+    }
+    assert_eq!(items_for(&store, "14155550101").await, before);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_deliveries_write_once() {
+    let store = fresh_store().await;
+    let e = event("14155550102", EventKind::OptOut, "sms:A3", T0);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (store, e) = (store.clone(), e.clone());
+            tokio::spawn(async move { store.record(&e).await })
+        })
+        .collect();
+    let mut applied = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Outcome::Applied => applied += 1,
+            Outcome::Duplicate => {}
+            Outcome::Superseded => panic!("a duplicate of the state's own event is not older"),
+        }
+    }
+    assert_eq!(applied, 1);
+    assert_eq!(history_count(&store, "14155550102").await, 1);
+    assert_eq!(items_for(&store, "14155550102").await.len(), 2);
+}
+
+#[tokio::test]
+async fn newest_event_wins_and_late_ones_are_still_history() {
+    let store = fresh_store().await;
+    let n = "14155550103";
+    let stop = event(n, EventKind::OptOut, "sms:OLD", T0);
+    let resub = event(n, EventKind::Resubscribe, "resub:1", T0 + Duration::minutes(5));
+    assert_eq!(store.record(&resub).await.unwrap(), Outcome::Applied);
+    // The STOP from before the resubscribe arrives late (Vonage redelivers for 24 hours).
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Superseded);
+    let state = store.state(&msisdn(n)).await.unwrap().unwrap();
+    assert_eq!(state.status, Status::Subscribed);
+    assert_eq!(state.event_id, "resub:1");
+    let history = store.history(&msisdn(n), 10).await.unwrap();
+    let ids: Vec<_> = history.iter().map(|h| (h.event_id.as_str(), h.applied)).collect();
+    // Newest first, by event time rather than arrival.
+    assert_eq!(ids, [("resub:1", true), ("sms:OLD", false)]);
+    // A later STOP wins again.
+    let stop2 = event(n, EventKind::OptOut, "sms:NEW", T0 + Duration::minutes(6));
+    assert_eq!(store.record(&stop2).await.unwrap(), Outcome::Applied);
+    assert_eq!(store.state(&msisdn(n)).await.unwrap().unwrap().status, Status::OptedOut);
+    // And a repeat of the superseded one changes nothing.
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(history_count(&store, n).await, 3);
+}
+
+#[tokio::test]
+async fn at_the_same_instant_the_opt_out_wins() {
+    let store = fresh_store().await;
+    let n = "14155550104";
+    let stop = event(n, EventKind::OptOut, "sms:S", T0);
+    let resub = event(n, EventKind::Resubscribe, "resub:R", T0);
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
+    assert_eq!(store.record(&resub).await.unwrap(), Outcome::Superseded);
+    assert_eq!(store.state(&msisdn(n)).await.unwrap().unwrap().status, Status::OptedOut);
+}
+
+#[tokio::test]
+async fn history_is_bounded_newest_first() {
+    let store = fresh_store().await;
+    let n = "14155550105";
+    for i in 0..7 {
+        let e = event(n, EventKind::OptOut, &format!("sms:H{i}"), T0 + Duration::minutes(i));
+        store.record(&e).await.unwrap();
+    }
+    let history = store.history(&msisdn(n), 3).await.unwrap();
+    let ids: Vec<_> = history.iter().map(|h| h.event_id.as_str()).collect();
+    assert_eq!(ids, ["sms:H6", "sms:H5", "sms:H4"]);
+}
+
+#[tokio::test]
+async fn the_opted_out_list_pages_through_every_number_once() {
+    let store = fresh_store().await;
+    let mut expected = Vec::new();
+    for i in 0..23 {
+        let n = format!("1415555{:04}", 2000 + i);
+        store
+            .record(&event(&n, EventKind::OptOut, &format!("sms:L{i}"), T0))
+            .await
+            .unwrap();
+        expected.push(n);
+    }
+    // Two of them resubscribed: they leave the list.
+    for n in &expected[..2] {
+        let e = event(n, EventKind::Resubscribe, &format!("resub:{n}"), T0 + Duration::minutes(1));
+        assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
+    }
+    let expected = &expected[2..];
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let (items, next) = store.opted_out_page(5, cursor.as_deref()).await.unwrap();
+        pages += 1;
+        seen.extend(items.into_iter().map(|i| i.msisdn));
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+        assert!(pages < 20, "pagination does not terminate");
+    }
+    assert!(pages > 2);
+    assert_eq!(seen, expected);
+    assert!(matches!(
+        store.opted_out_page(5, Some("not-a-cursor")).await,
+        Err(StoreError::BadCursor)
+    ));
+}
+
+#[tokio::test]
+async fn storage_down_fails_loudly_and_a_retry_completes() {
+    let store = fresh_store().await;
+    let down = unreachable_store(store.table_name());
+    let e = event("14155550106", EventKind::OptOut, "sms:D1", T0);
+    assert!(matches!(down.record(&e).await, Err(StoreError::Unavailable(_))));
+    assert_eq!(item_count(&store).await, 0);
+    assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
+    assert_eq!(history_count(&store, "14155550106").await, 1);
+}
