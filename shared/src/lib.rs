@@ -9,6 +9,7 @@
 //! - [`table`]: the table definition, read from `template.yaml`.
 //! - [`vonage`]: Vonage's US short code opt-in API (manage and query calls).
 //! - [`unsubscribe`]: the `unsubscribe-webhook` Lambda's handler.
+//! - [`resubscribe`]: the `resubscribe` Lambda's handler (the website's API).
 //! - [`http`]: the error type of the HTTP boundary and its JSON responses.
 //! - [`config`]: settings from the environment and Secrets Manager; logging.
 
@@ -18,6 +19,7 @@ pub mod keywords;
 pub mod msisdn;
 pub mod signature;
 pub mod store;
+pub mod resubscribe;
 pub mod table;
 pub mod timestamp;
 // pub mod unsubscribe; (enabled once keywords and signature land)

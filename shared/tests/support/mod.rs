@@ -248,3 +248,80 @@ impl<'a> HttpCall<'a> {
 pub fn body_json(response: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
 }
+
+/// A TCP forwarder in front of the local DynamoDB server that a test can switch off, to make
+/// storage fail at an exact moment (e.g. right after Vonage confirmed).
+pub struct StorageSwitch {
+    pub endpoint: String,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    kill: tokio::sync::broadcast::Sender<()>,
+}
+
+impl StorageSwitch {
+    pub async fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let upstream = endpoint().trim_start_matches("http://").to_string();
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (kill, _) = tokio::sync::broadcast::channel::<()>(4);
+        let (down2, kill2) = (down.clone(), kill.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if down2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let mut killed = kill2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = killed.recv() => {}
+                    }
+                });
+            }
+        });
+        Self { endpoint: format!("http://{local}"), down, kill }
+    }
+
+    pub fn store(&self, table: &str) -> Store {
+        Store::new(client_for(&self.endpoint), table)
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        if down {
+            let _ = self.kill.send(());
+        }
+    }
+
+    pub fn handle(&self) -> StorageSwitchHandle {
+        StorageSwitchHandle { down: self.down.clone(), kill: self.kill.clone() }
+    }
+}
+
+/// A cloneable way to pull the plug from inside another task (e.g. a wiremock responder).
+#[derive(Clone)]
+pub struct StorageSwitchHandle {
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    kill: tokio::sync::broadcast::Sender<()>,
+}
+
+impl StorageSwitchHandle {
+    pub fn set_down(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = self.kill.send(());
+    }
+}
+
+/// The reference folder beside the repository (never copied into it).
+pub fn vonage_reference(path: &str) -> String {
+    let dir = std::env::var("VONAGE_REFERENCE_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vonage").to_string());
+    std::fs::read_to_string(format!("{dir}/{path}"))
+        .unwrap_or_else(|e| panic!("reference file {dir}/{path}: {e}"))
+}

@@ -1,0 +1,439 @@
+//! Which inbound texts are opt-outs.
+//!
+//! # Rules
+//!
+//! A message is an opt-out when, after normalisation (see below), it is
+//!
+//! 1. **the whole message** one of: `STOP`, `STOPALL`, `STOP ALL`, `UNSUBSCRIBE`, `CANCEL`, `END`,
+//!    `QUIT`, `REVOKE`, `OPTOUT`, `OPT OUT`, `OPT-OUT` (CTIA universal words, the words the FCC's
+//!    2024 TCPA order names, and common provider additions), or a configured extra word
+//!    ([`KeywordRules::with_extra_words`], e.g. `ARRET`, `TD` for Canada); or
+//! 2. **starts with** `STOP`, `STOPALL`, `UNSUBSCRIBE`, `REVOKE` or `OPT OUT` followed by other
+//!    words: "Stop texting me", "STOP please", "stop, please", "Unsubscribe me". `OPTOUT` and
+//!    `OPT-OUT` are the same word as `OPT OUT` and work as prefixes too ("Opt-out now"). The first
+//!    word must be the keyword exactly once punctuation is trimmed from it, so "Stopping" and
+//!    "Stopwatch" are not opt-outs. `STOP ALL …` reports `STOPALL`, other `STOP …` reports `STOP`.
+//!
+//! `CANCEL`, `END`, `QUIT` and configured extras count only as the whole message: "Cancel my
+//! appointment", "The end", "quit it", "WEEKEND" and "Don't stop" are not opt-outs. Matching is
+//! never by substring.
+//!
+//! The canonical keyword returned is upper case: `STOP`, `STOPALL` (also for `STOP ALL`),
+//! `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`, `REVOKE`, `OPT OUT` (also for `OPTOUT` and `OPT-OUT`),
+//! or the configured extra word, upper-cased after normalisation (`ARRET`).
+//!
+//! # Normalisation and decisions
+//!
+//! [`normalize`]: Unicode NFKC (full-width `ＳＴＯＰ` → `stop`), lower case, invisible format
+//! characters (zero-width space/joiners, word joiner, BOM, soft hyphen) removed, inner white space
+//! runs collapsed to one space, and everything that is not a letter or digit trimmed from both
+//! ends. The trimmed "punctuation" deliberately includes symbols and emoji: "STOP 🛑", "🛑STOP",
+//! "¡STOP!" and "'Stop'" are opt-outs. Spaced-out letters ("S T O P") are not.
+//!
+//! Diacritics: NFKC keeps accents, so on top of [`normalize`] the matcher folds them (canonical
+//! decomposition, combining marks dropped). "Arrêt" matches a configured `ARRET`, and "Stöp" or
+//! "ÉND" count as opt-outs. Honouring more opt-outs is the safer side legally; no keyword turns
+//! into a different ordinary word by losing its accents.
+//!
+//! Cost: one normalisation per message (a single allocation for ASCII text, which skips NFKC and
+//! folding), then comparisons against a handful of short strings; no regex.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Whole-message opt-outs: normalised form → canonical keyword.
+const WHOLE_MESSAGE: &[(&str, &str)] = &[
+    ("stop", "STOP"),
+    ("stopall", "STOPALL"),
+    ("stop all", "STOPALL"),
+    ("unsubscribe", "UNSUBSCRIBE"),
+    ("cancel", "CANCEL"),
+    ("end", "END"),
+    ("quit", "QUIT"),
+    ("revoke", "REVOKE"),
+    ("optout", "OPT OUT"),
+    ("opt out", "OPT OUT"),
+    ("opt-out", "OPT OUT"),
+];
+
+/// Single-word keywords that also count as the first word of a longer message.
+const PREFIX_WORDS: &[(&str, &str)] = &[
+    ("stop", "STOP"),
+    ("stopall", "STOPALL"),
+    ("unsubscribe", "UNSUBSCRIBE"),
+    ("revoke", "REVOKE"),
+    ("optout", "OPT OUT"),
+    ("opt-out", "OPT OUT"),
+];
+
+/// Two-word keywords that also count as the first two words of a longer message.
+const PREFIX_PAIRS: &[(&str, &str, &str)] =
+    &[("opt", "out", "OPT OUT"), ("stop", "all", "STOPALL")];
+
+/// Normalise a message for keyword matching: Unicode NFKC, fold case (lower-case after NFKC), trim white
+/// space and surrounding punctuation, collapse inner white space runs to one space.
+///
+/// Details: "surrounding punctuation" is every character that is not alphanumeric, so symbols and
+/// emoji at either end are trimmed too; punctuation inside the text is kept ("stop, please").
+/// Invisible format characters (U+00AD, U+200B–U+200D, U+2060, U+FEFF) are removed everywhere.
+/// Case is folded per character (`char::to_lowercase`), which ignores Greek final-sigma context.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    if text.is_ascii() {
+        // ASCII is already in NFKC.
+        push_collapsed(&mut out, text.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        // Invisible characters go before NFKC so they cannot block a composition ("e", ZWSP,
+        // U+0301) that would otherwise only happen on a second pass.
+        let visible = text.chars().filter(|&c| !is_invisible(c));
+        push_collapsed(&mut out, visible.nfkc().flat_map(char::to_lowercase));
+    }
+    trim_in_place(&mut out);
+    out
+}
+
+/// Appends `chars` to `out` without invisible characters, with white space runs collapsed to
+/// one space and no leading white space (a trailing space is removed by [`trim_in_place`]).
+fn push_collapsed(out: &mut String, chars: impl Iterator<Item = char>) {
+    let mut pending_space = false;
+    for c in chars {
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+}
+
+/// Removes non-alphanumeric characters from both ends without reallocating.
+fn trim_in_place(s: &mut String) {
+    let end = s.trim_end_matches(|c: char| !c.is_alphanumeric()).len();
+    s.truncate(end);
+    let start = s.len() - s.trim_start_matches(|c: char| !c.is_alphanumeric()).len();
+    s.drain(..start);
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
+
+/// [`normalize`], then diacritics folded ("arrêt" → "arret"). The key every comparison uses.
+fn match_key(text: &str) -> String {
+    let normalized = normalize(text);
+    if normalized.is_ascii() {
+        return normalized;
+    }
+    let mut folded: String = normalized
+        .nfd()
+        .filter(|&c| !is_combining_mark(c))
+        .nfc()
+        .collect();
+    // Dropping a mark can expose a non-alphanumeric end (a lone combining mark).
+    trim_in_place(&mut folded);
+    folded
+}
+
+/// `word` without non-alphanumeric characters at either end ("stop," → "stop", "opt-out!" → "opt-out").
+fn trim_word(word: &str) -> &str {
+    word.trim_matches(|c: char| !c.is_alphanumeric())
+}
+
+/// Opt-out keyword rules: the built-in words plus configured whole-message extras.
+#[derive(Debug, Clone, Default)]
+pub struct KeywordRules {
+    /// Extra whole-message words: (match key, canonical upper-case keyword). Few entries, so a
+    /// linear scan is cheaper than hashing.
+    extra: Vec<(String, String)>,
+}
+
+impl KeywordRules {
+    /// Built-in words plus extra whole-message opt-out words from configuration (e.g. "ARRET" for
+    /// Canadian French), normalised the same way; blank entries ignored.
+    ///
+    /// Entries that are already built-in words or that repeat an earlier entry are ignored.
+    pub fn with_extra_words<I, S>(extra: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut rules = KeywordRules::default();
+        for word in extra {
+            let key = match_key(word.as_ref());
+            if key.is_empty()
+                || WHOLE_MESSAGE.iter().any(|(w, _)| *w == key)
+                || rules.extra.iter().any(|(k, _)| *k == key)
+            {
+                continue;
+            }
+            let canonical = key.to_uppercase();
+            rules.extra.push((key, canonical));
+        }
+        rules
+    }
+
+    /// Parse the config value: comma-separated words, e.g. "ARRET, TD".
+    pub fn from_config(value: &str) -> Self {
+        Self::with_extra_words(value.split(','))
+    }
+
+    /// Some(canonical keyword, upper-case, e.g. "STOP", "OPT OUT", "ARRET") when the message is an opt-out.
+    pub fn opt_out_keyword(&self, text: &str) -> Option<String> {
+        let key = match_key(text);
+        if key.is_empty() {
+            return None;
+        }
+        if let Some((_, canonical)) = WHOLE_MESSAGE.iter().find(|(w, _)| *w == key) {
+            return Some((*canonical).to_owned());
+        }
+        if let Some((_, canonical)) = self.extra.iter().find(|(k, _)| *k == key) {
+            return Some(canonical.clone());
+        }
+        prefix_keyword(&key).map(str::to_owned)
+    }
+}
+
+/// The canonical keyword when the first word(s) of a multi-word `key` are a prefix keyword.
+fn prefix_keyword(key: &str) -> Option<&'static str> {
+    let mut words = key.split(' ');
+    let first = trim_word(words.next()?);
+    let second = words.next().map(trim_word);
+    if let Some(second) = second {
+        if let Some((_, _, canonical)) = PREFIX_PAIRS
+            .iter()
+            .find(|(a, b, _)| *a == first && *b == second)
+        {
+            return Some(canonical);
+        }
+    }
+    PREFIX_WORDS
+        .iter()
+        .find(|(w, _)| *w == first)
+        .map(|(_, canonical)| *canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_examples() {
+        let table: &[(&str, &str)] = &[
+            ("STOP", "stop"),
+            ("  stop. ", "stop"),
+            ("¡STOP!", "stop"),
+            ("'Stop'", "stop"),
+            ("\"STOP\"", "stop"),
+            ("STOP 🛑", "stop"),
+            ("🛑🛑 stop 🛑", "stop"),
+            ("STOP👍🏽", "stop"),
+            ("ＳＴＯＰ", "stop"),
+            ("ＳＴＯＰ！", "stop"),
+            ("sToP", "stop"),
+            ("opt    out", "opt out"),
+            ("stop\tall", "stop all"),
+            ("OPT\nOUT", "opt out"),
+            ("OPT\r\n  OUT", "opt out"),
+            ("opt\u{3000}out", "opt out"), // ideographic space
+            ("opt\u{a0}out", "opt out"),   // NBSP
+            ("S\u{200B}TOP", "stop"),
+            ("\u{FEFF}stop", "stop"),
+            ("stop, please!", "stop, please"),
+            ("Don't stop", "don't stop"),
+            ("  Stop   texting   me!!  ", "stop texting me"),
+            ("Arrêt", "arrêt"), // NFKC keeps accents; the matcher folds them
+            ("ARRÊT", "arrêt"),
+            ("ﬁn", "fin"), // ligature
+            ("STOP 2", "stop 2"),
+            ("", ""),
+            ("   ", ""),
+            ("?!...", ""),
+            ("🛑", ""),
+            ("\u{0}\u{7}stop\u{1b}", "stop"),
+        ];
+        for (input, expected) in table {
+            assert_eq!(normalize(input), *expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn match_key_folds_diacritics() {
+        assert_eq!(match_key("Arrêt"), "arret");
+        assert_eq!(match_key("  STÖP! "), "stop");
+        assert_eq!(match_key("e\u{301}nd"), "end");
+        assert_eq!(match_key("QUİT"), "quit"); // Turkish dotted capital I
+        assert_eq!(match_key("stop\u{301}"), "stop");
+        assert_eq!(match_key("\u{301}"), "");
+        assert_eq!(match_key("plain ascii"), "plain ascii");
+    }
+
+    #[test]
+    fn opt_out_table() {
+        let rules = KeywordRules::from_config("ARRET, TD");
+        let table: &[(&str, Option<&str>)] = &[
+            // Every whole-message keyword.
+            ("STOP", Some("STOP")),
+            ("STOPALL", Some("STOPALL")),
+            ("STOP ALL", Some("STOPALL")),
+            ("UNSUBSCRIBE", Some("UNSUBSCRIBE")),
+            ("CANCEL", Some("CANCEL")),
+            ("END", Some("END")),
+            ("QUIT", Some("QUIT")),
+            ("REVOKE", Some("REVOKE")),
+            ("OPTOUT", Some("OPT OUT")),
+            ("OPT OUT", Some("OPT OUT")),
+            ("OPT-OUT", Some("OPT OUT")),
+            // Case.
+            ("sToP", Some("STOP")),
+            ("stop", Some("STOP")),
+            ("Cancel", Some("CANCEL")),
+            ("end", Some("END")),
+            ("Quit", Some("QUIT")),
+            // Every prefix keyword followed by other words.
+            ("Stop texting me", Some("STOP")),
+            ("STOP please", Some("STOP")),
+            ("stop, please", Some("STOP")),
+            ("STOP!!! now", Some("STOP")),
+            ("stop all messages", Some("STOPALL")),
+            ("STOPALL please", Some("STOPALL")),
+            ("Unsubscribe me", Some("UNSUBSCRIBE")),
+            ("unsubscribe, thanks", Some("UNSUBSCRIBE")),
+            ("Revoke consent", Some("REVOKE")),
+            ("opt out please", Some("OPT OUT")),
+            ("Optout now", Some("OPT OUT")),
+            ("Opt-out, thanks", Some("OPT OUT")),
+            ("OPT OUT!", Some("OPT OUT")),
+            // Surrounding punctuation, symbols, emoji.
+            ("STOP!", Some("STOP")),
+            ("  stop. ", Some("STOP")),
+            ("'Stop'", Some("STOP")),
+            ("¡STOP!", Some("STOP")),
+            ("STOP 🛑", Some("STOP")),
+            ("🛑STOP🛑", Some("STOP")),
+            ("(stop)", Some("STOP")),
+            ("end.", Some("END")),
+            // Unicode.
+            ("ＳＴＯＰ", Some("STOP")),
+            ("ｏｐｔ ｏｕｔ", Some("OPT OUT")),
+            ("S\u{200B}TOP", Some("STOP")),
+            ("Stöp", Some("STOP")),
+            ("ÉND", Some("END")),
+            ("QUİT", Some("QUIT")),
+            // Inner white space.
+            ("opt    out", Some("OPT OUT")),
+            ("stop\tall", Some("STOPALL")),
+            ("OPT\nOUT", Some("OPT OUT")),
+            (" \t stop \n", Some("STOP")),
+            // Configured extras: whole message only, accents folded.
+            ("ARRET", Some("ARRET")),
+            ("arret", Some("ARRET")),
+            ("Arrêt", Some("ARRET")),
+            ("ARRÊT!", Some("ARRET")),
+            ("td", Some("TD")),
+            ("Arrêt svp", None),
+            ("TD bank", None),
+            // Traps: not opt-outs.
+            ("Stopping", None),
+            ("Stopwatch", None),
+            ("stops", None),
+            ("WEEKEND", None),
+            ("The end", None),
+            ("Don't stop", None),
+            ("Please don't stop texting", None),
+            ("See you at the end of the week", None),
+            ("Cancel my appointment", None),
+            ("end it", None),
+            ("quit it", None),
+            ("S T O P", None),
+            ("ST OP", None),
+            ("stop-it", None),
+            ("opt in", None),
+            ("opt", None),
+            ("out", None),
+            ("UNSTOP", None),
+            ("nonstop", None),
+            // Anything else.
+            ("HELP", None),
+            ("INFO", None),
+            ("START", None),
+            ("YES", None),
+            ("Hi, what time is it?", None),
+            ("", None),
+            ("   ", None),
+            ("?!", None),
+            ("🛑", None),
+        ];
+        assert!(table.len() >= 40);
+        for (text, expected) in table {
+            assert_eq!(
+                rules.opt_out_keyword(text).as_deref(),
+                *expected,
+                "text {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn default_rules_have_no_extras() {
+        let rules = KeywordRules::default();
+        assert_eq!(rules.opt_out_keyword("ARRET"), None);
+        assert_eq!(rules.opt_out_keyword("STOP").as_deref(), Some("STOP"));
+        assert_eq!(
+            rules.opt_out_keyword("stop please").as_deref(),
+            Some("STOP")
+        );
+    }
+
+    #[test]
+    fn extra_words_are_normalised_and_blank_entries_ignored() {
+        let rules = KeywordRules::from_config(" arrêt ,, ,TD,\tSTOP, td ,  Remove ");
+        assert_eq!(
+            rules.extra,
+            vec![
+                ("arret".to_owned(), "ARRET".to_owned()),
+                ("td".to_owned(), "TD".to_owned()),
+                ("remove".to_owned(), "REMOVE".to_owned()),
+            ]
+        );
+        assert_eq!(rules.opt_out_keyword("REMOVE").as_deref(), Some("REMOVE"));
+        assert_eq!(rules.opt_out_keyword("remove me"), None);
+
+        let rules = KeywordRules::with_extra_words(["", "  ", "!!"]);
+        assert!(rules.extra.is_empty());
+
+        let rules = KeywordRules::with_extra_words(vec!["stop now".to_owned()]);
+        assert_eq!(
+            rules.opt_out_keyword("STOP  NOW!").as_deref(),
+            Some("STOP NOW")
+        );
+
+        assert!(KeywordRules::from_config("").extra.is_empty());
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_text() {
+        let alphabet: Vec<char> = "sStToOpP \t\n!.,'-🛑é\u{301}\u{200B}ＳİßΣ\u{0}\u{FFFF}"
+            .chars()
+            .collect();
+        let rules = KeywordRules::from_config("ARRET,TD");
+        let mut rng = fastrand::Rng::with_seed(0x5709);
+        for i in 0..2000usize {
+            let s: String = (0..i % 12)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let _ = rules.opt_out_keyword(&s);
+            // normalize is idempotent.
+            let once = normalize(&s);
+            assert_eq!(normalize(&once), once, "{s:?}");
+        }
+    }
+}

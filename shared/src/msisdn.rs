@@ -1,0 +1,703 @@
+//! Phone numbers ("MSISDNs"), normalised to E.164 digits without the `+`, and masked in logs.
+//!
+//! [`Msisdn`] is the only way a number enters storage. There are two ways to make one:
+//!
+//! - [`Msisdn::from_provider`] for numbers Vonage sends (webhook `msisdn`/`from`, its opt-out list).
+//!   Deliberately lenient: 7 to 15 ASCII digits, first digit not 0, optional leading `+`. A STOP
+//!   must never be dropped because the number looks unusual (new ranges, fictional test numbers).
+//! - [`Msisdn::parse`] for what a person types on the website. Strict: the number must be *valid*
+//!   according to libphonenumber's metadata (the `phonenumber` crate), so typos are caught before
+//!   anything is sent to Vonage.
+//!
+//! # What `parse` accepts (phonenumber 0.3.10, metadata 9.0.33)
+//!
+//! - US numbers in the fictional 555-0100..555-0199 block with a real area code are **valid**:
+//!   `+1 415 555 0100` → `14155550100`, `+1 212 555 0123`, `+1 800 555 0199`. So are other 555
+//!   numbers with a real area code (`+1 415 555 1234`).
+//! - Numbers with the unassigned area code 555, such as Vonage's documentation example
+//!   `15559301529`, are **invalid** for [`Msisdn::parse`] ([`MsisdnError::InvalidForRegion`]) but
+//!   accepted by [`Msisdn::from_provider`], which checks only the shape.
+//! - Other invalid shapes: a central office code starting with 0 or 1 (`+1 415 123 4567`),
+//!   Ofcom's fictional mobile range `+44 7700 900xxx`; the Ofcom London drama range
+//!   `+44 20 7946 0xxx` is valid.
+//! - Numbers written with a country code (`+44 …`, or the default region's international prefix,
+//!   e.g. `011 44 …` for the US) ignore `default_region`. `00` followed by a country code
+//!   (`0044 20 7946 0958`) is also understood when the default region does not use `00` itself (as
+//!   in the US): `00` is the international prefix in most of the world, and no valid national
+//!   number of such a region starts with it, so the fallback is tried only when the
+//!   national reading is invalid.
+//! - Letters (vanity numbers like `1-800-FLOWERS`, `ext. 12`, `tel:` URIs) are rejected, as are
+//!   extensions: the number must be reachable by SMS as written.
+//!
+//! Why the international forms are parsed without a region: phonenumber 0.3 strips the *default
+//! region's* national prefix from a number that has its own country code, so
+//! `parse(Some(US), "+49 151 12345678")` silently yields the wrong (but valid) `+49 5112345678`.
+//! [`Msisdn::parse`] therefore removes the `+` or international prefix itself and parses
+//! `+<digits>` with no region, and double-checks that national forms keep the region's country code.
+//!
+//! # Logging
+//!
+//! `Display` and `Debug` print the masked form (`*******0100`), so a number that ends up in a log
+//! line is never complete by accident. Use [`Msisdn::as_str`] only for storage, API calls and API
+//! responses; use [`mask`] for raw, unparsed input.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use phonenumber::country::Id;
+use phonenumber::Mode;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use unicode_normalization::UnicodeNormalization;
+
+/// Fewest digits an E.164 number can have (country code included), e.g. some Pacific islands.
+const MIN_DIGITS: usize = 7;
+/// Most digits an E.164 number can have (ITU-T E.164), country code included.
+const MAX_DIGITS: usize = 15;
+/// Longest website input considered at all (characters); anything longer is not a phone number.
+const MAX_INPUT_CHARS: usize = 64;
+/// Most digits accepted in website input: 15 plus an international prefix (e.g. `0011`, `00xx`).
+const MAX_INPUT_DIGITS: usize = 20;
+/// Fewer digits than this cannot be a number in any region, even without a country code.
+const MIN_INPUT_DIGITS: usize = 4;
+
+/// A phone number as E.164 digits without '+', e.g. "14155550100". The only way numbers enter storage.
+///
+/// Invariant: 7 to 15 ASCII digits, the first not `0`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Msisdn(String);
+
+/// Why a string is not an acceptable phone number. Messages never contain the input number.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MsisdnError {
+    /// Nothing but white space (or a lone `+`).
+    #[error("the phone number is empty")]
+    Empty,
+    /// Letters, extensions or symbols other than digits, spaces, `+` and `- . ( ) /`.
+    #[error(
+        "not a phone number: use only digits, spaces, a leading '+' and - . ( ) / \
+         (no letters or extensions)"
+    )]
+    NotANumber,
+    /// A provider number (E.164 digits) starting with 0: E.164 starts with a country code,
+    /// and no country code starts with 0.
+    #[error("the phone number must start with a country code, which never starts with 0")]
+    LeadingZero,
+    /// Too few or too many digits to be a phone number at all.
+    #[error("a phone number has {MIN_DIGITS} to {MAX_DIGITS} digits including the country code; this one has {digits}")]
+    WrongLength {
+        /// How many digits the input had (not which).
+        digits: usize,
+    },
+    /// Far longer than any way of writing a phone number.
+    #[error("the input is too long to be a phone number")]
+    TooLong,
+    /// The country calling code after `+` (or an international prefix) does not exist.
+    #[error("the country calling code does not exist")]
+    InvalidCountryCode,
+    /// Well-formed, but not a number that can exist: wrong length or unassigned range for that
+    /// country. `region` is the default region (e.g. `US`) for numbers written without a country
+    /// code, or the country calling code (e.g. `+44`) for numbers written with one.
+    #[error(
+        "not a valid phone number for {region}; check the digits, and write numbers from another \
+         country with their country code (e.g. +44)"
+    )]
+    InvalidForRegion {
+        /// `US`-style region id or `+44`-style country calling code; never the number.
+        region: String,
+    },
+}
+
+impl Msisdn {
+    /// As Vonage sends it (`msisdn`/`from` in webhooks, entries of its opt-out list): E.164 digits,
+    /// tolerate a leading '+' and surrounding whitespace. Lenient on purpose: a STOP must never be dropped
+    /// because a number looks unusual, so accept 7..=15 ASCII digits, first digit not 0; reject anything else.
+    ///
+    /// `15559301529` (Vonage's documentation example, not a valid number per libphonenumber) is
+    /// accepted here.
+    pub fn from_provider(raw: &str) -> Result<Msisdn, MsisdnError> {
+        let trimmed = raw.trim();
+        let digits = trimmed.strip_prefix('+').unwrap_or(trimmed);
+        if digits.is_empty() {
+            return Err(MsisdnError::Empty);
+        }
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(MsisdnError::NotANumber);
+        }
+        Self::from_digits(digits)
+    }
+
+    /// Any common human format from the website ("+1 (415) 555-0100", "415-555-0100", "0044 20 7946 0958",
+    /// "+44 20 7946 0958"), via the phonenumber crate; numbers without a country code use `default_region`
+    /// (phonenumber::country::Id, e.g. US). Must be a *valid* number per phonenumber; clear error otherwise
+    /// (empty, letters, too short/long, invalid for region).
+    ///
+    /// The input is NFKC-normalised first, so full-width digits and `＋` work. See the module
+    /// documentation for what counts as valid (fictional 555 numbers, `00` prefixes).
+    pub fn parse(input: &str, default_region: Id) -> Result<Msisdn, MsisdnError> {
+        let normalized: String = input.nfkc().collect();
+        let text = normalized.trim();
+        if text.is_empty() {
+            return Err(MsisdnError::Empty);
+        }
+        if text.chars().count() > MAX_INPUT_CHARS {
+            return Err(MsisdnError::TooLong);
+        }
+
+        let (international, body) = match text.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let mut digits = String::with_capacity(body.len());
+        for c in body.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else if !is_separator(c) {
+                return Err(MsisdnError::NotANumber);
+            }
+        }
+        if digits.is_empty() {
+            return Err(if international {
+                MsisdnError::Empty
+            } else {
+                MsisdnError::NotANumber
+            });
+        }
+        if digits.len() < MIN_INPUT_DIGITS || digits.len() > MAX_INPUT_DIGITS {
+            return Err(MsisdnError::WrongLength {
+                digits: digits.len(),
+            });
+        }
+
+        if international {
+            return parse_international(&digits);
+        }
+        if let Some(rest) = strip_international_prefix(default_region, &digits) {
+            return parse_international(rest);
+        }
+        let national = parse_national(&digits, default_region);
+        match national {
+            Err(MsisdnError::InvalidForRegion { .. }) | Err(MsisdnError::WrongLength { .. }) => {
+                // "0044 …" typed with a default region whose international prefix is not 00.
+                match digits.strip_prefix("00") {
+                    Some(rest) if !rest.starts_with('0') => parse_international(rest).or(national),
+                    _ => national,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Full digits: storage and API responses only. Never log this.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// All but the last 4 digits replaced by '*', e.g. "*******0100".
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+
+    /// Checks the invariant on a string already known to be ASCII digits.
+    fn from_digits(digits: &str) -> Result<Msisdn, MsisdnError> {
+        if !(MIN_DIGITS..=MAX_DIGITS).contains(&digits.len()) {
+            return Err(MsisdnError::WrongLength {
+                digits: digits.len(),
+            });
+        }
+        if digits.starts_with('0') {
+            return Err(MsisdnError::LeadingZero);
+        }
+        Ok(Msisdn(digits.to_owned()))
+    }
+}
+
+/// Mask any string the same way as [`Msisdn::masked`] (for logging unparsed input): keep the last
+/// 4 characters, replace the others with '*'. Counts `char`s, so it never splits a UTF-8
+/// sequence. Control characters among the kept 4 are shown as `?` so a masked value cannot break
+/// a log line.
+pub fn mask(raw: &str) -> String {
+    let keep_from = raw.chars().count().saturating_sub(4);
+    raw.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < keep_from {
+                '*'
+            } else if c.is_control() {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+impl fmt::Display for Msisdn {
+    /// The masked form, e.g. `*******0100`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for Msisdn {
+    /// The masked form, e.g. `Msisdn("*******0100")`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Msisdn").field(&self.masked()).finish()
+    }
+}
+
+impl Serialize for Msisdn {
+    /// The full digits, as a string: API bodies need the real number.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Msisdn {
+    /// A string (or a JSON integer) validated with [`Msisdn::from_provider`]; the error never
+    /// contains the number.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MsisdnVisitor;
+
+        impl Visitor<'_> for MsisdnVisitor {
+            type Value = Msisdn;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a phone number as a string of E.164 digits")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Msisdn, E> {
+                Msisdn::from_provider(value).map_err(E::custom)
+            }
+
+            // Integers are accepted (same rules as the string form). Overridden so the default
+            // "invalid type: integer `…`" error, which would quote the number, never appears.
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Msisdn, E> {
+                Msisdn::from_provider(&value.to_string()).map_err(E::custom)
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Msisdn, E> {
+                match u64::try_from(value) {
+                    Ok(value) => self.visit_u64(value),
+                    Err(_) => Err(E::custom(MsisdnError::NotANumber)),
+                }
+            }
+
+            fn visit_f64<E: de::Error>(self, _value: f64) -> Result<Msisdn, E> {
+                Err(E::custom(MsisdnError::NotANumber))
+            }
+        }
+
+        // `deserialize_any` so numbers reach the visitor above: with `deserialize_str`,
+        // serde_json reports a JSON number with its value in the error message.
+        deserializer.deserialize_any(MsisdnVisitor)
+    }
+}
+
+/// Characters people put between digits. `+` is handled separately (leading only).
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '-' | '.' | '(' | ')' | '/' | '\u{2010}'..='\u{2015}' | '\u{2212}'
+        )
+}
+
+/// If `digits` starts with `region`'s international prefix (e.g. `011` for the US, `00` for most
+/// of the world) followed by a country code, the digits after the prefix.
+fn strip_international_prefix(region: Id, digits: &str) -> Option<&str> {
+    let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
+    let found = meta.international_prefix()?.find(digits)?;
+    if found.start() != 0 {
+        return None;
+    }
+    let rest = digits.get(found.end()..)?;
+    if rest.is_empty() || rest.starts_with('0') {
+        return None;
+    }
+    Some(rest)
+}
+
+/// What phonenumber made of a string, extracted inside `catch_unwind`.
+struct Parsed {
+    code: u16,
+    valid: bool,
+    has_extension: bool,
+    e164: String,
+}
+
+/// `phonenumber::parse`, validity and E.164 formatting. The crate has `unwrap`s internally; a
+/// panic there is reported as [`MsisdnError::NotANumber`] instead of taking the caller down.
+fn run_phonenumber(region: Option<Id>, text: &str) -> Result<Parsed, MsisdnError> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        phonenumber::parse(region, text).map(|number| Parsed {
+            code: number.code().value(),
+            valid: number.is_valid(),
+            has_extension: number.extension().is_some(),
+            e164: number.format().mode(Mode::E164).to_string(),
+        })
+    }));
+    match outcome {
+        Ok(Ok(parsed)) if parsed.has_extension => Err(MsisdnError::NotANumber),
+        Ok(Ok(parsed)) => Ok(parsed),
+        Ok(Err(error)) => Err(map_parse_error(&error, text)),
+        Err(_panic) => Err(MsisdnError::NotANumber),
+    }
+}
+
+fn map_parse_error(error: &phonenumber::ParseError, text: &str) -> MsisdnError {
+    use phonenumber::ParseError as P;
+    match error {
+        P::InvalidCountryCode => MsisdnError::InvalidCountryCode,
+        P::TooShortAfterIdd | P::TooShortNsn | P::TooLong => MsisdnError::WrongLength {
+            digits: text.bytes().filter(u8::is_ascii_digit).count(),
+        },
+        P::NoNumber | P::MalformedInteger(_) => MsisdnError::NotANumber,
+    }
+}
+
+/// A valid, extension-free parse → its E.164 digits as an [`Msisdn`].
+fn finish(parsed: Parsed, region_label: impl FnOnce() -> String) -> Result<Msisdn, MsisdnError> {
+    if !parsed.valid {
+        return Err(MsisdnError::InvalidForRegion {
+            region: region_label(),
+        });
+    }
+    let digits = parsed.e164.strip_prefix('+').unwrap_or(&parsed.e164);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MsisdnError::NotANumber);
+    }
+    Msisdn::from_digits(digits)
+}
+
+/// `digits` start with a country code (the `+` or international prefix already removed).
+fn parse_international(digits: &str) -> Result<Msisdn, MsisdnError> {
+    let parsed = run_phonenumber(None, &format!("+{digits}"))?;
+    let code = parsed.code;
+    finish(parsed, || format!("+{code}"))
+}
+
+/// `digits` are written the way `region` writes them (possibly starting with its own country code).
+fn parse_national(digits: &str, region: Id) -> Result<Msisdn, MsisdnError> {
+    let parsed = run_phonenumber(Some(region), digits)?;
+    let region_name: &str = region.as_ref();
+    let expected_code = phonenumber::metadata::DATABASE
+        .by_id(region_name)
+        .map(|meta| meta.country_code());
+    if expected_code != Some(parsed.code) {
+        // phonenumber found a foreign country code by a route we did not anticipate; its
+        // national digits may have lost the default region's prefix, so do not trust them.
+        return Err(MsisdnError::InvalidForRegion {
+            region: region_name.to_owned(),
+        });
+    }
+    finish(parsed, || region_name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phonenumber::country;
+
+    fn ok(input: &str, region: Id) -> String {
+        match Msisdn::parse(input, region) {
+            Ok(m) => m.as_str().to_owned(),
+            Err(e) => panic!("{input:?} ({region:?}) rejected: {e}"),
+        }
+    }
+
+    #[test]
+    fn parse_accepts_common_formats() {
+        use country::{CA, DE, GB, US};
+        let table: &[(&str, Id, &str)] = &[
+            // The brief's examples.
+            ("+1 (415) 555-0100", US, "14155550100"),
+            ("415-555-0100", US, "14155550100"),
+            ("0044 20 7946 0958", US, "442079460958"),
+            ("+44 20 7946 0958", US, "442079460958"),
+            // More US spellings.
+            ("(415) 555-0100", US, "14155550100"),
+            ("415.555.0100", US, "14155550100"),
+            ("4155550100", US, "14155550100"),
+            ("14155550100", US, "14155550100"),
+            ("1 415 555 0100", US, "14155550100"),
+            ("1-415-555-0100", US, "14155550100"),
+            ("+14155550100", US, "14155550100"),
+            ("+1 415 555 01 00", US, "14155550100"),
+            ("  +1 415 555 0100\n", US, "14155550100"),
+            ("+1\u{a0}415\u{2013}555\u{2013}0100", US, "14155550100"),
+            ("\u{ff0b}\u{ff11} 415 555 0100", US, "14155550100"),
+            (
+                "\u{ff14}\u{ff11}\u{ff15}\u{ff15}\u{ff15}\u{ff15}\u{ff10}\u{ff11}\u{ff10}\u{ff10}",
+                US,
+                "14155550100",
+            ),
+            // Fictional 555-01xx numbers with real area codes are valid.
+            ("212 555 0123", US, "12125550123"),
+            ("+1 800 555 0199", US, "18005550199"),
+            ("+1 415 555 1234", US, "14155551234"),
+            // Canada shares +1.
+            ("416 555 0100", CA, "14165550100"),
+            ("+1 415 555 0100", CA, "14155550100"),
+            // US international prefix 011.
+            ("011 44 20 7946 0958", US, "442079460958"),
+            ("011 49 151 12345678", US, "4915112345678"),
+            // Foreign numbers with a country code keep all their digits (phonenumber 0.3 would
+            // strip the US national prefix "1" from "+49 151…" if given region US).
+            ("+49 151 12345678", US, "4915112345678"),
+            ("+4917612345678", US, "4917612345678"),
+            ("+86 138 1234 5678", US, "8613812345678"),
+            ("+55 11 98765 4321", US, "5511987654321"),
+            ("+44 (0)20 7946 0958", US, "442079460958"),
+            ("+61 4 1234 5678", US, "61412345678"),
+            ("+39 06 1234 5678", US, "390612345678"),
+            // National formats of other regions.
+            ("020 7946 0958", GB, "442079460958"),
+            ("07911 123456", GB, "447911123456"),
+            ("0044 20 7946 0958", GB, "442079460958"),
+            ("+1 415 555 0100", GB, "14155550100"),
+            ("00 1 415 555 0100", GB, "14155550100"),
+            ("0151 12345678", DE, "4915112345678"),
+            ("030/123456", DE, "4930123456"),
+        ];
+        for (input, region, expected) in table {
+            assert_eq!(
+                ok(input, *region),
+                *expected,
+                "input {input:?} ({region:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_rejects_bad_input() {
+        use country::{GB, US};
+        use MsisdnError::*;
+        let region = |r: &str| InvalidForRegion {
+            region: r.to_owned(),
+        };
+        let table: Vec<(&str, Id, MsisdnError)> = vec![
+            ("", US, Empty),
+            ("   \t\n", US, Empty),
+            ("+", US, Empty),
+            ("+ ", US, Empty),
+            ("---", US, NotANumber),
+            ("abc", US, NotANumber),
+            ("four one five", US, NotANumber),
+            ("1-800-FLOWERS", US, NotANumber),
+            ("415-555-0100 ext. 12", US, NotANumber),
+            ("415-555-0100x12", US, NotANumber),
+            ("+1 415 555 0100;ext=5", US, NotANumber),
+            ("tel:+1-415-555-0100", US, NotANumber),
+            ("+1 415 555 0100 hello", US, NotANumber),
+            ("415#555#0100", US, NotANumber),
+            ("1+4155550100", US, NotANumber),
+            ("++14155550100", US, NotANumber),
+            ("\u{661}\u{664}\u{661}\u{665}", US, NotANumber), // Arabic-Indic digits
+            ("123", US, WrongLength { digits: 3 }),
+            ("+1 2", US, WrongLength { digits: 2 }),
+            ("1234567890123456789012", US, WrongLength { digits: 22 }),
+            (
+                "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5",
+                US,
+                TooLong,
+            ),
+            ("+999 1234567", US, InvalidCountryCode),
+            ("+0 415 555 0100", US, InvalidCountryCode),
+            // Valid shape, invalid number.
+            ("555-0100", US, region("US")),
+            ("+1 415 555 010", US, region("+1")),
+            ("415 555 01000", US, region("US")),
+            ("+1 555 930 1529", US, region("+1")),
+            ("+15559301529", US, region("+1")),
+            ("15559301529", US, region("US")),
+            ("5559301529", US, region("US")),
+            ("+1 415 123 4567", US, region("+1")),
+            ("+1 242 555 0100", US, region("+1")),
+            ("+44 7700 900123", US, region("+44")),
+            ("020 7946 095", GB, region("GB")),
+            ("+1 415 555 0100 / 0101", US, region("+1")),
+        ];
+        for (input, region, expected) in table {
+            assert_eq!(
+                Msisdn::parse(input, region),
+                Err(expected),
+                "input {input:?} ({region:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn error_messages_never_contain_the_number() {
+        for input in [
+            "+1 415 555 010",
+            "15559301529",
+            "1-800-FLOWERS",
+            "+999 1234567",
+            "1234567890123456789012",
+        ] {
+            let message = match Msisdn::parse(input, country::US) {
+                Err(e) => e.to_string(),
+                Ok(m) => panic!("{input:?} accepted as {}", m.as_str()),
+            };
+            let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+            assert!(!message.contains(&digits), "{message:?} contains {digits}");
+            assert!(!message.contains(input), "{message:?} contains {input}");
+        }
+        for raw in ["0014155550100", "14155550100x", "123"] {
+            let message = match Msisdn::from_provider(raw) {
+                Err(e) => e.to_string(),
+                Ok(m) => panic!("{raw:?} accepted as {}", m.as_str()),
+            };
+            assert!(!message.contains(raw), "{message:?} contains {raw}");
+        }
+    }
+
+    #[test]
+    fn from_provider_accepts_e164_digits() {
+        let table = [
+            ("14155550100", "14155550100"),
+            ("+14155550100", "14155550100"),
+            ("  14155550100\n", "14155550100"),
+            (" +447700900123 ", "447700900123"),
+            // Not valid per libphonenumber, still honoured: a STOP is never dropped.
+            ("15559301529", "15559301529"),
+            ("1234567", "1234567"),
+            ("123456789012345", "123456789012345"),
+            ("4915112345678", "4915112345678"),
+        ];
+        for (raw, expected) in table {
+            match Msisdn::from_provider(raw) {
+                Ok(m) => assert_eq!(m.as_str(), expected, "raw {raw:?}"),
+                Err(e) => panic!("{raw:?} rejected: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn from_provider_rejects_non_e164() {
+        use MsisdnError::*;
+        let table = [
+            ("", Empty),
+            ("   ", Empty),
+            ("+", Empty),
+            ("123456", WrongLength { digits: 6 }),
+            ("1234567890123456", WrongLength { digits: 16 }),
+            ("04155550100", LeadingZero),
+            ("+0014155550100", LeadingZero),
+            ("++14155550100", NotANumber),
+            ("1 415 555 0100", NotANumber),
+            ("1-415-555-0100", NotANumber),
+            ("+1 (415) 555-0100", NotANumber),
+            ("14155550100x", NotANumber),
+            ("1415555010O", NotANumber),
+            ("-14155550100", NotANumber),
+            ("\u{ff11}4155550100", NotANumber), // full-width: providers send ASCII
+            ("14155550100 14155550101", NotANumber),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(Msisdn::from_provider(raw), Err(expected), "raw {raw:?}");
+        }
+    }
+
+    #[test]
+    fn masking() {
+        let m = Msisdn::from_provider("14155550100").expect("valid provider number");
+        assert_eq!(m.masked(), "*******0100");
+        assert_eq!(m.to_string(), "*******0100");
+        assert_eq!(format!("{m:?}"), "Msisdn(\"*******0100\")");
+        assert_eq!(format!("{:?}", Some(&m)), "Some(Msisdn(\"*******0100\"))");
+        for text in [
+            m.to_string(),
+            format!("{m:?}"),
+            format!("{m:#?}"),
+            format!("{m:>20}"),
+        ] {
+            assert!(!text.contains("14155550100"), "{text:?}");
+            assert!(!text.contains("4155550"), "{text:?}");
+        }
+
+        assert_eq!(mask(""), "");
+        assert_eq!(mask("12"), "12");
+        assert_eq!(mask("0100"), "0100");
+        assert_eq!(mask("50100"), "*0100");
+        assert_eq!(mask("+1 415 555 0100"), "***********0100");
+        assert_eq!(mask("ＳＴＯＰ０１００"), "****０１００");
+        assert_eq!(mask("né😀é🛑x"), "**😀é🛑x");
+        assert_eq!(mask("1234\n"), "*234?");
+        assert_eq!(
+            mask("a\u{301}\u{301}\u{301}\u{301}"),
+            "*\u{301}\u{301}\u{301}\u{301}"
+        );
+    }
+
+    #[test]
+    fn serde_round_trip_uses_full_digits() {
+        let m = Msisdn::from_provider("447700900123").expect("valid provider number");
+        let json = serde_json::to_string(&m).expect("serialize");
+        assert_eq!(json, "\"447700900123\"");
+        let back: Msisdn = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, m);
+
+        let plus: Msisdn = serde_json::from_str("\" +14155550100 \"").expect("deserialize");
+        assert_eq!(plus.as_str(), "14155550100");
+
+        #[derive(Serialize, Deserialize, Debug, PartialEq)]
+        struct Body {
+            msisdn: Msisdn,
+        }
+        let body: Body = serde_json::from_str(r#"{"msisdn":"15559301529"}"#).expect("body");
+        assert_eq!(body.msisdn.as_str(), "15559301529");
+        assert_eq!(
+            serde_json::to_string(&body).expect("serialize body"),
+            r#"{"msisdn":"15559301529"}"#
+        );
+        assert!(!format!("{body:?}").contains("15559301529"));
+
+        let number: Msisdn = serde_json::from_str("14155550100").expect("JSON integer");
+        assert_eq!(number.as_str(), "14155550100");
+
+        for bad in [
+            r#""""#,
+            r#""0123456789""#,
+            r#""1-415-555-0100""#,
+            "-14155550100",
+            "14155550100.0",
+            "1.4155550100e10",
+            "123456",
+            "null",
+            "true",
+            r#"["14155550100"]"#,
+        ] {
+            let err = match serde_json::from_str::<Msisdn>(bad) {
+                Err(e) => e.to_string(),
+                Ok(m) => panic!("{bad} accepted as {}", m.as_str()),
+            };
+            assert!(!err.contains("4155550100"), "{err}");
+            assert!(!err.contains("123456789"), "{err}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_input() {
+        let alphabet: Vec<char> =
+            "0123456789+ -().x#*;=e/tel:ext,\u{ff0b}\u{ff10}\u{663}é😀\u{301}\n\u{0}"
+                .chars()
+                .collect();
+        let mut rng = fastrand::Rng::with_seed(0x5709);
+        for i in 0..3000usize {
+            let len = i % 30;
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let _ = mask(&s);
+            let _ = Msisdn::from_provider(&s);
+            for region in [country::US, country::GB, country::BR, country::DE] {
+                if let Ok(m) = Msisdn::parse(&s, region) {
+                    // Whatever parse accepts satisfies the storage invariant.
+                    assert_eq!(Msisdn::from_provider(m.as_str()), Ok(m.clone()), "{s:?}");
+                }
+            }
+        }
+    }
+}
