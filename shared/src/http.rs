@@ -68,7 +68,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -105,12 +111,10 @@ mod tests {
 
     #[test]
     fn error_maps_to_small_json_body() {
-        let response = ApiError::bad_request("invalid_message", "missing field `msisdn`").into_response();
+        let response =
+            ApiError::bad_request("invalid_message", "missing field `msisdn`").into_response();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/json"
-        );
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
         assert_eq!(body["error"], "invalid_message");
         assert_eq!(body["message"], "missing field `msisdn`");

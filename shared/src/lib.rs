@@ -17,11 +17,11 @@ pub mod config;
 pub mod http;
 pub mod keywords;
 pub mod msisdn;
+pub mod resubscribe;
 pub mod signature;
 pub mod store;
-pub mod resubscribe;
 pub mod table;
 pub mod timestamp;
-// pub mod unsubscribe; (enabled once keywords and signature land)
+pub mod unsubscribe;
 pub mod vonage;
 pub mod webhook;

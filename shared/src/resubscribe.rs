@@ -65,7 +65,10 @@ impl ResubscribeApi {
         Self {
             store,
             vonage,
-            api_keys: api_keys.into_iter().filter(|k| !k.trim().is_empty()).collect(),
+            api_keys: api_keys
+                .into_iter()
+                .filter(|k| !k.trim().is_empty())
+                .collect(),
             default_region: phonenumber::country::Id::US,
         }
     }
@@ -94,10 +97,14 @@ impl ResubscribeApi {
         })?;
         let mut api = Self::new(store, vonage, keys);
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
-            api.default_region = country.to_ascii_uppercase().parse().map_err(|_| ConfigError::Invalid {
-                name: "DEFAULT_COUNTRY",
-                reason: "not an ISO 3166 country code".into(),
-            })?;
+            api.default_region =
+                country
+                    .to_ascii_uppercase()
+                    .parse()
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "DEFAULT_COUNTRY",
+                        reason: "not an ISO 3166 country code".into(),
+                    })?;
         }
         Ok(api)
     }
@@ -181,7 +188,11 @@ impl ResubscribeApi {
         Ok(())
     }
 
-    async fn resubscribe(&self, req: &Request, log: &mut LogLine) -> Result<Response<Body>, ApiError> {
+    async fn resubscribe(
+        &self,
+        req: &Request,
+        log: &mut LogLine,
+    ) -> Result<Response<Body>, ApiError> {
         let body = req.body().as_ref();
         if body.len() > BODY_LIMIT {
             return Err(ApiError::payload_too_large(BODY_LIMIT));
@@ -227,7 +238,9 @@ impl ResubscribeApi {
             "provider_response".into(),
             serde_json::to_string(&confirmation).unwrap_or_default(),
         );
-        event.details.insert("provider".into(), "vonage-us-short-code".into());
+        event
+            .details
+            .insert("provider".into(), "vonage-us-short-code".into());
         let outcome = self.store.record(&event).await.map_err(storage_error)?;
         log.outcome = Some(match outcome {
             Outcome::Applied => "applied",
@@ -272,7 +285,10 @@ impl ResubscribeApi {
         let limit = query_int(req, "history_limit", DEFAULT_HISTORY, MAX_HISTORY)?;
         let state = self.store.state(&msisdn).await.map_err(storage_error)?;
         let history = if state.is_some() {
-            self.store.history(&msisdn, limit).await.map_err(storage_error)?
+            self.store
+                .history(&msisdn, limit)
+                .await
+                .map_err(storage_error)?
         } else {
             Vec::new()
         };
@@ -368,17 +384,24 @@ impl ConsentInput {
             ("consent.wording", self.wording.as_ref(), 4000),
         ] {
             if value.is_some_and(|v| v.chars().count() > max) {
-                return bad("invalid_consent", format!("{name} is longer than {max} characters"));
+                return bad(
+                    "invalid_consent",
+                    format!("{name} is longer than {max} characters"),
+                );
             }
         }
         let Some(captured_at) = timestamp::parse_rfc3339(&self.captured_at) else {
             return bad(
                 "invalid_consent",
-                "consent.captured_at must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z".into(),
+                "consent.captured_at must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z"
+                    .into(),
             );
         };
         if captured_at > now + MAX_CONSENT_SKEW {
-            return bad("invalid_consent", "consent.captured_at is in the future".into());
+            return bad(
+                "invalid_consent",
+                "consent.captured_at is in the future".into(),
+            );
         }
         if captured_at < now - MAX_CONSENT_AGE {
             return bad(
@@ -411,7 +434,10 @@ fn resubscribe_event(msisdn: &Msisdn, consent: &Consent, now: OffsetDateTime) ->
     let id = hex::encode(&hasher.finalize()[..16]);
     let mut details = BTreeMap::new();
     details.insert("consent_source".into(), consent.source.clone());
-    details.insert("consent_captured_at".into(), timestamp::format(consent.captured_at));
+    details.insert(
+        "consent_captured_at".into(),
+        timestamp::format(consent.captured_at),
+    );
     for (name, value) in [
         ("consent_ip", &consent.ip),
         ("consent_user_agent", &consent.user_agent),
@@ -436,7 +462,9 @@ fn newer_opt_out(since: &str) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "newer_opt_out",
-        format!("the number opted out at {since}, after this consent was captured; the opt-out stands"),
+        format!(
+            "the number opted out at {since}, after this consent was captured; the opt-out stands"
+        ),
     )
 }
 
@@ -566,9 +594,21 @@ mod tests {
     fn same_consent_same_event_id() {
         let now = datetime!(2026-11-26 10:00:00 UTC);
         let m = Msisdn::from_provider("14155550100").unwrap();
-        let a = resubscribe_event(&m, &consent("2026-11-26T09:59:00Z").validate(now).unwrap(), now);
-        let b = resubscribe_event(&m, &consent("2026-11-26T09:59:00Z").validate(now).unwrap(), now + time::Duration::seconds(3));
-        let c = resubscribe_event(&m, &consent("2026-11-26T09:59:01Z").validate(now).unwrap(), now);
+        let a = resubscribe_event(
+            &m,
+            &consent("2026-11-26T09:59:00Z").validate(now).unwrap(),
+            now,
+        );
+        let b = resubscribe_event(
+            &m,
+            &consent("2026-11-26T09:59:00Z").validate(now).unwrap(),
+            now + time::Duration::seconds(3),
+        );
+        let c = resubscribe_event(
+            &m,
+            &consent("2026-11-26T09:59:01Z").validate(now).unwrap(),
+            now,
+        );
         assert_eq!(a.event_id, b.event_id);
         assert_ne!(a.event_id, c.event_id);
     }

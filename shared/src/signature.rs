@@ -427,7 +427,7 @@ fn check_param_names(params: &[(&str, &str)]) -> Result<(), SignatureError> {
     }
     let mut keys: Vec<&str> = params.iter().map(|(key, _)| *key).collect();
     keys.sort_unstable();
-    if false {
+    if keys.windows(2).any(|pair| pair[0] == pair[1]) {
         return Err(malformed("a parameter is given more than once"));
     }
     Ok(())

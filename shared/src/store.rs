@@ -267,10 +267,13 @@ impl Store {
             }
             _ => return Err(Retry::Fail(unavailable(err))),
         };
-        if codes.iter().any(|c| *c == "TransactionConflict" || *c == "ThrottlingError") {
+        if codes
+            .iter()
+            .any(|c| *c == "TransactionConflict" || *c == "ThrottlingError")
+        {
             return Err(Retry::Conflict(codes.join(",")));
         }
-        if !codes.iter().any(|c| *c == "ConditionalCheckFailed") && !codes.is_empty() {
+        if !codes.contains(&"ConditionalCheckFailed") && !codes.is_empty() {
             return Err(Retry::Fail(StoreError::Unavailable(format!(
                 "transaction cancelled: {}",
                 codes.join(",")
@@ -333,10 +336,7 @@ impl Store {
             .send()
             .await
             .map_err(unavailable)?;
-        out.items()
-            .iter()
-            .map(parse_history)
-            .collect()
+        out.items().iter().map(parse_history).collect()
     }
 
     /// One page of the opted-out list in number order. `cursor` is what the previous page
@@ -359,7 +359,10 @@ impl Store {
             let mut start = HashMap::new();
             start.insert("pk".into(), AttributeValue::S(partition_key(&msisdn)));
             start.insert("sk".into(), AttributeValue::S(STATE_SK.into()));
-            start.insert("oo_pk".into(), AttributeValue::S(OPTED_OUT_PARTITION.into()));
+            start.insert(
+                "oo_pk".into(),
+                AttributeValue::S(OPTED_OUT_PARTITION.into()),
+            );
             start.insert("oo_sk".into(), AttributeValue::S(msisdn.as_str().into()));
             query = query.set_exclusive_start_key(Some(start));
         }
@@ -408,7 +411,10 @@ fn history_item(event: &Event, order: &str, applied: bool) -> HashMap<String, At
         ("kind".into(), s(event.kind.as_str())),
         ("event_id".into(), s(event.event_id.as_str())),
         ("event_at".into(), s(timestamp::format(event.occurred_at))),
-        ("received_at".into(), s(timestamp::format(event.received_at))),
+        (
+            "received_at".into(),
+            s(timestamp::format(event.received_at)),
+        ),
         ("source".into(), s(event.source.as_str())),
         ("applied".into(), AttributeValue::Bool(applied)),
         // Only history items carry `h_order`, so the index holds history and nothing else.
@@ -441,7 +447,9 @@ fn state_item(event: &Event, order: &str) -> HashMap<String, AttributeValue> {
 fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
-        _ => Err(StoreError::Corrupt(format!("attribute `{name}` missing or not a string"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute `{name}` missing or not a string"
+        ))),
     }
 }
 
@@ -517,7 +525,11 @@ mod tests {
         let t = datetime!(2026-01-01 10:00:00 UTC);
         let stop = event(EventKind::OptOut, t, "sms:A");
         let resub = event(EventKind::Resubscribe, t, "resub:Z");
-        let later = event(EventKind::Resubscribe, t + time::Duration::milliseconds(1), "resub:A");
+        let later = event(
+            EventKind::Resubscribe,
+            t + time::Duration::milliseconds(1),
+            "resub:A",
+        );
         assert!(resub.order() < stop.order());
         assert!(stop.order() < later.order());
     }
@@ -527,7 +539,10 @@ mod tests {
         let c = encode_cursor("14155550100");
         assert_eq!(decode_cursor(&c).unwrap().as_str(), "14155550100");
         assert!(matches!(decode_cursor("!!"), Err(StoreError::BadCursor)));
-        assert!(matches!(decode_cursor("djI6MTIz"), Err(StoreError::BadCursor)));
+        assert!(matches!(
+            decode_cursor("djI6MTIz"),
+            Err(StoreError::BadCursor)
+        ));
     }
 
     #[test]

@@ -124,9 +124,10 @@ impl TableSpec {
                     .map_err(|e| dynamo(e.to_string()))?,
             );
         }
-        request.send().await.map_err(|e| {
-            dynamo(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-        })?;
+        request
+            .send()
+            .await
+            .map_err(|e| dynamo(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
         // Some local servers keep a new table CREATING for a moment.
         for _ in 0..100 {
             let status = client
@@ -186,9 +187,17 @@ mod tests {
             .map(|k| (k.attribute_name.as_str(), k.key_type.as_str()))
             .collect();
         assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
-        let lsi: Vec<_> = spec.local_secondary_indexes.iter().map(|i| i.index_name.as_str()).collect();
+        let lsi: Vec<_> = spec
+            .local_secondary_indexes
+            .iter()
+            .map(|i| i.index_name.as_str())
+            .collect();
         assert_eq!(lsi, [crate::store::HISTORY_INDEX]);
-        let gsi: Vec<_> = spec.global_secondary_indexes.iter().map(|i| i.index_name.as_str()).collect();
+        let gsi: Vec<_> = spec
+            .global_secondary_indexes
+            .iter()
+            .map(|i| i.index_name.as_str())
+            .collect();
         assert_eq!(gsi, [crate::store::OPTED_OUT_INDEX]);
     }
 }

@@ -116,9 +116,8 @@ impl Webhook {
     }
 
     async fn process(&self, req: &Request, log: &mut LogLine) -> Result<Reply, ApiError> {
-        let token = route_token(req.uri().path()).ok_or_else(|| {
-            ApiError::not_found(format!("no such route; the webhook is {ROUTE}"))
-        })?;
+        let token = route_token(req.uri().path())
+            .ok_or_else(|| ApiError::not_found(format!("no such route; the webhook is {ROUTE}")))?;
         if !matches!(req.method().as_str(), "GET" | "POST") {
             return Err(ApiError::method_not_allowed("GET, POST"));
         }
@@ -282,7 +281,10 @@ mod tests {
         assert_eq!(route_token("/webhooks/inbound"), Some(None));
         assert_eq!(route_token("/webhooks/inbound/"), Some(None));
         assert_eq!(route_token("/prod/webhooks/inbound"), Some(None));
-        assert_eq!(route_token("/webhooks/inbound/s3cr3t"), Some(Some("s3cr3t")));
+        assert_eq!(
+            route_token("/webhooks/inbound/s3cr3t"),
+            Some(Some("s3cr3t"))
+        );
         assert_eq!(route_token("/webhooks/other"), None);
         assert_eq!(route_token("/"), None);
         assert_eq!(route_token("/webhooks/inbound/a/b"), None);

@@ -206,7 +206,10 @@ impl RawInbound {
     }
 }
 
-fn interpret_sms(params: &[(String, String)], encoding: Encoding) -> Result<InboundSms, ParseError> {
+fn interpret_sms(
+    params: &[(String, String)],
+    encoding: Encoding,
+) -> Result<InboundSms, ParseError> {
     // A repeated field would let two readers see two different messages; refuse it.
     for (i, (key, _)) in params.iter().enumerate() {
         if params[..i].iter().any(|(k, _)| k == key) {
@@ -322,7 +325,10 @@ mod tests {
     use time::macros::datetime;
 
     fn sms(query: &str) -> InboundSms {
-        extract("GET", None, Some(query), b"").unwrap().interpret().unwrap()
+        extract("GET", None, Some(query), b"")
+            .unwrap()
+            .interpret()
+            .unwrap()
     }
 
     #[test]
@@ -379,10 +385,34 @@ mod tests {
 
     #[test]
     fn content_type_missing_is_sniffed() {
-        let raw = extract("POST", None, None, br#" {"msisdn":"14155550100","to":"1","messageId":"X1","text":"stop"}"#).unwrap();
-        assert!(matches!(raw, RawInbound::Sms { encoding: Encoding::PostJson, .. }));
-        let raw = extract("POST", Some("text/plain"), None, b"msisdn=14155550100&to=1&messageId=X1").unwrap();
-        assert!(matches!(raw, RawInbound::Sms { encoding: Encoding::PostForm, .. }));
+        let raw = extract(
+            "POST",
+            None,
+            None,
+            br#" {"msisdn":"14155550100","to":"1","messageId":"X1","text":"stop"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            raw,
+            RawInbound::Sms {
+                encoding: Encoding::PostJson,
+                ..
+            }
+        ));
+        let raw = extract(
+            "POST",
+            Some("text/plain"),
+            None,
+            b"msisdn=14155550100&to=1&messageId=X1",
+        )
+        .unwrap();
+        assert!(matches!(
+            raw,
+            RawInbound::Sms {
+                encoding: Encoding::PostForm,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -409,8 +439,20 @@ mod tests {
         }
         assert_eq!(seen, 3);
         // The long one is part 3 of 4 and carries its text with a newline and a comma.
-        let long = std::fs::read_to_string(format!("{dir}/sdk-fixtures/php_SMS_requests_inbound-long.txt")).unwrap();
-        let query = long.lines().next().unwrap().split(' ').nth(1).unwrap().split_once('?').unwrap().1;
+        let long = std::fs::read_to_string(format!(
+            "{dir}/sdk-fixtures/php_SMS_requests_inbound-long.txt"
+        ))
+        .unwrap();
+        let query = long
+            .lines()
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .split_once('?')
+            .unwrap()
+            .1;
         let m = sms(query);
         assert_eq!(m.concat_part, Some(3));
         assert!(m.text.contains("\n\nI understand the reasoning."));
@@ -418,15 +460,52 @@ mod tests {
 
     #[test]
     fn bad_requests_are_refused_with_a_reason() {
-        let cases: Vec<(&str, Option<&str>, Option<&str>, &[u8], ParseError)> = vec![
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8], ParseError);
+        let cases: Vec<Case> = vec![
             ("GET", None, None, b"", ParseError::Empty),
             ("GET", None, Some(""), b"", ParseError::Empty),
-            ("POST", Some("application/json"), None, b"  ", ParseError::Empty),
-            ("GET", None, Some("to=1&messageId=A"), b"", ParseError::Missing("msisdn")),
-            ("GET", None, Some("msisdn=14155550100&messageId=A"), b"", ParseError::Missing("to")),
-            ("GET", None, Some("msisdn=14155550100&to=1"), b"", ParseError::Missing("messageId")),
-            ("GET", None, Some("msisdn=14155550100&to=1&messageId=A&msisdn=14155550101"), b"", ParseError::Repeated("msisdn".into())),
-            ("POST", Some("application/json"), None, b"[1]", ParseError::NotAnObject),
+            (
+                "POST",
+                Some("application/json"),
+                None,
+                b"  ",
+                ParseError::Empty,
+            ),
+            (
+                "GET",
+                None,
+                Some("to=1&messageId=A"),
+                b"",
+                ParseError::Missing("msisdn"),
+            ),
+            (
+                "GET",
+                None,
+                Some("msisdn=14155550100&messageId=A"),
+                b"",
+                ParseError::Missing("to"),
+            ),
+            (
+                "GET",
+                None,
+                Some("msisdn=14155550100&to=1"),
+                b"",
+                ParseError::Missing("messageId"),
+            ),
+            (
+                "GET",
+                None,
+                Some("msisdn=14155550100&to=1&messageId=A&msisdn=14155550101"),
+                b"",
+                ParseError::Repeated("msisdn".into()),
+            ),
+            (
+                "POST",
+                Some("application/json"),
+                None,
+                b"[1]",
+                ParseError::NotAnObject,
+            ),
         ];
         for (method, ct, query, body, expected) in cases {
             let result = extract(method, ct, query, body).and_then(|raw| raw.interpret());
@@ -438,20 +517,36 @@ mod tests {
         ));
         assert!(matches!(
             sms_err("msisdn=hello&to=1&messageId=A"),
-            ParseError::Invalid { field: "msisdn", .. }
+            ParseError::Invalid {
+                field: "msisdn",
+                ..
+            }
         ));
         assert!(matches!(
             sms_err("msisdn=14155550100&to=1&messageId=A%23B"),
-            ParseError::Invalid { field: "messageId", .. }
+            ParseError::Invalid {
+                field: "messageId",
+                ..
+            }
         ));
         assert!(matches!(
-            extract("POST", None, None, br#"{"channel":"sms","message_uuid":"u1","to":"1","text":"STOP"}"#).unwrap().interpret(),
+            extract(
+                "POST",
+                None,
+                None,
+                br#"{"channel":"sms","message_uuid":"u1","to":"1","text":"STOP"}"#
+            )
+            .unwrap()
+            .interpret(),
             Err(ParseError::Missing("from"))
         ));
     }
 
     fn sms_err(query: &str) -> ParseError {
-        extract("GET", None, Some(query), b"").unwrap().interpret().unwrap_err()
+        extract("GET", None, Some(query), b"")
+            .unwrap()
+            .interpret()
+            .unwrap_err()
     }
 
     #[test]

@@ -99,7 +99,12 @@ async fn resubscribe_lifts_vonage_block_then_clears_the_opt_out() {
     let api = api(store.clone(), &vonage);
     let body = resubscribe_body("+1 (415) 555-0120", now() - time::Duration::minutes(1));
     let response = api.handle(post(&body).request(EventShape::HttpApiV2)).await;
-    assert_eq!(response.status(), StatusCode::OK, "{:?}", body_json(&response));
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        body_json(&response)
+    );
     let json = body_json(&response);
     assert_eq!(json["msisdn"], n);
     assert_eq!(json["status"], "subscribed");
@@ -164,7 +169,10 @@ async fn a_number_we_never_saw_is_still_sent_to_vonage_and_recorded() {
         .handle(post(&resubscribe_body(n, now())).request(EventShape::RestApiV1))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(store.state(&msisdn(n)).await.unwrap().unwrap().status, Status::Subscribed);
+    assert_eq!(
+        store.state(&msisdn(n)).await.unwrap().unwrap().status,
+        Status::Subscribed
+    );
 }
 
 /// Every way Vonage can fail leaves our record exactly as it was.
@@ -173,14 +181,44 @@ async fn vonage_failures_give_502_and_leave_the_record_untouched() {
     let n = "14155550123";
     let cases: Vec<(&str, ResponseTemplate, &str, u64)> = vec![
         ("400", ResponseTemplate::new(400), "provider_rejected", 1),
-        ("401 json", ResponseTemplate::new(401).set_body_string(r#"{"error-code":"401","error-code-label":"authentication failed"}"#), "provider_rejected", 1),
+        (
+            "401 json",
+            ResponseTemplate::new(401).set_body_string(
+                r#"{"error-code":"401","error-code-label":"authentication failed"}"#,
+            ),
+            "provider_rejected",
+            1,
+        ),
         ("500", ResponseTemplate::new(500), "provider_unavailable", 3),
         ("429", ResponseTemplate::new(429), "provider_unavailable", 3),
-        ("html", ResponseTemplate::new(200).set_body_raw("<html><body>Bad gateway</body></html>", "text/html"), "provider_unavailable", 1),
-        ("empty", ResponseTemplate::new(200), "provider_unavailable", 1),
-        ("opt-in false", ResponseTemplate::new(200).set_body_raw(
-            format!(r#"{{"msisdn":"{n}","opt-in":"false","opt-out":"true"}}"#), "application/json"), "provider_rejected", 1),
-        ("timeout", ResponseTemplate::new(200).set_delay(Duration::from_secs(3)), "provider_unavailable", 3),
+        (
+            "html",
+            ResponseTemplate::new(200)
+                .set_body_raw("<html><body>Bad gateway</body></html>", "text/html"),
+            "provider_unavailable",
+            1,
+        ),
+        (
+            "empty",
+            ResponseTemplate::new(200),
+            "provider_unavailable",
+            1,
+        ),
+        (
+            "opt-in false",
+            ResponseTemplate::new(200).set_body_raw(
+                format!(r#"{{"msisdn":"{n}","opt-in":"false","opt-out":"true"}}"#),
+                "application/json",
+            ),
+            "provider_rejected",
+            1,
+        ),
+        (
+            "timeout",
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(3)),
+            "provider_unavailable",
+            3,
+        ),
     ];
     for (name, template, code, expected_requests) in cases {
         let store = fresh_store().await;
@@ -200,12 +238,26 @@ async fn vonage_failures_give_502_and_leave_the_record_untouched() {
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{name}");
         let json = body_json(&response);
         assert_eq!(json["error"], code, "{name}");
-        assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}");
+        assert!(
+            json["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{name}"
+        );
         let requests = vonage.received_requests().await.unwrap().len() as u64;
-        assert_eq!(requests, expected_requests, "{name}: retries only on network errors, 429 and 5xx");
-        assert_eq!(items_for(&store, n).await, before, "{name}: the record changed");
+        assert_eq!(
+            requests, expected_requests,
+            "{name}: retries only on network errors, 429 and 5xx"
+        );
+        assert_eq!(
+            items_for(&store, n).await,
+            before,
+            "{name}: the record changed"
+        );
         // Three 500 ms attempts plus short backoffs: bounded well under the Lambda's budget.
-        assert!(started.elapsed() < Duration::from_secs(3), "{name}: took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{name}: took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -215,7 +267,13 @@ async fn a_stop_newer_than_the_consent_is_not_undone() {
     let vonage = MockServer::start().await;
     let n = "14155550124";
     let consent_at = now() - time::Duration::minutes(10);
-    stop(&store, n, "sms:NEWER", consent_at + time::Duration::minutes(5)).await;
+    stop(
+        &store,
+        n,
+        "sms:NEWER",
+        consent_at + time::Duration::minutes(5),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(MANAGE))
         .respond_with(manage_ok(n))
@@ -254,7 +312,10 @@ async fn storage_down_after_vonage_success_gives_503_and_a_retry_completes() {
     let vonage = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(MANAGE))
-        .respond_with(ConfirmThenStorageDies { switch: switch.handle(), ok: manage_ok(n) })
+        .respond_with(ConfirmThenStorageDies {
+            switch: switch.handle(),
+            ok: manage_ok(n),
+        })
         .mount(&vonage)
         .await;
     let api = api(switch.store(real.table_name()), &vonage);
@@ -275,7 +336,10 @@ async fn storage_down_after_vonage_success_gives_503_and_a_retry_completes() {
         .await;
     let response = api.handle(post(&body).request(EventShape::HttpApiV2)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(real.state(&msisdn(n)).await.unwrap().unwrap().status, Status::Subscribed);
+    assert_eq!(
+        real.state(&msisdn(n)).await.unwrap().unwrap().status,
+        Status::Subscribed
+    );
     assert_eq!(history_count(&real, n).await, 2);
 }
 
@@ -290,7 +354,13 @@ async fn auth_is_required_on_every_route() {
         .await;
     let api = api(store.clone(), &vonage);
     let body = resubscribe_body("14155550126", now());
-    for key in [None, Some("wrong"), Some(OLD_KEY), Some(""), Some("website-key-2026 ")] {
+    for key in [
+        None,
+        Some("wrong"),
+        Some(OLD_KEY),
+        Some(""),
+        Some("website-key-2026 "),
+    ] {
         let mut calls = vec![
             HttpCall::post("/resubscribe", "application/json", &body),
             HttpCall::get("/subscriptions/14155550126", ""),
@@ -302,7 +372,12 @@ async fn auth_is_required_on_every_route() {
                 None => call,
             };
             let response = api.handle(call.request(EventShape::HttpApiV2)).await;
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{key:?} {}", call.path);
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{key:?} {}",
+                call.path
+            );
             assert_eq!(body_json(&response)["error"], "unauthorized");
         }
     }
@@ -314,7 +389,11 @@ async fn rotated_keys_both_work_until_the_old_one_is_removed() {
     let store = fresh_store().await;
     let vonage = MockServer::start().await;
     let client = OptInClient::new(&vonage.uri(), "k", "s").unwrap();
-    let both = ResubscribeApi::new(store.clone(), client.clone(), vec![OLD_KEY.into(), KEY.into()]);
+    let both = ResubscribeApi::new(
+        store.clone(),
+        client.clone(),
+        vec![OLD_KEY.into(), KEY.into()],
+    );
     let new_only = ResubscribeApi::new(store.clone(), client, vec![KEY.into()]);
     for (api, key, expected) in [
         (&both, OLD_KEY, StatusCode::OK),
@@ -323,7 +402,12 @@ async fn rotated_keys_both_work_until_the_old_one_is_removed() {
         (&new_only, OLD_KEY, StatusCode::UNAUTHORIZED),
     ] {
         let call = HttpCall::get("/opt-outs", "").header("x-api-key", key);
-        assert_eq!(api.handle(call.request(EventShape::HttpApiV2)).await.status(), expected);
+        assert_eq!(
+            api.handle(call.request(EventShape::HttpApiV2))
+                .await
+                .status(),
+            expected
+        );
     }
 }
 
@@ -331,7 +415,11 @@ async fn rotated_keys_both_work_until_the_old_one_is_removed() {
 async fn bad_input_is_a_400_and_nothing_happens() {
     let store = fresh_store().await;
     let vonage = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(manage_ok("1")).expect(0).mount(&vonage).await;
+    Mock::given(method("POST"))
+        .respond_with(manage_ok("1"))
+        .expect(0)
+        .mount(&vonage)
+        .await;
     let api = api(store.clone(), &vonage);
     let t = rfc3339(now());
     let future = rfc3339(now() + time::Duration::hours(1));
@@ -340,32 +428,82 @@ async fn bad_input_is_a_400_and_nothing_happens() {
         ("not json".into(), "invalid_json"),
         ("{}".into(), "invalid_json"),
         (r#"{"msisdn":"14155550127"}"#.into(), "invalid_json"),
-        (format!(r#"{{"msisdn":"hello","consent":{{"source":"web","captured_at":"{t}"}}}}"#), "invalid_msisdn"),
-        (format!(r#"{{"msisdn":"123","consent":{{"source":"web","captured_at":"{t}"}}}}"#), "invalid_msisdn"),
-        (format!(r#"{{"msisdn":"+1 415 123 4567","consent":{{"source":"web","captured_at":"{t}"}}}}"#), "invalid_msisdn"),
-        (format!(r#"{{"msisdn":"14155550127","consent":{{"source":"","captured_at":"{t}"}}}}"#), "invalid_consent"),
-        (r#"{"msisdn":"14155550127","consent":{"source":"web","captured_at":"yesterday"}}"#.into(), "invalid_consent"),
-        (format!(r#"{{"msisdn":"14155550127","consent":{{"source":"web","captured_at":"{future}"}}}}"#), "invalid_consent"),
-        (format!(r#"{{"msisdn":"14155550127","consent":{{"source":"web","captured_at":"{old}"}}}}"#), "invalid_consent"),
-        (format!(r#"{{"msisdn":"14155550127","consent":{{"source":"web","captured_at":"{t}","extra":1}}}}"#), "invalid_json"),
+        (
+            format!(r#"{{"msisdn":"hello","consent":{{"source":"web","captured_at":"{t}"}}}}"#),
+            "invalid_msisdn",
+        ),
+        (
+            format!(r#"{{"msisdn":"123","consent":{{"source":"web","captured_at":"{t}"}}}}"#),
+            "invalid_msisdn",
+        ),
+        (
+            format!(
+                r#"{{"msisdn":"+1 415 123 4567","consent":{{"source":"web","captured_at":"{t}"}}}}"#
+            ),
+            "invalid_msisdn",
+        ),
+        (
+            format!(r#"{{"msisdn":"14155550127","consent":{{"source":"","captured_at":"{t}"}}}}"#),
+            "invalid_consent",
+        ),
+        (
+            r#"{"msisdn":"14155550127","consent":{"source":"web","captured_at":"yesterday"}}"#
+                .into(),
+            "invalid_consent",
+        ),
+        (
+            format!(
+                r#"{{"msisdn":"14155550127","consent":{{"source":"web","captured_at":"{future}"}}}}"#
+            ),
+            "invalid_consent",
+        ),
+        (
+            format!(
+                r#"{{"msisdn":"14155550127","consent":{{"source":"web","captured_at":"{old}"}}}}"#
+            ),
+            "invalid_consent",
+        ),
+        (
+            format!(
+                r#"{{"msisdn":"14155550127","consent":{{"source":"web","captured_at":"{t}","extra":1}}}}"#
+            ),
+            "invalid_json",
+        ),
     ];
     for (body, code) in &bodies {
-        let response = api.handle(post(body.as_bytes()).request(EventShape::HttpApiV2)).await;
+        let response = api
+            .handle(post(body.as_bytes()).request(EventShape::HttpApiV2))
+            .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body_json(&response)["error"], *code, "{body}");
     }
     for (call, code) in [
-        (HttpCall::get("/subscriptions/not-a-number", ""), "invalid_msisdn"),
+        (
+            HttpCall::get("/subscriptions/not-a-number", ""),
+            "invalid_msisdn",
+        ),
         (HttpCall::get("/opt-outs", "limit=0"), "invalid_parameter"),
-        (HttpCall::get("/opt-outs", "limit=100000"), "invalid_parameter"),
-        (HttpCall::get("/opt-outs", "cursor=garbage"), "invalid_cursor"),
+        (
+            HttpCall::get("/opt-outs", "limit=100000"),
+            "invalid_parameter",
+        ),
+        (
+            HttpCall::get("/opt-outs", "cursor=garbage"),
+            "invalid_cursor",
+        ),
     ] {
-        let response = api.handle(call.header("x-api-key", KEY).request(EventShape::HttpApiV2)).await;
+        let response = api
+            .handle(call.header("x-api-key", KEY).request(EventShape::HttpApiV2))
+            .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(body_json(&response)["error"], code);
     }
     let response = api
-        .handle(HttpCall::get("/resubscribe", "").header("x-api-key", KEY).request(EventShape::HttpApiV2))
+        .handle(
+            HttpCall::get("/resubscribe", "")
+                .header("x-api-key", KEY)
+                .request(EventShape::HttpApiV2),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     let big = vec![b' '; 20_000];
@@ -381,7 +519,13 @@ async fn opt_outs_pages_return_every_number_once() {
     let mut expected = Vec::new();
     for i in 0..17 {
         let n = format!("1415555{:04}", 3000 + i);
-        stop(&store, &n, &format!("sms:P{i}"), now() - time::Duration::hours(1)).await;
+        stop(
+            &store,
+            &n,
+            &format!("sms:P{i}"),
+            now() - time::Duration::hours(1),
+        )
+        .await;
         expected.push(n);
     }
     let api = api(store, &vonage);
@@ -431,6 +575,9 @@ async fn unknown_number_reads_as_subscribed_with_no_history() {
 async fn outcome_enum_is_what_the_api_reports() {
     // Guard the API's vocabulary: the README documents these strings.
     assert_eq!(serde_json::to_value(Outcome::Applied).unwrap(), "applied");
-    assert_eq!(serde_json::to_value(Outcome::Duplicate).unwrap(), "duplicate");
+    assert_eq!(
+        serde_json::to_value(Outcome::Duplicate).unwrap(),
+        "duplicate"
+    );
     assert_eq!(serde_json::to_value(Status::OptedOut).unwrap(), "opted_out");
 }

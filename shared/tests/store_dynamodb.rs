@@ -78,7 +78,12 @@ async fn newest_event_wins_and_late_ones_are_still_history() {
     let store = fresh_store().await;
     let n = "14155550103";
     let stop = event(n, EventKind::OptOut, "sms:OLD", T0);
-    let resub = event(n, EventKind::Resubscribe, "resub:1", T0 + Duration::minutes(5));
+    let resub = event(
+        n,
+        EventKind::Resubscribe,
+        "resub:1",
+        T0 + Duration::minutes(5),
+    );
     assert_eq!(store.record(&resub).await.unwrap(), Outcome::Applied);
     // The STOP from before the resubscribe arrives late (Vonage redelivers for 24 hours).
     assert_eq!(store.record(&stop).await.unwrap(), Outcome::Superseded);
@@ -86,13 +91,19 @@ async fn newest_event_wins_and_late_ones_are_still_history() {
     assert_eq!(state.status, Status::Subscribed);
     assert_eq!(state.event_id, "resub:1");
     let history = store.history(&msisdn(n), 10).await.unwrap();
-    let ids: Vec<_> = history.iter().map(|h| (h.event_id.as_str(), h.applied)).collect();
+    let ids: Vec<_> = history
+        .iter()
+        .map(|h| (h.event_id.as_str(), h.applied))
+        .collect();
     // Newest first, by event time rather than arrival.
     assert_eq!(ids, [("resub:1", true), ("sms:OLD", false)]);
     // A later STOP wins again.
     let stop2 = event(n, EventKind::OptOut, "sms:NEW", T0 + Duration::minutes(6));
     assert_eq!(store.record(&stop2).await.unwrap(), Outcome::Applied);
-    assert_eq!(store.state(&msisdn(n)).await.unwrap().unwrap().status, Status::OptedOut);
+    assert_eq!(
+        store.state(&msisdn(n)).await.unwrap().unwrap().status,
+        Status::OptedOut
+    );
     // And a repeat of the superseded one changes nothing.
     assert_eq!(store.record(&stop).await.unwrap(), Outcome::Duplicate);
     assert_eq!(history_count(&store, n).await, 3);
@@ -106,7 +117,10 @@ async fn at_the_same_instant_the_opt_out_wins() {
     let resub = event(n, EventKind::Resubscribe, "resub:R", T0);
     assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
     assert_eq!(store.record(&resub).await.unwrap(), Outcome::Superseded);
-    assert_eq!(store.state(&msisdn(n)).await.unwrap().unwrap().status, Status::OptedOut);
+    assert_eq!(
+        store.state(&msisdn(n)).await.unwrap().unwrap().status,
+        Status::OptedOut
+    );
 }
 
 #[tokio::test]
@@ -114,7 +128,12 @@ async fn history_is_bounded_newest_first() {
     let store = fresh_store().await;
     let n = "14155550105";
     for i in 0..7 {
-        let e = event(n, EventKind::OptOut, &format!("sms:H{i}"), T0 + Duration::minutes(i));
+        let e = event(
+            n,
+            EventKind::OptOut,
+            &format!("sms:H{i}"),
+            T0 + Duration::minutes(i),
+        );
         store.record(&e).await.unwrap();
     }
     let history = store.history(&msisdn(n), 3).await.unwrap();
@@ -136,7 +155,12 @@ async fn the_opted_out_list_pages_through_every_number_once() {
     }
     // Two of them resubscribed: they leave the list.
     for n in &expected[..2] {
-        let e = event(n, EventKind::Resubscribe, &format!("resub:{n}"), T0 + Duration::minutes(1));
+        let e = event(
+            n,
+            EventKind::Resubscribe,
+            &format!("resub:{n}"),
+            T0 + Duration::minutes(1),
+        );
         assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
     }
     let expected = &expected[2..];
@@ -166,7 +190,10 @@ async fn storage_down_fails_loudly_and_a_retry_completes() {
     let store = fresh_store().await;
     let down = unreachable_store(store.table_name());
     let e = event("14155550106", EventKind::OptOut, "sms:D1", T0);
-    assert!(matches!(down.record(&e).await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(
+        down.record(&e).await,
+        Err(StoreError::Unavailable(_))
+    ));
     assert_eq!(item_count(&store).await, 0);
     assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
     assert_eq!(history_count(&store, "14155550106").await, 1);

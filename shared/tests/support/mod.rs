@@ -59,7 +59,10 @@ pub fn msisdn(digits: &str) -> Msisdn {
 }
 
 /// Every item under a number, straight from the table.
-pub async fn items_for(store: &Store, digits: &str) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+pub async fn items_for(
+    store: &Store,
+    digits: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
     let out = store
         .client()
         .query()
@@ -116,7 +119,14 @@ pub struct HttpCall<'a> {
 
 impl<'a> HttpCall<'a> {
     pub fn get(path: &'a str, query: &'a str) -> Self {
-        Self { method: "GET", path, query, headers: vec![], body: b"", base64: false }
+        Self {
+            method: "GET",
+            path,
+            query,
+            headers: vec![],
+            body: b"",
+            base64: false,
+        }
     }
     pub fn post(path: &'a str, content_type: &str, body: &'a [u8]) -> Self {
         Self {
@@ -146,7 +156,9 @@ impl<'a> HttpCall<'a> {
         let body = if self.body.is_empty() {
             serde_json::Value::Null
         } else if self.base64 {
-            base64::engine::general_purpose::STANDARD.encode(self.body).into()
+            base64::engine::general_purpose::STANDARD
+                .encode(self.body)
+                .into()
         } else {
             String::from_utf8_lossy(self.body).into_owned().into()
         };
@@ -154,7 +166,10 @@ impl<'a> HttpCall<'a> {
             .headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone().into()))
-            .chain([("host".to_string(), "example.execute-api.us-east-1.amazonaws.com".into())])
+            .chain([(
+                "host".to_string(),
+                "example.execute-api.us-east-1.amazonaws.com".into(),
+            )])
             .collect();
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(self.query).unwrap_or_default();
@@ -203,7 +218,9 @@ impl<'a> HttpCall<'a> {
                 let mut multi = serde_json::Map::new();
                 for (k, v) in &pairs {
                     single.insert(k.clone(), v.clone().into());
-                    let entry = multi.entry(k.clone()).or_insert_with(|| serde_json::json!([]));
+                    let entry = multi
+                        .entry(k.clone())
+                        .or_insert_with(|| serde_json::json!([]));
                     if let Some(list) = entry.as_array_mut() {
                         list.push(v.clone().into());
                     }
@@ -285,7 +302,11 @@ impl StorageSwitch {
                 });
             }
         });
-        Self { endpoint: format!("http://{local}"), down, kill }
+        Self {
+            endpoint: format!("http://{local}"),
+            down,
+            kill,
+        }
     }
 
     pub fn store(&self, table: &str) -> Store {
@@ -300,7 +321,10 @@ impl StorageSwitch {
     }
 
     pub fn handle(&self) -> StorageSwitchHandle {
-        StorageSwitchHandle { down: self.down.clone(), kill: self.kill.clone() }
+        StorageSwitchHandle {
+            down: self.down.clone(),
+            kill: self.kill.clone(),
+        }
     }
 }
 
@@ -320,8 +344,9 @@ impl StorageSwitchHandle {
 
 /// The reference folder beside the repository (never copied into it).
 pub fn vonage_reference(path: &str) -> String {
-    let dir = std::env::var("VONAGE_REFERENCE_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vonage").to_string());
+    let dir = std::env::var("VONAGE_REFERENCE_DIR").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vonage").to_string()
+    });
     std::fs::read_to_string(format!("{dir}/{path}"))
         .unwrap_or_else(|e| panic!("reference file {dir}/{path}: {e}"))
 }

@@ -1,0 +1,89 @@
+//! What reaches the logs. In its own test binary: a scoped tracing subscriber only sees every
+//! event when no other test thread races it for the callsites.
+
+mod support;
+
+use lambda_http::http::StatusCode;
+use shared::keywords::KeywordRules;
+use shared::signature::{sms_signature, SignatureMethod};
+use shared::unsubscribe::{Webhook, WebhookAuth};
+use support::*;
+
+const PATH: &str = "/webhooks/inbound";
+
+fn signed_query(digits: &str, id: &str, secret: &str, method: SignatureMethod, ts: i64) -> String {
+    let ts = ts.to_string();
+    let mut params = vec![
+        ("msisdn", digits),
+        ("to", "16105553939"),
+        ("messageId", id),
+        ("text", "STOP"),
+        ("type", "text"),
+        ("message-timestamp", "2026-11-20 11:12:01"),
+        ("timestamp", ts.as_str()),
+    ];
+    let sig = sms_signature(&params, secret, method);
+    params.push(("sig", sig.as_str()));
+    serde_urlencoded::to_string(&params).unwrap()
+}
+
+#[tokio::test]
+async fn logs_carry_only_the_masked_number_and_no_secret() {
+    use std::io::Write;
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let store = fresh_store().await;
+    let secret = "do-not-log-this-secret";
+    let mut hook = Webhook {
+        store: store.clone(),
+        rules: KeywordRules::default(),
+        auth: WebhookAuth::default(),
+    };
+    hook.auth.signature = Some((secret.into(), SignatureMethod::HmacSha512));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let good = signed_query(
+        "14155559876",
+        "J1",
+        secret,
+        SignatureMethod::HmacSha512,
+        now,
+    );
+    let bad = signed_query("14155559876", "J2", "x", SignatureMethod::HmacSha512, now);
+    assert_eq!(
+        hook.handle(HttpCall::get(PATH, &good).request(EventShape::HttpApiV2))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        hook.handle(HttpCall::get(PATH, &bad).request(EventShape::HttpApiV2))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("*******9876"), "{logs}");
+    assert!(!logs.contains("14155559876"), "{logs}");
+    assert!(!logs.contains(secret), "{logs}");
+    assert!(logs
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+}
