@@ -1,0 +1,51 @@
+# Shared by scripts/test and scripts/local. Source it; don't run it.
+
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+say() { printf '==> %s\n' "$*" >&2; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed. $2"
+}
+
+# Install the pinned Python tools unless they are already there.
+ensure_python_tools() {
+  need python3 "Install Python 3.9 or newer."
+  if ! python3 -c 'import moto.server, werkzeug' >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null 2>&1; then
+    say "installing Python tools (scripts/requirements.txt)"
+    python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt \
+      || die "pip could not install scripts/requirements.txt"
+  fi
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+port_in_use() {
+  python3 -c 'import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+}
+
+# Wait until something listens on 127.0.0.1:$1 (or give up after $2 seconds).
+wait_for_port() {
+  local port=$1 limit=${2:-30} waited=0
+  until port_in_use "$port"; do
+    sleep 0.2
+    waited=$((waited + 1))
+    [ "$waited" -lt $((limit * 5)) ] || return 1
+  done
+}
+
+# Start the local DynamoDB-compatible server on 127.0.0.1:$1, logging to $2. Sets DYNAMODB_PID.
+start_dynamodb() {
+  local port=$1 log=$2
+  port_in_use "$port" && die "port $port is already in use; set another with DYNAMODB_PORT=..."
+  python3 scripts/dynamodb_local.py --port "$port" >"$log" 2>&1 &
+  DYNAMODB_PID=$!
+  wait_for_port "$port" 30 || die "the local DynamoDB server did not start; see $log"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+  # The SDK needs a region and some credentials; the local server accepts any.
+  export AWS_REGION="${AWS_REGION:-us-east-1}"
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+  export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+}
