@@ -460,7 +460,13 @@ mod tests {
 
     #[test]
     fn bad_requests_are_refused_with_a_reason() {
-        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8], ParseError);
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a [u8],
+            ParseError,
+        );
         let cases: Vec<Case> = vec![
             ("GET", None, None, b"", ParseError::Empty),
             ("GET", None, Some(""), b"", ParseError::Empty),
