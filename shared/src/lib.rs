@@ -12,12 +12,14 @@
 //! - [`resubscribe`]: the `resubscribe` Lambda's handler (the website's API).
 //! - [`http`]: the error type of the HTTP boundary and its JSON responses.
 //! - [`config`]: settings from the environment and Secrets Manager; logging.
+//! - [`sample_events`]: the `events/` manifest, and signing sample events as Vonage would.
 
 pub mod config;
 pub mod http;
 pub mod keywords;
 pub mod msisdn;
 pub mod resubscribe;
+pub mod sample_events;
 pub mod signature;
 pub mod store;
 pub mod table;
