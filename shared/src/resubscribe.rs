@@ -24,6 +24,14 @@ use std::time::{Duration, Instant, SystemTime};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
+/// Every (method, path) this function serves; `template.yaml` must route exactly these to it
+/// (checked by `shared/tests/template_routes.rs`).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/resubscribe"),
+    ("GET", "/subscriptions/{msisdn}"),
+    ("GET", "/opt-outs"),
+];
+
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 16 * 1024;
 /// A consent must be at most this old when it reaches us (a website backend that queued the

@@ -26,6 +26,14 @@ use subtle::ConstantTimeEq;
 /// a few KiB; anything much larger is not Vonage.
 pub const BODY_LIMIT: usize = 64 * 1024;
 const ROUTE: &str = "/webhooks/inbound";
+/// Every (method, path) this function serves; `template.yaml` must route exactly these to it
+/// (checked by `shared/tests/template_routes.rs`).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/webhooks/inbound"),
+    ("POST", "/webhooks/inbound"),
+    ("GET", "/webhooks/inbound/{token}"),
+    ("POST", "/webhooks/inbound/{token}"),
+];
 
 /// How the webhook knows a request came from Vonage.
 #[derive(Clone, Default)]

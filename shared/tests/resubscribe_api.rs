@@ -581,3 +581,100 @@ async fn outcome_enum_is_what_the_api_reports() {
     );
     assert_eq!(serde_json::to_value(Status::OptedOut).unwrap(), "opted_out");
 }
+
+/// A STOP arriving through the webhook at the same moment as a resubscribe for the same number:
+/// whichever order they are processed in, the record ends in the state of the newest event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_stop_and_resubscribe_end_in_the_newest_events_state() {
+    use shared::keywords::KeywordRules;
+    use shared::unsubscribe::{Webhook, WebhookAuth};
+    let store = fresh_store().await;
+    let vonage = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(MANAGE))
+        .respond_with(ManageEchoForTest)
+        .mount(&vonage)
+        .await;
+    let api = std::sync::Arc::new(api(store.clone(), &vonage));
+    let webhook = std::sync::Arc::new(Webhook {
+        store: store.clone(),
+        rules: KeywordRules::default(),
+        auth: WebhookAuth::default(),
+    });
+    let vonage_time =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    for round in 0..12u32 {
+        let n = format!("1415555{:04}", 4000 + round);
+        stop(&store, &n, "sms:OLD", now() - time::Duration::hours(2)).await;
+        let stop_is_newer = round % 2 == 0;
+        let (stop_at, consent_at) = if stop_is_newer {
+            (
+                now() - time::Duration::minutes(1),
+                now() - time::Duration::minutes(5),
+            )
+        } else {
+            (
+                now() - time::Duration::minutes(10),
+                now() - time::Duration::minutes(1),
+            )
+        };
+        let query = serde_urlencoded::to_string([
+            ("msisdn", n.as_str()),
+            ("to", "16105553939"),
+            ("messageId", &format!("RACE{round}")),
+            ("text", "STOP"),
+            ("message-timestamp", &stop_at.format(&vonage_time).unwrap()),
+        ])
+        .unwrap();
+        let stop_request =
+            HttpCall::get("/webhooks/inbound", &query).request(EventShape::HttpApiV2);
+        let body = resubscribe_body(&n, consent_at);
+        let resub_request = post(&body).request(EventShape::HttpApiV2);
+        let (w, a) = (webhook.clone(), api.clone());
+        let first_stop = round % 4 < 2;
+        let stop_task = tokio::spawn(async move {
+            if !first_stop {
+                tokio::task::yield_now().await;
+            }
+            w.handle(stop_request).await.status()
+        });
+        let resub_task = tokio::spawn(async move { a.handle(resub_request).await.status() });
+        assert_eq!(stop_task.await.unwrap(), StatusCode::OK);
+        let resub_status = resub_task.await.unwrap();
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT].contains(&resub_status),
+            "round {round}: {resub_status}"
+        );
+        let state = store.state(&msisdn(&n)).await.unwrap().unwrap();
+        let expected = if stop_is_newer {
+            Status::OptedOut
+        } else {
+            Status::Subscribed
+        };
+        assert_eq!(
+            state.status, expected,
+            "round {round} (stop newer: {stop_is_newer})"
+        );
+        // The STOP is always in history, applied or not.
+        let history = store.history(&msisdn(&n), 10).await.unwrap();
+        assert!(history
+            .iter()
+            .any(|h| h.event_id == format!("sms:RACE{round}")));
+    }
+}
+
+/// The documented manage answer for whichever number was asked.
+struct ManageEchoForTest;
+
+impl Respond for ManageEchoForTest {
+    fn respond(&self, request: &MockRequest) -> ResponseTemplate {
+        let form: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&request.body).unwrap_or_default();
+        let n = form
+            .iter()
+            .find(|(k, _)| k == "msisdn")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        manage_ok(n)
+    }
+}

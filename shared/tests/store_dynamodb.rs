@@ -198,3 +198,95 @@ async fn storage_down_fails_loudly_and_a_retry_completes() {
     assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
     assert_eq!(history_count(&store, "14155550106").await, 1);
 }
+
+#[tokio::test]
+async fn the_table_created_locally_is_the_one_template_yaml_defines() {
+    use shared::table::TableSpec;
+    let store = fresh_store().await;
+    let spec = TableSpec::from_template_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../template.yaml"
+    )))
+    .unwrap();
+    let described = store
+        .client()
+        .describe_table()
+        .table_name(store.table_name())
+        .send()
+        .await
+        .unwrap();
+    let table = described.table().unwrap();
+    let keys = |k: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+        k.iter()
+            .map(|e| {
+                (
+                    e.attribute_name().to_string(),
+                    e.key_type().as_str().to_string(),
+                )
+            })
+            .collect()
+    };
+    let spec_keys = |k: &[shared::table::KeyDef]| -> Vec<(String, String)> {
+        k.iter()
+            .map(|e| (e.attribute_name.clone(), e.key_type.clone()))
+            .collect()
+    };
+    assert_eq!(keys(table.key_schema()), spec_keys(&spec.key_schema));
+    let mut attrs: Vec<(String, String)> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_string(),
+                a.attribute_type().as_str().to_string(),
+            )
+        })
+        .collect();
+    let mut spec_attrs: Vec<(String, String)> = spec
+        .attribute_definitions
+        .iter()
+        .map(|a| (a.attribute_name.clone(), a.attribute_type.clone()))
+        .collect();
+    attrs.sort();
+    spec_attrs.sort();
+    assert_eq!(attrs, spec_attrs);
+    let lsis: Vec<(String, Vec<(String, String)>)> = table
+        .local_secondary_indexes()
+        .iter()
+        .map(|i| {
+            (
+                i.index_name().unwrap_or_default().to_string(),
+                keys(i.key_schema()),
+            )
+        })
+        .collect();
+    let spec_lsis: Vec<(String, Vec<(String, String)>)> = spec
+        .local_secondary_indexes
+        .iter()
+        .map(|i| (i.index_name.clone(), spec_keys(&i.key_schema)))
+        .collect();
+    assert_eq!(lsis, spec_lsis);
+    let gsis: Vec<(String, Vec<(String, String)>)> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            (
+                i.index_name().unwrap_or_default().to_string(),
+                keys(i.key_schema()),
+            )
+        })
+        .collect();
+    let spec_gsis: Vec<(String, Vec<(String, String)>)> = spec
+        .global_secondary_indexes
+        .iter()
+        .map(|i| (i.index_name.clone(), spec_keys(&i.key_schema)))
+        .collect();
+    assert_eq!(gsis, spec_gsis);
+    assert_eq!(
+        table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str()),
+        Some("PAY_PER_REQUEST")
+    );
+}
