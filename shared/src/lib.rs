@@ -12,12 +12,20 @@
 //! - [`resubscribe`]: the `resubscribe` Lambda's handler (the website's API).
 //! - [`http`]: the error type of the HTTP boundary and its JSON responses.
 //! - [`config`]: settings from the environment and Secrets Manager; logging.
+//! - [`metrics`]: operator metrics as CloudWatch Embedded Metric Format lines.
+//! - [`reconcile`]: catching up with Vonage's opt-out list (the `reconcile` Lambda, `optout-admin reconcile`).
+//! - [`import`]: opt-outs from a CSV file (migrations); the opt-out list and history as CSV.
+//! - [`bulk`]: many opt-outs at once (reconciliation, import): decide from current states, write in batches.
 //! - [`sample_events`]: the `events/` manifest, and signing sample events as Vonage would.
 
+pub mod bulk;
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod keywords;
+pub mod metrics;
 pub mod msisdn;
+pub mod reconcile;
 pub mod resubscribe;
 pub mod sample_events;
 pub mod signature;

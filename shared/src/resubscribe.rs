@@ -11,6 +11,7 @@
 
 use crate::config::{ConfigError, Settings};
 use crate::http::{json_response, ApiError};
+use crate::metrics::Metrics;
 use crate::msisdn::Msisdn;
 use crate::store::{Event, EventKind, HistoryEntry, Outcome, Status, Store, StoreError};
 use crate::timestamp;
@@ -132,6 +133,16 @@ impl ResubscribeApi {
                 err.into_response()
             }
         };
+        if log.route == Route::Resubscribe.name() {
+            let outcome = log.outcome.or(log.error).unwrap_or("unknown");
+            let mut metrics = Metrics::new("resubscribe")
+                .dimension("Outcome", outcome)
+                .count("Resubscribes");
+            if let Some(ms) = log.provider_ms {
+                metrics = metrics.milliseconds("VonageLatency", ms);
+            }
+            metrics.emit();
+        }
         tracing::info!(
             request_id,
             route = log.route,

@@ -11,6 +11,7 @@
 use crate::config::{ConfigError, Settings};
 use crate::http::{json_response, ApiError};
 use crate::keywords::KeywordRules;
+use crate::metrics::Metrics;
 use crate::signature::{self, SignatureError, SignatureMethod};
 use crate::store::{Event, EventKind, Outcome, Store};
 use crate::timestamp;
@@ -105,6 +106,19 @@ impl Webhook {
                 err.into_response()
             }
         };
+        let metric = match (log.outcome, log.error) {
+            (Some("opted_out"), _) => Some("OptOutsRecorded"),
+            (Some("duplicate"), _) => Some("OptOutDuplicates"),
+            (Some("superseded"), _) => Some("OptOutsSuperseded"),
+            (Some("ignored"), _) => Some("MessagesIgnored"),
+            (_, Some("invalid_signature" | "invalid_token")) => Some("SignatureFailures"),
+            (_, Some("storage_unavailable")) => Some("StorageErrors"),
+            (_, Some(_)) => Some("InvalidRequests"),
+            _ => None,
+        };
+        if let Some(metric) = metric {
+            Metrics::new("unsubscribe-webhook").count(metric).emit();
+        }
         tracing::info!(
             request_id,
             route = ROUTE,

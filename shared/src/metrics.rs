@@ -1,0 +1,116 @@
+//! Operator metrics as CloudWatch Embedded Metric Format (EMF) log lines: CloudWatch Logs turns
+//! them into metrics, with no API call and no extra latency in the request path.
+//!
+//! Namespace `SmsOptOut`, dimension `Function` (and `Outcome` where given). Metrics:
+//! - webhook: `OptOutsRecorded`, `OptOutDuplicates`, `OptOutsSuperseded`, `MessagesIgnored`,
+//!   `SignatureFailures`, `InvalidRequests`, `StorageErrors` (Count);
+//! - resubscribe API: `Resubscribes` (Count, by `Outcome`), `VonageLatency` (Milliseconds).
+
+use std::io::Write;
+
+pub const NAMESPACE: &str = "SmsOptOut";
+
+/// One EMF document: a set of values sharing the same dimensions.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    dimensions: Vec<(&'static str, String)>,
+    values: Vec<(&'static str, f64, &'static str)>,
+}
+
+impl Metrics {
+    pub fn new(function: &str) -> Self {
+        Self {
+            dimensions: vec![("Function", function.to_string())],
+            values: Vec::new(),
+        }
+    }
+
+    pub fn dimension(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.dimensions.push((name, value.into()));
+        self
+    }
+
+    pub fn count(mut self, name: &'static str) -> Self {
+        self.values.push((name, 1.0, "Count"));
+        self
+    }
+
+    pub fn milliseconds(mut self, name: &'static str, value: f64) -> Self {
+        self.values.push((name, value, "Milliseconds"));
+        self
+    }
+
+    /// The EMF JSON line.
+    pub fn to_line(&self, timestamp_ms: i64) -> String {
+        let mut root = serde_json::Map::new();
+        for (name, value) in &self.dimensions {
+            root.insert((*name).into(), value.clone().into());
+        }
+        for (name, value, _) in &self.values {
+            root.insert((*name).into(), (*value).into());
+        }
+        let dimension_names: Vec<&str> = self.dimensions.iter().map(|(n, _)| *n).collect();
+        let metrics: Vec<serde_json::Value> = self
+            .values
+            .iter()
+            .map(|(name, _, unit)| serde_json::json!({ "Name": name, "Unit": unit }))
+            .collect();
+        root.insert(
+            "_aws".into(),
+            serde_json::json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [dimension_names],
+                    "Metrics": metrics,
+                }],
+            }),
+        );
+        serde_json::Value::Object(root).to_string()
+    }
+
+    /// Write the line to stdout, where Lambda collects logs. Nothing to write, nothing written.
+    pub fn emit(&self) {
+        if self.values.is_empty() {
+            return;
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let ms = now.unix_timestamp() * 1000 + i64::from(now.millisecond());
+        let line = self.to_line(ms);
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_line_declares_what_it_carries() {
+        let line = Metrics::new("resubscribe")
+            .dimension("Outcome", "applied")
+            .count("Resubscribes")
+            .milliseconds("VonageLatency", 12.5)
+            .to_line(1_795_000_000_000);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["Function"], "resubscribe");
+        assert_eq!(v["Outcome"], "applied");
+        assert_eq!(v["Resubscribes"], 1.0);
+        assert_eq!(v["VonageLatency"], 12.5);
+        let cw = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(v["_aws"]["Timestamp"], 1_795_000_000_000i64);
+        assert_eq!(cw["Namespace"], NAMESPACE);
+        assert_eq!(
+            cw["Dimensions"],
+            serde_json::json!([["Function", "Outcome"]])
+        );
+        assert_eq!(
+            cw["Metrics"][0],
+            serde_json::json!({"Name": "Resubscribes", "Unit": "Count"})
+        );
+        assert_eq!(
+            cw["Metrics"][1],
+            serde_json::json!({"Name": "VonageLatency", "Unit": "Milliseconds"})
+        );
+    }
+}
