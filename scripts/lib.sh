@@ -49,3 +49,11 @@ start_dynamodb() {
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
   export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
 }
+
+# The AWS SAM CLI in .local/sam-venv (pinned), installed on first use. Fails softly.
+ensure_sam_cli() {
+  [ -x .local/sam-venv/bin/sam ] && return 0
+  say "installing the AWS SAM CLI into .local/sam-venv (first run only)"
+  python3 -m venv .local/sam-venv >/dev/null 2>&1 \
+    && .local/sam-venv/bin/python -m pip install --quiet --disable-pip-version-check 'aws-sam-cli==1.170.0' >.local/sam-install.log 2>&1
+}
