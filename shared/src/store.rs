@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | state | `N#<digits>` | `STATE` | `msisdn`, `status`, `event_at`, `event_id`, `order`, `source`, `updated_at`; `oo_pk`/`oo_sk` only while opted out |
 //! | history | `N#<digits>` | `E#<event id>` | `msisdn`, `kind`, `event_id`, `event_at`, `received_at`, `source`, `applied`, `details` (map), `h_order` |
+//! | checkpoint | `RECONCILE` | `CHECKPOINT` | `data` (JSON), `updated_at`: where an interrupted reconciliation resumes |
 //!
 //! - Index `history_by_order` (LSI, sort key `h_order`): a number's history newest first.
 //! - Index `opted_out` (sparse GSI, `oo_pk` = `OPTED_OUT`, `oo_sk` = digits): the opted-out list
@@ -14,7 +15,9 @@
 //! Every change goes through [`Store::record`], the one implementation of "newest event wins":
 //! the history entry (keyed by the event id, so a redelivery is a no-op) and the state (written
 //! only if this event's `order` is greater than the stored one) are written in one transaction,
-//! so state and history never disagree whatever step is interrupted.
+//! so state and history never disagree whatever step is interrupted. [`Store::record_many`]
+//! (reconciliation, import) puts the same conditional writes for up to 50 numbers into one
+//! transaction and falls back to `record` for every event of a transaction that is cancelled.
 
 use crate::msisdn::Msisdn;
 use crate::timestamp;
@@ -230,20 +233,7 @@ impl Store {
 
     async fn try_record(&self, event: &Event) -> Result<Outcome, Retry> {
         let order = event.order();
-        let history = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(history_item(event, &order, true)))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| Retry::Fail(unavailable(e)))?;
-        let state = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(state_item(event, &order)))
-            .condition_expression("attribute_not_exists(pk) OR #order < :order")
-            .expression_attribute_names("#order", "order")
-            .expression_attribute_values(":order", AttributeValue::S(order.clone()))
-            .build()
-            .map_err(|e| Retry::Fail(unavailable(e)))?;
+        let (history, state) = self.record_puts(event, &order).map_err(Retry::Fail)?;
         let result = self
             .client
             .transact_write_items()
@@ -300,6 +290,27 @@ impl Store {
                 _ => Err(Retry::Fail(unavailable(err))),
             },
         }
+    }
+
+    /// The two conditional writes of one event, as [`Store::record`] makes them: the history entry
+    /// (only if this event id is new) and the state (only if this event is newer than the stored
+    /// one). [`Store::record_many`] puts the same writes into its batch transactions.
+    fn record_puts(&self, event: &Event, order: &str) -> Result<(Put, Put), StoreError> {
+        let history = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(history_item(event, order, true)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable)?;
+        let state = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(state_item(event, order)))
+            .condition_expression("attribute_not_exists(pk) OR #order < :order")
+            .expression_attribute_names("#order", "order")
+            .expression_attribute_values(":order", AttributeValue::S(order.to_owned()))
+            .build()
+            .map_err(unavailable)?;
+        Ok((history, state))
     }
 
     /// The current state of a number, if we hold any record of it.
@@ -382,6 +393,266 @@ impl Store {
             None => None,
         };
         Ok((items, next))
+    }
+}
+
+/// Events written per transaction by [`Store::record_many`]: two writes each, and a DynamoDB
+/// transaction holds at most 100.
+pub const EVENTS_PER_TRANSACTION: usize = 50;
+/// Keys per BatchGetItem request (DynamoDB's limit).
+const BATCH_GET_KEYS: usize = 100;
+/// Requests per BatchGetItem chunk while DynamoDB keeps returning unprocessed keys.
+const BATCH_GET_ATTEMPTS: u32 = 8;
+/// Sort key of a checkpoint item (partition key: the checkpoint's name, e.g. `RECONCILE`).
+pub const CHECKPOINT_SK: &str = "CHECKPOINT";
+
+/// One history entry with the number it belongs to (the history export).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NumberHistoryEntry {
+    pub msisdn: String,
+    #[serde(flatten)]
+    pub entry: HistoryEntry,
+}
+
+/// Where [`Store::history_between`] goes on; opaque to callers.
+#[derive(Debug, Clone)]
+pub struct ScanCursor(HashMap<String, AttributeValue>);
+
+/// Bulk reads and writes for reconciliation and import, and the checkpoint item. The writes go
+/// through the same conditional puts as [`Store::record`]: there is still one rule.
+impl Store {
+    /// The current states of many numbers, keyed by their digits; numbers we hold nothing for are
+    /// absent. BatchGetItem, 100 keys a request, strongly consistent; repeated numbers are read once.
+    pub async fn states(&self, numbers: &[Msisdn]) -> Result<HashMap<String, State>, StoreError> {
+        let mut unique: Vec<&Msisdn> = Vec::with_capacity(numbers.len());
+        let mut seen = std::collections::HashSet::new();
+        for n in numbers {
+            if seen.insert(n.as_str()) {
+                unique.push(n);
+            }
+        }
+        let mut states = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_KEYS) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|n| {
+                    HashMap::from([
+                        ("pk".to_string(), s(partition_key(n))),
+                        ("sk".to_string(), s(STATE_SK)),
+                    ])
+                })
+                .collect();
+            let mut pending = Some(
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(unavailable)?,
+            );
+            let mut attempt = 0;
+            while let Some(request) = pending.take() {
+                attempt += 1;
+                if attempt > BATCH_GET_ATTEMPTS {
+                    return Err(StoreError::Unavailable(
+                        "BatchGetItem kept returning unprocessed keys".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    let cap = 25u64 << attempt.min(6);
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(5..=cap))).await;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                    for item in items {
+                        let state = parse_state(item)?;
+                        states.insert(state.msisdn.clone(), state);
+                    }
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+        }
+        Ok(states)
+    }
+
+    /// Record many events, with the same outcome per event as calling [`Store::record`] for each:
+    /// the first event of each number goes, with up to [`EVENTS_PER_TRANSACTION`] - 1 others, into
+    /// one transaction made of exactly the conditional writes `record` makes, and that
+    /// transaction succeeding means every event in it was `Applied`. When a transaction is
+    /// cancelled (a condition failed: a duplicate, a newer state; a conflict) or fails, each of its
+    /// events is recorded alone by `record`, which sorts out which it was. Further events for a
+    /// number already in the batch are recorded by `record` afterwards. Up to `concurrency`
+    /// transactions run at once. Results are in the order of `events`.
+    pub async fn record_many(
+        &self,
+        events: &[Event],
+        concurrency: usize,
+    ) -> Vec<Result<Outcome, StoreError>> {
+        use futures::StreamExt;
+        let mut seen = std::collections::HashSet::new();
+        let (mut batched, mut later) = (Vec::new(), Vec::new());
+        for (i, e) in events.iter().enumerate() {
+            if seen.insert(e.msisdn.as_str()) {
+                batched.push(i);
+            } else {
+                later.push(i);
+            }
+        }
+        let mut results: Vec<Option<Result<Outcome, StoreError>>> =
+            events.iter().map(|_| None).collect();
+        let chunks: Vec<&[usize]> = batched.chunks(EVENTS_PER_TRANSACTION).collect();
+        let mut done = futures::stream::iter(
+            chunks
+                .into_iter()
+                .map(|chunk| async move { (chunk, self.record_chunk(events, chunk).await) }),
+        )
+        .buffer_unordered(concurrency.max(1));
+        while let Some((chunk, outcomes)) = done.next().await {
+            for (&i, outcome) in chunk.iter().zip(outcomes) {
+                results[i] = Some(outcome);
+            }
+        }
+        for i in later {
+            results[i] = Some(self.record(&events[i]).await);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::Unavailable("not attempted".into()))))
+            .collect()
+    }
+
+    /// One transaction for the events at `chunk` (distinct numbers), or `record` one by one.
+    async fn record_chunk(
+        &self,
+        events: &[Event],
+        chunk: &[usize],
+    ) -> Vec<Result<Outcome, StoreError>> {
+        if chunk.len() > 1 {
+            match self.record_transaction(events, chunk).await {
+                Ok(()) => return chunk.iter().map(|_| Ok(Outcome::Applied)).collect(),
+                Err(reason) => tracing::debug!(
+                    events = chunk.len(),
+                    reason = %reason,
+                    "batch transaction not applied; recording its events one by one"
+                ),
+            }
+        }
+        let mut outcomes = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            outcomes.push(self.record(&events[i]).await);
+        }
+        outcomes
+    }
+
+    async fn record_transaction(&self, events: &[Event], chunk: &[usize]) -> Result<(), String> {
+        let mut request = self.client.transact_write_items();
+        for &i in chunk {
+            let event = &events[i];
+            let (history, state) = self
+                .record_puts(event, &event.order())
+                .map_err(|e| e.to_string())?;
+            request = request
+                .transact_items(TransactWriteItem::builder().put(history).build())
+                .transact_items(TransactWriteItem::builder().put(state).build());
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.as_service_error() {
+                Some(service) => service.code().unwrap_or("service error").to_string(),
+                None => DisplayErrorContext(e).to_string(),
+            })
+    }
+
+    /// One page of every number's history entries whose event time is in `[from, to)`, in no
+    /// particular order (a filtered Scan: an operator's export, not a hot path). `start` is the
+    /// cursor the previous page returned; `limit` bounds the items read per page.
+    pub async fn history_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        start: Option<ScanCursor>,
+        limit: i32,
+    ) -> Result<(Vec<NumberHistoryEntry>, Option<ScanCursor>), StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(sk, :e) AND event_at >= :from AND event_at < :to")
+            .expression_attribute_values(":e", s("E#"))
+            .expression_attribute_values(":from", s(timestamp::format(from)))
+            .expression_attribute_values(":to", s(timestamp::format(to)))
+            .set_exclusive_start_key(start.map(|c| c.0))
+            .consistent_read(true)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let entries = out
+            .items()
+            .iter()
+            .map(|item| {
+                Ok(NumberHistoryEntry {
+                    msisdn: string(item, "msisdn")?,
+                    entry: parse_history(item)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let next = out.last_evaluated_key().cloned().map(ScanCursor);
+        Ok((entries, next))
+    }
+
+    /// The checkpoint saved under `name`, if any (item `pk` = `name`, `sk` = `CHECKPOINT`).
+    pub async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(name))
+            .key("sk", s(CHECKPOINT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item().map(|item| string(item, "data")).transpose()
+    }
+
+    /// Save (replace) the checkpoint `name`. It carries no index attributes, so it is in neither
+    /// the history index nor the opted-out list.
+    pub async fn save_checkpoint(&self, name: &str, data: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(name))
+            .item("sk", s(CHECKPOINT_SK))
+            .item("data", s(data))
+            .item("updated_at", s(timestamp::format(timestamp::now())))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub async fn clear_checkpoint(&self, name: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(name))
+            .key("sk", s(CHECKPOINT_SK))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }
 

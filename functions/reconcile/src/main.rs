@@ -1,1 +1,32 @@
-fn main() {}
+//! Thin entry point: configuration and clients once per container, then one reconciliation run
+//! per scheduled event (`shared::reconcile`). The run stops before the invocation's deadline and
+//! resumes from its checkpoint on the next one; a run that ended on a failed call fails the
+//! invocation (after logging its report) so that it shows in the function's error metrics.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use shared::config::{self, Settings};
+use shared::reconcile::{deadline_from_epoch_ms, Reconciler};
+use shared::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    config::init_logging();
+    let sdk = config::aws_sdk_config().await;
+    let settings = Settings::load(&sdk).await?;
+    let store = Store::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        settings.require("TABLE_NAME")?,
+    );
+    let reconciler = Reconciler::from_settings(store, &settings)?;
+    let reconciler = &reconciler;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        let report = reconciler.run(deadline).await;
+        match &report.error {
+            Some(error) => Err(Error::from(format!("reconcile run failed: {error}"))),
+            None => Ok::<Value, Error>(serde_json::to_value(&report)?),
+        }
+    }))
+    .await
+}
