@@ -34,18 +34,28 @@ async fn main() -> ExitCode {
 }
 
 async fn run(base: &str, dir: &str, secret: &str, method: SignatureMethod) -> Result<bool, String> {
-    let text = std::fs::read_to_string(format!("{dir}/manifest.json")).map_err(|e| e.to_string())?;
+    let text =
+        std::fs::read_to_string(format!("{dir}/manifest.json")).map_err(|e| e.to_string())?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let http = reqwest::Client::new();
     let mut all_ok = true;
-    println!("{:<40} {:>8} {:>4}  {}", "event", "expected", "got", "answer");
+    println!(
+        "{:<40} {:>8} {:>4}  {}",
+        "event", "expected", "got", "answer"
+    );
     for entry in &manifest.events {
         let text = std::fs::read_to_string(format!("{dir}/{}", entry.file))
             .map_err(|e| format!("{}: {e}", entry.file))?;
         let mut event: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", entry.file))?;
-        prepare(&mut event, entry.prepare.as_deref(), secret, method, shared::timestamp::now())
-            .map_err(|e| format!("{}: {e}", entry.file))?;
+        prepare(
+            &mut event,
+            entry.prepare.as_deref(),
+            secret,
+            method,
+            shared::timestamp::now(),
+        )
+        .map_err(|e| format!("{}: {e}", entry.file))?;
         let url = format!("{base}/2015-03-31/functions/{}/invocations", entry.function);
         let response = http
             .post(&url)
@@ -56,10 +66,22 @@ async fn run(base: &str, dir: &str, secret: &str, method: SignatureMethod) -> Re
         let bytes = response.bytes().await.unwrap_or_default();
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         let status = body["statusCode"].as_u64().unwrap_or(0);
-        let answer = body["body"].as_str().unwrap_or("").chars().take(110).collect::<String>();
-        let mark = if status == u64::from(entry.status) { " " } else { "!" };
+        let answer = body["body"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .take(110)
+            .collect::<String>();
+        let mark = if status == u64::from(entry.status) {
+            " "
+        } else {
+            "!"
+        };
         all_ok &= mark == " ";
-        println!("{mark}{:<39} {:>8} {:>4}  {answer}", entry.file, entry.status, status);
+        println!(
+            "{mark}{:<39} {:>8} {:>4}  {answer}",
+            entry.file, entry.status, status
+        );
     }
     Ok(all_ok)
 }
