@@ -1,0 +1,104 @@
+//! The DynamoDB side of the benchmarks: the local server's own round trip, measured from this
+//! process with the same SDK and configuration chain as the functions.
+
+use crate::stats::Summary;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use serde::Serialize;
+use shared::msisdn::Msisdn;
+use shared::store::{Event, EventKind, Store};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// The SDK configuration exactly as the functions load it (environment chain).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    shared::config::aws_sdk_config().await
+}
+
+/// Round trips of the operations the functions make, against the same local server.
+#[derive(Debug, Serialize)]
+pub struct RoundTrips {
+    /// `Store::record` of a new opt-out: one TransactWriteItems of two puts, exactly the write a
+    /// STOP webhook makes (same item shapes and conditions).
+    pub record_new_opt_out: Summary,
+    /// `Store::state`: one consistent GetItem.
+    pub get_state: Summary,
+    /// A plain PutItem of a small item (for comparison).
+    pub put_item: Summary,
+}
+
+/// An opt-out event shaped like the webhook's (same details, so the same item size).
+pub fn opt_out_event(digits: &str, message_id: &str) -> Result<Event, String> {
+    let msisdn = Msisdn::from_provider(digits).map_err(|e| e.to_string())?;
+    let now = shared::timestamp::now();
+    let mut details = BTreeMap::new();
+    for (k, v) in [
+        ("message_id", message_id),
+        ("short_code", "16105553939"),
+        ("keyword", "STOP"),
+        ("text", "STOP"),
+        ("api", "sms-api"),
+        ("encoding", "post-form"),
+        ("message_timestamp", "2026-11-20T11:12:01.000Z"),
+    ] {
+        details.insert(k.to_string(), v.to_string());
+    }
+    Ok(Event {
+        msisdn,
+        kind: EventKind::OptOut,
+        event_id: format!("sms:{message_id}"),
+        occurred_at: now - time::Duration::days(6),
+        received_at: now,
+        source: "webhook".into(),
+        details,
+    })
+}
+
+/// `n` of each operation, sequentially, on numbers with the prefix `prefix` (4 more digits).
+pub async fn round_trips(store: &Store, prefix: &str, n: usize) -> Result<RoundTrips, String> {
+    let mut record = Vec::with_capacity(n);
+    let mut get = Vec::with_capacity(n);
+    let mut put = Vec::with_capacity(n);
+    for i in 0..n {
+        let digits = format!("{prefix}{:04}", i % 10_000);
+        let event = opt_out_event(&digits, &format!("RT{prefix}{i:08}"))?;
+        let started = Instant::now();
+        store.record(&event).await.map_err(|e| e.to_string())?;
+        record.push(started.elapsed());
+
+        let started = Instant::now();
+        store
+            .state(&event.msisdn)
+            .await
+            .map_err(|e| e.to_string())?;
+        get.push(started.elapsed());
+
+        let started = Instant::now();
+        store
+            .client()
+            .put_item()
+            .table_name(store.table_name())
+            .item("pk", AttributeValue::S(format!("BENCH#{i}")))
+            .item("sk", AttributeValue::S("X".into()))
+            .item("v", AttributeValue::S("x".repeat(64)))
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+        put.push(started.elapsed());
+    }
+    Ok(RoundTrips {
+        record_new_opt_out: Summary::of(&record),
+        get_state: Summary::of(&get),
+        put_item: Summary::of(&put),
+    })
+}
+
+/// A new table from template.yaml's definition.
+pub async fn create_table(
+    client: &Client,
+    template: &std::path::Path,
+    name: &str,
+) -> Result<(), String> {
+    let spec = shared::table::TableSpec::from_template_file(template).map_err(|e| e.to_string())?;
+    spec.create(client, name).await.map_err(|e| e.to_string())
+}
