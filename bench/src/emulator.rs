@@ -28,6 +28,9 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 const PREFIX: &str = "/2018-06-01/runtime";
+/// The invocation deadline handed out: Lambda's longest timeout, so that no function cuts a run
+/// short (the reconcile function stops 45 s before its deadline).
+const DEADLINE_MS: u128 = 900_000;
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:bench";
 
 /// How one invocation ended.
@@ -249,7 +252,7 @@ async fn route(
             };
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() + 30_000)
+                .map(|d| d.as_millis() + DEADLINE_MS)
                 .unwrap_or_default();
             let mut response = Response::new(Full::new(job.event));
             let headers = response.headers_mut();

@@ -1,5 +1,5 @@
-//! A local stand-in for Vonage's opt-in "manage" endpoint, so the resubscribe function's
-//! benchmark includes its real HTTP call without leaving the machine.
+//! A local stand-in for Vonage's opt-in API ("manage" and "query"), so the resubscribe and
+//! reconcile functions' benchmarks include their real HTTP calls without leaving the machine.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -10,6 +10,9 @@ use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
+/// Entries the query stand-in lists (numbers the reconcile function then finds opted out).
+pub const QUERY_ENTRIES: usize = 5;
+
 /// Starts the stand-in on 127.0.0.1 and returns its base URL (`VONAGE_API_BASE_URL`).
 pub async fn start() -> std::io::Result<String> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -19,7 +22,7 @@ pub async fn start() -> std::io::Result<String> {
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
                 let service = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                    let manage = req.uri().path() == "/sc/us/alert/opt-in/manage/json";
+                    let path = req.uri().path().to_string();
                     let body = req
                         .into_body()
                         .collect()
@@ -33,7 +36,7 @@ pub async fn start() -> std::io::Result<String> {
                         .find(|(k, _)| k == "msisdn")
                         .map(|(_, v)| v.as_str())
                         .unwrap_or("");
-                    let (status, text) = if manage {
+                    let (status, text) = if path == "/sc/us/alert/opt-in/manage/json" {
                         (
                             StatusCode::OK,
                             serde_json::json!({
@@ -42,6 +45,32 @@ pub async fn start() -> std::io::Result<String> {
                                 "opt-in-date": "2026-11-26 10:00:00",
                                 "opt-out": "false",
                                 "opt-out-date": "2026-11-20 11:12:01"
+                            })
+                            .to_string(),
+                        )
+                    } else if path == "/sc/us/alert/opt-in/query/json" {
+                        // One page with a few entries, as a small account's list would be.
+                        let entries: Vec<serde_json::Value> = (0..QUERY_ENTRIES)
+                            .map(|i| {
+                                serde_json::json!({
+                                    "msisdn": format!("1303556{i:04}"),
+                                    "opt-in": "false",
+                                    "opt-out": "true",
+                                    "opt-out-date": "2026-11-20 11:12:01"
+                                })
+                            })
+                            .collect();
+                        let page: u64 = form
+                            .iter()
+                            .find(|(k, _)| k == "page")
+                            .and_then(|(_, v)| v.parse().ok())
+                            .unwrap_or(1);
+                        let list = if page <= 1 { entries } else { Vec::new() };
+                        (
+                            StatusCode::OK,
+                            serde_json::json!({
+                                "opt-in-count": QUERY_ENTRIES.to_string(),
+                                "opt-in-list": list
                             })
                             .to_string(),
                         )

@@ -179,6 +179,23 @@ fn resubscribe(i: usize) -> Vec<u8> {
     events::resubscribe(&format!("1415555{:04}", i % 10_000))
 }
 
+/// The hourly EventBridge schedule's event.
+fn scheduled(i: usize) -> Vec<u8> {
+    serde_json::json!({
+        "version": "0",
+        "id": format!("bench-{i:08}"),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-26T10:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/reconcile-hourly"],
+        "detail": {}
+    })
+    .to_string()
+    .into_bytes()
+}
+
 fn expect_status(response: &[u8], want: u16, body_has: &str) -> Result<(), String> {
     let got = events::status_of(response);
     let text = String::from_utf8_lossy(response);
@@ -275,6 +292,28 @@ fn plans(table: &str, endpoint: &str, vonage_base: &str) -> Vec<Plan> {
                     expect: |r| expect_status(r, 200, "subscribed"),
                 },
             ],
+        },
+        Plan {
+            name: "reconcile",
+            env: with(&[
+                ("VONAGE_API_KEY", "bench-key"),
+                ("VONAGE_API_SECRET", "bench-secret"),
+                ("VONAGE_API_BASE_URL", vonage_base),
+            ]),
+            warm_event: scheduled,
+            scenarios: vec![ScenarioPlan {
+                key: "run",
+                description: "scheduled run: one Vonage query page of 5 opted-out numbers (stand-in), checkpoint and records",
+                event: scheduled,
+                expect: |r| {
+                    let text = String::from_utf8_lossy(r);
+                    if text.contains("\"complete\":true") {
+                        Ok(())
+                    } else {
+                        Err(format!("incomplete run: {}", text.chars().take(300).collect::<String>()))
+                    }
+                },
+            }],
         },
     ]
 }
