@@ -117,6 +117,19 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// What every function does once per container before serving: JSON logging, the SDK
+/// configuration, settings (environment + secrets) and the store on `TABLE_NAME`.
+pub async fn start_function() -> Result<(Settings, crate::store::Store), ConfigError> {
+    init_logging();
+    let sdk = aws_sdk_config().await;
+    let settings = Settings::load(&sdk).await?;
+    let store = crate::store::Store::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        settings.require("TABLE_NAME")?,
+    );
+    Ok((settings, store))
+}
+
 /// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await

@@ -151,18 +151,7 @@ impl Reconciler {
     /// Settings: `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL` (default
     /// `https://rest.nexmo.com`), `RECONCILE_PAGE_SIZE` (default 100).
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
-        let base = settings
-            .get("VONAGE_API_BASE_URL")
-            .unwrap_or(crate::vonage::DEFAULT_BASE_URL);
-        let vonage = OptInClient::new(
-            base,
-            settings.require("VONAGE_API_KEY")?,
-            settings.require("VONAGE_API_SECRET")?,
-        )
-        .map_err(|e| ConfigError::Invalid {
-            name: "VONAGE_API_BASE_URL",
-            reason: e.to_string(),
-        })?;
+        let vonage = OptInClient::from_settings(settings)?;
         let mut reconciler = Self::new(store, vonage);
         if let Some(size) = settings.get("RECONCILE_PAGE_SIZE") {
             reconciler.page_size = size

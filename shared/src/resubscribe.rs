@@ -92,18 +92,7 @@ impl ResubscribeApi {
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty())
             .collect();
-        let base = settings
-            .get("VONAGE_API_BASE_URL")
-            .unwrap_or(crate::vonage::DEFAULT_BASE_URL);
-        let vonage = OptInClient::new(
-            base,
-            settings.require("VONAGE_API_KEY")?,
-            settings.require("VONAGE_API_SECRET")?,
-        )
-        .map_err(|e| ConfigError::Invalid {
-            name: "VONAGE_API_BASE_URL",
-            reason: e.to_string(),
-        })?;
+        let vonage = OptInClient::from_settings(settings)?;
         let mut api = Self::new(store, vonage, keys);
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
             api.default_region =

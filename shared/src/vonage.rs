@@ -271,6 +271,25 @@ impl OptInClient {
         })
     }
 
+    /// From settings: `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL` (default
+    /// [`DEFAULT_BASE_URL`]).
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let base = settings
+            .get("VONAGE_API_BASE_URL")
+            .unwrap_or(DEFAULT_BASE_URL);
+        Self::new(
+            base,
+            settings.require("VONAGE_API_KEY")?,
+            settings.require("VONAGE_API_SECRET")?,
+        )
+        .map_err(|e| crate::config::ConfigError::Invalid {
+            name: "VONAGE_API_BASE_URL",
+            reason: e.to_string(),
+        })
+    }
+
     /// Replace the retry policy (default: [`RetryPolicy::default`]).
     pub fn with_retry_policy(self, policy: RetryPolicy) -> Self {
         Self { policy, ..self }

@@ -39,10 +39,7 @@ async fn run(base: &str, dir: &str, secret: &str, method: SignatureMethod) -> Re
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let http = reqwest::Client::new();
     let mut all_ok = true;
-    println!(
-        "{:<40} {:>8} {:>4}  {}",
-        "event", "expected", "got", "answer"
-    );
+    println!("{:<40} {:>8} {:>4}  answer", "event", "expected", "got");
     for entry in &manifest.events {
         let text = std::fs::read_to_string(format!("{dir}/{}", entry.file))
             .map_err(|e| format!("{}: {e}", entry.file))?;

@@ -5,19 +5,12 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use shared::config::{self, Settings};
+use shared::config;
 use shared::reconcile::{deadline_from_epoch_ms, Reconciler};
-use shared::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    config::init_logging();
-    let sdk = config::aws_sdk_config().await;
-    let settings = Settings::load(&sdk).await?;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        settings.require("TABLE_NAME")?,
-    );
+    let (settings, store) = config::start_function().await?;
     let reconciler = Reconciler::from_settings(store, &settings)?;
     let reconciler = &reconciler;
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -1,19 +1,12 @@
 //! Thin entry point: configuration and clients once per container, then the shared handler.
 
 use lambda_http::{run, service_fn, Error, Request};
-use shared::config::{self, Settings};
+use shared::config;
 use shared::resubscribe::ResubscribeApi;
-use shared::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    config::init_logging();
-    let sdk = config::aws_sdk_config().await;
-    let settings = Settings::load(&sdk).await?;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        settings.require("TABLE_NAME")?,
-    );
+    let (settings, store) = config::start_function().await?;
     let api = ResubscribeApi::from_settings(store, &settings)?;
     let api = &api;
     run(service_fn(move |req: Request| async move {
