@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Render scripts/bench's measurements as the markdown report (docs/benchmarks.md).
+
+Inputs: the emulator's JSON (bench/src/bin/lambda_bench.rs), a TSV of binary sizes
+(name, arch, bytes) and criterion's target/criterion directory. Targets are issue 6's.
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+
+TARGET_INIT_MS = 15.0
+TARGET_OVERHEAD_P99_MS = 0.2
+TARGET_RSS_MB = 24.0
+TARGET_ARM64_MB = 6.0
+FUNCTIONS = ["unsubscribe-webhook", "resubscribe", "reconcile"]
+MB = 1024 * 1024
+
+
+def ms(x):
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def load_sizes(path):
+    sizes = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3:
+                sizes[(parts[0], parts[1])] = int(parts[2])
+    return sizes
+
+
+def load_criterion(root):
+    rows = []
+    if not os.path.isdir(root):
+        return rows
+    for dirpath, _, files in os.walk(root):
+        if os.path.basename(dirpath) != "new" or "estimates.json" not in files:
+            continue
+        try:
+            with open(os.path.join(dirpath, "benchmark.json")) as f:
+                bench = json.load(f)
+            with open(os.path.join(dirpath, "estimates.json")) as f:
+                est = json.load(f)
+        except (OSError, ValueError):
+            continue
+        mean = est["mean"]
+        rows.append(
+            (
+                bench.get("full_id", dirpath),
+                mean["point_estimate"],
+                mean["confidence_interval"]["lower_bound"],
+                mean["confidence_interval"]["upper_bound"],
+                est.get("median", {}).get("point_estimate", float("nan")),
+            )
+        )
+    order = ["parse", "keywords", "signature", "msisdn", "vonage", "handler"]
+    rows.sort(key=lambda r: (order.index(r[0].split("/")[0]) if r[0].split("/")[0] in order else 99, r[0]))
+    return rows
+
+
+def ns(x):
+    if x < 1_000:
+        return f"{x:.0f} ns"
+    if x < 1_000_000:
+        return f"{x / 1_000:.2f} µs"
+    return f"{x / 1_000_000:.2f} ms"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lambda", dest="lambda_json", required=True)
+    p.add_argument("--sizes", required=True)
+    p.add_argument("--criterion", default="target/criterion")
+    p.add_argument("--arm64-note", default="")
+    p.add_argument("--commit", default="unknown")
+    a = p.parse_args()
+
+    with open(a.lambda_json) as f:
+        data = json.load(f)
+    sizes = load_sizes(a.sizes)
+    crit = load_criterion(a.criterion)
+    fns = data["functions"]
+    base = fns["baseline"]["scenarios"]["hello"]
+    out = []
+    w = out.append
+
+    w("# Benchmarks")
+    w("")
+    w(
+        f"Measured by `scripts/bench` on {datetime.date.today().isoformat()} at commit `{a.commit}`: "
+        f"{data['cpu'] or 'unknown CPU'}, {data['cores']} cores, shared with other work (not an isolated "
+        "machine). The functions ran as x86_64 release builds (this machine cannot run arm64 code); "
+        "sizes are reported for both. How to run and what each number means: README, "
+        "\"Benchmarks and robustness\"."
+    )
+    w("")
+
+    # ---- targets -------------------------------------------------------------------------
+    w("## Against the targets")
+    w("")
+    w("| target | measured | verdict |")
+    w("|---|---|---|")
+    for name in FUNCTIONS + ["baseline"]:
+        f = fns.get(name)
+        if not f:
+            continue
+        init = f["init"]
+        ok = init["p50_ms"] <= TARGET_INIT_MS
+        extra = "" if ok else f" (p50 over by {init['p50_ms'] - TARGET_INIT_MS:.1f} ms)"
+        w(
+            f"| init <= {TARGET_INIT_MS:.0f} ms: `{name}` | p50 {ms(init['p50_ms'])} ms, p90 {ms(init['p90_ms'])} ms, "
+            f"max {ms(init['max_ms'])} ms over {init['count']} starts | {verdict(ok)}{extra} |"
+        )
+    wh = fns["unsubscribe-webhook"]["scenarios"]
+    for key, label in [("stop", "STOP webhook"), ("stop_redelivered", "redelivered STOP"), ("non_keyword", "non-keyword message")]:
+        s = wh.get(key)
+        if not s:
+            continue
+        over50 = s["own_time"]["p50_ms"] - base["own_time"]["p50_ms"]
+        over99 = s["own_time"]["p99_ms"] - base["own_time"]["p99_ms"]
+        ok = over99 <= TARGET_OVERHEAD_P99_MS
+        extra = "" if ok else f" (by {over99 - TARGET_OVERHEAD_P99_MS:.3f} ms)"
+        w(
+            f"| handler overhead <= {TARGET_OVERHEAD_P99_MS} ms p99: {label} | {over99:+.3f} ms p99, {over50:+.3f} ms p50 "
+            f"(own time minus the baseline's, DynamoDB time excluded per invocation) | {verdict(ok)}{extra} |"
+        )
+    for name in FUNCTIONS + ["baseline"]:
+        f = fns.get(name)
+        if not f:
+            continue
+        peak = max(f["peak_rss_kib"], f["cold_peak_rss_kib"]) / 1024
+        ok = peak <= TARGET_RSS_MB
+        extra = "" if ok else f" (by {peak - TARGET_RSS_MB:.1f} MB)"
+        w(f"| peak RSS <= {TARGET_RSS_MB:.0f} MB: `{name}` | {peak:.1f} MB (VmHWM) | {verdict(ok)}{extra} |")
+    for name in FUNCTIONS + ["baseline"]:
+        size = sizes.get((name, "aarch64"))
+        if size is None:
+            host = sizes.get((name, "x86_64"))
+            note = a.arm64_note or "not measured"
+            stand_in = f"{host / MB:.2f} MB" if host else "not measured"
+            w(
+                f"| arm64 bootstrap <= {TARGET_ARM64_MB:.0f} MB: `{name}` | not built ({note}); x86_64 stand-in "
+                f"{stand_in} | unknown |"
+            )
+            continue
+        ok = size / MB <= TARGET_ARM64_MB
+        extra = "" if ok else f" (by {size / MB - TARGET_ARM64_MB:.2f} MB)"
+        w(f"| arm64 bootstrap <= {TARGET_ARM64_MB:.0f} MB: `{name}` | {size / MB:.2f} MB ({size:,} bytes) | {verdict(ok)}{extra} |")
+    for key, label in [("stop", "new STOP"), ("stop_redelivered", "redelivered STOP"), ("non_keyword", "non-keyword")]:
+        s = wh.get(key)
+        if not s:
+            continue
+        req = s["dynamodb_requests_per_invocation"]
+        text = ", ".join(f"{v:g} {k}" for k, v in sorted(req.items())) or "none"
+        w(f"| DynamoDB requests per {label} | {text} (counted at the proxy, real bootstrap) | reported |")
+    w("")
+    w(
+        "A new opt-out is one `TransactWriteItems` of two puts (history entry + state): the fewest that keep state "
+        "and history consistent (two item writes, billed as transactional writes). A redelivery costs the failed "
+        "transaction plus one conditional `PutItem`, which tells a duplicate from an older event."
+    )
+    w("")
+
+    # ---- emulator ------------------------------------------------------------------------
+    w("## Functions under the Lambda Runtime API emulator")
+    w("")
+    w(
+        f"Each function: {data['cold_starts']} cold starts (process start to its first `next` poll, then one "
+        f"invocation), then one process: {data['warmup']} warm-up invocations and {data['events_per_scenario']} "
+        "sequential invocations per scenario. Latency: event handed out to response received. DynamoDB time: time "
+        "the invocation's DynamoDB requests spent in the local server, measured per request by a proxy. Own time: "
+        "latency minus DynamoDB time. Overhead: own time minus the baseline's own time at the same percentile."
+    )
+    w("")
+    w("| function | host binary | init p50 / p90 / max (ms) | first invocation p50 (ms) | peak RSS (MB) |")
+    w("|---|---|---|---|---|")
+    for name in ["baseline"] + FUNCTIONS:
+        f = fns.get(name)
+        if not f:
+            continue
+        i = f["init"]
+        peak = max(f["peak_rss_kib"], f["cold_peak_rss_kib"]) / 1024
+        w(
+            f"| `{name}` | {f['binary_bytes'] / MB:.2f} MB | {ms(i['p50_ms'])} / {ms(i['p90_ms'])} / {ms(i['max_ms'])} | "
+            f"{ms(f['first_invocation']['p50_ms'])} | {peak:.1f} |"
+        )
+    w("")
+    w(
+        "| function / scenario | latency p50 / p99 | DynamoDB p50 / p99 | own p50 / p99 | overhead p50 / p99 | "
+        "DynamoDB requests each | errors |"
+    )
+    w("|---|---|---|---|---|---|---|")
+    for name in ["baseline"] + FUNCTIONS:
+        f = fns.get(name)
+        if not f:
+            continue
+        for key, s in f["scenarios"].items():
+            l, d, o = s["latency"], s["dynamodb_time"], s["own_time"]
+            req = ", ".join(f"{v:g} {k}" for k, v in sorted(s["dynamodb_requests_per_invocation"].items())) or "-"
+            w(
+                f"| `{name}` {key}: {s['description']} | {ms(l['p50_ms'])} / {ms(l['p99_ms'])} | "
+                f"{ms(d['p50_ms'])} / {ms(d['p99_ms'])} | {ms(o['p50_ms'])} / {ms(o['p99_ms'])} | "
+                f"{o['p50_ms'] - base['own_time']['p50_ms']:+.3f} / {o['p99_ms'] - base['own_time']['p99_ms']:+.3f} | "
+                f"{req} | {s['errors']} |"
+            )
+    w("")
+
+    # ---- DynamoDB ------------------------------------------------------------------------
+    rt = data["dynamodb_round_trips"]
+    w("## The local DynamoDB server's own round trip (same run)")
+    w("")
+    w(
+        "Measured from the emulator process with the functions' SDK configuration, straight to the server. The "
+        "local server (moto, single-threaded Python) is far slower than DynamoDB: these numbers are the floor under "
+        "every STOP above, not a prediction of production."
+    )
+    w("")
+    w("| operation | p50 (ms) | p99 (ms) | n |")
+    w("|---|---|---|---|")
+    for label, s in [
+        ("`Store::record`, new opt-out (TransactWriteItems, 2 puts)", rt["record_new_opt_out"]),
+        ("the same, again right before the STOP scenario", data["dynamodb_record_before_stop"]),
+        ("`Store::state` (GetItem)", rt["get_state"]),
+        ("PutItem, small item", rt["put_item"]),
+    ]:
+        w(f"| {label} | {ms(s['p50_ms'])} | {ms(s['p99_ms'])} | {s['count']} |")
+    w("")
+
+    # ---- criterion ------------------------------------------------------------------------
+    w("## Micro-benchmarks (criterion, `shared/benches/hot_paths.rs`)")
+    w("")
+    if crit:
+        w("| benchmark | mean | 95% interval | median |")
+        w("|---|---|---|---|")
+        for full_id, mean, lo, hi, median in crit:
+            w(f"| `{full_id}` | {ns(mean)} | {ns(lo)} – {ns(hi)} | {ns(median)} |")
+        w("")
+        w(
+            "`handler/*` run the whole `Webhook::handle` in-process on an API Gateway event (signature check, "
+            "parsing, keyword, response); `webhook_stop_stub_dynamodb` includes the SDK's request building and "
+            "SigV4 signing against a stub HTTP client that answers at once."
+        )
+    else:
+        w("Not run in this report (BENCH_SKIP_CRITERION).")
+    w("")
+
+    # ---- sizes ---------------------------------------------------------------------------
+    w("## Binary sizes (release profile of the root Cargo.toml, stripped)")
+    w("")
+    w("| binary | arm64 (`cargo lambda build --arm64`) | x86_64 |")
+    w("|---|---|---|")
+    for name in FUNCTIONS + ["baseline"]:
+        arm = sizes.get((name, "aarch64"))
+        host = sizes.get((name, "x86_64"))
+        arm_s = f"{arm / MB:.2f} MB" if arm else f"not built: {a.arm64_note or 'unknown'}"
+        host_s = f"{host / MB:.2f} MB" if host else "-"
+        w(f"| `{name}` | {arm_s} | {host_s} |")
+    w("")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
