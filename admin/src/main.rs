@@ -2,11 +2,25 @@
 //!
 //! The DynamoDB endpoint comes from the SDK's standard configuration (`AWS_ENDPOINT_URL_DYNAMODB`
 //! for a local server), the table name from `--table` or `TABLE_NAME`.
+//!
+//! Output: results on stdout (a JSON report, or CSV for `export` without `--output`); progress,
+//! bad rows and JSON log lines on stderr. Exit codes: 0 done; 1 failed (nothing or only part
+//! done: running the same command again is safe and completes it); 2 done, but some CSV rows were
+//! bad and skipped (`import`), or the run stopped before the end of the list and will resume
+//! (`reconcile`); 64 bad command line.
 
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shared::config::Settings;
+use shared::import::{self, ImportReport};
+use shared::reconcile::Reconciler;
+use shared::store::Store;
 use shared::table::TableSpec;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
 
 #[derive(Parser)]
 #[command(version, about = "Admin tool for the SMS opt-out record")]
@@ -34,26 +48,334 @@ enum Command {
         #[arg(long)]
         if_not_exists: bool,
     },
+    /// Import a CSV of opt-outs (msisdn[,opt_out_date[,source]]) with source "import".
+    Import {
+        /// The CSV file ("-" for standard input).
+        file: PathBuf,
+        /// Country for numbers written without a country code (ISO 3166 code).
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// Check every row and report, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Batch transactions in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Export the current opt-out list, or the history between two instants, as CSV.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+    /// The current state and recent history of one number, as JSON.
+    Status {
+        /// The number, e.g. +14155550100 or (415) 555-0100.
+        number: String,
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// History entries shown, newest first.
+        #[arg(long, default_value_t = 20)]
+        history: i32,
+    },
+    /// Catch up with Vonage's opt-out list now (what the scheduled function does).
+    /// Needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_API_BASE_URL (or SECRET_ARNS).
+    Reconcile {
+        #[arg(long, env = "RECONCILE_PAGE_SIZE", default_value_t = shared::reconcile::DEFAULT_PAGE_SIZE)]
+        page_size: u32,
+        /// Stop (resumably) after this many pages.
+        #[arg(long)]
+        max_pages: Option<u32>,
+        /// Stop (resumably) after this many minutes.
+        #[arg(long, default_value_t = 60)]
+        max_minutes: u64,
+        /// Start from page 0 even if an interrupted run left a checkpoint.
+        #[arg(long)]
+        restart: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportWhat {
+    /// The numbers opted out now: msisdn,opt_out_date,source,event_id (importable as is).
+    List {
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Every history entry with an event time in [from, to).
+    History {
+        /// Start, inclusive: YYYY-MM-DD (midnight UTC) or RFC 3339.
+        #[arg(long)]
+        from: String,
+        /// End, exclusive: YYYY-MM-DD (midnight UTC) or RFC 3339.
+        #[arg(long)]
+        to: String,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// A failure and its exit code.
+struct Failure(u8, String);
+
+fn fail(message: impl std::fmt::Display) -> Failure {
+    Failure(1, message.to_string())
+}
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure(64, message.to_string())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Reconcile { .. }));
     let sdk = shared::config::aws_sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let store = Store::new(client.clone(), cli.table.clone());
     let result = match cli.command {
         Command::CreateTable {
             template,
             if_not_exists,
-        } => create_table(&client, &cli.table, &template, if_not_exists).await,
+        } => create_table(&client, &cli.table, &template, if_not_exists)
+            .await
+            .map(|()| 0),
+        Command::Import {
+            file,
+            country,
+            dry_run,
+            concurrency,
+        } => run_import(&store, &file, &country, dry_run, concurrency).await,
+        Command::Export { what } => run_export(&store, what).await.map(|()| 0),
+        Command::Status {
+            number,
+            country,
+            history,
+        } => status(&store, &number, &country, history).await.map(|()| 0),
+        Command::Reconcile {
+            page_size,
+            max_pages,
+            max_minutes,
+            restart,
+        } => {
+            run_reconcile(
+                &sdk,
+                store,
+                page_size,
+                max_pages,
+                Duration::from_secs(max_minutes.saturating_mul(60)),
+                restart,
+            )
+            .await
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(code, message)) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(code)
         }
     }
+}
+
+/// JSON log lines on stderr (stdout is for results). `RUST_LOG` filters; by default warnings,
+/// and for `reconcile` also its info lines.
+fn init_logging(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn region(country: &str) -> Result<phonenumber::country::Id, Failure> {
+    country.to_ascii_uppercase().parse().map_err(|_| {
+        usage(format!(
+            "--country {country:?} is not an ISO 3166 country code"
+        ))
+    })
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot print the report: {e}"),
+    }
+}
+
+async fn run_import(
+    store: &Store,
+    file: &std::path::Path,
+    country: &str,
+    dry_run: bool,
+    concurrency: usize,
+) -> Result<u8, Failure> {
+    let region = region(country)?;
+    let label = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stdin".into());
+    let now = OffsetDateTime::now_utc();
+    let parsed = if file.as_os_str() == "-" {
+        import::parse_csv(std::io::stdin().lock(), &label, region, now)
+    } else {
+        let reader = std::fs::File::open(file)
+            .map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;
+        import::parse_csv(std::io::BufReader::new(reader), &label, region, now)
+    }
+    .map_err(fail)?;
+    for bad in &parsed.bad {
+        eprintln!("line {}: {} (skipped)", bad.line, bad.reason);
+    }
+    if !parsed.ignored_columns.is_empty() {
+        eprintln!("ignored columns: {}", parsed.ignored_columns.join(", "));
+    }
+    let report = if dry_run {
+        import::summary(&parsed, true)
+    } else {
+        let bar = progress_bar(parsed.rows.len() as u64);
+        let report = import::import(store, &parsed, concurrency, |done, total| {
+            bar.set_position(done as u64);
+            if bar.is_hidden() && (done == total || done % 10_000 < import::CHUNK_ROWS) {
+                eprintln!("progress: {done}/{total} rows");
+            }
+        })
+        .await;
+        bar.finish_and_clear();
+        report
+    };
+    print_json(&report);
+    import_exit(&report)
+}
+
+fn import_exit(report: &ImportReport) -> Result<u8, Failure> {
+    if let Some(error) = &report.error {
+        return Err(fail(format!(
+            "import stopped, {} rows not written: {error}; running it again is safe and completes it",
+            report.failed
+        )));
+    }
+    Ok(if report.bad > 0 { 2 } else { 0 })
+}
+
+/// A bar on a terminal; hidden (and replaced by plain lines) otherwise.
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn parse_instant(text: &str, flag: &str) -> Result<OffsetDateTime, Failure> {
+    let t = text.trim();
+    let is_date = t.len() == 10;
+    let parsed = if is_date {
+        import::parse_date(t)
+    } else {
+        shared::timestamp::parse_rfc3339(t)
+    };
+    parsed.ok_or_else(|| usage(format!("{flag} {text:?}: use YYYY-MM-DD or RFC 3339")))
+}
+
+fn output(path: Option<&PathBuf>) -> Result<Box<dyn Write>, Failure> {
+    Ok(match path {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| fail(format!("cannot create {}: {e}", path.display())))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
+    let started = Instant::now();
+    let rows = match what {
+        ExportWhat::List { output: path } => {
+            let out = output(path.as_ref())?;
+            import::export_list(store, out, |rows| {
+                if rows > 0 && rows % 50_000 < 1000 {
+                    eprintln!("progress: {rows} rows");
+                }
+            })
+            .await
+        }
+        ExportWhat::History {
+            from,
+            to,
+            output: path,
+        } => {
+            let (from, to) = (parse_instant(&from, "--from")?, parse_instant(&to, "--to")?);
+            if from >= to {
+                return Err(usage("--from must be before --to"));
+            }
+            let out = output(path.as_ref())?;
+            import::export_history(store, from, to, out).await
+        }
+    }
+    .map_err(fail)?;
+    eprintln!(
+        "exported {rows} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn status(store: &Store, number: &str, country: &str, history: i32) -> Result<(), Failure> {
+    let msisdn = import::parse_number(number, region(country)?)
+        .map_err(|e| usage(format!("{}: {e}", shared::msisdn::mask(number))))?;
+    let state = store.state(&msisdn).await.map_err(fail)?;
+    let entries = store
+        .history(&msisdn, history.clamp(1, 1000))
+        .await
+        .map_err(fail)?;
+    print_json(&serde_json::json!({
+        "msisdn": msisdn.as_str(),
+        "status": state.as_ref().map(|s| s.status.as_str()).unwrap_or("unknown"),
+        "state": state,
+        "history": entries,
+    }));
+    Ok(())
+}
+
+async fn run_reconcile(
+    sdk: &aws_config::SdkConfig,
+    store: Store,
+    page_size: u32,
+    max_pages: Option<u32>,
+    max_time: Duration,
+    restart: bool,
+) -> Result<u8, Failure> {
+    let settings = Settings::load(sdk).await.map_err(fail)?;
+    let mut reconciler = Reconciler::from_settings(store, &settings).map_err(fail)?;
+    if !(1..=1000).contains(&page_size) {
+        return Err(usage("--page-size must be from 1 to 1000"));
+    }
+    reconciler.page_size = page_size;
+    reconciler.max_pages = max_pages;
+    reconciler.ignore_checkpoint = restart;
+    // No Lambda deadline here: stop after `max_time`, keeping the usual margin meaningful.
+    reconciler.stop_margin = Duration::from_secs(5);
+    let report = reconciler.run(Instant::now() + max_time).await;
+    print_json(&report);
+    if let Some(error) = &report.error {
+        return Err(fail(format!(
+            "reconcile stopped at page {}: {error}; running it again resumes",
+            report.next_page.unwrap_or(0)
+        )));
+    }
+    Ok(if report.complete { 0 } else { 2 })
 }
 
 async fn create_table(
@@ -61,8 +383,8 @@ async fn create_table(
     table: &str,
     template: &std::path::Path,
     if_not_exists: bool,
-) -> Result<(), String> {
-    let spec = TableSpec::from_template_file(template).map_err(|e| e.to_string())?;
+) -> Result<(), Failure> {
+    let spec = TableSpec::from_template_file(template).map_err(fail)?;
     if if_not_exists {
         let exists = client
             .describe_table()
@@ -75,9 +397,7 @@ async fn create_table(
             return Ok(());
         }
     }
-    spec.create(client, table)
-        .await
-        .map_err(|e| e.to_string())?;
+    spec.create(client, table).await.map_err(fail)?;
     println!("created table {table} from {}", template.display());
     Ok(())
 }

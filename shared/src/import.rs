@@ -139,23 +139,42 @@ fn column_role(name: &str) -> Option<&'static str> {
 /// without a country code; `now` bounds dates. Only an unreadable file or a header without a
 /// number column is an error: every other problem is a bad row.
 pub fn parse_csv<R: Read>(
-    reader: R,
+    mut reader: R,
     file: &str,
     region: Id,
     now: OffsetDateTime,
 ) -> Result<ParsedFile, ImportError> {
+    // Read it whole (100,000 rows are a few MB): line numbers are counted from the bytes, because
+    // the CSV reader's own count leaves out blank lines.
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| ImportError::Read(e.to_string()))?;
+    let newlines: Vec<u64> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i as u64)
+        .collect();
+    // A record's position can be the start of the blank lines before it: step over those.
+    let line_at = |byte: u64| {
+        let mut at = usize::try_from(byte).unwrap_or(usize::MAX);
+        while matches!(bytes.get(at), Some(b'\n' | b'\r')) {
+            at += 1;
+        }
+        newlines.partition_point(|&n| n < at as u64) as u64 + 1
+    };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .comment(Some(b'#'))
-        .from_reader(reader);
+        .from_reader(bytes.as_slice());
     let mut parsed = ParsedFile::default();
     let mut columns: Option<Columns> = None;
     let mut seen_facts: HashSet<(String, String)> = HashSet::new();
     let received_at = timestamp::now();
     let mut record = csv::ByteRecord::new();
     loop {
-        let line = csv.position().line();
+        let line = line_at(csv.position().byte());
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -164,7 +183,7 @@ pub fn parse_csv<R: Read>(
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     return Err(ImportError::Read(io.to_string()));
                 }
-                let line = e.position().map(|p| p.line()).unwrap_or(line);
+                let line = e.position().map(|p| line_at(p.byte())).unwrap_or(line);
                 parsed.bad.push(BadRow {
                     line,
                     reason: "malformed CSV record".into(),
@@ -172,7 +191,14 @@ pub fn parse_csv<R: Read>(
                 continue;
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(line);
+        let line = record.position().map(|p| line_at(p.byte())).unwrap_or(line);
+        // Comments are skipped here rather than by the reader, whose line count leaves them out.
+        if record
+            .get(0)
+            .is_some_and(|f| f.trim_ascii_start().starts_with(b"#"))
+        {
+            continue;
+        }
         let fields: Vec<Option<&str>> = record
             .iter()
             .map(|f| std::str::from_utf8(f).ok().map(str::trim))
@@ -533,7 +559,7 @@ mod tests {
         assert_eq!(p.rows[1].event.event_id, "import:undated");
         assert_eq!(p.rows[1].event.occurred_at, OffsetDateTime::UNIX_EPOCH);
 
-        let p = parse("14155550100\n15559301529,2014-06-27      18:31:33\n# comment\n14155550102,2024-01-02T03:04:05.678+01:00,x\n");
+        let p = parse("14155550100\n15559301529,2014-06-27      18:31:33\n# comment\n\n14155550102,2024-01-02T03:04:05.678+01:00,x\n");
         assert!(!p.header);
         assert_eq!(p.bad, []);
         let ids: Vec<_> = p
@@ -546,7 +572,7 @@ mod tests {
             [
                 (1, "import:undated"),
                 (2, "import:2014-06-27T18:31:33.000Z"),
-                (4, "import:2024-01-02T02:04:05.678Z")
+                (5, "import:2024-01-02T02:04:05.678Z")
             ]
         );
     }

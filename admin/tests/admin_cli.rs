@@ -1,0 +1,386 @@
+//! The `optout-admin` binary against the real local DynamoDB-compatible server: import, export,
+//! status and reconcile, as an operator runs them.
+
+#[path = "../../shared/tests/support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use shared::store::Status;
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Instant;
+use support::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("optout-admin-{:016x}-{name}", fastrand::u64(..)));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Run the binary on `table` with the local server's settings and nothing else of ours.
+async fn admin(table: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_optout-admin"));
+    cmd.args(args)
+        .env("TABLE_NAME", table)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("SECRET_ARNS")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.unwrap()
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv_text(bytes)
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+fn csv_text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+const FILE: &str = "\
+msisdn,opt_out_date,source,notes
++1 415 555 0100,2024-01-02 03:04:05,oldco,first
+(415) 555-0101,2024-02-03,,
+14155550102,,,undated
+15559301529,2023-05-06T07:08:09Z,legacy,
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_export_round_trip_and_a_rerun_adds_nothing() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let file = temp_file("optouts.csv", FILE.as_bytes());
+    let file_arg = file.to_str().unwrap();
+
+    let out = admin(&table, &["import", file_arg], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["rows"], 4);
+    assert_eq!(report["added"], 4);
+    assert_eq!(report["bad"], 0);
+    assert_eq!(report["ignored_columns"], serde_json::json!(["notes"]));
+    assert!(stderr(&out).contains("ignored columns: notes"));
+    let items = item_count(&store).await;
+    assert_eq!(items, 8);
+
+    // The same file again: nothing new.
+    let again = admin(&table, &["import", file_arg], &[]).await;
+    assert_eq!(again.status.code(), Some(0));
+    let report = stdout_json(&again);
+    assert_eq!(
+        (report["added"].as_u64(), report["already"].as_u64()),
+        (Some(0), Some(4))
+    );
+    assert_eq!(item_count(&store).await, items);
+
+    // Export: number order, dates as stored, the undated one empty, importable as is.
+    let out = admin(&table, &["export", "list"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = csv_rows(&out.stdout);
+    assert_eq!(rows[0], ["msisdn", "opt_out_date", "source", "event_id"]);
+    let got: Vec<(&str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str(), r[3].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "14155550100",
+                "2024-01-02T03:04:05.000Z",
+                "import:2024-01-02T03:04:05.000Z"
+            ),
+            (
+                "14155550101",
+                "2024-02-03T00:00:00.000Z",
+                "import:2024-02-03T00:00:00.000Z"
+            ),
+            ("14155550102", "", "import:undated"),
+            (
+                "15559301529",
+                "2023-05-06T07:08:09.000Z",
+                "import:2023-05-06T07:08:09.000Z"
+            ),
+        ]
+    );
+    assert!(rows[1..].iter().all(|r| r[2] == "import"));
+
+    // Round trip: the export imported into another table exports the same list.
+    let other = fresh_store().await;
+    let exported = temp_file("export.csv", &out.stdout);
+    let out2 = admin(
+        other.table_name(),
+        &["import", exported.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(out2.status.code(), Some(0), "{}", stderr(&out2));
+    assert_eq!(stdout_json(&out2)["added"], 4);
+    let path = std::env::temp_dir().join(format!("optout-export-{:x}.csv", fastrand::u64(..)));
+    let out3 = admin(
+        other.table_name(),
+        &["export", "list", "--output", path.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(out3.status.code(), Some(0), "{}", stderr(&out3));
+    assert_eq!(std::fs::read(&path).unwrap(), out.stdout);
+
+    // Status of one number: state and history with the evidence.
+    let out = admin(&table, &["status", "+1 (415) 555-0100"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status = stdout_json(&out);
+    assert_eq!(status["status"], "opted_out");
+    assert_eq!(status["state"]["source"], "import");
+    let history = status["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["details"]["original_source"], "oldco");
+    assert_eq!(history[0]["details"]["line"], "2");
+
+    // History between two dates: only January 2024.
+    let out = admin(
+        &table,
+        &[
+            "export",
+            "history",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-02-01",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = csv_text(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("msisdn,occurred_at,kind,event_id,source,applied"));
+    assert!(lines[1].starts_with(
+        "14155550100,2024-01-02T03:04:05.000Z,opt_out,import:2024-01-02T03:04:05.000Z,import,true"
+    ));
+    let out = admin(
+        &table,
+        &[
+            "export",
+            "history",
+            "--from",
+            "1970-01-01",
+            "--to",
+            "2030-01-01",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(csv_text(&out.stdout).lines().count(), 5);
+
+    for f in [file, exported, path] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rows_are_reported_by_line_and_skipped() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let mut text = b"14155550110,2024-01-01\n\
+4155550111\n\
+not-a-number,2024-01-01\n\
+14155550112,yesterday\n\
+14155550113,2999-01-01\n\
+14155550114,2024-01-01,src,extra\n\
+,2024-01-01\n\
+# a comment\n"
+        .to_vec();
+    text.extend_from_slice(b"1415555\xff0115\n14155550116,2024-13-45\n");
+    let file = temp_file("bad.csv", &text);
+    let file_arg = file.to_str().unwrap();
+
+    // A dry run reports the same and writes nothing.
+    let dry = admin(&table, &["import", "--dry-run", file_arg], &[]).await;
+    assert_eq!(dry.status.code(), Some(2), "{}", stderr(&dry));
+    assert_eq!(stdout_json(&dry)["bad"], 7);
+    assert_eq!(item_count(&store).await, 0);
+
+    let out = admin(&table, &["import", file_arg], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(
+        (report["rows"].as_u64(), report["bad"].as_u64()),
+        (Some(9), Some(7))
+    );
+    assert_eq!(report["added"], 2);
+    let lines: Vec<u64> = report["bad_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4, 5, 6, 7, 9, 10]);
+    let err = stderr(&out);
+    for line in [3, 4, 5, 6, 7, 9, 10] {
+        assert!(err.contains(&format!("line {line}: ")), "{err}");
+    }
+    assert!(err.contains("in the future") && err.contains("unreadable opt-out date"));
+    for digits in ["4155550112", "4155550113", "4155550114"] {
+        assert!(!err.contains(digits), "full number in: {err}");
+    }
+    // Good rows in, bad rows not at all.
+    assert_eq!(
+        store
+            .state(&msisdn("14155550111"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::OptedOut
+    );
+    for digits in ["14155550112", "14155550113", "14155550114", "14155550116"] {
+        assert_eq!(
+            store.state(&msisdn(digits)).await.unwrap(),
+            None,
+            "{digits}"
+        );
+    }
+    assert_eq!(item_count(&store).await, 4);
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_command_lines_and_unknown_numbers() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let out = admin(&table, &["status", "14155550199"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status = stdout_json(&out);
+    assert_eq!(status["status"], "unknown");
+    assert_eq!(status["history"], serde_json::json!([]));
+    let out = admin(&table, &["status", "not a number"], &[]).await;
+    assert_eq!(out.status.code(), Some(64));
+    let out = admin(
+        &table,
+        &[
+            "export",
+            "history",
+            "--from",
+            "2024-02-01",
+            "--to",
+            "2024-01-01",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(64));
+    let out = admin(&table, &["import", "/nonexistent/file.csv"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let header_only = temp_file("h.csv", b"date,source\n2024-01-01,x\n");
+    let out = admin(&table, &["import", header_only.to_str().unwrap()], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no number column"));
+    let _ = std::fs::remove_file(header_only);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_on_demand_against_a_vonage_stand_in() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let server = MockServer::start().await;
+    let documented = vonage_reference("us-short-codes/subscription_response-format_1_query.json");
+    Mock::given(method("POST"))
+        .and(path("/sc/us/alert/opt-in/query/json"))
+        .and(wiremock::matchers::body_string_contains("page=0"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(documented))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/sc/us/alert/opt-in/query/json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(r#"{"opt-in-count":"3","opt-in-list":[]}"#),
+        )
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let env = [
+        ("VONAGE_API_BASE_URL", uri.as_str()),
+        ("VONAGE_API_KEY", "key"),
+        ("VONAGE_API_SECRET", "s3cret-value"),
+    ];
+    let out = admin(&table, &["reconcile"], &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["complete"], true);
+    assert_eq!(
+        (report["added"].as_u64(), report["pages"].as_u64()),
+        (Some(3), Some(2))
+    );
+    let err = stderr(&out);
+    assert!(err.contains("reconcile run finished"), "{err}");
+    assert!(!err.contains("s3cret-value") && !err.contains("15558937009"));
+    let again = admin(&table, &["reconcile"], &env).await;
+    assert_eq!(stdout_json(&again)["already"], 3);
+    // Without credentials it says so and does nothing.
+    let out = admin(
+        &table,
+        &["reconcile"],
+        &[("VONAGE_API_BASE_URL", uri.as_str())],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("VONAGE_API_KEY"));
+}
+
+/// Measurement, run by hand: `cargo test -p optout-admin --release --test admin_cli --
+/// --ignored --nocapture`. 100,000 rows into an empty table, then the same file again. Prints
+/// the times; asserts only correctness.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure_import_100k() {
+    let n = 100_000u64;
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let mut text = String::from("msisdn,opt_out_date,source\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "1{:010},2025-{:02}-{:02} 12:00:00,oldco\n",
+            3_000_000_000 + i,
+            1 + i % 12,
+            1 + i % 28
+        ));
+    }
+    let file = temp_file("100k.csv", text.as_bytes());
+    let started = Instant::now();
+    let out = admin(&table, &["import", file.to_str().unwrap()], &[]).await;
+    let first = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_json(&out)["added"], n);
+    println!("import 100k rows, empty table: {first:?}");
+    let started = Instant::now();
+    let out = admin(&table, &["import", file.to_str().unwrap()], &[]).await;
+    println!("import 100k rows again: {:?}", started.elapsed());
+    assert_eq!(stdout_json(&out)["already"], n);
+    let _ = std::fs::remove_file(file);
+}
