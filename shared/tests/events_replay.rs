@@ -124,7 +124,13 @@ async fn every_sample_event_gets_its_documented_status() {
         Some(Status::Subscribed),
         "STOP then resubscribe"
     );
-    for n in ["14155550102", "14155550103", "14155550104", "14155550105", "14155550109"] {
+    for n in [
+        "14155550102",
+        "14155550103",
+        "14155550104",
+        "14155550105",
+        "14155550109",
+    ] {
         assert_eq!(state(n).await, Some(Status::OptedOut), "{n}");
     }
     assert_eq!(state("14155550106").await, None, "HELP is not stored");
