@@ -295,6 +295,8 @@ impl Reconciler {
             run.page = checkpoint.next_page;
             return Ok(());
         }
+        // Until the check below says otherwise, the next run would start where this one would.
+        run.page = checkpoint.next_page;
         let last = checkpoint.next_page - 1;
         let page = self
             .vonage
@@ -317,6 +319,7 @@ impl Reconciler {
                 page = last,
                 "reconcile: the list changed since the checkpoint; starting from page 0"
             );
+            run.page = 0;
             report.restarted = true;
         }
         Ok(())
