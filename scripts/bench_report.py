@@ -162,6 +162,11 @@ def main():
         w(f"| DynamoDB requests per {label} | {text} (counted at the proxy, real bootstrap) | reported |")
     w("")
     w(
+        "Why each missed target is missed, and what would close it: README, \"Benchmarks and robustness\", "
+        "\"Latest numbers\"."
+    )
+    w("")
+    w(
         "A new opt-out is one `TransactWriteItems` of two puts (history entry + state): the fewest that keep state "
         "and history consistent (two item writes, billed as transactional writes). A redelivery costs the failed "
         "transaction plus one conditional `PutItem`, which tells a duplicate from an older event."
