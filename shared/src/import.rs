@@ -277,7 +277,8 @@ fn parse_row(
         None
     } else {
         let date = parse_date(date_text)
-            .ok_or_else(|| format!("unreadable opt-out date {date_text:?} (use RFC 3339, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD)"))?;
+            // Masked like a number: a misplaced column may put a phone number here.
+            .ok_or_else(|| format!("unreadable opt-out date {:?} (use RFC 3339, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD)", mask(date_text)))?;
         if date > now + FUTURE_SKEW {
             return Err(format!("opt-out date {date_text:?} is in the future"));
         }
