@@ -130,9 +130,13 @@ pub async fn start_function() -> Result<(Settings, crate::store::Store), ConfigE
     Ok((settings, store))
 }
 
-/// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`).
+/// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`),
+/// with our HTTPS client ([`crate::tls`]: compiled-in roots, no system store read at start).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::tls::sdk_http_client())
+        .load()
+        .await
 }
 
 #[cfg(test)]

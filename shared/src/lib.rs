@@ -12,6 +12,7 @@
 //! - [`resubscribe`]: the `resubscribe` Lambda's handler (the website's API).
 //! - [`http`]: the error type of the HTTP boundary and its JSON responses.
 //! - [`config`]: settings from the environment and Secrets Manager; logging.
+//! - [`tls`]: the certificate authorities outbound HTTPS trusts (compiled in).
 //! - [`metrics`]: operator metrics as CloudWatch Embedded Metric Format lines.
 //! - [`reconcile`]: catching up with Vonage's opt-out list (the `reconcile` Lambda, `optout-admin reconcile`).
 //! - [`import`]: opt-outs from a CSV file (migrations); the opt-out list and history as CSV.
@@ -32,6 +33,7 @@ pub mod signature;
 pub mod store;
 pub mod table;
 pub mod timestamp;
+pub mod tls;
 pub mod unsubscribe;
 pub mod vonage;
 pub mod webhook;

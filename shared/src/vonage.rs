@@ -253,7 +253,8 @@ impl OptInClient {
             .map_err(|e| VonageError::Config(format!("cannot build the manage URL: {e}")))?;
         let query_url = reqwest::Url::parse(&format!("{trimmed}{QUERY_PATH}"))
             .map_err(|e| VonageError::Config(format!("cannot build the query URL: {e}")))?;
-        let http = reqwest::Client::builder()
+        // The compiled-in roots and the cryptography the SDK uses too ([`crate::tls`]).
+        let http = crate::tls::reqwest_builder()
             // A redirect would turn the POST into a GET and drop the form: never follow one.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("optout-shared/", env!("CARGO_PKG_VERSION")))

@@ -11,6 +11,7 @@ async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(support::endpoint())
+        .http_client(shared::tls::sdk_http_client())
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .load()
         .await

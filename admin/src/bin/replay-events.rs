@@ -37,7 +37,10 @@ async fn run(base: &str, dir: &str, secret: &str, method: SignatureMethod) -> Re
     let text =
         std::fs::read_to_string(format!("{dir}/manifest.json")).map_err(|e| e.to_string())?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let http = reqwest::Client::new();
+    // The workspace's reqwest has no TLS provider of its own: take the shared one.
+    let http = shared::tls::reqwest_builder()
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut all_ok = true;
     println!("{:<40} {:>8} {:>4}  answer", "event", "expected", "got");
     for entry in &manifest.events {
