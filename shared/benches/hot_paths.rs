@@ -63,6 +63,7 @@ fn messages_jwt(body: &[u8]) -> String {
         "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
         "payload_hash": hex::encode(Sha256::digest(body)),
     });
+    shared::jwt::install();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,

@@ -5,6 +5,7 @@
 //! - [`keywords`]: which inbound texts are opt-outs.
 //! - [`webhook`]: parsing Vonage's inbound SMS webhook in all its encodings.
 //! - [`signature`]: Vonage webhook signatures (SMS API `sig`, Messages API JWT).
+//! - [`jwt`]: the HMAC-only cryptography behind `jsonwebtoken`.
 //! - [`store`]: the DynamoDB record (state + history) and the "newest event wins" rule.
 //! - [`table`]: the table definition, read from `template.yaml`.
 //! - [`vonage`]: Vonage's US short code opt-in API (manage and query calls).
@@ -23,6 +24,7 @@ pub mod bulk;
 pub mod config;
 pub mod http;
 pub mod import;
+pub mod jwt;
 pub mod keywords;
 pub mod metrics;
 pub mod msisdn;

@@ -162,6 +162,7 @@ pub fn messages_jwt(secret: &str, body: &[u8], now: OffsetDateTime) -> String {
         "api_key": "local",
         "payload_hash": hex::encode(Sha256::digest(body)),
     });
+    crate::jwt::install();
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,

@@ -290,6 +290,7 @@ pub fn verify_messages_jwt(
 /// Errors: header `alg` other than HS256, or a bad signature: Mismatch; not a decodable JWT
 /// (or claims that are not a JSON object): Malformed.
 pub fn decode_hs256_claims(token: &str, secret: &str) -> Result<Value, SignatureError> {
+    crate::jwt::install();
     // Pin the algorithm ourselves before handing the token to the library, so that the
     // decision does not rest on one configuration line.
     let header = token.split('.').next().unwrap_or_default();
@@ -917,6 +918,7 @@ mod tests {
     }
 
     fn token(alg: Algorithm, claims: &Value, secret: &str) -> String {
+        crate::jwt::install();
         jsonwebtoken::encode(
             &Header::new(alg),
             claims,

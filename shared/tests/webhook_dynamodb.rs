@@ -379,6 +379,7 @@ fn jwt(secret: &str, body: &[u8], iat: i64) -> String {
         "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
         "payload_hash": hex::encode(sha2::Sha256::digest(body)),
     });
+    shared::jwt::install();
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
