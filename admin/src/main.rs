@@ -182,15 +182,16 @@ async fn main() -> ExitCode {
 /// and for `reconcile` also its info lines.
 fn init_logging(verbose: bool) {
     let default = if verbose { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
         .with_writer(std::io::stderr)
+        .finish()
+        .with(shared::config::log_filter(default))
         .try_init();
 }
 

@@ -9,6 +9,8 @@
 //! The DynamoDB endpoint is not ours to configure: the SDK reads `AWS_ENDPOINT_URL_DYNAMODB`.
 
 use std::collections::HashMap;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -104,17 +106,29 @@ impl Settings {
 
 /// Set up JSON-lines logging (one object per line, CloudWatch-friendly). `RUST_LOG` filters.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
         .without_time()
+        .finish()
+        .with(log_filter("info"))
         .try_init();
+}
+
+/// `RUST_LOG` as a level (`debug`) or per-module levels (`warn,shared::store=debug`); `default`
+/// when it is unset or unreadable. A plain target filter rather than `EnvFilter`, whose span and
+/// field matching (regular expressions) is a quarter of a megabyte of each bootstrap we never use.
+pub fn log_filter(default: &str) -> tracing_subscriber::filter::Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .or_else(|| default.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+        })
 }
 
 /// What every function does once per container before serving: JSON logging, the SDK
