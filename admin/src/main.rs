@@ -181,17 +181,9 @@ async fn main() -> ExitCode {
 /// JSON log lines on stderr (stdout is for results). `RUST_LOG` filters; by default warnings,
 /// and for `reconcile` also its info lines.
 fn init_logging(verbose: bool) {
-    let default = if verbose { "info" } else { "warn" };
-    use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .finish()
-        .with(shared::config::log_filter(default))
+    let default = if verbose { "info" } else { "warn" };
+    let _ = shared::config::log_subscriber(std::io::stderr, shared::config::log_filter(default))
         .try_init();
 }
 

@@ -9,6 +9,7 @@
 //! The DynamoDB endpoint is not ours to configure: the SDK reads `AWS_ENDPOINT_URL_DYNAMODB`.
 
 use std::collections::HashMap;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -104,31 +105,44 @@ impl Settings {
     }
 }
 
-/// Set up JSON-lines logging (one object per line, CloudWatch-friendly). `RUST_LOG` filters.
+/// Set up JSON-lines logging on stdout (one object per line, CloudWatch-friendly). `RUST_LOG`
+/// filters (see [`log_filter`]); `info` when unset.
 pub fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(false)
-        .with_span_list(false)
-        .flatten_event(true)
-        .with_target(false)
-        .without_time()
-        .finish()
-        .with(log_filter("info"))
-        .try_init();
+    let _ = log_subscriber(std::io::stdout, log_filter("info")).try_init();
+}
+
+/// The JSON-lines subscriber every binary logs through, writing to `writer`, filtered by
+/// `filter` alone. (`tracing_subscriber::fmt()` would add a level ceiling of its own, INFO by
+/// default, under which `RUST_LOG=debug` showed nothing.)
+pub fn log_subscriber<W>(writer: W, filter: Targets) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::registry().with(filter).with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .flatten_event(true)
+            .with_target(false)
+            .without_time()
+            .with_writer(writer),
+    )
 }
 
 /// `RUST_LOG` as a level (`debug`) or per-module levels (`warn,shared::store=debug`); `default`
 /// when it is unset or unreadable. A plain target filter rather than `EnvFilter`, whose span and
 /// field matching (regular expressions) is a quarter of a megabyte of each bootstrap we never use.
-pub fn log_filter(default: &str) -> tracing_subscriber::filter::Targets {
-    std::env::var("RUST_LOG")
-        .ok()
+pub fn log_filter(default: &str) -> Targets {
+    parse_log_filter(std::env::var("RUST_LOG").ok().as_deref(), default)
+}
+
+/// [`log_filter`] without the environment.
+pub fn parse_log_filter(value: Option<&str>, default: &str) -> Targets {
+    value
         .and_then(|value| value.parse().ok())
         .or_else(|| default.parse().ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
-        })
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 /// What every function does once per container before serving: JSON logging, the SDK
@@ -156,6 +170,78 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a filter lets through: the log lines written while `emit` runs under it.
+    fn lines_under(filter: &str, emit: impl FnOnce()) -> Vec<serde_json::Value> {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .map_err(|_| std::io::ErrorKind::Other)?
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = log_subscriber(
+            move || writer.clone(),
+            parse_log_filter(Some(filter), "info"),
+        );
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or(serde_json::Value::Null))
+            .collect()
+    }
+
+    fn messages(lines: &[serde_json::Value]) -> Vec<&str> {
+        lines.iter().filter_map(|l| l["message"].as_str()).collect()
+    }
+
+    #[test]
+    fn rust_log_levels_and_module_filters_work() {
+        // Issue 10: with `RUST_LOG=debug` a debug line must appear; at `info` it must not.
+        let emit = || {
+            tracing::debug!(target: "shared::store", "store debug");
+            tracing::debug!(target: "shared::vonage", "vonage debug");
+            tracing::info!(target: "shared::vonage", "vonage info");
+            tracing::warn!(target: "shared::store", "store warn");
+        };
+        assert_eq!(
+            messages(&lines_under("debug", emit)),
+            ["store debug", "vonage debug", "vonage info", "store warn"]
+        );
+        assert_eq!(
+            messages(&lines_under("info", emit)),
+            ["vonage info", "store warn"]
+        );
+        // A per-module filter selects one module.
+        assert_eq!(
+            messages(&lines_under("warn,shared::store=debug", emit)),
+            ["store debug", "store warn"]
+        );
+        assert_eq!(
+            messages(&lines_under("shared::vonage=debug", emit)),
+            ["vonage debug", "vonage info"]
+        );
+        // Unreadable: the default.
+        assert_eq!(
+            messages(&lines_under("=nonsense=", emit)),
+            ["vonage info", "store warn"]
+        );
+        // Lines are JSON objects with the fields flattened.
+        let lines = lines_under("info", || tracing::info!(status = 200u16, "done"));
+        assert_eq!(lines[0]["status"], 200);
+        assert_eq!(lines[0]["level"], "INFO");
+    }
 
     #[test]
     fn blank_is_unset_and_debug_hides_values() {

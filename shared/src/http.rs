@@ -46,6 +46,17 @@ impl ApiError {
             format!("request body is larger than {limit} bytes"),
         )
     }
+    /// The event could not be read as an HTTP request ([`crate::gateway::Unreadable`]).
+    pub fn unreadable(reason: &str) -> Self {
+        Self::bad_request("invalid_request", reason)
+    }
+    /// `Err` for a stand-in request made from an event that could not be read as one.
+    pub fn check_readable(req: &lambda_http::Request) -> Result<(), Self> {
+        match req.extensions().get::<crate::gateway::Unreadable>() {
+            Some(crate::gateway::Unreadable(reason)) => Err(Self::unreadable(reason)),
+            None => Ok(()),
+        }
+    }
     /// Storage failed: 503 so the caller (Vonage, the website backend) retries later.
     pub fn storage_unavailable() -> Self {
         Self::new(

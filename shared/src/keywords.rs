@@ -9,10 +9,19 @@
 //!    2024 TCPA order names, and common provider additions), or a configured extra word
 //!    ([`KeywordRules::with_extra_words`], e.g. `ARRET`, `TD` for Canada); or
 //! 2. **starts with** `STOP`, `STOPALL`, `UNSUBSCRIBE`, `REVOKE` or `OPT OUT` followed by other
-//!    words: "Stop texting me", "STOP please", "stop, please", "Unsubscribe me". `OPTOUT` and
-//!    `OPT-OUT` are the same word as `OPT OUT` and work as prefixes too ("Opt-out now"). The first
-//!    word must be the keyword exactly once punctuation is trimmed from it, so "Stopping" and
+//!    words: "Stop texting me", "STOP please", "stop, please", "Stop,please", "STOP.Thanks",
+//!    "Unsubscribe me". `OPTOUT` and `OPT-OUT` are the same word as `OPT OUT` and work as
+//!    prefixes too ("Opt-out now"). The first word must be the keyword exactly, so "Stopping" and
 //!    "Stopwatch" are not opt-outs. `STOP ALL …` reports `STOPALL`, other `STOP …` reports `STOP`.
+//!
+//! **Words.** A word is a run of letters and digits; everything else (white space, punctuation,
+//! symbols, emoji) separates words, for both rules. So "Stop,please" is the words `stop please`,
+//! "STOP!No more texts" is `stop no more texts`, and "OPT.OUT" is `opt out`. Decisions, each a
+//! row of the test table: a hyphen separates words like any punctuation, so "stop-it" and
+//! "stop-motion" are opt-outs (a rule that could go either way leans towards honouring the
+//! opt-out), while "Non-stop" and "Don't stop." are not (their first word is not a keyword); an
+//! apostrophe splits too ("don't" is `don t`), which changes nothing for a keyword rule that
+//! only looks at the first words; a digit belongs to its word ("stop2" is not `stop`).
 //!
 //! `CANCEL`, `END`, `QUIT` and configured extras count only as the whole message: "Cancel my
 //! appointment", "The end", "quit it", "WEEKEND" and "Don't stop" are not opt-outs. Matching is
@@ -53,7 +62,6 @@ const WHOLE_MESSAGE: &[(&str, &str)] = &[
     ("revoke", "REVOKE"),
     ("optout", "OPT OUT"),
     ("opt out", "OPT OUT"),
-    ("opt-out", "OPT OUT"),
 ];
 
 /// Single-word keywords that also count as the first word of a longer message.
@@ -63,7 +71,6 @@ const PREFIX_WORDS: &[(&str, &str)] = &[
     ("unsubscribe", "UNSUBSCRIBE"),
     ("revoke", "REVOKE"),
     ("optout", "OPT OUT"),
-    ("opt-out", "OPT OUT"),
 ];
 
 /// Two-word keywords that also count as the first two words of a longer message.
@@ -127,25 +134,34 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
-/// [`normalize`], then diacritics folded ("arrêt" → "arret"). The key every comparison uses.
+/// [`normalize`], then diacritics folded ("arrêt" → "arret"), then the words (runs of letters
+/// and digits) joined by one space: "Stop,please!" → "stop please". The key every comparison uses.
 fn match_key(text: &str) -> String {
     let normalized = normalize(text);
     if normalized.is_ascii() {
-        return normalized;
+        return words(&normalized);
     }
-    let mut folded: String = normalized
+    let folded: String = normalized
         .nfd()
         .filter(|&c| !is_combining_mark(c))
         .nfc()
         .collect();
-    // Dropping a mark can expose a non-alphanumeric end (a lone combining mark).
-    trim_in_place(&mut folded);
-    folded
+    words(&folded)
 }
 
-/// `word` without non-alphanumeric characters at either end ("stop," → "stop", "opt-out!" → "opt-out").
-fn trim_word(word: &str) -> &str {
-    word.trim_matches(|c: char| !c.is_alphanumeric())
+/// The words of `text` (maximal runs of alphanumeric characters) joined by single spaces.
+fn words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Opt-out keyword rules: the built-in words plus configured whole-message extras.
@@ -205,9 +221,8 @@ impl KeywordRules {
 /// The canonical keyword when the first word(s) of a multi-word `key` are a prefix keyword.
 fn prefix_keyword(key: &str) -> Option<&'static str> {
     let mut words = key.split(' ');
-    let first = trim_word(words.next()?);
-    let second = words.next().map(trim_word);
-    if let Some(second) = second {
+    let first = words.next()?;
+    if let Some(second) = words.next() {
         if let Some((_, _, canonical)) = PREFIX_PAIRS
             .iter()
             .find(|(a, b, _)| *a == first && *b == second)
@@ -333,6 +348,45 @@ mod tests {
             ("stop\tall", Some("STOPALL")),
             ("OPT\nOUT", Some("OPT OUT")),
             (" \t stop \n", Some("STOP")),
+            // Punctuation between words separates them as white space does (issue 10), for the
+            // leading-keyword rule and the whole-message rule alike.
+            ("Stop,please", Some("STOP")),
+            ("STOP.Thanks", Some("STOP")),
+            ("Stop!No more texts", Some("STOP")),
+            ("UNSUBSCRIBE,thank you", Some("UNSUBSCRIBE")),
+            ("stop...please", Some("STOP")),
+            ("Stop;now", Some("STOP")),
+            ("STOP/END", Some("STOP")),
+            ("stop:)", Some("STOP")),
+            ("Revoke,all of it", Some("REVOKE")),
+            ("Opt-out,please", Some("OPT OUT")),
+            ("OPT.OUT", Some("OPT OUT")),
+            ("opt_out", Some("OPT OUT")),
+            ("OPT-OUT.", Some("OPT OUT")),
+            ("Stop-All", Some("STOPALL")),
+            ("STOP,ALL", Some("STOPALL")),
+            ("STOP.", Some("STOP")),
+            ("STOP!!!", Some("STOP")),
+            ("Stop 🛑please", Some("STOP")),
+            ("Stop\u{2014}now", Some("STOP")), // em dash
+            ("END.", Some("END")),
+            ("Quit!", Some("QUIT")),
+            ("Cancel!!", Some("CANCEL")),
+            // Decided: a hyphen separates words too, so these are opt-outs (lean towards honouring).
+            ("stop-it", Some("STOP")),
+            ("stop-motion", Some("STOP")),
+            // ... and these stay negative: the first word is not a keyword, or the keyword only
+            // counts as the whole message.
+            ("Don't stop.", None),
+            ("Don't,stop", None),
+            ("Non-stop", None),
+            ("non-stop texts please", None),
+            ("The-end", None),
+            ("end-of-day report?", None),
+            ("Cancel,my appointment", None),
+            ("quit.it", None),
+            ("Stopping,by later", None),
+            ("stop2", None),
             // Configured extras: whole message only, accents folded.
             ("ARRET", Some("ARRET")),
             ("arret", Some("ARRET")),
@@ -355,7 +409,6 @@ mod tests {
             ("quit it", None),
             ("S T O P", None),
             ("ST OP", None),
-            ("stop-it", None),
             ("opt in", None),
             ("opt", None),
             ("out", None),

@@ -22,6 +22,7 @@
 
 pub mod bulk;
 pub mod config;
+pub mod gateway;
 pub mod http;
 pub mod import;
 pub mod jwt;

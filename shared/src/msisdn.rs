@@ -188,6 +188,31 @@ impl Msisdn {
         }
     }
 
+    /// The numbers a caller may mean when *reading* (status lookups, the send-time check): the
+    /// strict reading ([`Msisdn::parse`]) and the E.164 reading ([`Msisdn::from_provider`]: the
+    /// input as digits with or without `+`), each when it exists, distinct, strict first. Never
+    /// empty: when neither reading exists, the strict reading's error.
+    ///
+    /// Why both: the webhook records numbers in the lenient provider form (Vonage's own example
+    /// `15559301529` is one the strict reading refuses), and a number on record must be
+    /// readable in the form `/opt-outs` lists it, or a caller that treats "not opted out" as
+    /// "may send" would text someone who said stop. Bare digits can mean two numbers
+    /// (`4155550100`: the US number 1 415 555 0100, or the E.164 digits 4155550100); the read
+    /// routes look both up and answer for the one on record, an opt-out first. Refusing to
+    /// *resubscribe* a number the strict reading refuses stays [`Msisdn::parse`]'s job (the safe
+    /// direction).
+    pub fn readings(input: &str, default_region: Id) -> Result<Vec<Msisdn>, MsisdnError> {
+        let strict = Self::parse(input, default_region);
+        let normalized: String = input.nfkc().collect();
+        let provider = Self::from_provider(&normalized).ok();
+        match (strict, provider) {
+            (Ok(a), Some(b)) if a != b => Ok(vec![a, b]),
+            (Ok(a), _) => Ok(vec![a]),
+            (Err(_), Some(b)) => Ok(vec![b]),
+            (Err(e), None) => Err(e),
+        }
+    }
+
     /// Full digits: storage and API responses only. Never log this.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -597,6 +622,61 @@ mod tests {
         ];
         for (raw, expected) in table {
             assert_eq!(Msisdn::from_provider(raw), Err(expected), "raw {raw:?}");
+        }
+    }
+
+    #[test]
+    fn readings_cover_every_number_the_webhook_can_record() {
+        use country::US;
+        let read = |input: &str| -> Result<Vec<String>, MsisdnError> {
+            Msisdn::readings(input, US).map(|v| v.iter().map(|m| m.as_str().to_owned()).collect())
+        };
+        // Issue 10: 15559301529 (Vonage's example) is refused by the strict reading, but the
+        // webhook records it; a lookup must find it in every form a caller sends.
+        for input in [
+            "15559301529",
+            "+15559301529",
+            " +15559301529 ",
+            "\u{ff0b}15559301529",
+        ] {
+            assert_eq!(read(input), Ok(vec!["15559301529".to_owned()]), "{input:?}");
+        }
+        // Human formats have one reading; bare national digits two, the strict one first.
+        assert_eq!(read("415 555 0100"), Ok(vec!["14155550100".to_owned()]));
+        assert_eq!(
+            read("+1 (415) 555-0100"),
+            Ok(vec!["14155550100".to_owned()])
+        );
+        assert_eq!(read("14155550100"), Ok(vec!["14155550100".to_owned()]));
+        assert_eq!(read("+14155550100"), Ok(vec!["14155550100".to_owned()]));
+        assert_eq!(
+            read("4155550100"),
+            Ok(vec!["14155550100".to_owned(), "4155550100".to_owned()])
+        );
+        // Neither reading: the strict reading's error.
+        assert_eq!(read("1-800-FLOWERS"), Err(MsisdnError::NotANumber));
+        assert_eq!(
+            read("555-0100"),
+            Err(MsisdnError::InvalidForRegion {
+                region: "US".into()
+            })
+        );
+        // Resubscribing stays strict.
+        assert!(Msisdn::parse("15559301529", US).is_err());
+        // Any number the webhook accepts is among the readings of its digits and +digits.
+        let mut rng = fastrand::Rng::with_seed(0x10);
+        for _ in 0..500 {
+            let len = rng.usize(7..=15);
+            let digits: String = std::iter::once(char::from(b'1' + rng.u8(..9)))
+                .chain((1..len).map(|_| char::from(b'0' + rng.u8(..10))))
+                .collect();
+            let Ok(recorded) = Msisdn::from_provider(&digits) else {
+                panic!("{digits} is a provider number");
+            };
+            for form in [digits.clone(), format!("+{digits}")] {
+                let readings = Msisdn::readings(&form, US).unwrap_or_default();
+                assert!(readings.contains(&recorded), "{form}");
+            }
         }
     }
 

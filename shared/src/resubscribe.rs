@@ -13,7 +13,7 @@ use crate::config::{ConfigError, Settings};
 use crate::http::{json_response, ApiError};
 use crate::metrics::Metrics;
 use crate::msisdn::Msisdn;
-use crate::store::{Event, EventKind, HistoryEntry, Outcome, Status, Store, StoreError};
+use crate::store::{Event, EventKind, HistoryEntry, Outcome, State, Status, Store, StoreError};
 use crate::timestamp;
 use crate::vonage::{OptInClient, VonageError};
 use lambda_http::http::StatusCode;
@@ -149,6 +149,7 @@ impl ResubscribeApi {
     }
 
     async fn route(&self, req: &Request, log: &mut LogLine) -> Result<Response<Body>, ApiError> {
+        ApiError::check_readable(req)?;
         let path = req.uri().path().trim_end_matches('/');
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let method = req.method().as_str();
@@ -287,11 +288,17 @@ impl ResubscribeApi {
         log: &mut LogLine,
     ) -> Result<Response<Body>, ApiError> {
         let decoded: String = percent_decode(number);
-        let msisdn = Msisdn::parse(&decoded, self.default_region)
+        let readings = Msisdn::readings(&decoded, self.default_region)
             .map_err(|e| ApiError::bad_request("invalid_msisdn", e.to_string()))?;
-        log.msisdn = Some(msisdn.masked());
         let limit = query_int(req, "history_limit", DEFAULT_HISTORY, MAX_HISTORY)?;
-        let state = self.store.state(&msisdn).await.map_err(storage_error)?;
+        let mut found = Vec::with_capacity(readings.len());
+        for reading in readings {
+            let state = self.store.state(&reading).await.map_err(storage_error)?;
+            found.push((reading, state));
+        }
+        let (msisdn, state) = pick_reading(found)
+            .ok_or_else(|| ApiError::bad_request("invalid_msisdn", "not a phone number"))?;
+        log.msisdn = Some(msisdn.masked());
         let history = if state.is_some() {
             self.store
                 .history(&msisdn, limit)
@@ -464,6 +471,20 @@ fn resubscribe_event(msisdn: &Msisdn, consent: &Consent, now: OffsetDateTime) ->
         source: "website".into(),
         details,
     }
+}
+
+/// Of the numbers an input may mean ([`Msisdn::readings`], never empty), the one to answer
+/// for: an opted-out one first (never say "may send" while a reading is opted out), then one we
+/// hold a record of, then the first (the strict reading).
+fn pick_reading(found: Vec<(Msisdn, Option<State>)>) -> Option<(Msisdn, Option<State>)> {
+    let rank = |state: &Option<State>| match state {
+        Some(s) if s.status == Status::OptedOut => 0,
+        Some(_) => 1,
+        None => 2,
+    };
+    // `min_by_key` keeps the first of equals, so the strict reading wins a tie.
+    let best = (0..found.len()).min_by_key(|&i| rank(&found[i].1))?;
+    found.into_iter().nth(best)
 }
 
 fn newer_opt_out(since: &str) -> ApiError {

@@ -138,6 +138,7 @@ impl Webhook {
     }
 
     async fn process(&self, req: &Request, log: &mut LogLine) -> Result<Reply, ApiError> {
+        ApiError::check_readable(req)?;
         let token = route_token(req.uri().path())
             .ok_or_else(|| ApiError::not_found(format!("no such route; the webhook is {ROUTE}")))?;
         if !matches!(req.method().as_str(), "GET" | "POST") {

@@ -153,34 +153,97 @@ pub fn extract(
             encoding: Encoding::PostForm,
         });
     }
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ParseError::BadJson(e.to_string()))?;
-    let object = json.as_object().ok_or(ParseError::NotAnObject)?;
-    if object.contains_key("message_uuid") || object.contains_key("channel") {
-        return Ok(RawInbound::Messages { json });
+    let JsonObject(entries) = serde_json::from_slice::<JsonObject>(body).map_err(|e| {
+        if e.is_data() {
+            ParseError::NotAnObject
+        } else {
+            ParseError::BadJson(e.to_string())
+        }
+    })?;
+    // serde_json keeps the last of two equal keys; two readers could then see two messages.
+    for (i, (key, _)) in entries.iter().enumerate() {
+        if entries[..i].iter().any(|(k, _)| k == key) {
+            return Err(ParseError::Repeated(truncate(key, 40)));
+        }
+    }
+    if entries
+        .iter()
+        .any(|(k, _)| k == "message_uuid" || k == "channel")
+    {
+        return Ok(RawInbound::Messages {
+            json: serde_json::Value::Object(entries.into_iter().collect()),
+        });
     }
     // SMS API JSON: every value is a string in Vonage's payloads; numbers and booleans are
-    // accepted in their JSON spelling so a signature over them still matches.
-    let mut params = Vec::with_capacity(object.len());
-    for (key, value) in object {
+    // accepted in their JSON spelling so a signature over them still matches. Objects and arrays
+    // are ignored unless they sit in a field we read: a field Vonage or a proxy adds must never
+    // make us refuse a STOP. They are also left out of the signature input, since Vonage
+    // documents no flat spelling of them.
+    let mut params = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
         let value = match value {
-            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
             serde_json::Value::Null => continue,
-            _ => {
-                return Err(ParseError::Invalid {
-                    field: "body",
-                    reason: format!("field `{}` must be a string", truncate(key, 40)),
-                })
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                if let Some(field) = SMS_FIELDS_READ.iter().find(|f| **f == key) {
+                    return Err(ParseError::Invalid {
+                        field,
+                        reason: "must be a string".into(),
+                    });
+                }
+                continue;
             }
         };
-        params.push((key.clone(), value));
+        params.push((key, value));
     }
     Ok(RawInbound::Sms {
         params,
         encoding: Encoding::PostJson,
     })
+}
+
+/// The SMS API fields this crate reads (the message, then the signature): in a JSON body they
+/// must be strings (or numbers or booleans, read in their JSON spelling).
+const SMS_FIELDS_READ: &[&str] = &[
+    "msisdn",
+    "to",
+    "messageId",
+    "text",
+    "type",
+    "message-timestamp",
+    "concat-part",
+    "timestamp",
+    "nonce",
+    "sig",
+];
+
+/// A JSON object's members in body order, repeated keys included (a `serde_json::Map` would
+/// silently keep the last one).
+struct JsonObject(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonObject, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
+                    members.push(member);
+                }
+                Ok(JsonObject(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 fn form_pairs(input: &[u8]) -> Vec<(String, String)> {
@@ -559,6 +622,68 @@ mod tests {
             .unwrap()
             .interpret()
             .unwrap_err()
+    }
+
+    #[test]
+    fn fields_we_do_not_read_are_ignored_whatever_their_type() {
+        // Issue 10: an object or array field added by Vonage or a proxy must not refuse a STOP.
+        let body = br#"{"msisdn":"14155550100","to":"16105553939","messageId":"X1","text":"STOP","extra":{"a":[1,2]},"list":[1,"x"],"n":null,"count":3,"flag":true}"#;
+        let raw = extract("POST", Some("application/json"), None, body).unwrap();
+        let RawInbound::Sms { params, .. } = &raw else {
+            panic!("SMS API")
+        };
+        let keys: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["msisdn", "to", "messageId", "text", "count", "flag"],
+            "objects, arrays and nulls are not parameters"
+        );
+        let m = raw.interpret().unwrap();
+        assert_eq!(m.text, "STOP");
+        assert_eq!(m.msisdn.as_str(), "14155550100");
+    }
+
+    #[test]
+    fn a_field_we_read_must_not_be_an_object_or_array() {
+        for (field, value) in [
+            ("msisdn", r#"{"n":"14155550100"}"#),
+            ("text", r#"["STOP"]"#),
+            ("messageId", "[]"),
+            ("sig", "{}"),
+        ] {
+            let mut object = serde_json::json!({
+                "msisdn": "14155550100", "to": "1", "messageId": "X1", "text": "STOP"
+            });
+            object[field] = serde_json::from_str(value).unwrap();
+            let body = object.to_string();
+            let result = extract("POST", Some("application/json"), None, body.as_bytes());
+            assert!(
+                matches!(result, Err(ParseError::Invalid { field: f, .. }) if f == field),
+                "{field}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn repeated_json_keys_are_refused_like_repeated_form_fields() {
+        // Issue 10: serde_json alone keeps the last `msisdn`; the README promises 400.
+        for body in [
+            br#"{"msisdn":"14155550100","to":"1","messageId":"X1","text":"STOP","msisdn":"14155550101"}"#.as_slice(),
+            br#"{"msisdn":"14155550100","to":"1","messageId":"X1","text":"hello","text":"STOP"}"#,
+            br#"{"msisdn":"14155550100","to":"1","messageId":"X1","extra":{},"extra":[]}"#,
+            br#"{"channel":"sms","message_uuid":"u1","to":"1","from":"447700900001","from":"447700900002","text":"STOP"}"#,
+        ] {
+            let result = extract("POST", Some("application/json"), None, body);
+            assert!(
+                matches!(result, Err(ParseError::Repeated(_))),
+                "{}: {result:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            extract("POST", None, None, br#"{"msisdn":"1","msisdn":"2"}"#),
+            Err(ParseError::Repeated("msisdn".into()))
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! Thin entry point: configuration and clients once per container, then the shared handler.
+//! Thin entry point: configuration and clients once per container, then the shared handler
+//! (API Gateway events in and out through `shared::gateway`, which never panics on input).
 
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::value::RawValue;
 use shared::config;
+use shared::gateway;
 use shared::unsubscribe::Webhook;
 
 #[tokio::main]
@@ -9,8 +12,8 @@ async fn main() -> Result<(), Error> {
     let (settings, store) = config::start_function().await?;
     let webhook = Webhook::from_settings(store, &settings)?;
     let webhook = &webhook;
-    run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(webhook.handle(req).await)
+    run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        gateway::serve(event, move |req| webhook.handle(req))
     }))
     .await
 }
