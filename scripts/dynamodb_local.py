@@ -273,7 +273,21 @@ def main() -> None:
         action="store_true",
         help="run moto unpatched (correct, but slow on large tables)",
     )
+    parser.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="exit when standard input closes (a test process that started this server exits)",
+    )
     args = parser.parse_args()
+    if args.exit_with_stdin:
+        import os
+        import threading
+
+        def wait_for_eof() -> None:
+            sys.stdin.buffer.read()
+            os._exit(0)
+
+        threading.Thread(target=wait_for_eof, daemon=True).start()
     if not args.no_fast_transactions:
         install_fast_transactions()
         install_condition_parse_cache()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local stand-in for Vonage's US short code opt-in API, for scripts/local.
 
-Answers in the documented shapes (../shared/vonage/README.md section 1): every value a string,
+Answers in the documented shapes (docs/vonage.md; testdata/vonage/us-short-codes/): every value a string,
 dates "YYYY-MM-DD HH:MM:SS" UTC. It prints each request it gets (number masked, secret never
 shown) and lists them at GET /_requests, so you can see what the functions asked.
 

@@ -11,15 +11,16 @@
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use shared::config::Settings;
-use shared::import::{self, ImportReport};
-use shared::reconcile::Reconciler;
-use shared::store::Store;
-use shared::table::TableSpec;
+use optout_admin::export;
+use optout_admin::import::{self, ImportReport};
+use shared::adapters::config::Settings;
+use shared::adapters::store::Store;
+use shared::handlers::reconcile::Reconciler;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use testkit::table::TableSpec;
 use time::OffsetDateTime;
 
 #[derive(Parser)]
@@ -80,7 +81,7 @@ enum Command {
     /// Catch up with Vonage's opt-out list now (what the scheduled function does).
     /// Needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_API_BASE_URL (or SECRET_ARNS).
     Reconcile {
-        #[arg(long, env = "RECONCILE_PAGE_SIZE", default_value_t = shared::reconcile::DEFAULT_PAGE_SIZE)]
+        #[arg(long, env = "RECONCILE_PAGE_SIZE", default_value_t = shared::handlers::reconcile::DEFAULT_PAGE_SIZE)]
         page_size: u32,
         /// Stop (resumably) after this many pages.
         #[arg(long)]
@@ -130,7 +131,7 @@ fn usage(message: impl std::fmt::Display) -> Failure {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(matches!(cli.command, Command::Reconcile { .. }));
-    let sdk = shared::config::aws_sdk_config().await;
+    let sdk = shared::adapters::config::aws_sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let store = Store::new(client.clone(), cli.table.clone());
     let result = match cli.command {
@@ -183,8 +184,11 @@ async fn main() -> ExitCode {
 fn init_logging(verbose: bool) {
     use tracing_subscriber::util::SubscriberInitExt;
     let default = if verbose { "info" } else { "warn" };
-    let _ = shared::config::log_subscriber(std::io::stderr, shared::config::log_filter(default))
-        .try_init();
+    let _ = shared::adapters::config::log_subscriber(
+        std::io::stderr,
+        shared::adapters::config::log_filter(default),
+    )
+    .try_init();
 }
 
 fn region(country: &str) -> Result<phonenumber::country::Id, Failure> {
@@ -277,7 +281,7 @@ fn parse_instant(text: &str, flag: &str) -> Result<OffsetDateTime, Failure> {
     let parsed = if is_date {
         import::parse_date(t)
     } else {
-        shared::timestamp::parse_rfc3339(t)
+        shared::domain::timestamp::parse_rfc3339(t)
     };
     parsed.ok_or_else(|| usage(format!("{flag} {text:?}: use YYYY-MM-DD or RFC 3339")))
 }
@@ -297,7 +301,7 @@ async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
     let rows = match what {
         ExportWhat::List { output: path } => {
             let out = output(path.as_ref())?;
-            import::export_list(store, out, |rows| {
+            export::export_list(store, out, |rows| {
                 if rows > 0 && rows % 50_000 < 1000 {
                     eprintln!("progress: {rows} rows");
                 }
@@ -314,7 +318,7 @@ async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
                 return Err(usage("--from must be before --to"));
             }
             let out = output(path.as_ref())?;
-            import::export_history(store, from, to, out).await
+            export::export_history(store, from, to, out).await
         }
     }
     .map_err(fail)?;
@@ -327,7 +331,7 @@ async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
 
 async fn status(store: &Store, number: &str, country: &str, history: i32) -> Result<(), Failure> {
     let msisdn = import::parse_number(number, region(country)?)
-        .map_err(|e| usage(format!("{}: {e}", shared::msisdn::mask(number))))?;
+        .map_err(|e| usage(format!("{}: {e}", shared::domain::msisdn::mask(number))))?;
     let state = store.state(&msisdn).await.map_err(fail)?;
     let entries = store
         .history(&msisdn, history.clamp(1, 1000))

@@ -1,15 +1,12 @@
 //! The `optout-admin` binary against the real local DynamoDB-compatible server: import, export,
 //! status and reconcile, as an operator runs them.
 
-#[path = "../../shared/tests/support/mod.rs"]
-mod support;
-
 use serde_json::Value;
-use shared::store::Status;
+use shared::domain::event::Status;
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Instant;
-use support::*;
+use testkit::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -5,14 +5,15 @@ use crate::stats::Summary;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
-use shared::msisdn::Msisdn;
-use shared::store::{Event, EventKind, Store};
+use shared::adapters::store::Store;
+use shared::domain::event::{Event, EventKind};
+use shared::domain::msisdn::Msisdn;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// The SDK configuration exactly as the functions load it (environment chain).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    shared::config::aws_sdk_config().await
+    shared::adapters::config::aws_sdk_config().await
 }
 
 /// Round trips of the operations the functions make, against the same local server.
@@ -30,7 +31,7 @@ pub struct RoundTrips {
 /// An opt-out event shaped like the webhook's (same details, so the same item size).
 pub fn opt_out_event(digits: &str, message_id: &str) -> Result<Event, String> {
     let msisdn = Msisdn::from_provider(digits).map_err(|e| e.to_string())?;
-    let now = shared::timestamp::now();
+    let now = shared::domain::timestamp::now();
     let mut details = BTreeMap::new();
     for (k, v) in [
         ("message_id", message_id),
@@ -99,6 +100,7 @@ pub async fn create_table(
     template: &std::path::Path,
     name: &str,
 ) -> Result<(), String> {
-    let spec = shared::table::TableSpec::from_template_file(template).map_err(|e| e.to_string())?;
+    let spec =
+        testkit::table::TableSpec::from_template_file(template).map_err(|e| e.to_string())?;
     spec.create(client, name).await.map_err(|e| e.to_string())
 }

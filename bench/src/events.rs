@@ -1,7 +1,7 @@
 //! API Gateway HTTP API (payload 2.0) events, as API Gateway hands them to Lambda, and the
 //! requests the benchmarks send: signed Vonage inbound SMS webhooks and the website's API calls.
 
-use shared::signature::{sms_signature, SignatureMethod};
+use shared::domain::signature::{sms_signature, SignatureMethod};
 
 /// Secret and method the benchmarked webhook is configured with (signed webhooks on, as in
 /// production).
@@ -117,7 +117,7 @@ pub fn subscription_status(msisdn: &str) -> Vec<u8> {
 /// `POST /resubscribe` with consent captured now.
 pub fn resubscribe(msisdn: &str) -> Vec<u8> {
     let now = time::OffsetDateTime::now_utc();
-    let captured_at = shared::timestamp::format(now - time::Duration::seconds(5));
+    let captured_at = shared::domain::timestamp::format(now - time::Duration::seconds(5));
     let body = serde_json::json!({
         "msisdn": format!("+{msisdn}"),
         "consent": {

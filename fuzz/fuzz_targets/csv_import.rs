@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
 
     let now = OffsetDateTime::from_unix_timestamp(1_795_000_000).expect("time");
     let lines = data.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-    if let Ok(parsed) = shared::import::parse_csv(data, "fuzz.csv", Id::US, now) {
+    if let Ok(parsed) = optout_admin::import::parse_csv(data, "fuzz.csv", Id::US, now) {
         for row in &parsed.rows {
             assert!(row.line >= 1 && row.line <= lines);
         }

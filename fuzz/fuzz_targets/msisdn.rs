@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use phonenumber::country::Id;
-use shared::msisdn::{mask, Msisdn};
+use shared::domain::msisdn::{mask, Msisdn};
 
 const REGIONS: [Id; 6] = [Id::US, Id::GB, Id::DE, Id::IN, Id::BR, Id::JP];
 

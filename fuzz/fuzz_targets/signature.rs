@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::signature::{self, SignatureMethod};
+use shared::domain::signature::{self, SignatureMethod};
 use time::OffsetDateTime;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::vonage::{parse_manage_response, parse_query_response, parse_vonage_date};
+use shared::adapters::vonage::responses::{parse_manage_response, parse_query_response};
+use shared::domain::timestamp::parse_vonage_date;
 
 fn leaks(body: &[u8], text: &str) -> bool {
     String::from_utf8_lossy(body)

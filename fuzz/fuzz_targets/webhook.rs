@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../shared/tests/support/inbound.rs"]
+#[path = "../../testkit/src/inbound.rs"]
 mod inbound;
 
 const METHODS: [&str; 4] = ["GET", "POST", "post", "PUT"];
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
         ),
         None => (None, rest),
     };
-    let Ok(raw) = shared::webhook::extract(method, content_type, query.as_deref(), body) else {
+    let Ok(raw) = shared::domain::inbound::extract(method, content_type, query.as_deref(), body) else {
         return;
     };
     let _ = raw.api();

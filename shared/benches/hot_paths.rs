@@ -8,12 +8,13 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sha2::{Digest, Sha256};
-use shared::keywords::KeywordRules;
-use shared::msisdn::Msisdn;
-use shared::signature::{self, SignatureMethod};
-use shared::store::Store;
-use shared::unsubscribe::{Webhook, WebhookAuth};
-use shared::{vonage, webhook};
+use shared::adapters::store::Store;
+use shared::adapters::vonage::responses as vonage;
+use shared::domain::inbound;
+use shared::domain::keywords::KeywordRules;
+use shared::domain::msisdn::Msisdn;
+use shared::domain::signature::{self, SignatureMethod};
+use shared::handlers::webhook::{Webhook, WebhookAuth};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -63,7 +64,7 @@ fn messages_jwt(body: &[u8]) -> String {
         "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
         "payload_hash": hex::encode(Sha256::digest(body)),
     });
-    shared::jwt::install();
+    shared::domain::jwt::install();
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -106,7 +107,7 @@ fn parsing(c: &mut Criterion) {
     for (name, method, content_type, query, body) in cases {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let raw = webhook::extract(
+                let raw = inbound::extract(
                     black_box(method),
                     black_box(content_type),
                     black_box(query),

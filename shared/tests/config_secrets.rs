@@ -2,16 +2,14 @@
 //! same local moto server, with environment variables taking precedence. Its own test binary:
 //! it sets process environment variables.
 
-mod support;
-
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use shared::config::{ConfigError, Settings};
+use shared::adapters::config::{ConfigError, Settings};
 
 async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(support::endpoint())
-        .http_client(shared::tls::sdk_http_client())
+        .endpoint_url(testkit::endpoint())
+        .http_client(shared::adapters::tls::sdk_http_client())
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .load()
         .await

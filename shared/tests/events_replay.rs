@@ -2,16 +2,14 @@
 //! (and a wiremock Vonage), in manifest order, each checked against its documented status, so
 //! the samples never rot.
 
-mod support;
-
-use shared::keywords::KeywordRules;
-use shared::resubscribe::ResubscribeApi;
-use shared::sample_events::{prepare, Manifest};
-use shared::signature::SignatureMethod;
-use shared::store::Status;
-use shared::unsubscribe::{Webhook, WebhookAuth};
-use shared::vonage::OptInClient;
-use support::*;
+use shared::adapters::vonage::VonageClient;
+use shared::domain::event::Status;
+use shared::domain::keywords::KeywordRules;
+use shared::domain::signature::SignatureMethod;
+use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::webhook::{Webhook, WebhookAuth};
+use testkit::sample_events::{prepare, Manifest};
+use testkit::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request as MockRequest, Respond, ResponseTemplate};
 
@@ -69,7 +67,7 @@ async fn every_sample_event_gets_its_documented_status() {
             token: None,
         },
     };
-    let client = OptInClient::new(&vonage.uri(), "local", "local-secret").unwrap();
+    let client = VonageClient::new(&vonage.uri(), "local", "local-secret").unwrap();
     let api = ResubscribeApi::new(store.clone(), client, vec!["local-api-key".into()]);
 
     for entry in &manifest.events {
@@ -80,7 +78,7 @@ async fn every_sample_event_gets_its_documented_status() {
             entry.prepare.as_deref(),
             secret,
             SignatureMethod::HmacSha256,
-            shared::timestamp::now(),
+            shared::domain::timestamp::now(),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", entry.file));
         let request = lambda_http::request::from_str(&event.to_string())

@@ -1,22 +1,20 @@
 //! Issue 10's defects, each through the real handlers (and, where it matters, the real event
-//! entry `shared::gateway`) against the local DynamoDB-compatible server. Every test here failed
+//! entry `shared::handlers::gateway`) against the local DynamoDB-compatible server. Every test here failed
 //! on the code before the fix.
 
-mod support;
-
 use lambda_http::http::StatusCode;
-use shared::gateway::{self, Shape};
-use shared::keywords::KeywordRules;
-use shared::resubscribe::ResubscribeApi;
-use shared::store::Status;
-use shared::unsubscribe::{Webhook, WebhookAuth};
-use shared::vonage::OptInClient;
-use support::*;
+use shared::adapters::vonage::VonageClient;
+use shared::domain::event::Status;
+use shared::domain::keywords::KeywordRules;
+use shared::handlers::gateway::{self, Shape};
+use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::webhook::{Webhook, WebhookAuth};
+use testkit::*;
 
 const PATH: &str = "/webhooks/inbound";
 const KEY: &str = "website-key";
 
-fn webhook(store: shared::store::Store) -> Webhook {
+fn webhook(store: shared::adapters::store::Store) -> Webhook {
     Webhook {
         store,
         rules: KeywordRules::default(),
@@ -24,9 +22,9 @@ fn webhook(store: shared::store::Store) -> Webhook {
     }
 }
 
-fn api(store: shared::store::Store) -> ResubscribeApi {
+fn api(store: shared::adapters::store::Store) -> ResubscribeApi {
     // Never called by these tests: nothing listens on port 9.
-    let vonage = OptInClient::new("http://127.0.0.1:9", "k", "s").expect("client");
+    let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
     ResubscribeApi::new(store, vonage, vec![KEY.to_string()])
 }
 
@@ -218,9 +216,9 @@ async fn an_opted_out_reading_wins_over_a_subscribed_one() {
     let hook = webhook(store.clone());
     let api = api(store.clone());
     // 14155550150 was resubscribed long ago; the bare digits 4155550150 texted STOP.
-    let resub = shared::store::Event {
+    let resub = shared::domain::event::Event {
         msisdn: msisdn("14155550150"),
-        kind: shared::store::EventKind::Resubscribe,
+        kind: shared::domain::event::EventKind::Resubscribe,
         event_id: "resub:old".into(),
         occurred_at: time::macros::datetime!(2026-01-01 00:00 UTC),
         received_at: time::macros::datetime!(2026-01-01 00:00 UTC),

@@ -4,17 +4,15 @@
 //! server. Afterwards every number is opted out exactly once in state, by its newest message,
 //! every distinct message id is in history exactly once, and no request failed.
 
-mod support;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::StatusCode;
-use shared::keywords::KeywordRules;
-use shared::signature::{sms_signature, SignatureMethod};
-use shared::store::Status;
-use shared::unsubscribe::{Webhook, WebhookAuth};
+use shared::domain::event::Status;
+use shared::domain::keywords::KeywordRules;
+use shared::domain::signature::{sms_signature, SignatureMethod};
+use shared::handlers::webhook::{Webhook, WebhookAuth};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use support::*;
+use testkit::*;
 
 const NUMBERS: usize = 200;
 const DISTINCT: usize = 800;

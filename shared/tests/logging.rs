@@ -1,13 +1,11 @@
 //! What reaches the logs. In its own test binary: a scoped tracing subscriber only sees every
 //! event when no other test thread races it for the callsites.
 
-mod support;
-
 use lambda_http::http::StatusCode;
-use shared::keywords::KeywordRules;
-use shared::signature::{sms_signature, SignatureMethod};
-use shared::unsubscribe::{Webhook, WebhookAuth};
-use support::*;
+use shared::domain::keywords::KeywordRules;
+use shared::domain::signature::{sms_signature, SignatureMethod};
+use shared::handlers::webhook::{Webhook, WebhookAuth};
+use testkit::*;
 
 const PATH: &str = "/webhooks/inbound";
 

@@ -1,10 +1,10 @@
-//! Property tests of number normalisation (`shared::msisdn`): `from_provider` and `parse` never
+//! Property tests of number normalisation (`shared::domain::msisdn`): `from_provider` and `parse` never
 //! panic on any input, what they accept obeys the invariant (7 to 15 ASCII digits, first not 0),
 //! and accepted values round-trip: the digits, with or without `+`, give the same number back.
 
 use phonenumber::country::Id;
 use proptest::prelude::*;
-use shared::msisdn::{mask, Msisdn};
+use shared::domain::msisdn::{mask, Msisdn};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

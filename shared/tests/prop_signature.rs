@@ -1,4 +1,4 @@
-//! Property tests of Vonage signature verification (`shared::signature`):
+//! Property tests of Vonage signature verification (`shared::domain::signature`):
 //! - a correct `sig` verifies, for random params, secret and method, in either hex case;
 //! - changing any one value, removing a param, adding a param, changing the secret, the method
 //!   or the `sig` itself never verifies;
@@ -10,7 +10,7 @@
 //! blank-valued params out; adding a blank-valued param is therefore not a detectable change.
 
 use proptest::prelude::*;
-use shared::signature::{
+use shared::domain::signature::{
     self, sms_signature, sms_signature_matches, verify_sms, SignatureError, SignatureMethod,
 };
 use time::OffsetDateTime;

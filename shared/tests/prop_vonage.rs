@@ -4,10 +4,10 @@
 //! response echoes ends up in an error as a full phone number.
 
 use proptest::prelude::*;
-use shared::msisdn::Msisdn;
-use shared::vonage::{
-    parse_manage_response, parse_query_response, parse_vonage_date, OptListEntry, VonageError,
-};
+use shared::adapters::vonage::responses::{parse_manage_response, parse_query_response};
+use shared::adapters::vonage::{OptListEntry, VonageError};
+use shared::domain::msisdn::Msisdn;
+use shared::domain::timestamp::parse_vonage_date;
 use time::macros::format_description;
 use time::OffsetDateTime;
 

@@ -1,16 +1,13 @@
-//! Property tests of the inbound webhook parsing (`webhook::extract` + `interpret`):
+//! Property tests of the inbound webhook parsing (`inbound::extract` + `interpret`):
 //! - arbitrary method, content type, query and body never panic;
 //! - a valid message, written as Vonage would in each encoding (GET query, POST form, POST JSON,
 //!   Messages API JSON), parses to exactly the fields it was written with;
 //! - any message that parses, re-serialised and parsed again, is the same message.
 
-#[path = "support/inbound.rs"]
-mod inbound;
-
-use inbound::{check_round_trip, same_message, wire};
 use proptest::prelude::*;
-use shared::msisdn::Msisdn;
-use shared::webhook::{self, Api, Encoding, InboundSms};
+use shared::domain::inbound::{self, Api, Encoding, InboundSms};
+use shared::domain::msisdn::Msisdn;
+use testkit::inbound::{check_round_trip, same_message, wire};
 use time::OffsetDateTime;
 
 fn config() -> ProptestConfig {
@@ -177,7 +174,7 @@ proptest! {
         query in proptest::option::of(any::<String>()),
         body in body(),
     ) {
-        if let Ok(raw) = webhook::extract(&method, content_type.as_deref(), query.as_deref(), &body) {
+        if let Ok(raw) = inbound::extract(&method, content_type.as_deref(), query.as_deref(), &body) {
             let _ = raw.api();
             if let Ok(message) = raw.interpret() {
                 let _ = message.is_keyword_candidate();
@@ -189,7 +186,7 @@ proptest! {
     #[test]
     fn arbitrary_queries_never_panic(query in "([a-zA-Z-]{1,12}=[^&]{0,20}&?){0,10}") {
         let query = format!("msisdn=14155550100&{query}");
-        if let Ok(raw) = webhook::extract("GET", None, Some(&query), b"") {
+        if let Ok(raw) = inbound::extract("GET", None, Some(&query), b"") {
             if let Ok(message) = raw.interpret() {
                 prop_assert_eq!(check_round_trip(&message), Ok(()));
             }
@@ -224,7 +221,7 @@ proptest! {
         let query = serde_urlencoded::to_string([
             ("msisdn", "14155550100"), ("to", to.as_str()), ("messageId", "A1"), ("text", text.as_str()),
         ]).expect("form");
-        if let Ok(message) = webhook::extract("GET", None, Some(&query), b"").and_then(|r| r.interpret()) {
+        if let Ok(message) = inbound::extract("GET", None, Some(&query), b"").and_then(|r| r.interpret()) {
             prop_assert!(message.to.chars().count() <= 32);
             prop_assert_eq!(check_round_trip(&message), Ok(()));
         }

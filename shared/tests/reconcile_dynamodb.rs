@@ -4,17 +4,16 @@
 //! and resume, drift, idempotent re-runs. Also the store's bulk calls it is built on, and the
 //! local server's transaction rollback.
 
-mod support;
-
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde_json::{json, Value};
-use shared::reconcile::{ReconcileReport, Reconciler, CHECKPOINT_NAME};
-use shared::store::{Event, EventKind, Outcome, Status, Store};
-use shared::vonage::{OptInClient, RetryPolicy};
+use shared::adapters::store::Store;
+use shared::adapters::vonage::{RetryPolicy, VonageClient};
+use shared::domain::event::{Event, EventKind, Outcome, Status};
+use shared::handlers::reconcile::{ReconcileReport, Reconciler, CHECKPOINT_NAME};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::*;
+use testkit::*;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use wiremock::matchers::{method, path};
@@ -143,7 +142,7 @@ async fn vonage(list: &PagedList) -> MockServer {
 }
 
 fn reconciler(store: &Store, server: &MockServer, page_size: u32) -> Reconciler {
-    let client = OptInClient::new(&server.uri(), "test-key", "test-secret")
+    let client = VonageClient::new(&server.uri(), "test-key", "test-secret")
         .unwrap()
         .with_retry_policy(RetryPolicy {
             max_attempts: 1,

@@ -1,15 +1,14 @@
 //! The resubscribe API through its real handler, against the local DynamoDB-compatible server
 //! and a wiremock stand-in for Vonage answering in the documented shapes.
 
-mod support;
-
 use lambda_http::http::StatusCode;
-use shared::resubscribe::ResubscribeApi;
-use shared::store::{Event, EventKind, Outcome, Status, Store};
-use shared::vonage::{OptInClient, RetryPolicy};
+use shared::adapters::store::Store;
+use shared::adapters::vonage::{RetryPolicy, VonageClient};
+use shared::domain::event::{Event, EventKind, Outcome, Status};
+use shared::handlers::resubscribe::ResubscribeApi;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use support::*;
+use testkit::*;
 use time::OffsetDateTime;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request as MockRequest, Respond, ResponseTemplate};
@@ -36,14 +35,14 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn api(store: Store, vonage: &MockServer) -> ResubscribeApi {
-    let client = OptInClient::new(&vonage.uri(), "vonage-key", "vonage-secret-value")
+    let client = VonageClient::new(&vonage.uri(), "vonage-key", "vonage-secret-value")
         .unwrap()
         .with_retry_policy(fast_retries());
     ResubscribeApi::new(store, client, vec![KEY.to_string()])
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    shared::timestamp::format(t)
+    shared::domain::timestamp::format(t)
 }
 
 fn resubscribe_body(number: &str, captured_at: OffsetDateTime) -> Vec<u8> {
@@ -79,7 +78,7 @@ async fn stop(store: &Store, digits: &str, id: &str, at: OffsetDateTime) {
 }
 
 fn now() -> OffsetDateTime {
-    shared::timestamp::now()
+    shared::domain::timestamp::now()
 }
 
 #[tokio::test]
@@ -388,7 +387,7 @@ async fn auth_is_required_on_every_route() {
 async fn rotated_keys_both_work_until_the_old_one_is_removed() {
     let store = fresh_store().await;
     let vonage = MockServer::start().await;
-    let client = OptInClient::new(&vonage.uri(), "k", "s").unwrap();
+    let client = VonageClient::new(&vonage.uri(), "k", "s").unwrap();
     let both = ResubscribeApi::new(
         store.clone(),
         client.clone(),
@@ -586,8 +585,8 @@ async fn outcome_enum_is_what_the_api_reports() {
 /// whichever order they are processed in, the record ends in the state of the newest event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_stop_and_resubscribe_end_in_the_newest_events_state() {
-    use shared::keywords::KeywordRules;
-    use shared::unsubscribe::{Webhook, WebhookAuth};
+    use shared::domain::keywords::KeywordRules;
+    use shared::handlers::webhook::{Webhook, WebhookAuth};
     let store = fresh_store().await;
     let vonage = MockServer::start().await;
     Mock::given(method("POST"))

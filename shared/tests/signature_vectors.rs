@@ -1,16 +1,14 @@
 //! Vonage's own SMS signature test vectors (collected from the PHP, Node, Ruby, Python and Java
-//! SDK test suites) run against `shared::signature`.
+//! SDK test suites) run against `shared::domain::signature`.
 //!
-//! The vectors are read at test time from the read-only reference folder that sits beside the
-//! repository (`$VONAGE_REFERENCE_DIR`, default `<repo>/../shared/vonage`); they are never
-//! copied into the project. A missing file fails the tests rather than skipping them.
-
-use std::path::PathBuf;
+//! The vectors are the repository's copy, `testdata/vonage/test-vectors/sms-signature-vectors.json`
+//! (sources and licences in `testdata/vonage/SOURCES.md`). A missing file fails the tests rather
+//! than skipping them.
 
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use serde_json::Value;
-use shared::signature::{
+use shared::domain::signature::{
     decode_hs256_claims, sms_signature, sms_signature_matches, verify_messages_jwt, SignatureError,
     SignatureMethod,
 };
@@ -18,22 +16,8 @@ use shared::signature::{
 /// How many conforming vectors the file holds: asserted so that one cannot silently go missing.
 const CONFORMING_VECTORS: usize = 32;
 
-fn reference_dir() -> PathBuf {
-    std::env::var_os("VONAGE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vonage"))
-        })
-}
-
 fn vectors_file() -> Value {
-    let path = reference_dir().join("test-vectors/sms-signature-vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| {
-        panic!(
-            "cannot read {} ({err}); set VONAGE_REFERENCE_DIR to the Vonage reference folder",
-            path.display()
-        )
-    });
+    let text = testkit::reference::vonage_reference("test-vectors/sms-signature-vectors.json");
     serde_json::from_str(&text).expect("vectors file is JSON")
 }
 

@@ -1,11 +1,10 @@
 //! The record's rules against a real DynamoDB-compatible server: idempotency, newest event wins,
 //! state and history in step, the opted-out list.
 
-mod support;
-
-use shared::store::{Event, EventKind, Outcome, Status, StoreError};
+use shared::adapters::store::StoreError;
+use shared::domain::event::{Event, EventKind, Outcome, Status};
 use std::collections::BTreeMap;
-use support::*;
+use testkit::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -201,7 +200,7 @@ async fn storage_down_fails_loudly_and_a_retry_completes() {
 
 #[tokio::test]
 async fn the_table_created_locally_is_the_one_template_yaml_defines() {
-    use shared::table::TableSpec;
+    use testkit::table::TableSpec;
     let store = fresh_store().await;
     let spec = TableSpec::from_template_file(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -226,7 +225,7 @@ async fn the_table_created_locally_is_the_one_template_yaml_defines() {
             })
             .collect()
     };
-    let spec_keys = |k: &[shared::table::KeyDef]| -> Vec<(String, String)> {
+    let spec_keys = |k: &[testkit::table::KeyDef]| -> Vec<(String, String)> {
         k.iter()
             .map(|e| (e.attribute_name.clone(), e.key_type.clone()))
             .collect()

@@ -1,17 +1,14 @@
 //! Integration tests of the Vonage US short code opt-in client against a local wiremock server.
 //!
-//! Documented response bodies are read at run time from the read-only Vonage reference folder
-//! beside the repository (`../../shared/vonage` from this crate, overridable with the
-//! `VONAGE_REFERENCE_DIR` environment variable); they are never copied into the project.
+//! Documented response bodies come from the repository's copy of Vonage's reference data
+//! (`testdata/vonage/`, sources in its `SOURCES.md`).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use shared::msisdn::Msisdn;
-use shared::vonage::{
-    parse_manage_response, parse_query_response, parse_vonage_date, OptInClient, RetryPolicy,
-    VonageError,
-};
+use shared::adapters::vonage::responses::{parse_manage_response, parse_query_response};
+use shared::adapters::vonage::{RetryPolicy, VonageClient, VonageError};
+use shared::domain::msisdn::Msisdn;
+use shared::domain::timestamp::parse_vonage_date;
 use time::macros::datetime;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -22,16 +19,8 @@ const KEY: &str = "test-key";
 const SECRET: &str = "s3cr3t-Pa55";
 const NUMBER: &str = "15559301529";
 
-fn reference_dir() -> PathBuf {
-    match std::env::var_os("VONAGE_REFERENCE_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vonage")),
-    }
-}
-
 fn reference(rel: &str) -> Vec<u8> {
-    let p = reference_dir().join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read reference file {}: {e}", p.display()))
+    testkit::reference::vonage_reference_bytes(rel)
 }
 
 fn manage_doc() -> Vec<u8> {
@@ -47,8 +36,8 @@ fn fast_policy(max_attempts: u32) -> RetryPolicy {
     }
 }
 
-fn client(server: &MockServer, policy: RetryPolicy) -> OptInClient {
-    OptInClient::new(&server.uri(), KEY, SECRET)
+fn client(server: &MockServer, policy: RetryPolicy) -> VonageClient {
+    VonageClient::new(&server.uri(), KEY, SECRET)
         .unwrap()
         .with_retry_policy(policy)
 }
@@ -161,7 +150,7 @@ async fn manage_success_with_dotnet_fixture_and_trailing_slash_base() {
         1,
     )
     .await;
-    let c = OptInClient::new(&format!("{}/", server.uri()), KEY, SECRET)
+    let c = VonageClient::new(&format!("{}/", server.uri()), KEY, SECRET)
         .unwrap()
         .with_retry_policy(fast_policy(3));
     let ok = c.manage_opt_in(&number(), in_secs(5)).await.unwrap();
@@ -441,7 +430,7 @@ async fn manage_connection_refused_is_unavailable_after_retries() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let c = OptInClient::new(&format!("http://127.0.0.1:{port}"), KEY, SECRET)
+    let c = VonageClient::new(&format!("http://127.0.0.1:{port}"), KEY, SECRET)
         .unwrap()
         .with_retry_policy(fast_policy(3));
     assert_unavailable(c.manage_opt_in(&number(), in_secs(5)).await, 3);
@@ -459,21 +448,21 @@ fn bad_base_urls_are_config_errors() {
         "https://u:p@rest.nexmo.com",
         "https://rest.nexmo.com?x=1",
     ] {
-        match OptInClient::new(base, KEY, SECRET) {
+        match VonageClient::new(base, KEY, SECRET) {
             Err(e @ VonageError::Config(_)) => assert_eq!(e.code(), "provider_config"),
             other => panic!("{base:?}: expected Config, got {other:?}"),
         }
     }
     assert!(matches!(
-        OptInClient::new("https://rest.nexmo.com", KEY, ""),
+        VonageClient::new("https://rest.nexmo.com", KEY, ""),
         Err(VonageError::Config(_))
     ));
-    assert!(OptInClient::new(shared::vonage::DEFAULT_BASE_URL, KEY, SECRET).is_ok());
+    assert!(VonageClient::new(shared::adapters::vonage::DEFAULT_BASE_URL, KEY, SECRET).is_ok());
 }
 
 #[test]
 fn debug_does_not_print_the_secret() {
-    let c = OptInClient::new("https://rest.nexmo.com/", KEY, SECRET).unwrap();
+    let c = VonageClient::new("https://rest.nexmo.com/", KEY, SECRET).unwrap();
     let text = format!("{c:?}");
     assert!(!text.contains(SECRET), "{text}");
     assert!(text.contains("redacted"), "{text}");
@@ -482,7 +471,7 @@ fn debug_does_not_print_the_secret() {
 // ---------------------------------------------------------------------------------------------
 // query
 
-fn check_documented_page(page: &shared::vonage::QueryPage) {
+fn check_documented_page(page: &shared::adapters::vonage::QueryPage) {
     assert_eq!(page.total, Some(3));
     assert!(page.skipped.is_empty(), "{:?}", page.skipped);
     assert_eq!(page.entries.len(), 3);

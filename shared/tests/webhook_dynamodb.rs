@@ -1,15 +1,14 @@
 //! The unsubscribe webhook through its real handler (synthetic API Gateway / function URL events
 //! converted by lambda_http) against the local DynamoDB-compatible server.
 
-mod support;
-
 use lambda_http::http::StatusCode;
-use shared::keywords::KeywordRules;
-use shared::signature::{sms_signature, SignatureMethod};
-use shared::store::{Event, EventKind, Status, Store};
-use shared::unsubscribe::{Webhook, WebhookAuth};
+use shared::adapters::store::Store;
+use shared::domain::event::{Event, EventKind, Status};
+use shared::domain::keywords::KeywordRules;
+use shared::domain::signature::{sms_signature, SignatureMethod};
+use shared::handlers::webhook::{Webhook, WebhookAuth};
 use std::collections::BTreeMap;
-use support::*;
+use testkit::*;
 
 const PATH: &str = "/webhooks/inbound";
 const SHAPES: [EventShape; 3] = [
@@ -379,7 +378,7 @@ fn jwt(secret: &str, body: &[u8], iat: i64) -> String {
         "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
         "payload_hash": hex::encode(sha2::Sha256::digest(body)),
     });
-    shared::jwt::install();
+    shared::domain::jwt::install();
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
@@ -457,7 +456,7 @@ async fn the_url_token_guard_refuses_requests_without_it() {
 async fn bad_requests_get_a_clear_4xx_and_nothing_is_written() {
     let store = fresh_store().await;
     let hook = webhook(store.clone());
-    let big = vec![b'a'; shared::unsubscribe::BODY_LIMIT + 1];
+    let big = vec![b'a'; shared::handlers::webhook::BODY_LIMIT + 1];
     let cases: Vec<(HttpCall, StatusCode, &str)> = vec![
         (
             HttpCall::get(PATH, ""),

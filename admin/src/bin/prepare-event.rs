@@ -2,9 +2,9 @@
 //! manifest step `sign` (sign it as Vonage would, now) or `stamp-consent` (consent captured
 //! now); `none` prints it unchanged. For `cargo lambda invoke --data-file` by hand.
 
-use shared::sample_events::prepare;
-use shared::signature::SignatureMethod;
+use shared::domain::signature::SignatureMethod;
 use std::process::ExitCode;
+use testkit::sample_events::prepare;
 
 const USAGE: &str = "usage: prepare-event <event file> <sign|stamp-consent|none> <signature secret> <md5hash|md5|sha1|sha256|sha512>";
 
@@ -20,8 +20,14 @@ fn main() -> ExitCode {
         let mut event: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
         let step = (step != "none").then_some(step.as_str());
-        prepare(&mut event, step, secret, method, shared::timestamp::now())
-            .map_err(|e| e.to_string())?;
+        prepare(
+            &mut event,
+            step,
+            secret,
+            method,
+            shared::domain::timestamp::now(),
+        )
+        .map_err(|e| e.to_string())?;
         serde_json::to_string_pretty(&event).map_err(|e| e.to_string())
     })();
     match result {

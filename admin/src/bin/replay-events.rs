@@ -3,9 +3,9 @@
 //! the manifest says (signed as Vonage would, consent stamped now), and print what happened.
 //! Used by `scripts/local`; exits non-zero when any event gets another status than documented.
 
-use shared::sample_events::{prepare, Manifest};
-use shared::signature::SignatureMethod;
+use shared::domain::signature::SignatureMethod;
 use std::process::ExitCode;
+use testkit::sample_events::{prepare, Manifest};
 
 const USAGE: &str = "usage: replay-events <invoke base URL, e.g. http://127.0.0.1:9000> <events dir> <signature secret> <signature method>";
 
@@ -38,7 +38,7 @@ async fn run(base: &str, dir: &str, secret: &str, method: SignatureMethod) -> Re
         std::fs::read_to_string(format!("{dir}/manifest.json")).map_err(|e| e.to_string())?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     // The workspace's reqwest has no TLS provider of its own: take the shared one.
-    let http = shared::tls::reqwest_builder()
+    let http = shared::adapters::tls::reqwest_builder()
         .build()
         .map_err(|e| e.to_string())?;
     let mut all_ok = true;
@@ -53,7 +53,7 @@ async fn run(base: &str, dir: &str, secret: &str, method: SignatureMethod) -> Re
             entry.prepare.as_deref(),
             secret,
             method,
-            shared::timestamp::now(),
+            shared::domain::timestamp::now(),
         )
         .map_err(|e| format!("{}: {e}", entry.file))?;
         let url = format!("{base}/2015-03-31/functions/{}/invocations", entry.function);

@@ -16,7 +16,7 @@ use optout_bench::emulator::{memory_kib, Emulator, Env};
 use optout_bench::stats::Summary;
 use optout_bench::{ddb, events, vonage_stub};
 use serde::Serialize;
-use shared::store::Store;
+use shared::adapters::store::Store;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;

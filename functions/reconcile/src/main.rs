@@ -1,12 +1,12 @@
 //! Thin entry point: configuration and clients once per container, then one reconciliation run
-//! per scheduled event (`shared::reconcile`). The run stops before the invocation's deadline and
+//! per scheduled event (`shared::handlers::reconcile`). The run stops before the invocation's deadline and
 //! resumes from its checkpoint on the next one; a run that ended on a failed call fails the
 //! invocation (after logging its report) so that it shows in the function's error metrics.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use shared::config;
-use shared::reconcile::{deadline_from_epoch_ms, Reconciler};
+use shared::adapters::config;
+use shared::handlers::reconcile::{deadline_from_epoch_ms, Reconciler};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,11 +1,11 @@
 //! Thin entry point: configuration and clients once per container, then the shared handler
-//! (API Gateway events in and out through `shared::gateway`, which never panics on input).
+//! (API Gateway events in and out through `shared::handlers::gateway`, which never panics on input).
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
-use shared::config;
-use shared::gateway;
-use shared::unsubscribe::Webhook;
+use shared::adapters::config;
+use shared::handlers::gateway;
+use shared::handlers::webhook::Webhook;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

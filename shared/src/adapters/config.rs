@@ -1,0 +1,254 @@
+//! Configuration: environment variables, overlaid on secrets from AWS Secrets Manager.
+//!
+//! Locally everything is an environment variable. Deployed, secrets never sit in the template or
+//! the function's environment: `SECRET_ARNS` lists (comma-separated) the Secrets Manager secrets a
+//! function may read; each holds a JSON object of setting names to string values (e.g.
+//! `{"VONAGE_API_KEY": "...", "VONAGE_API_SECRET": "..."}`), read once per cold start. An
+//! environment variable of the same name wins, so a secret can be overridden for a test.
+//!
+//! The DynamoDB endpoint is not ours to configure: the SDK reads `AWS_ENDPOINT_URL_DYNAMODB`.
+
+use std::collections::HashMap;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("secret {arn} could not be read: {reason}")]
+    Secret { arn: String, reason: String },
+}
+
+/// Settings by name. Values may be secrets: this type never prints them.
+#[derive(Clone, Default)]
+pub struct Settings {
+    values: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<_> = self.values.keys().collect();
+        names.sort();
+        f.debug_struct("Settings").field("names", &names).finish()
+    }
+}
+
+impl Settings {
+    /// From explicit pairs (tests, tools).
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            values: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The process environment, plus the secrets named in `SECRET_ARNS`.
+    pub async fn load(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let mut values: HashMap<String, String> = HashMap::new();
+        let arns: Vec<String> = std::env::var("SECRET_ARNS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect();
+        if !arns.is_empty() {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            for arn in arns {
+                let secret = client
+                    .get_secret_value()
+                    .secret_id(&arn)
+                    .send()
+                    .await
+                    .map_err(|e| ConfigError::Secret {
+                        arn: arn.clone(),
+                        reason: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                    })?;
+                let text = secret.secret_string().unwrap_or("{}");
+                let object: HashMap<String, serde_json::Value> = serde_json::from_str(text)
+                    .map_err(|_| ConfigError::Secret {
+                        arn: arn.clone(),
+                        reason: "not a JSON object of setting names to strings".into(),
+                    })?;
+                for (name, value) in object {
+                    if let Some(value) = value.as_str() {
+                        values.insert(name, value.to_string());
+                    }
+                }
+            }
+        }
+        values.extend(std::env::vars());
+        Ok(Self { values })
+    }
+
+    /// A non-blank value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&self, name: &'static str) -> Result<&str, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+}
+
+/// Set up JSON-lines logging on stdout (one object per line, CloudWatch-friendly). `RUST_LOG`
+/// filters (see [`log_filter`]); `info` when unset.
+pub fn init_logging() {
+    let _ = log_subscriber(std::io::stdout, log_filter("info")).try_init();
+}
+
+/// The JSON-lines subscriber every binary logs through, writing to `writer`, filtered by
+/// `filter` alone. (`tracing_subscriber::fmt()` would add a level ceiling of its own, INFO by
+/// default, under which `RUST_LOG=debug` showed nothing.)
+pub fn log_subscriber<W>(writer: W, filter: Targets) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::registry().with(filter).with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .flatten_event(true)
+            .with_target(false)
+            .without_time()
+            .with_writer(writer),
+    )
+}
+
+/// `RUST_LOG` as a level (`debug`) or per-module levels (`warn,shared::store=debug`); `default`
+/// when it is unset or unreadable. A plain target filter rather than `EnvFilter`, whose span and
+/// field matching (regular expressions) is a quarter of a megabyte of each bootstrap we never use.
+pub fn log_filter(default: &str) -> Targets {
+    parse_log_filter(std::env::var("RUST_LOG").ok().as_deref(), default)
+}
+
+/// [`log_filter`] without the environment.
+pub fn parse_log_filter(value: Option<&str>, default: &str) -> Targets {
+    value
+        .and_then(|value| value.parse().ok())
+        .or_else(|| default.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
+}
+
+/// What every function does once per container before serving: JSON logging, the SDK
+/// configuration, settings (environment + secrets) and the store on `TABLE_NAME`.
+pub async fn start_function() -> Result<(Settings, crate::adapters::store::Store), ConfigError> {
+    init_logging();
+    let sdk = aws_sdk_config().await;
+    let settings = Settings::load(&sdk).await?;
+    let store = crate::adapters::store::Store::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        settings.require("TABLE_NAME")?,
+    );
+    Ok((settings, store))
+}
+
+/// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`),
+/// with our HTTPS client ([`crate::adapters::tls`]: compiled-in roots, no system store read at start).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::adapters::tls::sdk_http_client())
+        .load()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a filter lets through: the log lines written while `emit` runs under it.
+    fn lines_under(filter: &str, emit: impl FnOnce()) -> Vec<serde_json::Value> {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .map_err(|_| std::io::ErrorKind::Other)?
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = log_subscriber(
+            move || writer.clone(),
+            parse_log_filter(Some(filter), "info"),
+        );
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or(serde_json::Value::Null))
+            .collect()
+    }
+
+    fn messages(lines: &[serde_json::Value]) -> Vec<&str> {
+        lines.iter().filter_map(|l| l["message"].as_str()).collect()
+    }
+
+    #[test]
+    fn rust_log_levels_and_module_filters_work() {
+        // Issue 10: with `RUST_LOG=debug` a debug line must appear; at `info` it must not.
+        let emit = || {
+            tracing::debug!(target: "shared::store", "store debug");
+            tracing::debug!(target: "shared::vonage", "vonage debug");
+            tracing::info!(target: "shared::vonage", "vonage info");
+            tracing::warn!(target: "shared::store", "store warn");
+        };
+        assert_eq!(
+            messages(&lines_under("debug", emit)),
+            ["store debug", "vonage debug", "vonage info", "store warn"]
+        );
+        assert_eq!(
+            messages(&lines_under("info", emit)),
+            ["vonage info", "store warn"]
+        );
+        // A per-module filter selects one module.
+        assert_eq!(
+            messages(&lines_under("warn,shared::store=debug", emit)),
+            ["store debug", "store warn"]
+        );
+        assert_eq!(
+            messages(&lines_under("shared::vonage=debug", emit)),
+            ["vonage debug", "vonage info"]
+        );
+        // Unreadable: the default.
+        assert_eq!(
+            messages(&lines_under("=nonsense=", emit)),
+            ["vonage info", "store warn"]
+        );
+        // Lines are JSON objects with the fields flattened.
+        let lines = lines_under("info", || tracing::info!(status = 200u16, "done"));
+        assert_eq!(lines[0]["status"], 200);
+        assert_eq!(lines[0]["level"], "INFO");
+    }
+
+    #[test]
+    fn blank_is_unset_and_debug_hides_values() {
+        let s = Settings::from_pairs([("A", " x "), ("B", "  "), ("SECRET", "hunter2")]);
+        assert_eq!(s.get("A"), Some("x"));
+        assert_eq!(s.get("B"), None);
+        assert!(matches!(s.require("B"), Err(ConfigError::Missing("B"))));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

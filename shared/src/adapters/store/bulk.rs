@@ -1,0 +1,243 @@
+//! Many states and many events at once, for reconciliation and import: `BatchGetItem` reads, and
+//! batch transactions made of exactly [`Store::record`]'s conditional writes (so "newest event
+//! wins" still has one implementation). [`apply`] is the part both share: decide from the
+//! current states ([`crate::domain::bulk::decide`]), write what needs writing.
+
+use super::items::{parse_state, partition_key, s};
+use super::{unavailable, Store, StoreError, STATE_SK};
+use crate::domain::event::{Event, Outcome, State};
+use crate::domain::msisdn::Msisdn;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Events written per transaction by [`Store::record_many`]: two writes each, and a DynamoDB
+/// transaction holds at most 100.
+pub const EVENTS_PER_TRANSACTION: usize = 50;
+/// Keys per BatchGetItem request (DynamoDB's limit).
+const BATCH_GET_KEYS: usize = 100;
+/// Requests per BatchGetItem chunk while DynamoDB keeps returning unprocessed keys.
+const BATCH_GET_ATTEMPTS: u32 = 8;
+
+impl Store {
+    /// The current states of many numbers, keyed by their digits; numbers we hold nothing for are
+    /// absent. BatchGetItem, 100 keys a request, strongly consistent; repeated numbers are read once.
+    pub async fn states(&self, numbers: &[Msisdn]) -> Result<HashMap<String, State>, StoreError> {
+        let mut unique: Vec<&Msisdn> = Vec::with_capacity(numbers.len());
+        let mut seen = std::collections::HashSet::new();
+        for n in numbers {
+            if seen.insert(n.as_str()) {
+                unique.push(n);
+            }
+        }
+        let mut states = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_KEYS) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|n| {
+                    HashMap::from([
+                        ("pk".to_string(), s(partition_key(n))),
+                        ("sk".to_string(), s(STATE_SK)),
+                    ])
+                })
+                .collect();
+            // Only what `State` needs: smaller answers (a local server spends its time on them).
+            let mut pending = Some(
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .projection_expression("#m, #st, #at, #id, #src, #o")
+                    .expression_attribute_names("#m", "msisdn")
+                    .expression_attribute_names("#st", "status")
+                    .expression_attribute_names("#at", "event_at")
+                    .expression_attribute_names("#id", "event_id")
+                    .expression_attribute_names("#src", "source")
+                    .expression_attribute_names("#o", "order")
+                    .build()
+                    .map_err(unavailable)?,
+            );
+            let mut attempt = 0;
+            while let Some(request) = pending.take() {
+                attempt += 1;
+                if attempt > BATCH_GET_ATTEMPTS {
+                    return Err(StoreError::Unavailable(
+                        "BatchGetItem kept returning unprocessed keys".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    let cap = 25u64 << attempt.min(6);
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(5..=cap))).await;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                    for item in items {
+                        let state = parse_state(item)?;
+                        states.insert(state.msisdn.clone(), state);
+                    }
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+        }
+        Ok(states)
+    }
+
+    /// Record many events, with the same outcome per event as calling [`Store::record`] for each:
+    /// the first event of each number goes, with up to [`EVENTS_PER_TRANSACTION`] - 1 others, into
+    /// one transaction made of exactly the conditional writes `record` makes, and that
+    /// transaction succeeding means every event in it was `Applied`. When a transaction is
+    /// cancelled (a condition failed: a duplicate, a newer state; a conflict) or fails, each of its
+    /// events is recorded alone by `record`, which sorts out which it was. Further events for a
+    /// number already in the batch are recorded by `record` afterwards. Up to `concurrency`
+    /// transactions run at once. Results are in the order of `events`.
+    pub async fn record_many(
+        &self,
+        events: &[Event],
+        concurrency: usize,
+    ) -> Vec<Result<Outcome, StoreError>> {
+        use futures::StreamExt;
+        let mut seen = std::collections::HashSet::new();
+        let (mut batched, mut later) = (Vec::new(), Vec::new());
+        for (i, e) in events.iter().enumerate() {
+            if seen.insert(e.msisdn.as_str()) {
+                batched.push(i);
+            } else {
+                later.push(i);
+            }
+        }
+        let mut results: Vec<Option<Result<Outcome, StoreError>>> =
+            events.iter().map(|_| None).collect();
+        let chunks: Vec<&[usize]> = batched.chunks(EVENTS_PER_TRANSACTION).collect();
+        let mut done = futures::stream::iter(
+            chunks
+                .into_iter()
+                .map(|chunk| async move { (chunk, self.record_chunk(events, chunk).await) }),
+        )
+        .buffer_unordered(concurrency.max(1));
+        while let Some((chunk, outcomes)) = done.next().await {
+            for (&i, outcome) in chunk.iter().zip(outcomes) {
+                results[i] = Some(outcome);
+            }
+        }
+        for i in later {
+            results[i] = Some(self.record(&events[i]).await);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::Unavailable("not attempted".into()))))
+            .collect()
+    }
+
+    /// One transaction for the events at `chunk` (distinct numbers), or `record` one by one.
+    async fn record_chunk(
+        &self,
+        events: &[Event],
+        chunk: &[usize],
+    ) -> Vec<Result<Outcome, StoreError>> {
+        if chunk.len() > 1 {
+            match self.record_transaction(events, chunk).await {
+                Ok(()) => return chunk.iter().map(|_| Ok(Outcome::Applied)).collect(),
+                Err(reason) => tracing::debug!(
+                    events = chunk.len(),
+                    reason = %reason,
+                    "batch transaction not applied; recording its events one by one"
+                ),
+            }
+        }
+        let mut outcomes = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            outcomes.push(self.record(&events[i]).await);
+        }
+        outcomes
+    }
+
+    async fn record_transaction(&self, events: &[Event], chunk: &[usize]) -> Result<(), String> {
+        let mut request = self.client.transact_write_items();
+        for &i in chunk {
+            let event = &events[i];
+            let (history, state) = self
+                .record_puts(event, &event.order())
+                .map_err(|e| e.to_string())?;
+            request = request
+                .transact_items(TransactWriteItem::builder().put(history).build())
+                .transact_items(TransactWriteItem::builder().put(state).build());
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.as_service_error() {
+                Some(service) => service.code().unwrap_or("service error").to_string(),
+                None => DisplayErrorContext(e).to_string(),
+            })
+    }
+}
+
+/// What happened to one opt-out.
+#[derive(Debug)]
+pub enum BulkResult {
+    /// Written, and it is now the number's state.
+    Added,
+    /// We already hold the number as opted out (or this very event was recorded meanwhile).
+    AlreadyOptedOut,
+    /// Not written: we hold the number as subscribed by a newer event (see [`crate::domain::bulk::Decision`]).
+    OursIsNewer(State),
+    /// Written as history only: a newer event reached the number between our read and our write.
+    Superseded,
+    /// The write failed; nothing is known to be written for this event.
+    Failed(StoreError),
+}
+
+/// Decide each event against `states` (keyed by digits, as [`Store::states`] returns them) and
+/// write those to be written. Results are in the order of `events`.
+pub async fn apply(
+    store: &Store,
+    events: &[Event],
+    states: &HashMap<String, State>,
+    concurrency: usize,
+) -> Vec<BulkResult> {
+    let mut results: Vec<Option<BulkResult>> = Vec::with_capacity(events.len());
+    let mut to_write = Vec::new();
+    let mut positions = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let state = states.get(event.msisdn.as_str());
+        match crate::domain::bulk::decide(event, state) {
+            crate::domain::bulk::Decision::Write => {
+                results.push(None);
+                to_write.push(event.clone());
+                positions.push(i);
+            }
+            crate::domain::bulk::Decision::AlreadyOptedOut => {
+                results.push(Some(BulkResult::AlreadyOptedOut))
+            }
+            crate::domain::bulk::Decision::OursIsNewer => {
+                results.push(state.cloned().map(BulkResult::OursIsNewer))
+            }
+        }
+    }
+    let written = store.record_many(&to_write, concurrency).await;
+    for (i, outcome) in positions.into_iter().zip(written) {
+        results[i] = Some(match outcome {
+            Ok(Outcome::Applied) => BulkResult::Added,
+            Ok(Outcome::Superseded) => BulkResult::Superseded,
+            Ok(Outcome::Duplicate) => BulkResult::AlreadyOptedOut,
+            Err(e) => BulkResult::Failed(e),
+        });
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| BulkResult::Failed(StoreError::Unavailable("not written".into())))
+        })
+        .collect()
+}

@@ -1,0 +1,343 @@
+//! Parsing Vonage's answers (pure): the manage and query bodies, leniently (every value a string,
+//! dates without a zone, an unset date absent), and the classification of what is not a
+//! confirmation into [`VonageError::Rejected`] or [`VonageError::Unavailable`].
+
+use super::redact::sanitize_snippet;
+use super::{ManageConfirmation, OptListEntry, QueryPage, SkippedEntry, VonageError};
+use crate::domain::msisdn::Msisdn;
+use crate::domain::timestamp::parse_vonage_date;
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Put the real HTTP status and attempt count into an error from a pure parse function.
+pub(crate) fn fix_error(e: VonageError, status: u16, attempts: u32) -> VonageError {
+    match e {
+        VonageError::Rejected { detail, .. } => VonageError::Rejected { status, detail },
+        VonageError::Unavailable { detail, .. } => VonageError::Unavailable {
+            detail: format!("HTTP {status}: {detail}"),
+            attempts,
+        },
+        other => other,
+    }
+}
+
+/// `": <snippet>"` for a non-empty body, else `""`.
+pub(crate) fn body_suffix(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {}", sanitize_snippet(&text))
+    }
+}
+
+/// Detail for an error status: the Vonage error label when the body is JSON with one, else a
+/// snippet of the body.
+pub(crate) fn error_detail(body: &[u8]) -> String {
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+        if let Some(detail) = error_code_detail(&map) {
+            return detail;
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    if text.trim().is_empty() {
+        "empty body".to_owned()
+    } else {
+        sanitize_snippet(&text)
+    }
+}
+
+/// `error-code` / `error-code-label` of an older-style Vonage error body, if present. An
+/// `error-code` of `"0"` (success in Vonage's older APIs) without a label does not count.
+pub(crate) fn error_code_detail(map: &Map<String, Value>) -> Option<String> {
+    let code = map.get("error-code").and_then(scalar_text);
+    let label = map.get("error-code-label").and_then(scalar_text);
+    match (code, label) {
+        (None, None) => None,
+        (Some(code), None) if code.trim() == "0" => None,
+        (Some(code), None) => Some(format!("error-code {}", sanitize_snippet(&code))),
+        (None, Some(label)) => Some(format!("error: {}", sanitize_snippet(&label))),
+        (Some(code), Some(label)) => Some(sanitize_snippet(&format!(
+            "error-code {}: {}",
+            code.trim(),
+            label.trim()
+        ))),
+    }
+}
+
+/// A JSON scalar as text (strings as-is, numbers and booleans printed); `None` for null,
+/// arrays and objects.
+pub(crate) fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Why a body is not JSON we can read, as a short detail.
+pub(crate) fn unparseable_detail(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let t = text.trim_start_matches('\u{feff}').trim();
+    if t.is_empty() {
+        return "empty body".to_owned();
+    }
+    let kind = if t.starts_with('<') {
+        "HTML/XML body instead of JSON"
+    } else {
+        "body is not valid JSON"
+    };
+    format!("{kind}: {}", sanitize_snippet(t))
+}
+
+/// Parse a body into a JSON object, classifying failures: empty/unparseable/non-object bodies are
+/// `Unavailable`, bodies with `error-code` / `error-code-label` are `Rejected`. Pure-function
+/// errors carry status 200 and 0 attempts; the client fills in the real values.
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, VonageError> {
+    let unavailable = |detail: String| VonageError::Unavailable {
+        detail,
+        attempts: 0,
+    };
+    let text = std::str::from_utf8(body).map_err(|_| unavailable(unparseable_detail(body)))?;
+    let text = text.trim_start_matches('\u{feff}');
+    if text.trim().is_empty() {
+        return Err(unavailable("empty body".to_owned()));
+    }
+    let value: Value =
+        serde_json::from_str(text).map_err(|_| unavailable(unparseable_detail(body)))?;
+    let Value::Object(map) = value else {
+        return Err(unavailable(format!(
+            "JSON body is not an object: {}",
+            sanitize_snippet(text)
+        )));
+    };
+    if let Some(detail) = error_code_detail(&map) {
+        return Err(VonageError::Rejected {
+            status: 200,
+            detail,
+        });
+    }
+    Ok(map)
+}
+
+/// Lenient boolean: the strings `"true"` / `"false"` (any case, surrounding spaces allowed), or a
+/// JSON boolean. `Err(())` for anything else.
+fn lenient_bool(v: &Value) -> Result<bool, ()> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => {
+            let s = s.trim();
+            if s.eq_ignore_ascii_case("true") {
+                Ok(true)
+            } else if s.eq_ignore_ascii_case("false") {
+                Ok(false)
+            } else {
+                Err(())
+            }
+        }
+        _ => Err(()),
+    }
+}
+
+/// A value absent, `null` or a blank string counts as "not set".
+fn is_unset(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// Short description of a JSON value for a skip reason or detail, without echoing digits.
+fn describe_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!(
+            "\"{}\"",
+            sanitize_snippet(s).chars().take(40).collect::<String>()
+        ),
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(_) => "a number".to_owned(),
+        Value::Array(_) => "an array".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+/// Parse a manage response body. `Ok` only for a JSON object whose `opt-in` is `"true"`
+/// (`attempts` is left at 0, `msisdn` is the masked echoed number or empty when absent).
+///
+/// Errors: empty, HTML, unparseable, non-object, no `opt-in`, or an invalid echoed `msisdn` →
+/// `Unavailable` (attempts 0); `error-code` / `error-code-label` or `opt-in` other than `"true"` →
+/// `Rejected` with status 200 (the client substitutes the real 2xx status).
+pub fn parse_manage_response(body: &[u8]) -> Result<ManageConfirmation, VonageError> {
+    parse_manage(body).map(|(confirmation, _)| confirmation)
+}
+
+/// [`parse_manage_response`], also returning the echoed number (for the client's check).
+pub(crate) fn parse_manage(
+    body: &[u8],
+) -> Result<(ManageConfirmation, Option<Msisdn>), VonageError> {
+    let map = parse_object(body)?;
+    let unavailable = |detail: String| VonageError::Unavailable {
+        detail,
+        attempts: 0,
+    };
+    let Some(opt_in_value) = map.get("opt-in") else {
+        return Err(unavailable(format!(
+            "manage response has no \"opt-in\" field: {}",
+            sanitize_snippet(&String::from_utf8_lossy(body))
+        )));
+    };
+    if lenient_bool(opt_in_value) != Ok(true) {
+        return Err(VonageError::Rejected {
+            status: 200,
+            detail: format!(
+                "Vonage did not opt the number in: \"opt-in\" is {}",
+                describe_value(opt_in_value)
+            ),
+        });
+    }
+    let echoed = match map.get("msisdn") {
+        v if is_unset(v) => None,
+        Some(v) => {
+            let text = scalar_text(v).unwrap_or_default();
+            match Msisdn::from_provider(text.trim()) {
+                Ok(m) => Some(m),
+                Err(_) => {
+                    return Err(unavailable(format!(
+                        "manage response has an invalid \"msisdn\" ({})",
+                        describe_value(v)
+                    )))
+                }
+            }
+        }
+        None => None,
+    };
+    let opt_in_date = map
+        .get("opt-in-date")
+        .and_then(Value::as_str)
+        .and_then(parse_vonage_date)
+        .and_then(|d| d.format(&Rfc3339).ok());
+    let opt_out = map.get("opt-out").and_then(|v| lenient_bool(v).ok());
+    let confirmation = ManageConfirmation {
+        msisdn: echoed.as_ref().map(ToString::to_string).unwrap_or_default(),
+        opt_in: true,
+        opt_in_date,
+        opt_out,
+        attempts: 0,
+    };
+    Ok((confirmation, echoed))
+}
+
+/// Parse a query response body leniently.
+///
+/// - `opt-in-count` (string or number) becomes `total`; absent or not a number → `None`.
+/// - `opt-in-list` absent or `null` → an empty page (Vonage documents no "empty" shape; an absent
+///   list is read as "no entries", with `total` still reported so a caller can notice a mismatch).
+///   A single object instead of an array is read as a one-entry list. Any other type → `Unavailable`.
+/// - Each entry needs a valid `msisdn` (string, or number, of E.164 digits) and an `opt-out` of
+///   `"true"`/`"false"`; `opt-in` defaults to `false` when absent; dates are optional
+///   ([`parse_vonage_date`]; absent, null or blank = not set). A malformed entry (wrong types,
+///   invalid number, boolean not true/false, a date present but unparseable) is put in `skipped`
+///   with its index and a reason, and never fails the page.
+/// - Errors for the whole body are as for [`parse_manage_response`] (empty/HTML/unparseable →
+///   `Unavailable`, `error-code` → `Rejected`).
+pub fn parse_query_response(body: &[u8]) -> Result<QueryPage, VonageError> {
+    let map = parse_object(body)?;
+    let total = match map.get("opt-in-count") {
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    let list: &[Value] = match map.get("opt-in-list") {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(items)) => items,
+        Some(one @ Value::Object(_)) => std::slice::from_ref(one),
+        Some(other) => {
+            return Err(VonageError::Unavailable {
+                detail: format!(
+                    "query response \"opt-in-list\" is {}, not a list",
+                    describe_value(other)
+                ),
+                attempts: 0,
+            })
+        }
+    };
+    let mut entries = Vec::with_capacity(list.len());
+    let mut skipped = Vec::new();
+    for (index, item) in list.iter().enumerate() {
+        match parse_entry(item) {
+            Ok(entry) => entries.push(entry),
+            Err(reason) => skipped.push(SkippedEntry { index, reason }),
+        }
+    }
+    Ok(QueryPage {
+        entries,
+        skipped,
+        total,
+    })
+}
+
+/// One `opt-in-list` entry, or the reason it is skipped (no full number in it).
+fn parse_entry(item: &Value) -> Result<OptListEntry, String> {
+    let Value::Object(entry) = item else {
+        return Err(format!("entry is {}, not an object", describe_value(item)));
+    };
+    let msisdn = match entry.get("msisdn") {
+        v if is_unset(v) => return Err("missing \"msisdn\"".to_owned()),
+        Some(v @ (Value::String(_) | Value::Number(_))) => {
+            let text = scalar_text(v).unwrap_or_default();
+            Msisdn::from_provider(text.trim())
+                .map_err(|_| format!("invalid \"msisdn\" ({})", describe_value(v)))?
+        }
+        Some(v) => return Err(format!("\"msisdn\" is {}", describe_value(v))),
+        None => return Err("missing \"msisdn\"".to_owned()),
+    };
+    let opted_out = match entry.get("opt-out") {
+        None | Some(Value::Null) => return Err("missing \"opt-out\"".to_owned()),
+        Some(v) => lenient_bool(v).map_err(|()| {
+            format!(
+                "\"opt-out\" is {}, not \"true\"/\"false\"",
+                describe_value(v)
+            )
+        })?,
+    };
+    let opted_in = match entry.get("opt-in") {
+        None | Some(Value::Null) => false,
+        Some(v) => lenient_bool(v).map_err(|()| {
+            format!(
+                "\"opt-in\" is {}, not \"true\"/\"false\"",
+                describe_value(v)
+            )
+        })?,
+    };
+    let opt_out_date = entry_date(entry, "opt-out-date")?;
+    let opt_in_date = entry_date(entry, "opt-in-date")?;
+    Ok(OptListEntry {
+        msisdn,
+        opted_out,
+        opt_out_date,
+        opted_in,
+        opt_in_date,
+    })
+}
+
+/// An optional date field of an entry: not set → `None`; set but unparseable → skip reason.
+fn entry_date(entry: &Map<String, Value>, key: &str) -> Result<Option<OffsetDateTime>, String> {
+    let v = entry.get(key);
+    if is_unset(v) {
+        return Ok(None);
+    }
+    match v {
+        Some(Value::String(s)) => parse_vonage_date(s).map(Some).ok_or_else(|| {
+            format!(
+                "unparseable \"{key}\" ({})",
+                describe_value(&Value::String(s.clone()))
+            )
+        }),
+        Some(other) => Err(format!("\"{key}\" is {}", describe_value(other))),
+        None => Ok(None),
+    }
+}

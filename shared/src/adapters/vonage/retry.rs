@@ -1,0 +1,230 @@
+//! When a Vonage call is tried again, and how long to wait first: pure functions of the attempt's
+//! outcome, the policy and the time left, so every rule has a unit test.
+//!
+//! Retried: no answer (network error, timeout), 429 (honouring `Retry-After`) and 5xx. Not
+//! retried: 2xx (done: the body decides), other 4xx (Vonage said no), anything else (1xx/3xx:
+//! redirects are not followed, they would turn the POST into a GET without the credentials).
+//! Waits are exponential with full jitter, capped; no attempt starts, and no wait begins,
+//! unless at least [`MIN_ATTEMPT_BUDGET`] is left before the caller's deadline.
+
+use std::time::Duration;
+
+/// An attempt is not started (and a backoff sleep not begun) unless at least this much time is
+/// left before the caller's deadline: less than this cannot complete a TLS round trip anyway.
+pub const MIN_ATTEMPT_BUDGET: Duration = Duration::from_millis(50);
+
+/// How many times, how fast and how long each call is tried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Total attempts including the first one (0 is treated as 1).
+    pub max_attempts: u32,
+    /// Backoff cap before attempt 2; doubled for each further attempt ("full jitter": the actual
+    /// sleep is uniformly random between zero and the cap).
+    pub base_delay: Duration,
+    /// Upper bound of the backoff cap.
+    pub max_delay: Duration,
+    /// Timeout of one attempt (connect, send, read the whole body); the effective timeout is the
+    /// smaller of this and the time left before the caller's deadline.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, backoff 100 ms doubling up to 1 s, 3 s per attempt.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            attempt_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What one attempt's outcome means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A 2xx: the body decides the call's outcome.
+    Answered,
+    /// Worth another attempt (no answer, 429, 5xx), after at least `retry_after` if given.
+    Retry { retry_after: Option<Duration> },
+    /// Vonage refused (4xx other than 429): never retried.
+    Refused,
+    /// An answer we cannot use (1xx, 3xx, nonsense status): not retried.
+    Unusable,
+}
+
+/// The verdict on an attempt: `None` when it got no answer, else its status and `Retry-After`.
+pub fn classify(answer: Option<(u16, Option<Duration>)>) -> Verdict {
+    match answer {
+        None => Verdict::Retry { retry_after: None },
+        Some((status, _)) if (200..300).contains(&status) => Verdict::Answered,
+        Some((429, retry_after)) => Verdict::Retry { retry_after },
+        Some((status, _)) if (500..600).contains(&status) => Verdict::Retry { retry_after: None },
+        Some((status, _)) if (400..500).contains(&status) => Verdict::Refused,
+        Some(_) => Verdict::Unusable,
+    }
+}
+
+/// After a retryable failure of attempt number `attempt` (1-based): wait, or give up and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Wait(Duration),
+    GiveUp(GiveUp),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUp {
+    /// `max_attempts` were made.
+    AttemptsExhausted,
+    /// Vonage asked for a wait (`Retry-After`) longer than the time left.
+    RetryAfterTooLong(Duration),
+    /// The wait would leave no time for another attempt.
+    NoTimeLeft,
+}
+
+/// The wait before the next attempt: the jittered backoff (`jitter` maps the cap to a wait in
+/// `0..=cap`), at least `retry_after`, and only if an attempt still fits into `left`.
+pub fn next(
+    policy: &RetryPolicy,
+    attempt: u32,
+    retry_after: Option<Duration>,
+    left: Duration,
+    jitter: impl FnOnce(Duration) -> Duration,
+) -> Next {
+    if attempt >= policy.max_attempts.max(1) {
+        return Next::GiveUp(GiveUp::AttemptsExhausted);
+    }
+    let mut wait = jitter(backoff_cap(policy, attempt)).min(backoff_cap(policy, attempt));
+    if let Some(asked) = retry_after {
+        if asked.saturating_add(MIN_ATTEMPT_BUDGET) > left {
+            return Next::GiveUp(GiveUp::RetryAfterTooLong(asked));
+        }
+        wait = wait.max(asked);
+    }
+    if wait.saturating_add(MIN_ATTEMPT_BUDGET) > left {
+        return Next::GiveUp(GiveUp::NoTimeLeft);
+    }
+    Next::Wait(wait)
+}
+
+/// The backoff cap after failed attempt number `attempt` (1-based): `base_delay` doubled for each
+/// attempt after the first, at most `max_delay`.
+pub fn backoff_cap(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    policy
+        .base_delay
+        .saturating_mul(factor)
+        .min(policy.max_delay)
+}
+
+/// Full jitter: a uniformly random wait in `0..=cap`.
+pub fn full_jitter(cap: Duration) -> Duration {
+    let cap_nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=cap_nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: MS(100),
+            max_delay: MS(300),
+            attempt_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn what_is_retried() {
+        assert_eq!(classify(None), Verdict::Retry { retry_after: None });
+        for status in [200, 201, 204, 299] {
+            assert_eq!(
+                classify(Some((status, None))),
+                Verdict::Answered,
+                "{status}"
+            );
+        }
+        assert_eq!(
+            classify(Some((429, Some(MS(2000))))),
+            Verdict::Retry {
+                retry_after: Some(MS(2000))
+            }
+        );
+        for status in [500, 502, 503, 504, 599] {
+            assert_eq!(
+                classify(Some((status, Some(MS(9))))),
+                Verdict::Retry { retry_after: None },
+                "{status}: Retry-After only counts on a 429"
+            );
+        }
+        for status in [400, 401, 403, 404, 409, 499] {
+            assert_eq!(classify(Some((status, None))), Verdict::Refused, "{status}");
+        }
+        for status in [100, 301, 302, 307, 600, 999] {
+            assert_eq!(
+                classify(Some((status, None))),
+                Verdict::Unusable,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let p = policy();
+        assert_eq!(backoff_cap(&p, 1), MS(100));
+        assert_eq!(backoff_cap(&p, 2), MS(200));
+        assert_eq!(backoff_cap(&p, 3), MS(300));
+        assert_eq!(backoff_cap(&p, 40), MS(300));
+        assert_eq!(backoff_cap(&p, u32::MAX), MS(300));
+        for attempt in 1..40 {
+            assert!(full_jitter(backoff_cap(&p, attempt)) <= MS(300));
+        }
+    }
+
+    #[test]
+    fn when_to_wait_and_when_to_give_up() {
+        let p = policy();
+        let all = |cap| cap;
+        assert_eq!(next(&p, 1, None, MS(5000), all), Next::Wait(MS(100)));
+        assert_eq!(next(&p, 2, None, MS(5000), all), Next::Wait(MS(200)));
+        assert_eq!(
+            next(&p, 3, None, MS(5000), all),
+            Next::GiveUp(GiveUp::AttemptsExhausted)
+        );
+        // Retry-After lengthens the wait, and is refused when it does not fit.
+        assert_eq!(
+            next(&p, 1, Some(MS(1000)), MS(5000), all),
+            Next::Wait(MS(1000))
+        );
+        assert_eq!(
+            next(&p, 1, Some(MS(4990)), MS(5000), all),
+            Next::GiveUp(GiveUp::RetryAfterTooLong(MS(4990)))
+        );
+        // No time for the wait plus an attempt.
+        assert_eq!(
+            next(&p, 1, None, MS(120), all),
+            Next::GiveUp(GiveUp::NoTimeLeft)
+        );
+        // A jitter that overshoots is held to the cap.
+        assert_eq!(
+            next(&p, 1, None, MS(5000), |_| MS(999)),
+            Next::Wait(MS(100))
+        );
+        // A policy of 0 attempts makes one.
+        let once = RetryPolicy {
+            max_attempts: 0,
+            ..policy()
+        };
+        assert_eq!(
+            next(&once, 1, None, MS(5000), all),
+            Next::GiveUp(GiveUp::AttemptsExhausted)
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Many opt-outs at once (reconciliation, import): which to write, decided from the numbers'
+//! current states. The writing is `adapters::store::bulk::apply`, through `Store::record_many`
+//! (the same conditional writes as `Store::record`, so "newest event wins" still has one
+//! implementation).
+//!
+//! The decision, for an opt-out dated D (an undated one counts as the UNIX epoch):
+//! - we hold nothing for the number → write it;
+//! - we hold it as opted out → nothing to do (`AlreadyOptedOut`), whatever the dates;
+//! - we hold it as subscribed by an event older than D → write it (it becomes the state);
+//! - we hold it as subscribed by an event at or after D (a person's later resubscribe) → do
+//!   **not** write it (`OursIsNewer`): only a person's request changes that, and the caller
+//!   reports it. ("Older" and "newer" are [`Event::order`], the order `record` itself uses; at the
+//!   same instant an opt-out would win, so that case is written.)
+
+use crate::domain::event::{Event, State, Status};
+
+/// What to do with one opt-out, given what we hold for its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Write,
+    AlreadyOptedOut,
+    OursIsNewer,
+}
+
+/// See the module documentation.
+pub fn decide(event: &Event, state: Option<&State>) -> Decision {
+    match state {
+        None => Decision::Write,
+        Some(s) if s.status == Status::OptedOut => Decision::AlreadyOptedOut,
+        Some(s) if s.order < event.order() => Decision::Write,
+        Some(_) => Decision::OursIsNewer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventKind;
+    use crate::domain::msisdn::Msisdn;
+    use std::collections::BTreeMap;
+    use time::macros::datetime;
+    use time::OffsetDateTime;
+
+    fn event(at: OffsetDateTime) -> Event {
+        Event {
+            msisdn: Msisdn::from_provider("14155550100").expect("valid"),
+            kind: EventKind::OptOut,
+            event_id: "vonage-sync:x".into(),
+            occurred_at: at,
+            received_at: at,
+            source: "vonage-sync".into(),
+            details: BTreeMap::new(),
+        }
+    }
+
+    fn state(status: Status, e: &Event) -> State {
+        State {
+            msisdn: e.msisdn.as_str().into(),
+            status,
+            since: crate::domain::timestamp::format(e.occurred_at),
+            event_id: e.event_id.clone(),
+            source: e.source.clone(),
+            order: e.order(),
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let t = datetime!(2026-01-01 10:00:00 UTC);
+        let sync = event(t);
+        assert_eq!(decide(&sync, None), Decision::Write);
+        let mut older = event(t - time::Duration::days(1));
+        older.kind = EventKind::Resubscribe;
+        assert_eq!(
+            decide(&sync, Some(&state(Status::Subscribed, &older))),
+            Decision::Write
+        );
+        let mut newer = event(t + time::Duration::seconds(1));
+        newer.kind = EventKind::Resubscribe;
+        assert_eq!(
+            decide(&sync, Some(&state(Status::Subscribed, &newer))),
+            Decision::OursIsNewer
+        );
+        // Same instant: the opt-out wins, as in `record`.
+        let mut same = event(t);
+        same.kind = EventKind::Resubscribe;
+        same.event_id = "resub:zzz".into();
+        assert_eq!(
+            decide(&sync, Some(&state(Status::Subscribed, &same))),
+            Decision::Write
+        );
+        assert_eq!(
+            decide(&sync, Some(&state(Status::OptedOut, &newer))),
+            Decision::AlreadyOptedOut
+        );
+        // An undated opt-out never beats a resubscribe, but creates one where we hold nothing.
+        let undated = event(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(
+            decide(&undated, Some(&state(Status::Subscribed, &older))),
+            Decision::OursIsNewer
+        );
+        assert_eq!(decide(&undated, None), Decision::Write);
+    }
+}

@@ -1,0 +1,182 @@
+//! What happens to a number, and which event wins: the record's domain types and the one
+//! ordering rule every write uses.
+//!
+//! **Newest event wins.** Each event has an [`Event::order`]: its time (fixed-width UTC,
+//! milliseconds), then its kind's rank (an opt-out above a resubscribe, so a tie keeps the
+//! opt-out: texting someone who said stop is the worse mistake), then its id (deterministic). A
+//! number's state is the event with the greatest order; `Store::record` writes a state only if its
+//! order is greater than the stored one, and appends every event to history once per event id.
+
+use crate::domain::msisdn::Msisdn;
+use crate::domain::timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Opted out, or (again) allowed to receive messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    OptedOut,
+    Subscribed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::OptedOut => "opted_out",
+            Status::Subscribed => "subscribed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "opted_out" => Some(Status::OptedOut),
+            "subscribed" => Some(Status::Subscribed),
+            _ => None,
+        }
+    }
+}
+
+/// What happened to a number, from any source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    OptOut,
+    Resubscribe,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::OptOut => "opt_out",
+            EventKind::Resubscribe => "resubscribe",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "opt_out" => Some(EventKind::OptOut),
+            "resubscribe" => Some(EventKind::Resubscribe),
+            _ => None,
+        }
+    }
+    pub fn status(self) -> Status {
+        match self {
+            EventKind::OptOut => Status::OptedOut,
+            EventKind::Resubscribe => Status::Subscribed,
+        }
+    }
+    /// Tie-break between events stamped with the same instant: the opt-out wins, because texting
+    /// someone who said stop is the worse mistake.
+    fn rank(self) -> char {
+        match self {
+            EventKind::Resubscribe => '0',
+            EventKind::OptOut => '1',
+        }
+    }
+}
+
+/// One event to record. `event_id` is unique per real-world event and stable across
+/// redeliveries (e.g. `sms:<messageId>`): it is the idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub msisdn: Msisdn,
+    pub kind: EventKind,
+    pub event_id: String,
+    /// When the event happened (the person's message, their consent): decides which event is newest.
+    pub occurred_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+    /// `webhook`, `website`, `vonage-sync`, `import`.
+    pub source: String,
+    /// Evidence kept in the history entry (message id, short code, keyword, API, consent ...).
+    pub details: BTreeMap<String, String>,
+}
+
+impl Event {
+    /// The ordering key: time first, then kind (opt-out wins a tie), then id (deterministic).
+    /// Fixed-width timestamps make string order equal event order.
+    pub fn order(&self) -> String {
+        format!(
+            "{}#{}#{}",
+            timestamp::format(self.occurred_at),
+            self.kind.rank(),
+            self.event_id
+        )
+    }
+}
+
+/// What recording an event did (`Store::record`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// History appended and state set by this event.
+    Applied,
+    /// History appended; the state already reflects a newer event and was left alone.
+    Superseded,
+    /// This event id was recorded before; nothing changed.
+    Duplicate,
+}
+
+/// The current state of one number.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct State {
+    pub msisdn: String,
+    pub status: Status,
+    /// Time of the event that set the state.
+    pub since: String,
+    pub event_id: String,
+    pub source: String,
+    #[serde(skip)]
+    pub order: String,
+}
+
+/// One history entry as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub event_id: String,
+    pub kind: EventKind,
+    pub occurred_at: String,
+    pub received_at: String,
+    pub source: String,
+    /// Whether this event set the state when it was recorded (false: a newer event already had).
+    pub applied: bool,
+    pub details: BTreeMap<String, String>,
+}
+
+/// One entry of the opted-out list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptedOut {
+    pub msisdn: String,
+    pub since: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn event(kind: EventKind, at: OffsetDateTime, id: &str) -> Event {
+        Event {
+            msisdn: Msisdn::from_provider("14155550100").unwrap(),
+            kind,
+            event_id: id.into(),
+            occurred_at: at,
+            received_at: at,
+            source: "test".into(),
+            details: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn order_is_time_then_opt_out_wins_ties() {
+        let t = datetime!(2026-01-01 10:00:00 UTC);
+        let stop = event(EventKind::OptOut, t, "sms:A");
+        let resub = event(EventKind::Resubscribe, t, "resub:Z");
+        let later = event(
+            EventKind::Resubscribe,
+            t + time::Duration::milliseconds(1),
+            "resub:A",
+        );
+        assert!(resub.order() < stop.order());
+        assert!(stop.order() < later.order());
+    }
+}

@@ -1,0 +1,10 @@
+//! The domain: pure functions and types, no AWS and no I/O.
+
+pub mod bulk;
+pub mod event;
+pub mod inbound;
+pub mod jwt;
+pub mod keywords;
+pub mod msisdn;
+pub mod signature;
+pub mod timestamp;

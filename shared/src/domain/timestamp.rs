@@ -1,0 +1,82 @@
+//! Timestamps as stored and compared: UTC, RFC 3339 with exactly three fraction digits, so that
+//! DynamoDB's string comparison orders them the same way as time does.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+const FIXED: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// `2026-11-26T09:46:05.123Z`: fixed width for years 0000..=9999, so string order is time order.
+pub fn format(t: OffsetDateTime) -> String {
+    let utc = t.to_offset(UtcOffset::UTC);
+    // Formatting a valid UTC time with this description cannot fail for years 0..=9999; fall back
+    // to the standard form rather than panic outside that range.
+    utc.format(FIXED)
+        .or_else(|_| utc.format(&Rfc3339))
+        .unwrap_or_default()
+}
+
+/// Parse any RFC 3339 timestamp (offset or `Z`, any fraction length).
+pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s.trim(), &Rfc3339).ok()
+}
+
+/// Now, truncated to milliseconds so a stored value round-trips exactly.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(t)
+}
+
+/// Parse a Vonage date leniently, as UTC: `YYYY-MM-DD HH:MM:SS` with any amount of whitespace
+/// around and between date and time (one official example has several spaces); also accepts a
+/// `T` separator and a trailing `Z`. `None` for anything else.
+pub fn parse_vonage_date(s: &str) -> Option<OffsetDateTime> {
+    let date_fmt = format_description!("[year]-[month]-[day]");
+    let time_fmt = format_description!("[hour]:[minute]:[second]");
+    let s = s.trim();
+    let mut parts = s.split_whitespace();
+    let (date_s, time_s) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(d), Some(t), None) => (d, t),
+        (Some(one), None, None) => {
+            let (d, t) = one.split_once(['T', 't'])?;
+            (d, t.strip_suffix(['Z', 'z']).unwrap_or(t))
+        }
+        _ => return None,
+    };
+    let date = Date::parse(date_s, &date_fmt).ok()?;
+    let time = Time::parse(time_s, &time_fmt).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn fixed_width_and_round_trip() {
+        let t = datetime!(2016-05-24 11:12:01.5 UTC);
+        assert_eq!(format(t), "2016-05-24T11:12:01.500Z");
+        assert_eq!(parse_rfc3339(&format(t)), Some(t));
+        assert_eq!(
+            format(datetime!(2020-01-01 15:43:21 +02:00)),
+            "2020-01-01T13:43:21.000Z"
+        );
+    }
+
+    #[test]
+    fn string_order_is_time_order() {
+        let a = format(datetime!(2026-01-01 09:59:59.999 UTC));
+        let b = format(datetime!(2026-01-01 10:00:00 UTC));
+        assert!(a < b);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339(""), None);
+    }
+}

@@ -1,0 +1,333 @@
+//! API Gateway (HTTP API payload 2.0, REST API 1.0) and function URL events in, responses out:
+//! the step between the Lambda runtime and the HTTP handlers, ours rather than `lambda_http::run`.
+//!
+//! Why not `lambda_http::run`: its conversion of an event into a `Request` panics on inputs a
+//! caller controls (a raw `"`, `<`, `>`, space or control character in the query string; a Host
+//! header or `x-forwarded-proto` that is not a valid URL part), and it refuses an event whose
+//! header values hold control characters with an invocation error. Either way API Gateway
+//! answers 500 and no line of ours is logged. Here every event becomes a request: one we cannot
+//! convert becomes a stand-in request carrying [`Unreadable`], which the handler answers with
+//! 400 through its normal error path (its one log line, its metric), never a panic.
+
+use lambda_http::request::{LambdaRequest, RequestOrigin};
+use lambda_http::{Body, Context, LambdaEvent, Request, RequestExt, Response};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+/// Marks a stand-in request: the event could not be read as an HTTP request, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable(pub &'static str);
+
+/// Which response shape the event's source expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// HTTP API payload 2.0 and function URLs: `headers`.
+    V2,
+    /// REST API payload 1.0: `multiValueHeaders`.
+    V1,
+}
+
+/// The JSON a Lambda behind API Gateway or a function URL returns.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayResponse {
+    pub status_code: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
+
+/// One invocation: the event as a request (a stand-in carrying [`Unreadable`] when it cannot be
+/// one), the handler, its response in the shape the source expects. Never fails.
+pub async fn serve<F, Fut>(
+    event: LambdaEvent<Box<RawValue>>,
+    handler: F,
+) -> Result<GatewayResponse, std::convert::Infallible>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>>,
+{
+    let (request, shape) = request_from_event(event.payload.get(), event.context);
+    Ok(into_gateway_response(handler(request).await, shape))
+}
+
+/// The event as a request; never panics. `lambda_http`'s own conversion runs only on events
+/// whose URI parts it can build.
+pub fn request_from_event(event: &str, context: Context) -> (Request, Shape) {
+    let (request, shape) = match serde_json::from_str::<LambdaRequest>(event) {
+        Ok(parsed) => {
+            let shape = match parsed.request_origin() {
+                RequestOrigin::ApiGatewayV1 => Shape::V1,
+                _ => Shape::V2,
+            };
+            match unbuildable_uri(&parsed) {
+                None => {
+                    let converted = std::panic::catch_unwind(move || Request::from(parsed));
+                    match converted {
+                        Ok(request) => (request, shape),
+                        // Not reached for the inputs `unbuildable_uri` knows; kept so that a
+                        // future lambda_http with a new panic still gets a 400, not a 500.
+                        Err(_) => (stand_in(event, "the request could not be read"), shape),
+                    }
+                }
+                Some(reason) => (stand_in(event, reason), shape),
+            }
+        }
+        Err(_) => (
+            stand_in(
+                event,
+                "the request could not be read: a header or another part is malformed",
+            ),
+            shape_of(event),
+        ),
+    };
+    (request.with_lambda_context(context), shape)
+}
+
+/// Why `lambda_http` could not build this event's URI (it would panic), if it could not. It
+/// builds `<x-forwarded-proto or https>://<Host header or domain name><path>` with the `url`
+/// crate and then appends the raw query string (payload 2.0) for `http::Uri`; REST API (1.0)
+/// query strings are re-encoded from their parameters and are always valid.
+fn unbuildable_uri(parsed: &LambdaRequest) -> Option<&'static str> {
+    let (headers, domain, raw_query) = match parsed {
+        LambdaRequest::ApiGatewayV2(r) => (
+            &r.headers,
+            r.request_context.domain_name.as_deref(),
+            r.raw_query_string.as_deref(),
+        ),
+        LambdaRequest::ApiGatewayV1(r) => {
+            (&r.headers, r.request_context.domain_name.as_deref(), None)
+        }
+        _ => return None,
+    };
+    if let Some(query) = raw_query.filter(|q| !q.is_empty()) {
+        if lambda_http::http::uri::PathAndQuery::try_from(format!("/?{query}")).is_err() {
+            return Some(
+                "the query string holds characters a URL may not (raw quotes, <, >, spaces or \
+                 control characters); percent-encode them",
+            );
+        }
+    }
+    let host = headers
+        .get(lambda_http::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(domain);
+    if let Some(host) = host {
+        let scheme = headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("https");
+        let url = url::Url::parse(&format!("{scheme}://{host}/"));
+        if url.is_err() {
+            return Some("the Host or X-Forwarded-Proto header is not a valid URL part");
+        }
+    }
+    None
+}
+
+/// A request with the event's method and path when they can be read (`GET /` otherwise), no
+/// query, headers or body, marked [`Unreadable`].
+fn stand_in(event: &str, reason: &'static str) -> Request {
+    let value: serde_json::Value = serde_json::from_str(event).unwrap_or_default();
+    let text = |pointer: &str| value.pointer(pointer).and_then(|v| v.as_str());
+    let method = text("/requestContext/http/method")
+        .or_else(|| text("/httpMethod"))
+        .and_then(|m| lambda_http::http::Method::from_bytes(m.as_bytes()).ok())
+        .unwrap_or(lambda_http::http::Method::GET);
+    let path = text("/rawPath")
+        .or_else(|| text("/path"))
+        .and_then(|p| lambda_http::http::uri::PathAndQuery::try_from(p).ok())
+        .map(|p| p.path().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let mut request = Request::new(Body::Empty);
+    *request.method_mut() = method;
+    if let Ok(uri) = lambda_http::http::Uri::try_from(path) {
+        *request.uri_mut() = uri;
+    }
+    request.extensions_mut().insert(Unreadable(reason));
+    request
+}
+
+/// Payload 1.0 events have `httpMethod` at the top; everything else answers in the 2.0 shape.
+fn shape_of(event: &str) -> Shape {
+    match serde_json::from_str::<serde_json::Value>(event) {
+        Ok(v)
+            if v.get("httpMethod").is_some()
+                && v.get("version").and_then(|v| v.as_str()) != Some("2.0") =>
+        {
+            Shape::V1
+        }
+        _ => Shape::V2,
+    }
+}
+
+/// A handler's response as API Gateway wants it. Text bodies as they are, binary ones base64.
+pub fn into_gateway_response(response: Response<Body>, shape: Shape) -> GatewayResponse {
+    use base64::Engine;
+    let (parts, body) = response.into_parts();
+    let (body, is_base64_encoded) = match body {
+        Body::Empty => (String::new(), false),
+        Body::Text(text) => (text, false),
+        Body::Binary(bytes) => (
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+            true,
+        ),
+        _ => (String::new(), false),
+    };
+    let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers
+                .entry(name.as_str().to_owned())
+                .or_default()
+                .push(value.to_owned());
+        }
+    }
+    let (headers, multi_value_headers) = match shape {
+        Shape::V2 => (
+            Some(
+                headers
+                    .into_iter()
+                    .map(|(name, values)| (name, values.join(",")))
+                    .collect(),
+            ),
+            None,
+        ),
+        Shape::V1 => (None, Some(headers)),
+    };
+    GatewayResponse {
+        status_code: parts.status.as_u16(),
+        headers,
+        multi_value_headers,
+        body,
+        is_base64_encoded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v2(raw_query: &str, headers: serde_json::Value) -> String {
+        serde_json::json!({
+            "version": "2.0", "routeKey": "GET /webhooks/inbound", "rawPath": "/webhooks/inbound",
+            "rawQueryString": raw_query, "headers": headers,
+            "requestContext": {
+                "accountId": "1", "apiId": "a", "domainName": "api.example.com",
+                "http": {"method": "GET", "path": "/webhooks/inbound", "protocol": "HTTP/1.1",
+                         "sourceIp": "192.0.2.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": "GET /webhooks/inbound", "stage": "$default",
+                "time": "t", "timeEpoch": 0
+            },
+            "isBase64Encoded": false
+        })
+        .to_string()
+    }
+
+    fn unreadable(event: &str) -> Option<Unreadable> {
+        let (request, _) = request_from_event(event, Context::default());
+        request.extensions().get::<Unreadable>().copied()
+    }
+
+    #[test]
+    fn readable_events_convert_as_lambda_http_does() {
+        let event = v2(
+            "msisdn=14155550100&text=STOP%21",
+            serde_json::json!({"host": "api.example.com"}),
+        );
+        let (request, shape) = request_from_event(&event, Context::default());
+        assert_eq!(shape, Shape::V2);
+        assert!(request.extensions().get::<Unreadable>().is_none());
+        assert_eq!(request.uri().path(), "/webhooks/inbound");
+        assert_eq!(
+            request.uri().query(),
+            Some("msisdn=14155550100&text=STOP%21")
+        );
+        assert_eq!(request.method(), "GET");
+    }
+
+    #[test]
+    fn every_input_that_panicked_lambda_http_is_unreadable_instead() {
+        // Found by trying every byte (issue 10): these characters in a raw query string made the
+        // conversion panic; so did these Host and X-Forwarded-Proto values.
+        let host = serde_json::json!({"host": "api.example.com"});
+        let mut bad_query_chars: Vec<char> = (0u8..0x20).map(char::from).collect();
+        bad_query_chars.extend([' ', '"', '<', '>', '\u{7f}']);
+        for c in bad_query_chars {
+            let event = v2(&format!("msisdn=1{c}2"), host.clone());
+            assert!(unreadable(&event).is_some(), "{c:?}");
+        }
+        for bad_host in ["a b", "[", "ex<ample", "h:99999", "h:abc", "@", "%"] {
+            let event = v2("a=1", serde_json::json!({"host": bad_host}));
+            assert!(unreadable(&event).is_some(), "host {bad_host:?}");
+        }
+        for bad_proto in ["ht tp", "1x", ""] {
+            let event = v2(
+                "a=1",
+                serde_json::json!({"host": "h", "x-forwarded-proto": bad_proto}),
+            );
+            assert!(unreadable(&event).is_some(), "proto {bad_proto:?}");
+        }
+        // Header values lambda_http refuses to deserialize at all.
+        for bad_value in ["\u{7f}", "a\nb", "\u{0}"] {
+            let event = v2(
+                "a=1",
+                serde_json::json!({"host": "h", "x-thing": bad_value}),
+            );
+            assert!(unreadable(&event).is_some(), "header {bad_value:?}");
+        }
+        // Not an event at all.
+        for junk in ["[1,2]", "null", "{}", "\"x\""] {
+            assert!(unreadable(junk).is_some(), "{junk}");
+        }
+        // What stays readable: percent signs, non-ASCII, `#`, and other printable characters.
+        for fine in ["a=%", "a=%zz", "a=é", "a=#x", "a={}|^`\\"] {
+            assert!(unreadable(&v2(fine, host.clone())).is_none(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_stand_in_keeps_method_and_path() {
+        let event = v2("a=\"", serde_json::json!({"host": "h"}));
+        let (request, _) = request_from_event(&event, Context::default());
+        assert_eq!(request.method(), "GET");
+        assert_eq!(request.uri().path(), "/webhooks/inbound");
+        assert_eq!(request.uri().query(), None);
+        let (request, shape) = request_from_event(
+            r#"{"httpMethod":"P O S T","path":"/opt-outs"}"#,
+            Context::default(),
+        );
+        assert_eq!(request.method(), "GET");
+        assert_eq!(request.uri().path(), "/opt-outs");
+        assert_eq!(shape, Shape::V1);
+    }
+
+    #[test]
+    fn responses_take_the_shape_of_their_source() {
+        let response = crate::handlers::http::json_response(
+            lambda_http::http::StatusCode::BAD_REQUEST,
+            &serde_json::json!({"error": "x"}),
+        );
+        let v2 =
+            serde_json::to_value(into_gateway_response(response, Shape::V2)).unwrap_or_default();
+        assert_eq!(v2["statusCode"], 400);
+        assert_eq!(v2["headers"]["content-type"], "application/json");
+        assert_eq!(v2["body"], r#"{"error":"x"}"#);
+        assert_eq!(v2["isBase64Encoded"], false);
+        let response = crate::handlers::http::json_response(
+            lambda_http::http::StatusCode::OK,
+            &serde_json::json!({}),
+        );
+        let v1 =
+            serde_json::to_value(into_gateway_response(response, Shape::V1)).unwrap_or_default();
+        assert_eq!(
+            v1["multiValueHeaders"]["content-type"][0],
+            "application/json"
+        );
+        assert!(v1.get("headers").is_none());
+    }
+}

@@ -1,0 +1,537 @@
+//! Reconciliation: catching our table up with Vonage's opt-out list, for the webhooks that were
+//! lost (a misconfigured URL for a day outlasts Vonage's 24 hours of resending).
+//!
+//! One run pages through Vonage's query call and, per page:
+//! - reads our state of every listed number (BatchGetItem);
+//! - records each number listed as opted out that we do not hold as opted out, and whose opt-out
+//!   date is newer than our last event for it, as an opt-out with source `vonage-sync` and event id
+//!   `vonage-sync:<opt-out date>` (`vonage-sync:undated` without a date, dated the UNIX epoch so it
+//!   never overrides one of our events but does create the opt-out when we hold nothing). Writes
+//!   go through [`crate::domain::bulk`], i.e. [`Store::record_many`]: a second run adds nothing;
+//! - **reports** drift and never writes it: a number we hold as opted out that Vonage lists as not
+//!   opted out, and a number Vonage lists as opted out that we hold as subscribed by a newer
+//!   event (a person's resubscribe). Each is a log line (number masked) and a count;
+//! - saves a checkpoint (item `RECONCILE`/`CHECKPOINT`) naming the next page.
+//!
+//! Paging. Vonage does not say whether `page` starts at 0 or 1. Pages are fetched from 0 until one
+//! is empty or repeats (same content hash as) a page already read in this run, with one
+//! exception: when page 1 repeats page 0, page 0 was an alias of page 1 (1-based paging), and
+//! reading goes on at page 2. An empty page 0 followed by a non-empty page 1 is 1-based paging
+//! too. So both readings terminate, and no page is processed twice. A number listed again in the
+//! same run (the list changed between pages and entries shifted) is counted once, as a
+//! duplicate. Entries that shift backwards between two page reads can be missed by one run;
+//! the next run finds them (the list is re-read from the start by every run that completes).
+//!
+//! Resume. A run stops before the deadline (Lambda's 15 minutes less a margin) with
+//! `complete: false`; a failed Vonage or DynamoDB call also ends it, and the page being processed
+//! is redone next time (its writes are idempotent). The next run re-reads the last processed page:
+//! if its content hash is unchanged it continues after it (`resumed_from`), else the list moved
+//! under us and it starts again from page 0 (`restarted`). A completed run deletes the checkpoint.
+
+use crate::adapters::config::{ConfigError, Settings};
+use crate::adapters::store::bulk::{self, BulkResult};
+use crate::adapters::store::{Store, StoreError};
+use crate::adapters::vonage::{OptListEntry, QueryPage, VonageClient, VonageError};
+use crate::domain::event::{Event, EventKind, State, Status};
+use crate::domain::msisdn::Msisdn;
+use crate::domain::timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use time::OffsetDateTime;
+
+/// History `source` of opt-outs found on Vonage's list.
+pub const SOURCE: &str = "vonage-sync";
+/// Partition key of the checkpoint item.
+pub const CHECKPOINT_NAME: &str = "RECONCILE";
+/// Vonage's documented default page size.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// No new page is started with less than this left before the deadline: a page is one Vonage
+/// call (at most ~10 s with its retries) and a few DynamoDB calls.
+pub const DEFAULT_STOP_MARGIN: Duration = Duration::from_secs(45);
+/// Batch transactions in flight at once.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Skipped-entry details kept in the report (all are counted and logged).
+const MAX_REPORTED_SKIPS: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("vonage: {0}")]
+    Vonage(#[from] VonageError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a run did. `drift` = `drift_opted_in_at_vonage` + `drift_resubscribed_here`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ReconcileReport {
+    /// The whole list was read (and the checkpoint cleared).
+    pub complete: bool,
+    /// Vonage calls that returned a page (including the empty or repeated one that ends the list).
+    pub pages: u32,
+    /// Entries read from processed pages (after skipping malformed ones).
+    pub entries: u64,
+    /// Of those, listed as opted out.
+    pub opted_out: u64,
+    /// New opt-outs recorded.
+    pub added: u64,
+    /// Listed as opted out, and we already hold the number as opted out.
+    pub already: u64,
+    pub drift: u64,
+    /// We hold the number as opted out; Vonage lists it as not opted out.
+    pub drift_opted_in_at_vonage: u64,
+    /// Vonage lists the number as opted out at a date older than our newer resubscribe.
+    pub drift_resubscribed_here: u64,
+    /// Written as history only: a newer event for the number arrived during the run.
+    pub superseded: u64,
+    /// Malformed entries skipped.
+    pub skipped: u64,
+    /// The first few skipped entries: page, index in the page, reason (no full numbers).
+    pub skipped_entries: Vec<SkippedReport>,
+    /// Numbers listed again on a later page of the same run (counted once).
+    pub duplicates: u64,
+    /// Page this run continued at, from a previous run's checkpoint.
+    pub resumed_from: Option<u32>,
+    /// A checkpoint was found but not used (the list changed, or another page size).
+    pub restarted: bool,
+    /// Page base found (0 or 1), when known.
+    pub base: Option<u32>,
+    /// Where the next run continues, when this one did not complete.
+    pub next_page: Option<u32>,
+    /// Why the run ended early, when a call failed.
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SkippedReport {
+    pub page: u32,
+    pub index: usize,
+    pub reason: String,
+}
+
+/// Saved after each processed page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Checkpoint {
+    next_page: u32,
+    base: Option<u32>,
+    /// Content hash of page `next_page - 1`, to tell whether the list moved since.
+    page_hash: String,
+    page_size: u32,
+}
+
+/// Everything a run needs; build once per Lambda container.
+#[derive(Debug, Clone)]
+pub struct Reconciler {
+    pub store: Store,
+    pub vonage: VonageClient,
+    pub page_size: u32,
+    pub concurrency: usize,
+    /// See [`DEFAULT_STOP_MARGIN`].
+    pub stop_margin: Duration,
+    /// Stop (resumably, `complete: false`) after processing this many pages in one run.
+    pub max_pages: Option<u32>,
+    /// Start from page 0 whatever the checkpoint says.
+    pub ignore_checkpoint: bool,
+}
+
+impl Reconciler {
+    pub fn new(store: Store, vonage: VonageClient) -> Self {
+        Self {
+            store,
+            vonage,
+            page_size: DEFAULT_PAGE_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+            stop_margin: DEFAULT_STOP_MARGIN,
+            max_pages: None,
+            ignore_checkpoint: false,
+        }
+    }
+
+    /// Settings: `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL` (default
+    /// `https://rest.nexmo.com`), `RECONCILE_PAGE_SIZE` (default 100).
+    pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        let vonage = VonageClient::from_settings(settings)?;
+        let mut reconciler = Self::new(store, vonage);
+        if let Some(size) = settings.get("RECONCILE_PAGE_SIZE") {
+            reconciler.page_size = size
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "RECONCILE_PAGE_SIZE",
+                    reason: "not a whole number from 1 to 1000".into(),
+                })?;
+        }
+        Ok(reconciler)
+    }
+
+    /// One run, ending by `deadline` (less the stop margin). Never fails: an error ends the run
+    /// early and is in the report (`error`), with `complete: false`.
+    pub async fn run(&self, deadline: Instant) -> ReconcileReport {
+        let started = Instant::now();
+        let mut report = ReconcileReport::default();
+        let mut run = Run {
+            page: 0,
+            base: None,
+            page0_empty: false,
+            hashes: HashSet::new(),
+            seen: HashSet::new(),
+            processed: 0,
+        };
+        let result = self.run_pages(deadline, &mut run, &mut report).await;
+        if let Err(e) = result {
+            report.error = Some(e.to_string());
+            report.complete = false;
+        }
+        if !report.complete {
+            report.next_page = Some(run.page);
+        }
+        report.base = run.base;
+        report.drift = report.drift_opted_in_at_vonage + report.drift_resubscribed_here;
+        report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            complete = report.complete,
+            pages = report.pages,
+            entries = report.entries,
+            added = report.added,
+            already = report.already,
+            drift = report.drift,
+            skipped = report.skipped,
+            duplicates = report.duplicates,
+            resumed_from = report.resumed_from,
+            error = report.error.as_deref().unwrap_or(""),
+            elapsed_ms = report.elapsed_ms,
+            "reconcile run finished"
+        );
+        report
+    }
+
+    async fn run_pages(
+        &self,
+        deadline: Instant,
+        run: &mut Run,
+        report: &mut ReconcileReport,
+    ) -> Result<(), ReconcileError> {
+        let out_of_time = || Instant::now() + self.stop_margin >= deadline;
+        if !self.ignore_checkpoint {
+            self.resume(deadline, out_of_time(), run, report).await?;
+        }
+        loop {
+            if self.max_pages.is_some_and(|max| run.processed >= max) || out_of_time() {
+                tracing::info!(
+                    next_page = run.page,
+                    "reconcile: stopping before the deadline"
+                );
+                return Ok(());
+            }
+            let page = self
+                .vonage
+                .query_page(run.page, self.page_size, deadline)
+                .await?;
+            report.pages += 1;
+            let hash = page_hash(&page);
+            if page.entries.is_empty() && page.skipped.is_empty() {
+                if run.page == 0 && run.base.is_none() {
+                    // Either the list is empty, or paging starts at 1: page 1 tells.
+                    run.page0_empty = true;
+                    run.page = 1;
+                    continue;
+                }
+                break;
+            }
+            if run.hashes.contains(&hash) {
+                if run.page == 1 && run.base.is_none() {
+                    // Page 0 was page 1 under another number: 1-based paging.
+                    run.base = Some(1);
+                    run.page = 2;
+                    continue;
+                }
+                // Past the end, the last page again.
+                break;
+            }
+            if run.page == 1 && run.base.is_none() {
+                run.base = Some(if run.page0_empty { 1 } else { 0 });
+            }
+            self.process_page(run.page, &page, run, report).await?;
+            run.hashes.insert(hash.clone());
+            run.processed += 1;
+            run.page += 1;
+            let checkpoint = Checkpoint {
+                next_page: run.page,
+                base: run.base,
+                page_hash: hash,
+                page_size: self.page_size,
+            };
+            let data = serde_json::to_string(&checkpoint).unwrap_or_default();
+            self.store.save_checkpoint(CHECKPOINT_NAME, &data).await?;
+        }
+        self.store.clear_checkpoint(CHECKPOINT_NAME).await?;
+        report.complete = true;
+        Ok(())
+    }
+
+    /// Continue after a previous run's last processed page, if the list has not moved since.
+    async fn resume(
+        &self,
+        deadline: Instant,
+        out_of_time: bool,
+        run: &mut Run,
+        report: &mut ReconcileReport,
+    ) -> Result<(), ReconcileError> {
+        let Some(data) = self.store.checkpoint(CHECKPOINT_NAME).await? else {
+            return Ok(());
+        };
+        let checkpoint = match serde_json::from_str::<Checkpoint>(&data) {
+            Ok(c) if c.page_size == self.page_size && c.next_page > 0 => c,
+            _ => {
+                tracing::warn!("reconcile: checkpoint unusable (other page size or format); starting from page 0");
+                report.restarted = true;
+                return Ok(());
+            }
+        };
+        if out_of_time {
+            // Nothing will be read: keep the checkpoint as it is for the next run.
+            run.page = checkpoint.next_page;
+            return Ok(());
+        }
+        // Until the check below says otherwise, the next run would start where this one would.
+        run.page = checkpoint.next_page;
+        let last = checkpoint.next_page - 1;
+        let page = self
+            .vonage
+            .query_page(last, self.page_size, deadline)
+            .await?;
+        report.pages += 1;
+        let hash = page_hash(&page);
+        if hash == checkpoint.page_hash {
+            tracing::info!(
+                page = checkpoint.next_page,
+                "reconcile: resuming from the checkpoint"
+            );
+            run.page = checkpoint.next_page;
+            run.base = checkpoint.base;
+            run.page0_empty = checkpoint.base == Some(1);
+            run.hashes.insert(hash);
+            report.resumed_from = Some(checkpoint.next_page);
+        } else {
+            tracing::warn!(
+                page = last,
+                "reconcile: the list changed since the checkpoint; starting from page 0"
+            );
+            run.page = 0;
+            report.restarted = true;
+        }
+        Ok(())
+    }
+
+    async fn process_page(
+        &self,
+        page_no: u32,
+        page: &QueryPage,
+        run: &mut Run,
+        report: &mut ReconcileReport,
+    ) -> Result<(), ReconcileError> {
+        report.skipped += page.skipped.len() as u64;
+        for s in &page.skipped {
+            if report.skipped_entries.len() < MAX_REPORTED_SKIPS {
+                report.skipped_entries.push(SkippedReport {
+                    page: page_no,
+                    index: s.index,
+                    reason: s.reason.clone(),
+                });
+            }
+        }
+        let mut fresh: Vec<&OptListEntry> = Vec::with_capacity(page.entries.len());
+        for entry in &page.entries {
+            if run.seen.insert(entry.msisdn.as_str().to_owned()) {
+                fresh.push(entry);
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        report.entries += fresh.len() as u64;
+        let numbers: Vec<Msisdn> = fresh.iter().map(|e| e.msisdn.clone()).collect();
+        let states = self.store.states(&numbers).await?;
+        let received_at = timestamp::now();
+        let mut events = Vec::new();
+        for entry in fresh {
+            if entry.opted_out {
+                events.push(opt_out_event(entry, received_at));
+            } else if let Some(state) = states
+                .get(entry.msisdn.as_str())
+                .filter(|s| s.status == Status::OptedOut)
+            {
+                report.drift_opted_in_at_vonage += 1;
+                tracing::warn!(
+                    drift = "opted_in_at_vonage",
+                    msisdn = %entry.msisdn,
+                    ours_since = %state.since,
+                    ours_source = %state.source,
+                    vonage_opt_in = entry.opted_in,
+                    vonage_opt_in_date = %entry.opt_in_date.map(timestamp::format).unwrap_or_default(),
+                    "reconcile drift: we hold this number as opted out, Vonage lists it as not opted out; left as is (only the person can resubscribe)"
+                );
+            }
+        }
+        report.opted_out += events.len() as u64;
+        let results = bulk::apply(&self.store, &events, &states, self.concurrency).await;
+        let mut failure = None;
+        for (event, result) in events.iter().zip(results) {
+            match result {
+                BulkResult::Added => report.added += 1,
+                BulkResult::AlreadyOptedOut => report.already += 1,
+                BulkResult::Superseded => report.superseded += 1,
+                BulkResult::OursIsNewer(state) => {
+                    report.drift_resubscribed_here += 1;
+                    log_resubscribed_here(event, &state);
+                }
+                BulkResult::Failed(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn log_resubscribed_here(event: &Event, state: &State) {
+    tracing::warn!(
+        drift = "resubscribed_here",
+        msisdn = %event.msisdn,
+        vonage_opt_out_date = %timestamp::format(event.occurred_at),
+        ours_since = %state.since,
+        ours_event = %state.event_id,
+        "reconcile drift: Vonage lists this number as opted out, but we hold a newer resubscribe; not written"
+    );
+}
+
+struct Run {
+    page: u32,
+    base: Option<u32>,
+    page0_empty: bool,
+    hashes: HashSet<String>,
+    seen: HashSet<String>,
+    processed: u32,
+}
+
+/// The opt-out a Vonage entry stands for. One event id per distinct fact (number + date), so
+/// every later run finds it recorded.
+pub fn opt_out_event(entry: &OptListEntry, received_at: OffsetDateTime) -> Event {
+    let (occurred_at, id) = match entry.opt_out_date {
+        Some(date) => (date, timestamp::format(date)),
+        None => (OffsetDateTime::UNIX_EPOCH, "undated".to_owned()),
+    };
+    let mut details = BTreeMap::new();
+    if let Some(date) = entry.opt_out_date {
+        details.insert("vonage_opt_out_date".into(), timestamp::format(date));
+    }
+    details.insert("vonage_opt_in".into(), entry.opted_in.to_string());
+    if let Some(date) = entry.opt_in_date {
+        details.insert("vonage_opt_in_date".into(), timestamp::format(date));
+    }
+    Event {
+        msisdn: entry.msisdn.clone(),
+        kind: EventKind::OptOut,
+        event_id: format!("{SOURCE}:{id}"),
+        occurred_at,
+        received_at,
+        source: SOURCE.into(),
+        details,
+    }
+}
+
+/// Content hash of a page: its parsed entries and skipped positions, in order.
+fn page_hash(page: &QueryPage) -> String {
+    let mut hasher = Sha256::new();
+    let date = |d: Option<OffsetDateTime>| d.map(timestamp::format).unwrap_or_default();
+    for e in &page.entries {
+        hasher.update(
+            format!(
+                "{}|{}|{}|{}|{}\n",
+                e.msisdn.as_str(),
+                e.opted_out,
+                date(e.opt_out_date),
+                e.opted_in,
+                date(e.opt_in_date)
+            )
+            .as_bytes(),
+        );
+    }
+    for s in &page.skipped {
+        hasher.update(format!("skipped|{}|{}\n", s.index, s.reason).as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// A Lambda deadline (milliseconds since the UNIX epoch) as an [`Instant`].
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn entry(digits: &str, date: Option<OffsetDateTime>) -> OptListEntry {
+        OptListEntry {
+            msisdn: Msisdn::from_provider(digits).expect("valid"),
+            opted_out: true,
+            opt_out_date: date,
+            opted_in: false,
+            opt_in_date: None,
+        }
+    }
+
+    #[test]
+    fn event_ids_are_one_per_fact() {
+        let now = datetime!(2026-11-26 10:00:00 UTC);
+        let dated = opt_out_event(
+            &entry("15558937009", Some(datetime!(2014-06-27 18:31:33 UTC))),
+            now,
+        );
+        assert_eq!(dated.event_id, "vonage-sync:2014-06-27T18:31:33.000Z");
+        assert_eq!(dated.source, SOURCE);
+        assert_eq!(dated.occurred_at, datetime!(2014-06-27 18:31:33 UTC));
+        let undated = opt_out_event(&entry("15558937009", None), now);
+        assert_eq!(undated.event_id, "vonage-sync:undated");
+        assert_eq!(undated.occurred_at, OffsetDateTime::UNIX_EPOCH);
+    }
+
+    #[test]
+    fn page_hash_sees_content() {
+        let page = |entries| QueryPage {
+            entries,
+            skipped: vec![],
+            total: None,
+        };
+        let a = page(vec![entry("15558937009", None)]);
+        let b = page(vec![entry("15554908975", None)]);
+        assert_eq!(page_hash(&a), page_hash(&a.clone()));
+        assert_ne!(page_hash(&a), page_hash(&b));
+    }
+
+    #[test]
+    fn lambda_deadline() {
+        let now_ms = u64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("clock")
+                .as_millis(),
+        )
+        .expect("fits");
+        let d = deadline_from_epoch_ms(now_ms + 60_000);
+        let left = d.saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(58) && left <= Duration::from_secs(60));
+        assert!(deadline_from_epoch_ms(0) <= Instant::now());
+    }
+}

@@ -1,0 +1,316 @@
+//! The `unsubscribe-webhook` function: Vonage's inbound SMS webhook. Every inbound SMS comes
+//! here; an opt-out keyword is recorded, anything else is acknowledged and dropped.
+//!
+//! Routes: `GET|POST /webhooks/inbound` and `GET|POST /webhooks/inbound/{token}`.
+//!
+//! Answers: 200 for every valid inbound message (opt-out or not, duplicate or not: any other
+//! answer makes Vonage resend for 24 hours); 400 for a request that is not an inbound message;
+//! 401 for a bad signature or token; 404 for another path; 405 for another method; 413 over
+//! [`BODY_LIMIT`]; 503 only when storage failed, so Vonage retries and nothing is lost.
+
+use crate::adapters::config::{ConfigError, Settings};
+use crate::adapters::metrics::Metrics;
+use crate::adapters::store::Store;
+use crate::domain::event::{Event, EventKind, Outcome};
+use crate::domain::inbound::{self, InboundSms, RawInbound};
+use crate::domain::keywords::KeywordRules;
+use crate::domain::signature::{self, SignatureError, SignatureMethod};
+use crate::domain::timestamp;
+use crate::handlers::http::{json_response, ApiError};
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+
+/// Largest accepted body. An inbound SMS, even a Messages API one with every optional field, is
+/// a few KiB; anything much larger is not Vonage.
+pub const BODY_LIMIT: usize = 64 * 1024;
+const ROUTE: &str = "/webhooks/inbound";
+/// Every (method, path) this function serves; `template.yaml` must route exactly these to it
+/// (checked by `shared/tests/template_routes.rs`).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/webhooks/inbound"),
+    ("POST", "/webhooks/inbound"),
+    ("GET", "/webhooks/inbound/{token}"),
+    ("POST", "/webhooks/inbound/{token}"),
+];
+
+/// How the webhook knows a request came from Vonage.
+#[derive(Clone, Default)]
+pub struct WebhookAuth {
+    /// Signed webhooks (Vonage Dashboard "signed webhooks"): secret and method.
+    pub signature: Option<(String, SignatureMethod)>,
+    /// For accounts without signing: an unguessable path segment registered with Vonage as
+    /// `/webhooks/inbound/<token>`. When set, requests without it are refused.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookAuth")
+            .field("signature", &self.signature.as_ref().map(|(_, m)| m))
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// Everything the webhook needs, built once per container.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub store: Store,
+    pub rules: KeywordRules,
+    pub auth: WebhookAuth,
+}
+
+impl Webhook {
+    /// Settings: `VONAGE_SIGNATURE_SECRET`, `VONAGE_SIGNATURE_METHOD` (default `md5hash`),
+    /// `WEBHOOK_TOKEN`, `OPT_OUT_EXTRA_WORDS`.
+    pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        let method = match settings.get("VONAGE_SIGNATURE_METHOD") {
+            None => SignatureMethod::default(),
+            Some(m) => m.parse().map_err(|e| ConfigError::Invalid {
+                name: "VONAGE_SIGNATURE_METHOD",
+                reason: format!("{e:?}"),
+            })?,
+        };
+        let auth = WebhookAuth {
+            signature: settings
+                .get("VONAGE_SIGNATURE_SECRET")
+                .map(|s| (s.to_string(), method)),
+            token: settings.get("WEBHOOK_TOKEN").map(String::from),
+        };
+        if auth.signature.is_none() && auth.token.is_none() {
+            tracing::warn!("neither VONAGE_SIGNATURE_SECRET nor WEBHOOK_TOKEN is set: the webhook accepts unauthenticated requests");
+        }
+        Ok(Self {
+            store,
+            rules: KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
+            auth,
+        })
+    }
+
+    /// The Lambda handler. Never fails: every outcome is an HTTP response.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
+        let method = req.method().as_str().to_string();
+        let mut log = LogLine::default();
+        let response = match self.process(&req, &mut log).await {
+            Ok(reply) => json_response(StatusCode::OK, &reply),
+            Err(err) => {
+                log.error = Some(err.code);
+                err.into_response()
+            }
+        };
+        let metric = match (log.outcome, log.error) {
+            (Some("opted_out"), _) => Some("OptOutsRecorded"),
+            (Some("duplicate"), _) => Some("OptOutDuplicates"),
+            (Some("superseded"), _) => Some("OptOutsSuperseded"),
+            (Some("ignored"), _) => Some("MessagesIgnored"),
+            (_, Some("invalid_signature" | "invalid_token")) => Some("SignatureFailures"),
+            (_, Some("storage_unavailable")) => Some("StorageErrors"),
+            (_, Some(_)) => Some("InvalidRequests"),
+            _ => None,
+        };
+        if let Some(metric) = metric {
+            Metrics::new("unsubscribe-webhook").count(metric).emit();
+        }
+        tracing::info!(
+            request_id,
+            route = ROUTE,
+            method,
+            status = response.status().as_u16(),
+            outcome = log.outcome,
+            error = log.error,
+            msisdn = log.msisdn,
+            message_id = log.message_id,
+            api = log.api,
+            encoding = log.encoding,
+            keyword = log.keyword,
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "inbound webhook"
+        );
+        response
+    }
+
+    async fn process(&self, req: &Request, log: &mut LogLine) -> Result<Reply, ApiError> {
+        ApiError::check_readable(req)?;
+        let token = route_token(req.uri().path())
+            .ok_or_else(|| ApiError::not_found(format!("no such route; the webhook is {ROUTE}")))?;
+        if !matches!(req.method().as_str(), "GET" | "POST") {
+            return Err(ApiError::method_not_allowed("GET, POST"));
+        }
+        if let Some(expected) = &self.auth.token {
+            let given = token.unwrap_or("");
+            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+                return Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "the webhook URL's token is missing or wrong",
+                ));
+            }
+        }
+        let body = req.body().as_ref();
+        if body.len() > BODY_LIMIT {
+            return Err(ApiError::payload_too_large(BODY_LIMIT));
+        }
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let raw = inbound::extract(req.method().as_str(), content_type, req.uri().query(), body)
+            .map_err(|e| ApiError::bad_request("invalid_message", e.to_string()))?;
+        let received_at = timestamp::now();
+        if let Some((secret, method)) = &self.auth.signature {
+            let checked = match &raw {
+                RawInbound::Sms { params, .. } => {
+                    let pairs: Vec<(&str, &str)> = params
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    signature::verify_sms(&pairs, secret, *method, received_at)
+                }
+                RawInbound::Messages { .. } => {
+                    let authorization = req
+                        .headers()
+                        .get(header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok());
+                    signature::verify_messages_jwt(authorization, body, secret, received_at)
+                }
+            };
+            checked.map_err(signature_error)?;
+        }
+        let message = raw
+            .interpret()
+            .map_err(|e| ApiError::bad_request("invalid_message", e.to_string()))?;
+        log.msisdn = Some(message.msisdn.masked());
+        log.message_id = Some(message.message_id.clone());
+        log.api = Some(message.api.as_str());
+        log.encoding = Some(message.encoding.as_str());
+
+        let keyword = if message.is_keyword_candidate() {
+            self.rules.opt_out_keyword(&message.text)
+        } else {
+            None
+        };
+        let Some(keyword) = keyword else {
+            log.outcome = Some("ignored");
+            return Ok(Reply {
+                status: "ignored",
+                outcome: None,
+            });
+        };
+        log.keyword = Some(keyword.clone());
+        let event = opt_out_event(&message, keyword, received_at);
+        let outcome = self.store.record(&event).await.map_err(|e| {
+            tracing::error!(error = %e, "storing the opt-out failed");
+            ApiError::storage_unavailable()
+        })?;
+        log.outcome = Some(match outcome {
+            Outcome::Applied => "opted_out",
+            Outcome::Superseded => "superseded",
+            Outcome::Duplicate => "duplicate",
+        });
+        Ok(Reply {
+            status: "opted_out",
+            outcome: Some(outcome),
+        })
+    }
+}
+
+/// The history entry for an opt-out message: the evidence a compliance review asks for.
+fn opt_out_event(
+    message: &InboundSms,
+    keyword: String,
+    received_at: time::OffsetDateTime,
+) -> Event {
+    let api_prefix = match message.api {
+        inbound::Api::Sms => "sms",
+        inbound::Api::Messages => "msg",
+    };
+    let mut details = BTreeMap::new();
+    details.insert("message_id".into(), message.message_id.clone());
+    details.insert("short_code".into(), message.to.clone());
+    details.insert("keyword".into(), keyword);
+    details.insert("text".into(), message.text.chars().take(160).collect());
+    details.insert("api".into(), message.api.as_str().into());
+    details.insert("encoding".into(), message.encoding.as_str().into());
+    if let Some(sent_at) = message.sent_at {
+        details.insert("message_timestamp".into(), timestamp::format(sent_at));
+    }
+    Event {
+        msisdn: message.msisdn.clone(),
+        kind: EventKind::OptOut,
+        event_id: format!("{api_prefix}:{}", message.message_id),
+        // The message's own time decides ordering; absent, or ahead of our clock (a skewed or
+        // forged timestamp must not make an event "newest" forever), our receipt time is used.
+        occurred_at: message
+            .sent_at
+            .map_or(received_at, |sent| sent.min(received_at)),
+        received_at,
+        source: "webhook".into(),
+        details,
+    }
+}
+
+fn signature_error(err: SignatureError) -> ApiError {
+    let message = match err {
+        SignatureError::Missing => "the request is not signed".to_string(),
+        SignatureError::Mismatch => "the signature does not match".to_string(),
+        SignatureError::Stale => "the signature's timestamp is more than 5 minutes off".to_string(),
+        SignatureError::Malformed(reason) => format!("the signature is malformed: {reason}"),
+    };
+    ApiError::unauthorized("invalid_signature", message)
+}
+
+/// `Some(None)` for `/webhooks/inbound`, `Some(Some(token))` for `/webhooks/inbound/<token>`,
+/// `None` for any other path. Matching the end of the path keeps working behind a stage prefix.
+fn route_token(path: &str) -> Option<Option<&str>> {
+    let path = path.trim_end_matches('/');
+    if path.ends_with(ROUTE) {
+        return Some(None);
+    }
+    let (head, token) = path.rsplit_once('/')?;
+    (head.ends_with(ROUTE) && !token.is_empty()).then_some(Some(token))
+}
+
+#[derive(Serialize)]
+struct Reply {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+}
+
+#[derive(Default)]
+struct LogLine {
+    outcome: Option<&'static str>,
+    error: Option<&'static str>,
+    msisdn: Option<String>,
+    message_id: Option<String>,
+    api: Option<&'static str>,
+    encoding: Option<&'static str>,
+    keyword: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route_token("/webhooks/inbound"), Some(None));
+        assert_eq!(route_token("/webhooks/inbound/"), Some(None));
+        assert_eq!(route_token("/prod/webhooks/inbound"), Some(None));
+        assert_eq!(
+            route_token("/webhooks/inbound/s3cr3t"),
+            Some(Some("s3cr3t"))
+        );
+        assert_eq!(route_token("/webhooks/other"), None);
+        assert_eq!(route_token("/"), None);
+        assert_eq!(route_token("/webhooks/inbound/a/b"), None);
+    }
+}
