@@ -1,14 +1,64 @@
 //! Operator metrics as CloudWatch Embedded Metric Format (EMF) log lines: CloudWatch Logs turns
 //! them into metrics, with no API call and no extra latency in the request path.
 //!
-//! Namespace `SmsOptOut`, dimension `Function` (and `Outcome` where given). Metrics:
-//! - webhook: `OptOutsRecorded`, `OptOutDuplicates`, `OptOutsSuperseded`, `MessagesIgnored`,
-//!   `SignatureFailures`, `InvalidRequests`, `StorageErrors` (Count);
-//! - resubscribe API: `Resubscribes` (Count, by `Outcome`), `VonageLatency` (Milliseconds).
+//! Namespace `SmsOptOut`, dimension `Function` (and `Outcome` where given). Every metric is a
+//! [`Metric`]: handlers derive them from their typed outcomes, never from strings, and
+//! `template.yaml`'s dashboard and alarms are tested against [`Metric::ALL`].
 
 use std::io::Write;
 
 pub const NAMESPACE: &str = "SmsOptOut";
+
+/// Every metric the code emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Webhook: an opt-out recorded (new state).
+    OptOutsRecorded,
+    /// Webhook: a redelivery of a message already recorded.
+    OptOutDuplicates,
+    /// Webhook: an opt-out older than the current state, kept in history only.
+    OptOutsSuperseded,
+    /// Webhook: a message that is not an opt-out.
+    MessagesIgnored,
+    /// Webhook: a missing or wrong signature or URL token.
+    SignatureFailures,
+    /// Any HTTP function: a request refused as wrong (4xx).
+    InvalidRequests,
+    /// Any function: the table could not be read or written.
+    StorageErrors,
+    /// Website API: `POST /resubscribe`, by `Outcome`.
+    Resubscribes,
+    /// Time of a Vonage call (milliseconds).
+    VonageLatency,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 9] = [
+        Metric::OptOutsRecorded,
+        Metric::OptOutDuplicates,
+        Metric::OptOutsSuperseded,
+        Metric::MessagesIgnored,
+        Metric::SignatureFailures,
+        Metric::InvalidRequests,
+        Metric::StorageErrors,
+        Metric::Resubscribes,
+        Metric::VonageLatency,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::OptOutsRecorded => "OptOutsRecorded",
+            Metric::OptOutDuplicates => "OptOutDuplicates",
+            Metric::OptOutsSuperseded => "OptOutsSuperseded",
+            Metric::MessagesIgnored => "MessagesIgnored",
+            Metric::SignatureFailures => "SignatureFailures",
+            Metric::InvalidRequests => "InvalidRequests",
+            Metric::StorageErrors => "StorageErrors",
+            Metric::Resubscribes => "Resubscribes",
+            Metric::VonageLatency => "VonageLatency",
+        }
+    }
+}
 
 /// One EMF document: a set of values sharing the same dimensions.
 #[derive(Debug, Clone, Default)]
@@ -30,13 +80,19 @@ impl Metrics {
         self
     }
 
-    pub fn count(mut self, name: &'static str) -> Self {
-        self.values.push((name, 1.0, "Count"));
+    pub fn count(mut self, metric: Metric) -> Self {
+        self.values.push((metric.name(), 1.0, "Count"));
         self
     }
 
-    pub fn milliseconds(mut self, name: &'static str, value: f64) -> Self {
-        self.values.push((name, value, "Milliseconds"));
+    /// A count of `n` (a gauge-like value, such as how many items are open).
+    pub fn value(mut self, metric: Metric, n: f64) -> Self {
+        self.values.push((metric.name(), n, "Count"));
+        self
+    }
+
+    pub fn milliseconds(mut self, metric: Metric, value: f64) -> Self {
+        self.values.push((metric.name(), value, "Milliseconds"));
         self
     }
 
@@ -89,8 +145,8 @@ mod tests {
     fn emf_line_declares_what_it_carries() {
         let line = Metrics::new("resubscribe")
             .dimension("Outcome", "applied")
-            .count("Resubscribes")
-            .milliseconds("VonageLatency", 12.5)
+            .count(Metric::Resubscribes)
+            .milliseconds(Metric::VonageLatency, 12.5)
             .to_line(1_795_000_000_000);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["Function"], "resubscribe");

@@ -116,6 +116,16 @@ pub enum Outcome {
     Duplicate,
 }
 
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Superseded => "superseded",
+            Outcome::Duplicate => "duplicate",
+        }
+    }
+}
+
 /// The current state of one number.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct State {

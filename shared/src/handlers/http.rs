@@ -1,77 +1,188 @@
-//! The HTTP boundary: one error type for every route of every function, mapped to a response in
-//! one place, and the small JSON helpers the handlers share.
+//! The HTTP boundary: one error type for every route of every function ([`ApiError`], with its
+//! code an [`ErrorCode`]), mapped to a response in one place; the one `From` per domain and
+//! adapter error; and the small JSON helpers the handlers share.
 
+use crate::adapters::metrics::Metric;
+use crate::adapters::store::StoreError;
+use crate::adapters::vonage::VonageError;
+use crate::domain::inbound::ParseError;
+use crate::domain::msisdn::MsisdnError;
+use crate::domain::signature::SignatureError;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-/// What a caller gets back when a request is refused or fails: `{"error": code, "message": text}`.
-/// `code` is stable and machine-readable; `message` is for people and never holds a secret or a
-/// full phone number.
+/// Every error code a caller can get, with its status. The code is the stable, machine-readable
+/// part of an error body; the README and docs/api.md list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Webhook: not an inbound message (missing or invalid fields, bad JSON, repeated fields).
+    InvalidMessage,
+    /// The event could not be read as an HTTP request at all ([`super::gateway::Unreadable`]).
+    InvalidRequest,
+    InvalidJson,
+    InvalidMsisdn,
+    InvalidConsent,
+    InvalidEvidence,
+    InvalidParameter,
+    InvalidCursor,
+    InvalidSignature,
+    InvalidToken,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    /// The number opted out after the consent was captured.
+    NewerOptOut,
+    /// The same `Idempotency-Key` with another body.
+    IdempotencyConflict,
+    ProviderRejected,
+    ProviderUnavailable,
+    StorageUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidMsisdn => "invalid_msisdn",
+            ErrorCode::InvalidConsent => "invalid_consent",
+            ErrorCode::InvalidEvidence => "invalid_evidence",
+            ErrorCode::InvalidParameter => "invalid_parameter",
+            ErrorCode::InvalidCursor => "invalid_cursor",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::NewerOptOut => "newer_opt_out",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::ProviderRejected => "provider_rejected",
+            ErrorCode::ProviderUnavailable => "provider_unavailable",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidMessage
+            | ErrorCode::InvalidRequest
+            | ErrorCode::InvalidJson
+            | ErrorCode::InvalidMsisdn
+            | ErrorCode::InvalidConsent
+            | ErrorCode::InvalidEvidence
+            | ErrorCode::InvalidParameter
+            | ErrorCode::InvalidCursor => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidSignature | ErrorCode::InvalidToken | ErrorCode::Unauthorized => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::NewerOptOut | ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
+            ErrorCode::ProviderRejected | ErrorCode::ProviderUnavailable => StatusCode::BAD_GATEWAY,
+            ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The operator metric a refusal with this code counts in, if any: signature and token
+    /// failures, storage failures, and every other refusal of a request that was wrong (4xx).
+    /// Provider outcomes and conflicts are outcomes of their route, counted there.
+    pub fn metric(self) -> Option<Metric> {
+        match self {
+            ErrorCode::InvalidSignature | ErrorCode::InvalidToken => {
+                Some(Metric::SignatureFailures)
+            }
+            ErrorCode::StorageUnavailable => Some(Metric::StorageErrors),
+            ErrorCode::NewerOptOut
+            | ErrorCode::IdempotencyConflict
+            | ErrorCode::ProviderRejected
+            | ErrorCode::ProviderUnavailable => None,
+            _ => Some(Metric::InvalidRequests),
+        }
+    }
+
+    /// Every code (for tests and docs).
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::InvalidMessage,
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidMsisdn,
+        ErrorCode::InvalidConsent,
+        ErrorCode::InvalidEvidence,
+        ErrorCode::InvalidParameter,
+        ErrorCode::InvalidCursor,
+        ErrorCode::InvalidSignature,
+        ErrorCode::InvalidToken,
+        ErrorCode::Unauthorized,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::NewerOptOut,
+        ErrorCode::IdempotencyConflict,
+        ErrorCode::ProviderRejected,
+        ErrorCode::ProviderUnavailable,
+        ErrorCode::StorageUnavailable,
+    ];
+}
+
+/// What a caller gets back when a request is refused or fails: `{"error": code, "message": text}`
+/// with the code's status. `message` is for people and never holds a secret or a full number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
     pub fn method_not_allowed(allowed: &str) -> Self {
         Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             format!("allowed methods: {allowed}"),
         )
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("request body is larger than {limit} bytes"),
         )
     }
-    /// The event could not be read as an HTTP request ([`crate::handlers::gateway::Unreadable`]).
-    pub fn unreadable(reason: &str) -> Self {
-        Self::bad_request("invalid_request", reason)
-    }
     /// `Err` for a stand-in request made from an event that could not be read as one.
     pub fn check_readable(req: &lambda_http::Request) -> Result<(), Self> {
-        match req
-            .extensions()
-            .get::<crate::handlers::gateway::Unreadable>()
-        {
-            Some(crate::handlers::gateway::Unreadable(reason)) => Err(Self::unreadable(reason)),
+        match req.extensions().get::<super::gateway::Unreadable>() {
+            Some(super::gateway::Unreadable(reason)) => {
+                Err(Self::new(ErrorCode::InvalidRequest, *reason))
+            }
             None => Ok(()),
         }
     }
     /// Storage failed: 503 so the caller (Vonage, the website backend) retries later.
     pub fn storage_unavailable() -> Self {
         Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
+            ErrorCode::StorageUnavailable,
             "the record could not be written or read; nothing was changed, retry later",
         )
     }
 
     pub fn into_response(self) -> Response<Body> {
         json_response(
-            self.status,
+            self.status(),
             &ErrorBody {
                 error: self.code,
                 message: &self.message,
@@ -85,8 +196,8 @@ impl std::fmt::Display for ApiError {
         write!(
             f,
             "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
+            self.status().as_u16(),
+            self.code.as_str(),
             self.message
         )
     }
@@ -94,9 +205,71 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// A request that is not an inbound message.
+impl From<ParseError> for ApiError {
+    fn from(err: ParseError) -> Self {
+        Self::new(ErrorCode::InvalidMessage, err.to_string())
+    }
+}
+
+/// A webhook whose signature does not check out.
+impl From<SignatureError> for ApiError {
+    fn from(err: SignatureError) -> Self {
+        let message = match err {
+            SignatureError::Missing => "the request is not signed".to_string(),
+            SignatureError::Mismatch => "the signature does not match".to_string(),
+            SignatureError::Stale => {
+                "the signature's timestamp is more than 5 minutes off".to_string()
+            }
+            SignatureError::Malformed(reason) => format!("the signature is malformed: {reason}"),
+        };
+        Self::new(ErrorCode::InvalidSignature, message)
+    }
+}
+
+/// A number that is not one (the message never holds the input).
+impl From<MsisdnError> for ApiError {
+    fn from(err: MsisdnError) -> Self {
+        Self::new(ErrorCode::InvalidMsisdn, err.to_string())
+    }
+}
+
+/// Storage: a cursor we did not issue is the caller's mistake; anything else is ours (503,
+/// retried). The detail goes to the log, never to the caller.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::BadCursor => Self::new(
+                ErrorCode::InvalidCursor,
+                "cursor is not one this API returned",
+            ),
+            other => {
+                tracing::error!(error = %other, "storage call failed");
+                Self::storage_unavailable()
+            }
+        }
+    }
+}
+
+/// Vonage did not confirm: our record is unchanged.
+impl From<VonageError> for ApiError {
+    fn from(err: VonageError) -> Self {
+        match err {
+            VonageError::Rejected { .. } => Self::new(
+                ErrorCode::ProviderRejected,
+                "Vonage did not lift the block for this number; our record is unchanged",
+            ),
+            VonageError::Unavailable { .. } | VonageError::Config(_) => Self::new(
+                ErrorCode::ProviderUnavailable,
+                "Vonage could not be reached or gave no usable answer; our record is unchanged, retry later",
+            ),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
-    error: &'a str,
+    error: ErrorCode,
     message: &'a str,
 }
 
@@ -126,12 +299,38 @@ mod tests {
     #[test]
     fn error_maps_to_small_json_body() {
         let response =
-            ApiError::bad_request("invalid_message", "missing field `msisdn`").into_response();
+            ApiError::new(ErrorCode::InvalidMessage, "missing field `msisdn`").into_response();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
         assert_eq!(body["error"], "invalid_message");
         assert_eq!(body["message"], "missing field `msisdn`");
         assert_eq!(body.as_object().map(|o| o.len()), Some(2));
+    }
+
+    #[test]
+    fn codes_serialise_as_their_names_and_map_to_statuses_and_metrics() {
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                serde_json::to_value(code).unwrap_or_default(),
+                code.as_str(),
+                "{code:?}"
+            );
+            let status = code.status().as_u16();
+            assert!((400..600).contains(&status), "{code:?}");
+            // Every 4xx that is the caller's mistake counts as an invalid request; 5xx from
+            // storage as a storage error; signature failures on their own.
+            match code.metric() {
+                Some(Metric::InvalidRequests) => assert!((400..500).contains(&status)),
+                Some(Metric::StorageErrors) => assert_eq!(status, 503),
+                Some(Metric::SignatureFailures) => assert_eq!(status, 401),
+                Some(other) => panic!("{code:?} counts in {other:?}"),
+                None => assert!([409, 502].contains(&status), "{code:?}"),
+            }
+        }
+        let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
     }
 }

@@ -9,14 +9,14 @@
 //! [`BODY_LIMIT`]; 503 only when storage failed, so Vonage retries and nothing is lost.
 
 use crate::adapters::config::{ConfigError, Settings};
-use crate::adapters::metrics::Metrics;
+use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::store::Store;
 use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
 use crate::domain::keywords::KeywordRules;
-use crate::domain::signature::{self, SignatureError, SignatureMethod};
+use crate::domain::signature::{self, SignatureMethod};
 use crate::domain::timestamp;
-use crate::handlers::http::{json_response, ApiError};
+use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -28,6 +28,8 @@ use subtle::ConstantTimeEq;
 /// a few KiB; anything much larger is not Vonage.
 pub const BODY_LIMIT: usize = 64 * 1024;
 const ROUTE: &str = "/webhooks/inbound";
+/// The `Function` dimension of this handler's metrics.
+const FUNCTION: &str = "unsubscribe-webhook";
 /// Every (method, path) this function serves; `template.yaml` must route exactly these to it
 /// (checked by `shared/tests/template_routes.rs`).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -100,33 +102,29 @@ impl Webhook {
             .unwrap_or_default();
         let method = req.method().as_str().to_string();
         let mut log = LogLine::default();
-        let response = match self.process(&req, &mut log).await {
-            Ok(reply) => json_response(StatusCode::OK, &reply),
-            Err(err) => {
-                log.error = Some(err.code);
-                err.into_response()
-            }
-        };
-        let metric = match (log.outcome, log.error) {
-            (Some("opted_out"), _) => Some("OptOutsRecorded"),
-            (Some("duplicate"), _) => Some("OptOutDuplicates"),
-            (Some("superseded"), _) => Some("OptOutsSuperseded"),
-            (Some("ignored"), _) => Some("MessagesIgnored"),
-            (_, Some("invalid_signature" | "invalid_token")) => Some("SignatureFailures"),
-            (_, Some("storage_unavailable")) => Some("StorageErrors"),
-            (_, Some(_)) => Some("InvalidRequests"),
-            _ => None,
+        let result = self.process(&req, &mut log).await;
+        let metric = match &result {
+            Ok(handled) => Some(handled.metric()),
+            Err(err) => err.code.metric(),
         };
         if let Some(metric) = metric {
-            Metrics::new("unsubscribe-webhook").count(metric).emit();
+            Metrics::new(FUNCTION).count(metric).emit();
         }
+        let (outcome, error) = match &result {
+            Ok(handled) => (Some(handled.as_str()), None),
+            Err(err) => (None, Some(err.code.as_str())),
+        };
+        let response = match result {
+            Ok(handled) => json_response(StatusCode::OK, &handled.reply()),
+            Err(err) => err.into_response(),
+        };
         tracing::info!(
             request_id,
             route = ROUTE,
             method,
             status = response.status().as_u16(),
-            outcome = log.outcome,
-            error = log.error,
+            outcome,
+            error,
             msisdn = log.msisdn,
             message_id = log.message_id,
             api = log.api,
@@ -138,7 +136,7 @@ impl Webhook {
         response
     }
 
-    async fn process(&self, req: &Request, log: &mut LogLine) -> Result<Reply, ApiError> {
+    async fn process(&self, req: &Request, log: &mut LogLine) -> Result<Handled, ApiError> {
         ApiError::check_readable(req)?;
         let token = route_token(req.uri().path())
             .ok_or_else(|| ApiError::not_found(format!("no such route; the webhook is {ROUTE}")))?;
@@ -148,8 +146,8 @@ impl Webhook {
         if let Some(expected) = &self.auth.token {
             let given = token.unwrap_or("");
             if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-                return Err(ApiError::unauthorized(
-                    "invalid_token",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidToken,
                     "the webhook URL's token is missing or wrong",
                 ));
             }
@@ -162,8 +160,7 @@ impl Webhook {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let raw = inbound::extract(req.method().as_str(), content_type, req.uri().query(), body)
-            .map_err(|e| ApiError::bad_request("invalid_message", e.to_string()))?;
+        let raw = inbound::extract(req.method().as_str(), content_type, req.uri().query(), body)?;
         let received_at = timestamp::now();
         if let Some((secret, method)) = &self.auth.signature {
             let checked = match &raw {
@@ -182,11 +179,9 @@ impl Webhook {
                     signature::verify_messages_jwt(authorization, body, secret, received_at)
                 }
             };
-            checked.map_err(signature_error)?;
+            checked?;
         }
-        let message = raw
-            .interpret()
-            .map_err(|e| ApiError::bad_request("invalid_message", e.to_string()))?;
+        let message = raw.interpret()?;
         log.msisdn = Some(message.msisdn.masked());
         log.message_id = Some(message.message_id.clone());
         log.api = Some(message.api.as_str());
@@ -198,27 +193,12 @@ impl Webhook {
             None
         };
         let Some(keyword) = keyword else {
-            log.outcome = Some("ignored");
-            return Ok(Reply {
-                status: "ignored",
-                outcome: None,
-            });
+            return Ok(Handled::Ignored);
         };
         log.keyword = Some(keyword.clone());
         let event = opt_out_event(&message, keyword, received_at);
-        let outcome = self.store.record(&event).await.map_err(|e| {
-            tracing::error!(error = %e, "storing the opt-out failed");
-            ApiError::storage_unavailable()
-        })?;
-        log.outcome = Some(match outcome {
-            Outcome::Applied => "opted_out",
-            Outcome::Superseded => "superseded",
-            Outcome::Duplicate => "duplicate",
-        });
-        Ok(Reply {
-            status: "opted_out",
-            outcome: Some(outcome),
-        })
+        let outcome = self.store.record(&event).await?;
+        Ok(Handled::OptedOut(outcome))
     }
 }
 
@@ -257,16 +237,6 @@ fn opt_out_event(
     }
 }
 
-fn signature_error(err: SignatureError) -> ApiError {
-    let message = match err {
-        SignatureError::Missing => "the request is not signed".to_string(),
-        SignatureError::Mismatch => "the signature does not match".to_string(),
-        SignatureError::Stale => "the signature's timestamp is more than 5 minutes off".to_string(),
-        SignatureError::Malformed(reason) => format!("the signature is malformed: {reason}"),
-    };
-    ApiError::unauthorized("invalid_signature", message)
-}
-
 /// `Some(None)` for `/webhooks/inbound`, `Some(Some(token))` for `/webhooks/inbound/<token>`,
 /// `None` for any other path. Matching the end of the path keeps working behind a stage prefix.
 fn route_token(path: &str) -> Option<Option<&str>> {
@@ -278,6 +248,50 @@ fn route_token(path: &str) -> Option<Option<&str>> {
     (head.ends_with(ROUTE) && !token.is_empty()).then_some(Some(token))
 }
 
+/// What the webhook did with a valid inbound message: every such message is answered 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// An opt-out, recorded through `Store::record` (applied, duplicate or superseded).
+    OptedOut(Outcome),
+    /// Not an opt-out: acknowledged, nothing stored.
+    Ignored,
+}
+
+impl Handled {
+    /// The log line's `outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Handled::OptedOut(Outcome::Applied) => "opted_out",
+            Handled::OptedOut(Outcome::Duplicate) => "duplicate",
+            Handled::OptedOut(Outcome::Superseded) => "superseded",
+            Handled::Ignored => "ignored",
+        }
+    }
+
+    pub fn metric(self) -> Metric {
+        match self {
+            Handled::OptedOut(Outcome::Applied) => Metric::OptOutsRecorded,
+            Handled::OptedOut(Outcome::Duplicate) => Metric::OptOutDuplicates,
+            Handled::OptedOut(Outcome::Superseded) => Metric::OptOutsSuperseded,
+            Handled::Ignored => Metric::MessagesIgnored,
+        }
+    }
+
+    /// The body Vonage gets: `{"status":"opted_out","outcome":...}` or `{"status":"ignored"}`.
+    fn reply(self) -> Reply {
+        match self {
+            Handled::OptedOut(outcome) => Reply {
+                status: "opted_out",
+                outcome: Some(outcome),
+            },
+            Handled::Ignored => Reply {
+                status: "ignored",
+                outcome: None,
+            },
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Reply {
     status: &'static str,
@@ -287,8 +301,6 @@ struct Reply {
 
 #[derive(Default)]
 struct LogLine {
-    outcome: Option<&'static str>,
-    error: Option<&'static str>,
     msisdn: Option<String>,
     message_id: Option<String>,
     api: Option<&'static str>,

@@ -1,0 +1,270 @@
+//! The `resubscribe` function: the API the company's website backend calls. One file per route:
+//!
+//! - [`post_resubscribe`] `POST /resubscribe`: a person who once texted STOP asked, on the
+//!   website, to receive messages again. Vonage's opt-in API lifts its block first; only when
+//!   Vonage confirms is our opt-out cleared (through `Store::record`, the same "newest event wins"
+//!   rule as the webhook).
+//! - [`subscription`] `GET /subscriptions/{msisdn}`: a number's status and recent history.
+//! - [`opt_outs`] `GET /opt-outs?limit=N&cursor=C`: the opted-out numbers, paginated.
+//!
+//! This file: the settings, the router, the API key check, and the one log line and metrics per
+//! request. Every route needs `x-api-key` equal to one of `API_KEYS`. Errors are
+//! `{"error", "message"}` ([`ApiError`]); docs/api.md lists them.
+
+mod opt_outs;
+mod post_resubscribe;
+mod subscription;
+
+use crate::adapters::config::{ConfigError, Settings};
+use crate::adapters::metrics::{Metric, Metrics};
+use crate::adapters::store::Store;
+use crate::adapters::vonage::VonageClient;
+use crate::domain::event::Outcome;
+use crate::handlers::http::{ApiError, ErrorCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+
+pub use opt_outs::{DEFAULT_PAGE, MAX_PAGE};
+pub use post_resubscribe::{MAX_CONSENT_AGE, MAX_CONSENT_SKEW};
+pub use subscription::{DEFAULT_HISTORY, MAX_HISTORY};
+
+/// The `Function` dimension of this handler's metrics.
+const FUNCTION: &str = "resubscribe";
+
+/// Every (method, path) this function serves; `template.yaml` must route exactly these to it
+/// (checked by `shared/tests/template_routes.rs`).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/resubscribe"),
+    ("GET", "/subscriptions/{msisdn}"),
+    ("GET", "/opt-outs"),
+];
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// Everything the API needs, built once per container.
+#[derive(Clone)]
+pub struct ResubscribeApi {
+    pub store: Store,
+    pub vonage: VonageClient,
+    api_keys: Vec<String>,
+    pub default_region: phonenumber::country::Id,
+}
+
+impl std::fmt::Debug for ResubscribeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResubscribeApi")
+            .field("store", &self.store)
+            .field("vonage", &self.vonage)
+            .field("api_keys", &self.api_keys.len())
+            .field("default_region", &self.default_region)
+            .finish()
+    }
+}
+
+impl ResubscribeApi {
+    pub fn new(store: Store, vonage: VonageClient, api_keys: Vec<String>) -> Self {
+        Self {
+            store,
+            vonage,
+            api_keys: api_keys
+                .into_iter()
+                .filter(|k| !k.trim().is_empty())
+                .collect(),
+            default_region: phonenumber::country::Id::US,
+        }
+    }
+
+    /// Settings: `API_KEYS` (comma-separated, required), `VONAGE_API_KEY`, `VONAGE_API_SECRET`,
+    /// `VONAGE_API_BASE_URL` (default `https://rest.nexmo.com`), `DEFAULT_COUNTRY` (ISO code used
+    /// for numbers written without a country code; default `US`).
+    pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        let keys: Vec<String> = settings
+            .require("API_KEYS")?
+            .split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        let vonage = VonageClient::from_settings(settings)?;
+        let mut api = Self::new(store, vonage, keys);
+        if let Some(country) = settings.get("DEFAULT_COUNTRY") {
+            api.default_region =
+                country
+                    .to_ascii_uppercase()
+                    .parse()
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "DEFAULT_COUNTRY",
+                        reason: "not an ISO 3166 country code".into(),
+                    })?;
+        }
+        Ok(api)
+    }
+
+    /// The Lambda handler. Never fails: every outcome is an HTTP response.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
+        let mut log = LogLine::default();
+        let result = self.route(&req, &mut log).await;
+        let error = result.as_ref().err().map(|e| e.code);
+        if let Some(metric) = error.and_then(ErrorCode::metric) {
+            Metrics::new(FUNCTION).count(metric).emit();
+        }
+        if log.route == Route::Resubscribe.name() {
+            // By outcome: what was recorded, or why nothing was.
+            let outcome = log
+                .outcome
+                .map(Outcome::as_str)
+                .or(error.map(ErrorCode::as_str))
+                .unwrap_or("unknown");
+            let mut metrics = Metrics::new(FUNCTION)
+                .dimension("Outcome", outcome)
+                .count(Metric::Resubscribes);
+            if let Some(ms) = log.provider_ms {
+                metrics = metrics.milliseconds(Metric::VonageLatency, ms);
+            }
+            metrics.emit();
+        }
+        let response = result.unwrap_or_else(ApiError::into_response);
+        tracing::info!(
+            request_id,
+            route = log.route,
+            method = req.method().as_str(),
+            status = response.status().as_u16(),
+            outcome = log.outcome.map(Outcome::as_str),
+            error = error.map(ErrorCode::as_str),
+            msisdn = log.msisdn,
+            provider_attempts = log.provider_attempts,
+            provider_ms = log.provider_ms,
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "resubscribe api"
+        );
+        response
+    }
+
+    async fn route(&self, req: &Request, log: &mut LogLine) -> Result<Response<Body>, ApiError> {
+        ApiError::check_readable(req)?;
+        let path = req.uri().path().trim_end_matches('/');
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let method = req.method().as_str();
+        // Match on the path's end so a stage prefix (REST API) does not break routing.
+        let route = match segments.as_slice() {
+            [.., "resubscribe"] => Route::Resubscribe,
+            [.., "subscriptions", number] => Route::Subscription(number),
+            [.., "opt-outs"] => Route::OptOuts,
+            _ => return Err(ApiError::not_found("no such route")),
+        };
+        log.route = route.name();
+        let allowed = match route {
+            Route::Resubscribe => "POST",
+            _ => "GET",
+        };
+        if method != allowed {
+            return Err(ApiError::method_not_allowed(allowed));
+        }
+        self.authenticate(req)?;
+        match route {
+            Route::Resubscribe => self.resubscribe(req, log).await,
+            Route::Subscription(number) => self.subscription(req, number, log).await,
+            Route::OptOuts => self.opt_outs(req).await,
+        }
+    }
+
+    /// `x-api-key` must equal one of the configured keys. Every key is compared, in constant
+    /// time, so timing says nothing about which key or how much of it matched.
+    fn authenticate(&self, req: &Request) -> Result<(), ApiError> {
+        let given = req
+            .headers()
+            .get("x-api-key")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        let mut ok = subtle::Choice::from(0u8);
+        for key in &self.api_keys {
+            ok |= given.ct_eq(key.as_bytes());
+        }
+        if given.is_empty() || !bool::from(ok) {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "missing or invalid x-api-key header",
+            ));
+        }
+        Ok(())
+    }
+}
+
+enum Route<'a> {
+    Resubscribe,
+    Subscription(&'a str),
+    OptOuts,
+}
+
+impl Route<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Route::Resubscribe => "POST /resubscribe",
+            Route::Subscription(_) => "GET /subscriptions/{msisdn}",
+            Route::OptOuts => "GET /opt-outs",
+        }
+    }
+}
+
+fn query_param(req: &Request, name: &str) -> Option<String> {
+    let query = req.uri().query()?;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn query_int(req: &Request, name: &'static str, default: i32, max: i32) -> Result<i32, ApiError> {
+    match query_param(req, name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<i32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("{name} must be a whole number from 1 to {max}"),
+            )),
+        },
+    }
+}
+
+fn percent_decode(segment: &str) -> String {
+    // A path segment is not a form value: `+` is a literal plus (as in "+14155550100").
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!(
+        "v={}",
+        segment.replace('+', "%2B")
+    ))
+    .ok()
+    .and_then(|mut v| v.pop())
+    .map(|(_, v)| v)
+    .unwrap_or_else(|| segment.to_string())
+}
+
+/// What a request's log line says beyond its route, status and error.
+#[derive(Default)]
+struct LogLine {
+    route: &'static str,
+    /// What was recorded, if anything.
+    outcome: Option<Outcome>,
+    msisdn: Option<String>,
+    provider_attempts: Option<u32>,
+    provider_ms: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_decode_plus_literally() {
+        assert_eq!(percent_decode("%2B14155550100"), "+14155550100");
+        assert_eq!(percent_decode("+14155550100"), "+14155550100");
+        assert_eq!(percent_decode("415%20555%200100"), "415 555 0100");
+    }
+}

@@ -1,0 +1,306 @@
+//! `POST /resubscribe`: a person asked on the website to receive texts again. Checked consent,
+//! then Vonage's manage call, then our record (the same "newest event wins" rule as a STOP).
+
+use super::{LogLine, ResubscribeApi, BODY_LIMIT};
+use crate::adapters::vonage::VonageError;
+use crate::domain::event::{Event, EventKind, Outcome, Status};
+use crate::domain::msisdn::Msisdn;
+use crate::domain::timestamp;
+use crate::handlers::http::{json_response, ApiError, ErrorCode};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+use time::OffsetDateTime;
+
+/// A consent must be at most this old when it reaches us (a website backend that queued the
+/// request for a while is fine; a consent from months ago needs asking again).
+pub const MAX_CONSENT_AGE: time::Duration = time::Duration::days(7);
+/// Clock skew tolerated for a consent stamped slightly in the future.
+pub const MAX_CONSENT_SKEW: time::Duration = time::Duration::minutes(5);
+/// Time kept back from the Lambda's deadline for writing the record after Vonage answers.
+const STORAGE_RESERVE: Duration = Duration::from_millis(1500);
+/// Budget for the Vonage call when no Lambda deadline is known (tests, local runs).
+const DEFAULT_PROVIDER_BUDGET: Duration = Duration::from_secs(8);
+
+impl ResubscribeApi {
+    pub(super) async fn resubscribe(
+        &self,
+        req: &Request,
+        log: &mut LogLine,
+    ) -> Result<Response<Body>, ApiError> {
+        let body = req.body().as_ref();
+        if body.len() > BODY_LIMIT {
+            return Err(ApiError::payload_too_large(BODY_LIMIT));
+        }
+        let request: ResubscribeRequest = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let msisdn = Msisdn::parse(&request.msisdn, self.default_region)?;
+        log.msisdn = Some(msisdn.masked());
+        let now = timestamp::now();
+        let consent = request.consent.validate(now)?;
+        let event = resubscribe_event(&msisdn, &consent, now);
+
+        // Refuse before touching Vonage when our record already holds a newer opt-out: the
+        // person said stop after giving this consent.
+        let current = self.store.state(&msisdn).await?;
+        if let Some(state) = &current {
+            if state.status == Status::OptedOut && state.order > event.order() {
+                return Err(newer_opt_out(&state.since));
+            }
+        }
+
+        let deadline = provider_deadline(req);
+        let provider_started = Instant::now();
+        let confirmation = self.vonage.manage_opt_in(&msisdn, deadline).await;
+        log.provider_ms = Some(provider_started.elapsed().as_secs_f64() * 1000.0);
+        let confirmation = match confirmation {
+            Ok(c) => c,
+            Err(err) => {
+                if let VonageError::Unavailable { attempts, .. } = &err {
+                    log.provider_attempts = Some(*attempts);
+                }
+                tracing::warn!(error = %err, msisdn = %msisdn, "Vonage did not confirm the opt-in");
+                return Err(err.into());
+            }
+        };
+        log.provider_attempts = Some(confirmation.attempts);
+
+        let mut event = event;
+        event.details.insert(
+            "provider_response".into(),
+            serde_json::to_string(&confirmation).unwrap_or_default(),
+        );
+        event
+            .details
+            .insert("provider".into(), "vonage-us-short-code".into());
+        let outcome = self.store.record(&event).await?;
+        log.outcome = Some(outcome);
+        if outcome == Outcome::Superseded {
+            // A STOP newer than this consent landed while Vonage was being called. Our record
+            // keeps the opt-out; Vonage's list now says opted in, which reconciliation reports.
+            let since = self
+                .store
+                .state(&msisdn)
+                .await
+                .ok()
+                .flatten()
+                .map(|s| s.since)
+                .unwrap_or_default();
+            return Err(newer_opt_out(&since));
+        }
+        Ok(json_response(
+            StatusCode::OK,
+            &ResubscribeReply {
+                msisdn: msisdn.as_str(),
+                status: Status::Subscribed,
+                since: timestamp::format(event.occurred_at),
+                outcome,
+                event_id: &event.event_id,
+            },
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResubscribeRequest {
+    msisdn: String,
+    consent: ConsentInput,
+}
+
+/// Evidence that the person asked to receive messages again.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentInput {
+    source: String,
+    captured_at: String,
+    #[serde(default)]
+    ip: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
+    #[serde(default)]
+    wording: Option<String>,
+}
+
+struct Consent {
+    source: String,
+    captured_at: OffsetDateTime,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    wording: Option<String>,
+}
+
+impl ConsentInput {
+    fn validate(self, now: OffsetDateTime) -> Result<Consent, ApiError> {
+        let bad = |code: ErrorCode, message: String| Err(ApiError::new(code, message));
+        let source = self.source.trim().to_string();
+        if source.is_empty() {
+            return bad(
+                ErrorCode::InvalidConsent,
+                "consent.source is required".into(),
+            );
+        }
+        for (name, value, max) in [
+            ("consent.source", Some(&source), 200),
+            ("consent.ip", self.ip.as_ref(), 64),
+            ("consent.user_agent", self.user_agent.as_ref(), 1024),
+            ("consent.wording", self.wording.as_ref(), 4000),
+        ] {
+            if value.is_some_and(|v| v.chars().count() > max) {
+                return bad(
+                    ErrorCode::InvalidConsent,
+                    format!("{name} is longer than {max} characters"),
+                );
+            }
+        }
+        let Some(captured_at) = timestamp::parse_rfc3339(&self.captured_at) else {
+            return bad(
+                ErrorCode::InvalidConsent,
+                "consent.captured_at must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z"
+                    .into(),
+            );
+        };
+        if captured_at > now + MAX_CONSENT_SKEW {
+            return bad(
+                ErrorCode::InvalidConsent,
+                "consent.captured_at is in the future".into(),
+            );
+        }
+        if captured_at < now - MAX_CONSENT_AGE {
+            return bad(
+                ErrorCode::InvalidConsent,
+                "consent.captured_at is more than 7 days old; capture the consent again".into(),
+            );
+        }
+        Ok(Consent {
+            source,
+            // Within the skew allowance, a consent "from the future" counts as now.
+            captured_at: captured_at.min(now),
+            ip: self.ip,
+            user_agent: self.user_agent,
+            wording: self.wording,
+        })
+    }
+}
+
+/// The same consent always yields the same event id, so a repeated request is a duplicate.
+fn resubscribe_event(msisdn: &Msisdn, consent: &Consent, now: OffsetDateTime) -> Event {
+    let mut hasher = Sha256::new();
+    for part in [
+        msisdn.as_str(),
+        &timestamp::format(consent.captured_at),
+        &consent.source,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let id = hex::encode(&hasher.finalize()[..16]);
+    let mut details = BTreeMap::new();
+    details.insert("consent_source".into(), consent.source.clone());
+    details.insert(
+        "consent_captured_at".into(),
+        timestamp::format(consent.captured_at),
+    );
+    for (name, value) in [
+        ("consent_ip", &consent.ip),
+        ("consent_user_agent", &consent.user_agent),
+        ("consent_wording", &consent.wording),
+    ] {
+        if let Some(value) = value {
+            details.insert(name.into(), value.clone());
+        }
+    }
+    Event {
+        msisdn: msisdn.clone(),
+        kind: EventKind::Resubscribe,
+        event_id: format!("resub:{id}"),
+        occurred_at: consent.captured_at,
+        received_at: now,
+        source: "website".into(),
+        details,
+    }
+}
+
+fn newer_opt_out(since: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NewerOptOut,
+        format!(
+            "the number opted out at {since}, after this consent was captured; the opt-out stands"
+        ),
+    )
+}
+
+/// The Vonage call must leave time to write the record before the Lambda is stopped.
+fn provider_deadline(req: &Request) -> Instant {
+    let now = Instant::now();
+    let budget = req
+        .lambda_context_ref()
+        .filter(|c| c.deadline > 0)
+        .and_then(|c| c.deadline().duration_since(SystemTime::now()).ok())
+        .map(|left| left.saturating_sub(STORAGE_RESERVE))
+        .unwrap_or(DEFAULT_PROVIDER_BUDGET);
+    now + budget
+}
+
+#[derive(Serialize)]
+struct ResubscribeReply<'a> {
+    msisdn: &'a str,
+    status: Status,
+    since: String,
+    outcome: Outcome,
+    event_id: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn consent(captured_at: &str) -> ConsentInput {
+        ConsentInput {
+            source: "web-form".into(),
+            captured_at: captured_at.into(),
+            ip: None,
+            user_agent: None,
+            wording: None,
+        }
+    }
+
+    #[test]
+    fn consent_time_window() {
+        let now = datetime!(2026-11-26 10:00:00 UTC);
+        assert!(consent("2026-11-26T09:59:00Z").validate(now).is_ok());
+        assert!(consent("2026-11-26T10:04:00Z").validate(now).is_ok());
+        assert!(consent("2026-11-26T10:06:00Z").validate(now).is_err());
+        assert!(consent("2026-11-18T10:00:00Z").validate(now).is_err());
+        assert!(consent("26/11/2026").validate(now).is_err());
+        let c = consent("2026-11-26T10:04:00Z").validate(now).unwrap();
+        assert_eq!(c.captured_at, now);
+    }
+
+    #[test]
+    fn same_consent_same_event_id() {
+        let now = datetime!(2026-11-26 10:00:00 UTC);
+        let m = Msisdn::from_provider("14155550100").unwrap();
+        let a = resubscribe_event(
+            &m,
+            &consent("2026-11-26T09:59:00Z").validate(now).unwrap(),
+            now,
+        );
+        let b = resubscribe_event(
+            &m,
+            &consent("2026-11-26T09:59:00Z").validate(now).unwrap(),
+            now + time::Duration::seconds(3),
+        );
+        let c = resubscribe_event(
+            &m,
+            &consent("2026-11-26T09:59:01Z").validate(now).unwrap(),
+            now,
+        );
+        assert_eq!(a.event_id, b.event_id);
+        assert_ne!(a.event_id, c.event_id);
+    }
+}
