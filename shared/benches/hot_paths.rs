@@ -11,7 +11,6 @@ use sha2::{Digest, Sha256};
 use shared::adapters::store::Store;
 use shared::adapters::vonage::responses as vonage;
 use shared::domain::inbound;
-use shared::domain::keywords::KeywordRules;
 use shared::domain::msisdn::Msisdn;
 use shared::domain::signature::{self, SignatureMethod};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
@@ -122,7 +121,7 @@ fn parsing(c: &mut Criterion) {
 }
 
 fn keywords(c: &mut Criterion) {
-    let rules = KeywordRules::from_config("ARRET, TD");
+    let rules = shared::domain::keywords::KeywordRules::from_config("ARRET, TD");
     let mut group = c.benchmark_group("keywords");
     for (name, text) in [
         ("stop", "STOP"),
@@ -279,14 +278,13 @@ fn handler(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let webhook = Webhook {
-        store: stub_store(),
-        rules: KeywordRules::default(),
-        auth: WebhookAuth {
+    let webhook = Webhook::new(
+        stub_store(),
+        WebhookAuth {
             signature: Some((SECRET.into(), SignatureMethod::HmacSha256)),
             token: None,
         },
-    };
+    );
     let non_keyword = event("See you at 5, bring the tickets", "0A0000001234ABCD");
     let stop = event("STOP", "0A0000001234ABCE");
     let mut group = c.benchmark_group("handler");

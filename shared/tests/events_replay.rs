@@ -4,7 +4,6 @@
 
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
-use shared::domain::keywords::KeywordRules;
 use shared::domain::signature::SignatureMethod;
 use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
@@ -59,14 +58,13 @@ async fn every_sample_event_gets_its_documented_status() {
         .mount(&vonage)
         .await;
     let secret = "local-signature-secret";
-    let webhook = Webhook {
-        store: store.clone(),
-        rules: KeywordRules::default(),
-        auth: WebhookAuth {
+    let webhook = Webhook::new(
+        store.clone(),
+        WebhookAuth {
             signature: Some((secret.into(), SignatureMethod::HmacSha256)),
             token: None,
         },
-    };
+    );
     let client = VonageClient::new(&vonage.uri(), "local", "local-secret").unwrap();
     let api = ResubscribeApi::new(store.clone(), client, vec!["local-api-key".into()]);
 

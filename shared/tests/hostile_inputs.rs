@@ -5,7 +5,6 @@
 use lambda_http::http::StatusCode;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
-use shared::domain::keywords::KeywordRules;
 use shared::handlers::gateway::{self, Shape};
 use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
@@ -15,11 +14,7 @@ const PATH: &str = "/webhooks/inbound";
 const KEY: &str = "website-key";
 
 fn webhook(store: shared::adapters::store::Store) -> Webhook {
-    Webhook {
-        store,
-        rules: KeywordRules::default(),
-        auth: WebhookAuth::default(),
-    }
+    Webhook::new(store, WebhookAuth::default())
 }
 
 fn api(store: shared::adapters::store::Store) -> ResubscribeApi {

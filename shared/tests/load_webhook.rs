@@ -7,7 +7,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::StatusCode;
 use shared::domain::event::Status;
-use shared::domain::keywords::KeywordRules;
 use shared::domain::signature::{sms_signature, SignatureMethod};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,14 +78,13 @@ fn request(m: &Message) -> lambda_http::Request {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_stops_with_duplicates_record_each_exactly_once() {
     let store = fresh_store().await;
-    let hook = Arc::new(Webhook {
-        store: store.clone(),
-        rules: KeywordRules::default(),
-        auth: WebhookAuth {
+    let hook = Arc::new(Webhook::new(
+        store.clone(),
+        WebhookAuth {
             signature: Some((SECRET.into(), SignatureMethod::HmacSha256)),
             token: None,
         },
-    });
+    ));
     let messages = Arc::new(messages());
 
     // Every distinct message once, plus 200 redeliveries of random ones; then shuffled.

@@ -2,7 +2,6 @@
 //! event when no other test thread races it for the callsites.
 
 use lambda_http::http::StatusCode;
-use shared::domain::keywords::KeywordRules;
 use shared::domain::signature::{sms_signature, SignatureMethod};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use testkit::*;
@@ -49,11 +48,7 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
 
     let store = fresh_store().await;
     let secret = "do-not-log-this-secret";
-    let mut hook = Webhook {
-        store: store.clone(),
-        rules: KeywordRules::default(),
-        auth: WebhookAuth::default(),
-    };
+    let mut hook = Webhook::new(store.clone(), WebhookAuth::default());
     hook.auth.signature = Some((secret.into(), SignatureMethod::HmacSha512));
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let good = signed_query(

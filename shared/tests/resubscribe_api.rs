@@ -585,7 +585,6 @@ async fn outcome_enum_is_what_the_api_reports() {
 /// whichever order they are processed in, the record ends in the state of the newest event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_stop_and_resubscribe_end_in_the_newest_events_state() {
-    use shared::domain::keywords::KeywordRules;
     use shared::handlers::webhook::{Webhook, WebhookAuth};
     let store = fresh_store().await;
     let vonage = MockServer::start().await;
@@ -595,11 +594,7 @@ async fn concurrent_stop_and_resubscribe_end_in_the_newest_events_state() {
         .mount(&vonage)
         .await;
     let api = std::sync::Arc::new(api(store.clone(), &vonage));
-    let webhook = std::sync::Arc::new(Webhook {
-        store: store.clone(),
-        rules: KeywordRules::default(),
-        auth: WebhookAuth::default(),
-    });
+    let webhook = std::sync::Arc::new(Webhook::new(store.clone(), WebhookAuth::default()));
     let vonage_time =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     for round in 0..12u32 {

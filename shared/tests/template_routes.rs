@@ -1,7 +1,6 @@
 //! `template.yaml` routes exactly the paths the code serves, to the function that serves them.
 
 use shared::adapters::vonage::VonageClient;
-use shared::domain::keywords::KeywordRules;
 use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use testkit::*;
@@ -36,11 +35,7 @@ fn the_template_routes_what_the_code_serves() {
 #[tokio::test]
 async fn the_handlers_serve_every_declared_route() {
     let store = fresh_store().await;
-    let webhook = Webhook {
-        store: store.clone(),
-        rules: KeywordRules::default(),
-        auth: WebhookAuth::default(),
-    };
+    let webhook = Webhook::new(store.clone(), WebhookAuth::default());
     for (method, path) in shared::handlers::webhook::ROUTES {
         let path = concrete(path);
         let call =

@@ -18,11 +18,7 @@ const SHAPES: [EventShape; 3] = [
 ];
 
 fn webhook(store: Store) -> Webhook {
-    Webhook {
-        store,
-        rules: KeywordRules::default(),
-        auth: WebhookAuth::default(),
-    }
+    Webhook::new(store, WebhookAuth::default())
 }
 
 fn sms_query(digits: &str, id: &str, text: &str) -> String {
@@ -152,13 +148,12 @@ async fn non_keywords_are_acknowledged_and_not_stored() {
     let store = fresh_store().await;
     let hook = webhook(store.clone());
     for (i, text) in [
-        "HELP",
         "Hello there",
         "",
         "WEEKEND",
         "The end",
         "Don't stop",
-        "INFO",
+        "help me",
     ]
     .iter()
     .enumerate()
@@ -184,10 +179,56 @@ async fn non_keywords_are_acknowledged_and_not_stored() {
 }
 
 #[tokio::test]
+async fn help_is_noted_in_history_and_never_changes_the_state() {
+    let store = fresh_store().await;
+    let hook = webhook(store.clone());
+    for (i, text) in ["HELP", "info", "Help!"].iter().enumerate() {
+        let q = sms_query("14155550141", &format!("H{i}"), text);
+        let response = hook
+            .handle(HttpCall::get(PATH, &q).request(EventShape::HttpApiV2))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{text:?}");
+        let body = body_json(&response);
+        assert_eq!(
+            (body["status"].as_str(), body["outcome"].as_str()),
+            (Some("help"), Some("noted")),
+            "{text:?}"
+        );
+    }
+    // Its redelivery is a duplicate.
+    let q = sms_query("14155550141", "H0", "HELP");
+    let response = hook
+        .handle(HttpCall::get(PATH, &q).request(EventShape::HttpApiV2))
+        .await;
+    assert_eq!(body_json(&response)["outcome"], "duplicate");
+    assert_eq!(store.state(&msisdn("14155550141")).await.unwrap(), None);
+    let history = store.history(&msisdn("14155550141"), 10).await.unwrap();
+    assert_eq!(history.len(), 3);
+    assert!(history
+        .iter()
+        .all(|h| h.kind == EventKind::Help && !h.applied));
+    // A HELP from an opted-out number leaves it opted out.
+    let q = sms_query("14155550142", "H9", "STOP");
+    hook.handle(HttpCall::get(PATH, &q).request(EventShape::HttpApiV2))
+        .await;
+    let q = sms_query("14155550142", "H10", "HELP");
+    hook.handle(HttpCall::get(PATH, &q).request(EventShape::HttpApiV2))
+        .await;
+    let state = store.state(&msisdn("14155550142")).await.unwrap().unwrap();
+    assert_eq!(
+        (state.status, state.event_id.as_str()),
+        (Status::OptedOut, "sms:H9")
+    );
+}
+
+#[tokio::test]
 async fn configured_extra_words_opt_out() {
     let store = fresh_store().await;
     let mut hook = webhook(store.clone());
-    hook.rules = KeywordRules::from_config("ARRET, TD");
+    hook.intents = shared::domain::intent::IntentRules::new(
+        KeywordRules::from_config("ARRET, TD"),
+        shared::domain::intent::DEFAULT_OPT_IN_WORDS,
+    );
     let q = sms_query("15145550100", "D1", "Arrêt");
     let response = hook
         .handle(HttpCall::get(PATH, &q).request(EventShape::HttpApiV2))

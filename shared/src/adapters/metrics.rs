@@ -18,8 +18,12 @@ pub enum Metric {
     OptOutDuplicates,
     /// Webhook: an opt-out older than the current state, kept in history only.
     OptOutsSuperseded,
-    /// Webhook: a message that is not an opt-out.
+    /// Webhook: a message we do not act on.
     MessagesIgnored,
+    /// Webhook: HELP or INFO (a HELP reply is owed).
+    HelpRequests,
+    /// Webhook: an opt-in by text (START, ...), recorded or requested.
+    OptInsByText,
     /// Webhook: a missing or wrong signature or URL token.
     SignatureFailures,
     /// Any HTTP function: a request refused as wrong (4xx).
@@ -33,11 +37,13 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::OptOutsRecorded,
         Metric::OptOutDuplicates,
         Metric::OptOutsSuperseded,
         Metric::MessagesIgnored,
+        Metric::HelpRequests,
+        Metric::OptInsByText,
         Metric::SignatureFailures,
         Metric::InvalidRequests,
         Metric::StorageErrors,
@@ -51,6 +57,8 @@ impl Metric {
             Metric::OptOutDuplicates => "OptOutDuplicates",
             Metric::OptOutsSuperseded => "OptOutsSuperseded",
             Metric::MessagesIgnored => "MessagesIgnored",
+            Metric::HelpRequests => "HelpRequests",
+            Metric::OptInsByText => "OptInsByText",
             Metric::SignatureFailures => "SignatureFailures",
             Metric::InvalidRequests => "InvalidRequests",
             Metric::StorageErrors => "StorageErrors",

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod provider;
 pub mod store;
 pub mod tls;
 pub mod vonage;

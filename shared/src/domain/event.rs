@@ -37,40 +37,58 @@ impl Status {
     }
 }
 
-/// What happened to a number, from any source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What happened to a number, from any source. Two kinds set the number's state (an opt-out, a
+/// resubscribe); the others are history only, kept for the audit and for the replies the stream
+/// drives (they never change the state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     OptOut,
     Resubscribe,
+    /// The person texted HELP or INFO.
+    Help,
+    /// The person texted an opt-in word (START, ...) where Vonage's block must be lifted first
+    /// (`short-code-api` mode): the notify function asks Vonage, then records the resubscribe.
+    OptInRequest,
+    /// Vonage refused to lift its block for an opt-in request: the opt-out stands.
+    OptInRefused,
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 5] = [
+        EventKind::OptOut,
+        EventKind::Resubscribe,
+        EventKind::Help,
+        EventKind::OptInRequest,
+        EventKind::OptInRefused,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::OptOut => "opt_out",
             EventKind::Resubscribe => "resubscribe",
+            EventKind::Help => "help",
+            EventKind::OptInRequest => "opt_in_request",
+            EventKind::OptInRefused => "opt_in_refused",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "opt_out" => Some(EventKind::OptOut),
-            "resubscribe" => Some(EventKind::Resubscribe),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
-    pub fn status(self) -> Status {
+    /// The state an event of this kind sets, if it sets one.
+    pub fn status(self) -> Option<Status> {
         match self {
-            EventKind::OptOut => Status::OptedOut,
-            EventKind::Resubscribe => Status::Subscribed,
+            EventKind::OptOut => Some(Status::OptedOut),
+            EventKind::Resubscribe => Some(Status::Subscribed),
+            EventKind::Help | EventKind::OptInRequest | EventKind::OptInRefused => None,
         }
     }
     /// Tie-break between events stamped with the same instant: the opt-out wins, because texting
     /// someone who said stop is the worse mistake.
     fn rank(self) -> char {
         match self {
-            EventKind::Resubscribe => '0',
             EventKind::OptOut => '1',
+            _ => '0',
         }
     }
 }
@@ -114,6 +132,8 @@ pub enum Outcome {
     Superseded,
     /// This event id was recorded before; nothing changed.
     Duplicate,
+    /// History appended for a kind that never changes the state ([`EventKind::status`] is none).
+    Noted,
 }
 
 impl Outcome {
@@ -122,6 +142,7 @@ impl Outcome {
             Outcome::Applied => "applied",
             Outcome::Superseded => "superseded",
             Outcome::Duplicate => "duplicate",
+            Outcome::Noted => "noted",
         }
     }
 }
@@ -174,6 +195,18 @@ mod tests {
             source: "test".into(),
             details: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn kinds_round_trip_and_only_two_set_a_state() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        let stateful: Vec<_> = EventKind::ALL
+            .into_iter()
+            .filter(|k| k.status().is_some())
+            .collect();
+        assert_eq!(stateful, [EventKind::OptOut, EventKind::Resubscribe]);
     }
 
     #[test]

@@ -136,7 +136,7 @@ fn is_invisible(c: char) -> bool {
 
 /// [`normalize`], then diacritics folded ("arrêt" → "arret"), then the words (runs of letters
 /// and digits) joined by one space: "Stop,please!" → "stop please". The key every comparison uses.
-fn match_key(text: &str) -> String {
+pub fn match_key(text: &str) -> String {
     let normalized = normalize(text);
     if normalized.is_ascii() {
         return words(&normalized);

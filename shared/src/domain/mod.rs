@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod event;
 pub mod inbound;
+pub mod intent;
 pub mod jwt;
 pub mod keywords;
 pub mod msisdn;

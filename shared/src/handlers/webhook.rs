@@ -10,9 +10,11 @@
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
+use crate::adapters::provider::ProviderMode;
 use crate::adapters::store::Store;
 use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
+use crate::domain::intent::{Intent, IntentRules, DEFAULT_OPT_IN_WORDS};
 use crate::domain::keywords::KeywordRules;
 use crate::domain::signature::{self, SignatureMethod};
 use crate::domain::timestamp;
@@ -62,13 +64,28 @@ impl std::fmt::Debug for WebhookAuth {
 #[derive(Debug, Clone)]
 pub struct Webhook {
     pub store: Store,
-    pub rules: KeywordRules,
+    /// How texts are read: opt-out keywords, HELP, opt-in words.
+    pub intents: IntentRules,
     pub auth: WebhookAuth,
+    /// Decides what an opt-in by text records: a resubscribe, or (`short-code-api`) a request the
+    /// notify function takes to Vonage first.
+    pub mode: ProviderMode,
 }
 
 impl Webhook {
+    /// Default rules (no extra words, START and UNSTOP), `short-code-api` mode.
+    pub fn new(store: Store, auth: WebhookAuth) -> Self {
+        Self {
+            store,
+            intents: IntentRules::default(),
+            auth,
+            mode: ProviderMode::default(),
+        }
+    }
+
     /// Settings: `VONAGE_SIGNATURE_SECRET`, `VONAGE_SIGNATURE_METHOD` (default `md5hash`),
-    /// `WEBHOOK_TOKEN`, `OPT_OUT_EXTRA_WORDS`.
+    /// `WEBHOOK_TOKEN`, `OPT_OUT_EXTRA_WORDS`, `OPT_IN_WORDS` (default `START,UNSTOP`),
+    /// `PROVIDER_MODE`.
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let method = match settings.get("VONAGE_SIGNATURE_METHOD") {
             None => SignatureMethod::default(),
@@ -88,8 +105,12 @@ impl Webhook {
         }
         Ok(Self {
             store,
-            rules: KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
+            intents: IntentRules::new(
+                KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
+                settings.get("OPT_IN_WORDS").unwrap_or(DEFAULT_OPT_IN_WORDS),
+            ),
             auth,
+            mode: ProviderMode::from_settings(settings)?,
         })
     }
 
@@ -187,24 +208,40 @@ impl Webhook {
         log.api = Some(message.api.as_str());
         log.encoding = Some(message.encoding.as_str());
 
-        let keyword = if message.is_keyword_candidate() {
-            self.rules.opt_out_keyword(&message.text)
+        let intent = if message.is_keyword_candidate() {
+            self.intents.classify(&message.text)
         } else {
-            None
+            Intent::Other
         };
-        let Some(keyword) = keyword else {
-            return Ok(Handled::Ignored);
+        let (kind, keyword): (EventKind, String) = match intent {
+            Intent::Other => return Ok(Handled::Ignored),
+            Intent::OptOut { keyword } => (EventKind::OptOut, keyword),
+            Intent::Help { keyword } => (EventKind::Help, keyword),
+            // Where Vonage's block must be lifted first, only its confirmation may clear the
+            // opt-out: the request is noted, and the notify function asks Vonage.
+            Intent::OptIn { keyword } if self.mode == ProviderMode::ShortCodeApi => {
+                (EventKind::OptInRequest, keyword)
+            }
+            Intent::OptIn { keyword } => (EventKind::Resubscribe, keyword),
         };
         log.keyword = Some(keyword.clone());
-        let event = opt_out_event(&message, keyword, received_at);
+        let event = inbound_event(&message, kind, keyword, received_at);
         let outcome = self.store.record(&event).await?;
-        Ok(Handled::OptedOut(outcome))
+        Ok(match kind {
+            EventKind::OptOut => Handled::OptedOut(outcome),
+            EventKind::Help => Handled::Help(outcome),
+            EventKind::OptInRequest => Handled::OptInRequested(outcome),
+            _ => Handled::OptedIn(outcome),
+        })
     }
 }
 
-/// The history entry for an opt-out message: the evidence a compliance review asks for.
-fn opt_out_event(
+/// The history entry for an inbound message we act on (an opt-out, HELP, an opt-in): the
+/// evidence a compliance review asks for. For an opt-in by text it is the consent: the person's
+/// own message (id, text, time, the number texted).
+fn inbound_event(
     message: &InboundSms,
+    kind: EventKind,
     keyword: String,
     received_at: time::OffsetDateTime,
 ) -> Event {
@@ -224,7 +261,7 @@ fn opt_out_event(
     }
     Event {
         msisdn: message.msisdn.clone(),
-        kind: EventKind::OptOut,
+        kind,
         event_id: format!("{api_prefix}:{}", message.message_id),
         // The message's own time decides ordering; absent, or ahead of our clock (a skewed or
         // forged timestamp must not make an event "newest" forever), our receipt time is used.
@@ -253,42 +290,59 @@ fn route_token(path: &str) -> Option<Option<&str>> {
 pub enum Handled {
     /// An opt-out, recorded through `Store::record` (applied, duplicate or superseded).
     OptedOut(Outcome),
-    /// Not an opt-out: acknowledged, nothing stored.
+    /// HELP or INFO, noted in history (never changes the state).
+    Help(Outcome),
+    /// An opt-in by text, recorded as a resubscribe (applied, duplicate or superseded).
+    OptedIn(Outcome),
+    /// An opt-in by text in `short-code-api` mode, noted for the notify function to take to
+    /// Vonage; the opt-out stands until Vonage confirms.
+    OptInRequested(Outcome),
+    /// Nothing we act on: acknowledged, nothing stored.
     Ignored,
 }
 
 impl Handled {
-    /// The log line's `outcome`.
+    /// The log line's `outcome`: what the message was, then what recording it did.
     pub fn as_str(self) -> &'static str {
         match self {
             Handled::OptedOut(Outcome::Applied) => "opted_out",
             Handled::OptedOut(Outcome::Duplicate) => "duplicate",
             Handled::OptedOut(Outcome::Superseded) => "superseded",
+            Handled::OptedOut(Outcome::Noted) => "opted_out",
+            Handled::Help(Outcome::Duplicate) => "help_duplicate",
+            Handled::Help(_) => "help",
+            Handled::OptedIn(Outcome::Duplicate) | Handled::OptInRequested(Outcome::Duplicate) => {
+                "opt_in_duplicate"
+            }
+            Handled::OptedIn(Outcome::Superseded) => "opt_in_superseded",
+            Handled::OptedIn(_) => "opted_in",
+            Handled::OptInRequested(_) => "opt_in_requested",
             Handled::Ignored => "ignored",
         }
     }
 
     pub fn metric(self) -> Metric {
         match self {
-            Handled::OptedOut(Outcome::Applied) => Metric::OptOutsRecorded,
+            Handled::OptedOut(Outcome::Applied | Outcome::Noted) => Metric::OptOutsRecorded,
             Handled::OptedOut(Outcome::Duplicate) => Metric::OptOutDuplicates,
             Handled::OptedOut(Outcome::Superseded) => Metric::OptOutsSuperseded,
+            Handled::Help(_) => Metric::HelpRequests,
+            Handled::OptedIn(_) | Handled::OptInRequested(_) => Metric::OptInsByText,
             Handled::Ignored => Metric::MessagesIgnored,
         }
     }
 
-    /// The body Vonage gets: `{"status":"opted_out","outcome":...}` or `{"status":"ignored"}`.
+    /// The body Vonage gets: `{"status": what the message was, "outcome": what recording did}`,
+    /// `{"status":"ignored"}` for the rest.
     fn reply(self) -> Reply {
-        match self {
-            Handled::OptedOut(outcome) => Reply {
-                status: "opted_out",
-                outcome: Some(outcome),
-            },
-            Handled::Ignored => Reply {
-                status: "ignored",
-                outcome: None,
-            },
-        }
+        let (status, outcome) = match self {
+            Handled::OptedOut(outcome) => ("opted_out", Some(outcome)),
+            Handled::Help(outcome) => ("help", Some(outcome)),
+            Handled::OptedIn(outcome) => ("opted_in", Some(outcome)),
+            Handled::OptInRequested(outcome) => ("opt_in_requested", Some(outcome)),
+            Handled::Ignored => ("ignored", None),
+        };
+        Reply { status, outcome }
     }
 }
 

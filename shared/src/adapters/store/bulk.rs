@@ -230,7 +230,7 @@ pub async fn apply(
         results[i] = Some(match outcome {
             Ok(Outcome::Applied) => BulkResult::Added,
             Ok(Outcome::Superseded) => BulkResult::Superseded,
-            Ok(Outcome::Duplicate) => BulkResult::AlreadyOptedOut,
+            Ok(Outcome::Duplicate | Outcome::Noted) => BulkResult::AlreadyOptedOut,
             Err(e) => BulkResult::Failed(e),
         });
     }

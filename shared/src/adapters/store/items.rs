@@ -43,8 +43,9 @@ pub fn history_item(event: &Event, order: &str, applied: bool) -> HashMap<String
     ])
 }
 
-pub fn state_item(event: &Event, order: &str) -> HashMap<String, AttributeValue> {
-    let status = event.kind.status();
+/// The state item an event sets; `None` for kinds that never set one.
+pub fn state_item(event: &Event, order: &str) -> Option<HashMap<String, AttributeValue>> {
+    let status = event.kind.status()?;
     let mut item = HashMap::from([
         ("pk".into(), s(partition_key(&event.msisdn))),
         ("sk".into(), s(STATE_SK)),
@@ -61,7 +62,7 @@ pub fn state_item(event: &Event, order: &str) -> HashMap<String, AttributeValue>
         item.insert("oo_pk".into(), s(OPTED_OUT_PARTITION));
         item.insert("oo_sk".into(), s(event.msisdn.as_str()));
     }
-    item
+    Some(item)
 }
 
 pub fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
@@ -155,9 +156,10 @@ mod tests {
     #[test]
     fn only_opted_out_state_is_in_the_list_index() {
         let t = datetime!(2026-01-01 10:00:00 UTC);
-        let item = state_item(&event(EventKind::OptOut, t, "a"), "o");
+        let item = state_item(&event(EventKind::OptOut, t, "a"), "o").unwrap_or_default();
         assert!(item.contains_key("oo_pk"));
-        let item = state_item(&event(EventKind::Resubscribe, t, "a"), "o");
-        assert!(!item.contains_key("oo_pk") && !item.contains_key("oo_sk"));
+        let item = state_item(&event(EventKind::Resubscribe, t, "a"), "o").unwrap_or_default();
+        assert!(!item.is_empty() && !item.contains_key("oo_pk") && !item.contains_key("oo_sk"));
+        assert!(state_item(&event(EventKind::Help, t, "a"), "o").is_none());
     }
 }

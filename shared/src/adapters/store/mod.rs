@@ -83,7 +83,8 @@ impl Store {
     }
 
     /// Record one event: append it to history (once per event id) and, if it is newer than
-    /// what set the current state, make it the state. Safe to call any number of times,
+    /// what set the current state, make it the state. Kinds that set no state (HELP, an opt-in
+    /// request, ...) are appended to history only ([`Outcome::Noted`]). Safe to call any number of times,
     /// concurrently, for the same event.
     pub async fn record(&self, event: &Event) -> Result<Outcome, StoreError> {
         let mut attempt = 0;
@@ -104,6 +105,13 @@ impl Store {
 
     async fn try_record(&self, event: &Event) -> Result<Outcome, Retry> {
         let order = event.order();
+        if event.kind.status().is_none() {
+            // History only: this kind never changes the state.
+            return Ok(match self.append_history(event, &order).await? {
+                true => Outcome::Noted,
+                false => Outcome::Duplicate,
+            });
+        }
         let (history, state) = self.record_puts(event, &order).map_err(Retry::Fail)?;
         let result = self
             .client
@@ -143,18 +151,27 @@ impl Store {
         // A condition failed: either this event id is already in history (a redelivery), or the
         // state holds a newer event. Append the history entry alone; if it exists, it was a
         // duplicate. The state only ever moves forward, so "older than the state" stays true.
+        Ok(match self.append_history(event, &order).await? {
+            true => Outcome::Superseded,
+            false => Outcome::Duplicate,
+        })
+    }
+
+    /// The history entry alone (`applied: false`), only if its event id is new: `true` when it
+    /// was written, `false` when it already existed.
+    async fn append_history(&self, event: &Event, order: &str) -> Result<bool, Retry> {
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(history_item(event, &order, false)))
+            .set_item(Some(history_item(event, order, false)))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         match put {
-            Ok(_) => Ok(Outcome::Superseded),
+            Ok(_) => Ok(true),
             Err(err) => match err.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => Ok(Outcome::Duplicate),
+                Some(e) if e.is_conditional_check_failed_exception() => Ok(false),
                 Some(e) if e.code() == Some("TransactionConflictException") => {
                     Err(Retry::Conflict(e.to_string()))
                 }
@@ -173,9 +190,15 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(unavailable)?;
+        let Some(state_item) = state_item(event, order) else {
+            return Err(StoreError::Corrupt(format!(
+                "a {} event sets no state",
+                event.kind.as_str()
+            )));
+        };
         let state = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(state_item(event, order)))
+            .set_item(Some(state_item))
             .condition_expression("attribute_not_exists(pk) OR #order < :order")
             .expression_attribute_names("#order", "order")
             .expression_attribute_values(":order", AttributeValue::S(order.to_owned()))

@@ -1,0 +1,202 @@
+//! How the sender works with Vonage ([`ProviderMode`]), and the one small interface to the
+//! provider's side of an opt-out ([`Provider`]): lifting its block before we clear an opt-out.
+//!
+//! | mode | who replies to STOP/HELP | who blocks an opted-out number | resubscribe | reconcile |
+//! |---|---|---|---|---|
+//! | `short-code-api` | Vonage (legacy shared short codes) | Vonage's list, and our table | Vonage's manage call first; only its confirmation clears our opt-out | hourly, against Vonage's list |
+//! | `opt-out-assist` | Vonage (Opt-Out Assist on) | Vonage, and our table | recorded; Vonage keeps blocking until the person texts the opt-in keyword (no API lifts it) | none: no list to read |
+//! | `self-managed` | us (the notify function) | our table only | recorded | none |
+//!
+//! A trait with a reason: the three modes answer the same question ("may we clear this opt-out,
+//! and what does the provider still do?") in three ways, and the resubscribe route and the
+//! opt-in-by-text flow must not care which.
+
+use crate::adapters::config::{ConfigError, Settings};
+use crate::adapters::vonage::{ManageConfirmation, VonageClient, VonageError};
+use crate::domain::msisdn::Msisdn;
+use futures::future::BoxFuture;
+use std::time::Instant;
+
+/// How the sender works: the `PROVIDER_MODE` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProviderMode {
+    /// Vonage's legacy US short code program: its opt-in API lifts its block.
+    #[default]
+    ShortCodeApi,
+    /// Opt-Out Assist on: Vonage replies and blocks; nothing can lift its block but the person.
+    OptOutAssist,
+    /// Vonage does nothing: we reply, and our table is the only block.
+    SelfManaged,
+}
+
+impl ProviderMode {
+    pub const ALL: [ProviderMode; 3] = [
+        ProviderMode::ShortCodeApi,
+        ProviderMode::OptOutAssist,
+        ProviderMode::SelfManaged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderMode::ShortCodeApi => "short-code-api",
+            ProviderMode::OptOutAssist => "opt-out-assist",
+            ProviderMode::SelfManaged => "self-managed",
+        }
+    }
+
+    /// `PROVIDER_MODE`; unset means `short-code-api` (what a deployment made before the setting
+    /// existed does).
+    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        match settings.get("PROVIDER_MODE") {
+            None => Ok(Self::default()),
+            Some(value) => Self::ALL
+                .into_iter()
+                .find(|m| m.as_str().eq_ignore_ascii_case(value))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "PROVIDER_MODE",
+                    reason: "must be short-code-api, opt-out-assist or self-managed".into(),
+                }),
+        }
+    }
+
+    /// Whether we send the STOP, HELP and opt-in replies when `REPLIES` is not set: only when
+    /// nobody else does (a second confirmation would make two).
+    pub fn replies_by_default(self) -> bool {
+        self == ProviderMode::SelfManaged
+    }
+
+    /// Whether the provider keeps a list of opted-out numbers to reconcile with.
+    pub fn has_opt_out_list(self) -> bool {
+        self == ProviderMode::ShortCodeApi
+    }
+}
+
+/// What the provider's side says about clearing an opt-out.
+#[derive(Debug, Clone)]
+pub enum Lift {
+    /// The provider lifted its block (`short-code-api`): its confirmation is the evidence.
+    Lifted(ManageConfirmation),
+    /// The provider keeps blocking the number until the person texts the opt-in keyword
+    /// (`opt-out-assist`); our record may still be cleared, and the caller is told.
+    StillBlocked,
+    /// Nothing to lift (`self-managed`): our table is the only block.
+    NothingToLift,
+}
+
+/// The provider's side of clearing an opt-out, one implementation per [`ProviderMode`].
+pub trait Provider: Send + Sync {
+    fn mode(&self) -> ProviderMode;
+    /// Ask the provider to stop blocking `msisdn`, finishing by `deadline`. An error means the
+    /// opt-out must stay: the provider refused, or gave no answer we can trust.
+    fn lift_block<'a>(
+        &'a self,
+        msisdn: &'a Msisdn,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Lift, VonageError>>;
+}
+
+/// `short-code-api`: Vonage's manage call.
+pub struct ShortCodeApi(pub VonageClient);
+
+impl Provider for ShortCodeApi {
+    fn mode(&self) -> ProviderMode {
+        ProviderMode::ShortCodeApi
+    }
+    fn lift_block<'a>(
+        &'a self,
+        msisdn: &'a Msisdn,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Lift, VonageError>> {
+        Box::pin(async move {
+            self.0
+                .manage_opt_in(msisdn, deadline)
+                .await
+                .map(Lift::Lifted)
+        })
+    }
+}
+
+/// `opt-out-assist`: there is no API to lift Vonage's block.
+pub struct OptOutAssist;
+
+impl Provider for OptOutAssist {
+    fn mode(&self) -> ProviderMode {
+        ProviderMode::OptOutAssist
+    }
+    fn lift_block<'a>(
+        &'a self,
+        _: &'a Msisdn,
+        _: Instant,
+    ) -> BoxFuture<'a, Result<Lift, VonageError>> {
+        Box::pin(async { Ok(Lift::StillBlocked) })
+    }
+}
+
+/// `self-managed`: nothing at Vonage blocks the number.
+pub struct SelfManaged;
+
+impl Provider for SelfManaged {
+    fn mode(&self) -> ProviderMode {
+        ProviderMode::SelfManaged
+    }
+    fn lift_block<'a>(
+        &'a self,
+        _: &'a Msisdn,
+        _: Instant,
+    ) -> BoxFuture<'a, Result<Lift, VonageError>> {
+        Box::pin(async { Ok(Lift::NothingToLift) })
+    }
+}
+
+/// The provider for `mode`. `short-code-api` needs the Vonage client (built from
+/// `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL`); the others need nothing.
+pub fn from_settings(settings: &Settings) -> Result<std::sync::Arc<dyn Provider>, ConfigError> {
+    Ok(match ProviderMode::from_settings(settings)? {
+        ProviderMode::ShortCodeApi => {
+            std::sync::Arc::new(ShortCodeApi(VonageClient::from_settings(settings)?))
+        }
+        ProviderMode::OptOutAssist => std::sync::Arc::new(OptOutAssist),
+        ProviderMode::SelfManaged => std::sync::Arc::new(SelfManaged),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_from_settings() {
+        let mode = |v: Option<&str>| {
+            let settings = Settings::from_pairs(v.map(|v| ("PROVIDER_MODE", v)));
+            ProviderMode::from_settings(&settings).map_err(|e| e.to_string())
+        };
+        assert_eq!(mode(None), Ok(ProviderMode::ShortCodeApi));
+        assert_eq!(mode(Some("self-managed")), Ok(ProviderMode::SelfManaged));
+        assert_eq!(mode(Some("Opt-Out-Assist")), Ok(ProviderMode::OptOutAssist));
+        assert_eq!(mode(Some("short-code-api")), Ok(ProviderMode::ShortCodeApi));
+        assert!(mode(Some("twilio")).is_err_and(|e| e.contains("PROVIDER_MODE")));
+        assert!(ProviderMode::SelfManaged.replies_by_default());
+        assert!(!ProviderMode::OptOutAssist.replies_by_default());
+        assert!(!ProviderMode::ShortCodeApi.replies_by_default());
+        assert!(ProviderMode::ShortCodeApi.has_opt_out_list());
+        assert!(!ProviderMode::SelfManaged.has_opt_out_list());
+    }
+
+    #[tokio::test]
+    async fn the_modes_without_an_api_answer_without_calling_anything() {
+        let m = Msisdn::from_provider("14155550100").unwrap_or_else(|e| panic!("{e}"));
+        let deadline = Instant::now();
+        assert!(matches!(
+            OptOutAssist.lift_block(&m, deadline).await,
+            Ok(Lift::StillBlocked)
+        ));
+        assert!(matches!(
+            SelfManaged.lift_block(&m, deadline).await,
+            Ok(Lift::NothingToLift)
+        ));
+        let settings = Settings::from_pairs([("PROVIDER_MODE", "self-managed")]);
+        assert!(from_settings(&settings).is_ok_and(|p| p.mode() == ProviderMode::SelfManaged));
+        // short-code-api without credentials is refused at start-up.
+        assert!(from_settings(&Settings::default()).is_err());
+    }
+}
