@@ -14,6 +14,8 @@ only the items the transaction touches and, when the transaction is cancelled, p
 those back. A cancelled transaction still leaves nothing written (tested by
 shared/tests/reconcile_dynamodb.rs, `a_cancelled_transaction_leaves_nothing_written`). The patch is
 applied only to the moto version it was written against; `--no-fast-transactions` turns it off.
+It keeps DynamoDB Streams right too: a committed transaction leaves one stream record per
+write (moto's own put, update and delete add them), a cancelled one leaves none.
 
 Two smaller fixes (the item size check, the garbage collector) are explained where they are
 defined below; the same flag turns them off.
@@ -53,22 +55,19 @@ def install_fast_transactions() -> bool:
     )
     from moto.dynamodb.models import DynamoDBBackend
 
-    original = DynamoDBBackend.transact_write_items
-
     def transact_write_items(self, transact_items):
         if len(transact_items) > 100:
             raise TooManyTransactionsException()
-        # Tables with a stream record every write; keep moto's whole-table rollback for those.
-        for item in transact_items:
-            _, op = next(iter(item.items()))
-            name = op.get("TableName") if isinstance(op, dict) else None
-            if name in self.tables and self.tables[name].stream_shard is not None:
-                return original(self, transact_items)
-
         # (table, hash key, range key, item before this transaction or None, hash key existed)
         undo = []
+        # Tables with a stream: how many stream records each had before this transaction. A
+        # cancelled transaction must leave no stream record behind either (DynamoDB writes a
+        # record only for a committed change), so rollback cuts the stream back to that length.
+        stream_marks = {}
 
         def rollback():
+            for table, mark in stream_marks.values():
+                del table.stream_shard.items[mark:]
             for table, hash_key, range_key, before, had_hash in reversed(undo):
                 if range_key is not None:
                     bucket = table.items[hash_key]
@@ -121,6 +120,8 @@ def install_fast_transactions() -> bool:
                 check_unicity(table_name, key)
 
                 table = self.get_table(table_name)
+                if table.stream_shard is not None and id(table) not in stream_marks:
+                    stream_marks[id(table)] = (table, len(table.stream_shard.items))
                 hash_key, range_key = self.get_keys_value(table, key)
                 had_hash = hash_key in table.items
                 current = self.get_item(table_name, key)

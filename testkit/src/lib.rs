@@ -13,6 +13,7 @@ pub mod events;
 pub mod inbound;
 pub mod reference;
 pub mod sample_events;
+pub mod streams;
 pub mod table;
 pub mod template;
 

@@ -30,6 +30,15 @@ pub struct TableSpec {
     pub local_secondary_indexes: Vec<IndexDef>,
     #[serde(default)]
     pub global_secondary_indexes: Vec<IndexDef>,
+    /// The stream that drives the notify function (`NEW_IMAGE`).
+    #[serde(default)]
+    pub stream_specification: Option<StreamDef>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamDef {
+    pub stream_view_type: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -120,6 +129,17 @@ impl TableSpec {
                     .index_name(&index.index_name)
                     .set_key_schema(Some(key_schema(&index.key_schema)?))
                     .projection(projection(&index.projection))
+                    .build()
+                    .map_err(|e| dynamo(e.to_string()))?,
+            );
+        }
+        if let Some(stream) = &self.stream_specification {
+            request = request.stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(
+                        stream.stream_view_type.as_str(),
+                    ))
                     .build()
                     .map_err(|e| dynamo(e.to_string()))?,
             );

@@ -34,10 +34,29 @@ pub enum Metric {
     Resubscribes,
     /// Time of a Vonage call (milliseconds).
     VonageLatency,
+    /// Notify: a reply Vonage accepted.
+    RepliesSent,
+    /// Notify: a reply Vonage refused for good (barred, refused).
+    RepliesFailed,
+    /// Notify: a reply not sent yet (throttled, Vonage's error, no connection): its record is
+    /// retried.
+    RepliesDeferred,
+    /// Notify: a reply claimed and never settled, or whose outcome is unknown: a person decides.
+    RepliesUnsettled,
+    /// Notify: from the inbound message's receipt to Vonage accepting the reply (milliseconds).
+    ReplyLatency,
+    /// Notify: Vonage lifted its block for an opt-in by text; the resubscribe was recorded.
+    OptInsConfirmed,
+    /// Notify: Vonage refused to lift its block for an opt-in by text.
+    OptInsRefused,
+    /// Vonage gave no usable answer (an opt-in by text, the website's resubscribe).
+    ProviderUnavailable,
+    /// Notify: a stream record that does not have our shape.
+    StreamRecordsMalformed,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 20] = [
         Metric::OptOutsRecorded,
         Metric::OptOutDuplicates,
         Metric::OptOutsSuperseded,
@@ -49,6 +68,15 @@ impl Metric {
         Metric::StorageErrors,
         Metric::Resubscribes,
         Metric::VonageLatency,
+        Metric::RepliesSent,
+        Metric::RepliesFailed,
+        Metric::RepliesDeferred,
+        Metric::RepliesUnsettled,
+        Metric::ReplyLatency,
+        Metric::OptInsConfirmed,
+        Metric::OptInsRefused,
+        Metric::ProviderUnavailable,
+        Metric::StreamRecordsMalformed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +92,15 @@ impl Metric {
             Metric::StorageErrors => "StorageErrors",
             Metric::Resubscribes => "Resubscribes",
             Metric::VonageLatency => "VonageLatency",
+            Metric::RepliesSent => "RepliesSent",
+            Metric::RepliesFailed => "RepliesFailed",
+            Metric::RepliesDeferred => "RepliesDeferred",
+            Metric::RepliesUnsettled => "RepliesUnsettled",
+            Metric::ReplyLatency => "ReplyLatency",
+            Metric::OptInsConfirmed => "OptInsConfirmed",
+            Metric::OptInsRefused => "OptInsRefused",
+            Metric::ProviderUnavailable => "ProviderUnavailable",
+            Metric::StreamRecordsMalformed => "StreamRecordsMalformed",
         }
     }
 }

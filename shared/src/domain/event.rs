@@ -110,6 +110,19 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event a history entry records (`None` if its times are not RFC 3339).
+    pub fn from_history(msisdn: Msisdn, entry: &HistoryEntry) -> Option<Event> {
+        Some(Event {
+            msisdn,
+            kind: entry.kind,
+            event_id: entry.event_id.clone(),
+            occurred_at: timestamp::parse_rfc3339(&entry.occurred_at)?,
+            received_at: timestamp::parse_rfc3339(&entry.received_at)?,
+            source: entry.source.clone(),
+            details: entry.details.clone(),
+        })
+    }
+
     /// The ordering key: time first, then kind (opt-out wins a tie), then id (deterministic).
     /// Fixed-width timestamps make string order equal event order.
     pub fn order(&self) -> String {

@@ -7,5 +7,7 @@ pub mod intent;
 pub mod jwt;
 pub mod keywords;
 pub mod msisdn;
+pub mod replies;
 pub mod signature;
+pub mod sms;
 pub mod timestamp;

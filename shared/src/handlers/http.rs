@@ -90,18 +90,19 @@ impl ErrorCode {
     }
 
     /// The operator metric a refusal with this code counts in, if any: signature and token
-    /// failures, storage failures, and every other refusal of a request that was wrong (4xx).
-    /// Provider outcomes and conflicts are outcomes of their route, counted there.
+    /// failures, storage failures, Vonage giving no usable answer, and every other refusal of a
+    /// request that was wrong (4xx). Vonage's refusals and conflicts are outcomes of their route,
+    /// counted there.
     pub fn metric(self) -> Option<Metric> {
         match self {
             ErrorCode::InvalidSignature | ErrorCode::InvalidToken => {
                 Some(Metric::SignatureFailures)
             }
             ErrorCode::StorageUnavailable => Some(Metric::StorageErrors),
+            ErrorCode::ProviderUnavailable => Some(Metric::ProviderUnavailable),
             ErrorCode::NewerOptOut
             | ErrorCode::IdempotencyConflict
-            | ErrorCode::ProviderRejected
-            | ErrorCode::ProviderUnavailable => None,
+            | ErrorCode::ProviderRejected => None,
             _ => Some(Metric::InvalidRequests),
         }
     }
@@ -324,6 +325,9 @@ mod tests {
                 Some(Metric::InvalidRequests) => assert!((400..500).contains(&status)),
                 Some(Metric::StorageErrors) => assert_eq!(status, 503),
                 Some(Metric::SignatureFailures) => assert_eq!(status, 401),
+                Some(Metric::ProviderUnavailable) => {
+                    assert_eq!(code, ErrorCode::ProviderUnavailable)
+                }
                 Some(other) => panic!("{code:?} counts in {other:?}"),
                 None => assert!([409, 502].contains(&status), "{code:?}"),
             }

@@ -2,6 +2,8 @@
 
 pub mod gateway;
 pub mod http;
+pub mod notify;
 pub mod reconcile;
 pub mod resubscribe;
+pub mod stream_event;
 pub mod webhook;

@@ -28,6 +28,7 @@ pub mod bulk;
 pub mod checkpoint;
 pub mod items;
 pub mod lists;
+pub mod replies;
 
 use crate::domain::event::{Event, HistoryEntry, Outcome, State};
 use crate::domain::msisdn::Msisdn;

@@ -3,9 +3,14 @@
 //! decides, and answers parsed by [`super::responses`].
 
 use super::redact::redact_secret;
-use super::responses::{body_suffix, error_detail, fix_error, parse_manage, parse_query_response};
+use super::responses::{
+    body_suffix, error_detail, fix_error, parse_manage, parse_query_response, parse_send_response,
+    SendAnswer,
+};
 use super::retry::{self, full_jitter, GiveUp, Next, RetryPolicy, Verdict, MIN_ATTEMPT_BUDGET};
-use super::{ManageConfirmation, QueryPage, VonageError, DEFAULT_BASE_URL};
+use super::{
+    ManageConfirmation, OutgoingSms, QueryPage, SendOutcome, VonageError, DEFAULT_BASE_URL,
+};
 use crate::domain::msisdn::Msisdn;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -14,6 +19,8 @@ use std::time::{Duration, Instant};
 const MANAGE_PATH: &str = "/sc/us/alert/opt-in/manage/json";
 /// Path of the "list opted-out numbers" call.
 const QUERY_PATH: &str = "/sc/us/alert/opt-in/query/json";
+/// Path of the SMS API's send call.
+const SEND_PATH: &str = "/sms/json";
 
 /// Largest response body read. Manage bodies are ~100 bytes and a 100-entry query page ~15 KB;
 /// anything bigger is not a Vonage answer we understand.
@@ -26,6 +33,7 @@ pub struct VonageClient {
     http: reqwest::Client,
     manage_url: reqwest::Url,
     query_url: reqwest::Url,
+    send_url: reqwest::Url,
     api_key: String,
     api_secret: String,
     policy: RetryPolicy,
@@ -48,6 +56,7 @@ impl fmt::Debug for VonageClient {
 enum Call {
     Manage,
     Query,
+    Send,
 }
 
 impl Call {
@@ -55,6 +64,7 @@ impl Call {
         match self {
             Call::Manage => "manage",
             Call::Query => "query",
+            Call::Send => "send",
         }
     }
 }
@@ -69,7 +79,11 @@ enum Attempt {
         retry_after: Option<Duration>,
     },
     /// No answer: network/connect error or timeout (retryable).
-    NoAnswer(String),
+    NoAnswer {
+        detail: String,
+        /// Whether the request may have reached Vonage (anything but a failed connection).
+        maybe_delivered: bool,
+    },
 }
 
 impl VonageClient {
@@ -110,6 +124,8 @@ impl VonageClient {
             .map_err(|e| VonageError::Config(format!("cannot build the manage URL: {e}")))?;
         let query_url = reqwest::Url::parse(&format!("{trimmed}{QUERY_PATH}"))
             .map_err(|e| VonageError::Config(format!("cannot build the query URL: {e}")))?;
+        let send_url = reqwest::Url::parse(&format!("{trimmed}{SEND_PATH}"))
+            .map_err(|e| VonageError::Config(format!("cannot build the send URL: {e}")))?;
         // The compiled-in roots and the cryptography the SDK uses too ([`crate::adapters::tls`]).
         let http = crate::adapters::tls::reqwest_builder()
             // A redirect would turn the POST into a GET and drop the form: never follow one.
@@ -123,6 +139,7 @@ impl VonageClient {
             http,
             manage_url,
             query_url,
+            send_url,
             api_key: api_key.to_owned(),
             api_secret: api_secret.to_owned(),
             policy: RetryPolicy::default(),
@@ -245,6 +262,146 @@ impl VonageClient {
         Ok(parsed)
     }
 
+    /// Send one SMS (`POST {base}/sms/json`, form body, credentials in the body). Vonage has no
+    /// idempotency key (two calls are two texts), so only what certainly did not send is tried
+    /// again: a failed connection, an HTTP 429 or 5xx, and the body statuses `"1"` (throttled)
+    /// and `"5"` (internal error), with backoff per `policy`, by `deadline`. A request that may
+    /// have reached Vonage without an answer we can read is [`SendOutcome::Unknown`], never
+    /// retried here.
+    pub async fn send_sms(
+        &self,
+        sms: &OutgoingSms<'_>,
+        policy: &RetryPolicy,
+        deadline: Instant,
+    ) -> SendOutcome {
+        let unicode = crate::domain::sms::measure(sms.text).0 == crate::domain::sms::Alphabet::Ucs2;
+        let mut form = vec![
+            ("api_key", self.api_key.as_str()),
+            ("api_secret", self.api_secret.as_str()),
+            ("from", sms.from),
+            ("to", sms.to.as_str()),
+            ("text", sms.text),
+            ("client-ref", sms.client_ref),
+        ];
+        if unicode {
+            form.push(("type", "unicode"));
+        }
+        let subject = sms.to.masked();
+        let mut attempt: u32 = 0;
+        let mut last = String::from("deadline reached before the first attempt");
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < MIN_ATTEMPT_BUDGET {
+                return SendOutcome::NotSent {
+                    detail: format!("{last}; deadline reached"),
+                    attempts: attempt,
+                };
+            }
+            attempt += 1;
+            let timeout = remaining.min(policy.attempt_timeout);
+            let retry_after = match self.attempt(&self.send_url, &form, timeout).await {
+                Attempt::NoAnswer {
+                    detail,
+                    maybe_delivered: true,
+                } => {
+                    tracing::warn!(call = Call::Send.name(), subject, attempt, error = %detail, "Vonage send: no answer after the request may have arrived");
+                    return SendOutcome::Unknown {
+                        detail,
+                        attempts: attempt,
+                    };
+                }
+                Attempt::NoAnswer { detail, .. } => {
+                    tracing::warn!(call = Call::Send.name(), subject, attempt, error = %detail, "Vonage send: not connected");
+                    last = detail;
+                    None
+                }
+                Attempt::Answer {
+                    status,
+                    body,
+                    retry_after,
+                    ..
+                } => {
+                    let body = redact_secret(body, &self.api_secret);
+                    match retry::classify(Some((status, retry_after))) {
+                        Verdict::Answered => match parse_send_response(&body) {
+                            SendAnswer::Accepted(message_ids) => {
+                                tracing::info!(
+                                    call = Call::Send.name(),
+                                    subject,
+                                    attempt,
+                                    "Vonage send: accepted"
+                                );
+                                return SendOutcome::Accepted {
+                                    message_ids,
+                                    attempts: attempt,
+                                };
+                            }
+                            SendAnswer::TryAgain { status, detail } => {
+                                tracing::warn!(
+                                    call = Call::Send.name(),
+                                    subject,
+                                    attempt,
+                                    vonage_status = status.as_str(),
+                                    "Vonage send: not sent, worth another try"
+                                );
+                                last = format!("status {status}: {detail}");
+                                None
+                            }
+                            SendAnswer::Refused { status, detail } => {
+                                tracing::warn!(
+                                    call = Call::Send.name(),
+                                    subject,
+                                    attempt,
+                                    vonage_status = status.as_str(),
+                                    "Vonage send: refused"
+                                );
+                                return SendOutcome::Refused {
+                                    status,
+                                    detail,
+                                    attempts: attempt,
+                                };
+                            }
+                            SendAnswer::Unreadable(detail) => {
+                                return SendOutcome::Unknown {
+                                    detail: format!("HTTP {status}: {detail}"),
+                                    attempts: attempt,
+                                }
+                            }
+                        },
+                        Verdict::Retry { retry_after } => {
+                            last = format!("HTTP {status}{}", body_suffix(&body));
+                            retry_after
+                        }
+                        Verdict::Refused => {
+                            return SendOutcome::Refused {
+                                status: format!("http-{status}"),
+                                detail: error_detail(&body),
+                                attempts: attempt,
+                            }
+                        }
+                        // Redirects are not followed: the request was not processed.
+                        Verdict::Unusable => {
+                            return SendOutcome::NotSent {
+                                detail: format!("unexpected HTTP {status}{}", body_suffix(&body)),
+                                attempts: attempt,
+                            }
+                        }
+                    }
+                }
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            match retry::next(policy, attempt, retry_after, left, full_jitter) {
+                Next::Wait(wait) => tokio::time::sleep(wait).await,
+                Next::GiveUp(_) => {
+                    return SendOutcome::NotSent {
+                        detail: format!("{last} (gave up after {attempt} attempt(s))"),
+                        attempts: attempt,
+                    }
+                }
+            }
+        }
+    }
+
     /// Run one call with retries ([`super::retry`] decides). Returns the 2xx status, the body
     /// (secret stripped) and the number of attempts made; every other outcome is an error.
     async fn call(
@@ -283,7 +440,7 @@ impl VonageClient {
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
             let (verdict, status, body) = match outcome {
-                Attempt::NoAnswer(detail) => {
+                Attempt::NoAnswer { detail, .. } => {
                     tracing::warn!(
                         call = call.name(),
                         subject,
@@ -422,9 +579,15 @@ impl VonageClient {
             })
         };
         match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => Attempt::NoAnswer(format!("timed out after {} ms", timeout.as_millis())),
+            Err(_) => Attempt::NoAnswer {
+                detail: format!("timed out after {} ms", timeout.as_millis()),
+                maybe_delivered: true,
+            },
             Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => Attempt::NoAnswer(describe_reqwest_error(e, timeout)),
+            Ok(Err(e)) => Attempt::NoAnswer {
+                maybe_delivered: !e.is_connect(),
+                detail: describe_reqwest_error(e, timeout),
+            },
         }
     }
 }

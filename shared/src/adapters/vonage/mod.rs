@@ -123,3 +123,36 @@ impl VonageError {
         }
     }
 }
+
+/// One SMS to send: from the number or short code the person texted, to the person.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingSms<'a> {
+    pub from: &'a str,
+    pub to: &'a Msisdn,
+    pub text: &'a str,
+    /// Our reference, echoed in the delivery receipt (at most 40 characters).
+    pub client_ref: &'a str,
+}
+
+/// How a send ended. Only [`SendOutcome::NotSent`] may be tried again later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Vonage accepted it for delivery (status `"0"`), with its message ids.
+    Accepted {
+        message_ids: Vec<String>,
+        attempts: u32,
+    },
+    /// Certainly not sent, and worth trying again later: throttled, Vonage's internal error, no
+    /// connection, 429/5xx.
+    NotSent { detail: String, attempts: u32 },
+    /// Not sent, and never will be as it stands: the number is barred (`"7"`), or the request,
+    /// the credentials or the account were refused.
+    Refused {
+        status: String,
+        detail: String,
+        attempts: u32,
+    },
+    /// The request may have reached Vonage but no answer could be read (a timeout after
+    /// sending, a broken connection, an unreadable 2xx body): sending again could make two texts.
+    Unknown { detail: String, attempts: u32 },
+}

@@ -341,3 +341,133 @@ fn entry_date(entry: &Map<String, Value>, key: &str) -> Result<Option<OffsetDate
         None => Ok(None),
     }
 }
+
+/// What a send answer body says (`{"message-count":"1","messages":[{"status":"0",...}]}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendAnswer {
+    /// Every part has status `"0"`: accepted for delivery, with the message ids.
+    Accepted(Vec<String>),
+    /// A part has status `"1"` (throttled) or `"5"` (internal error): not sent, try again.
+    TryAgain { status: String, detail: String },
+    /// Any other status: `"7"` (barred), bad request, credentials, account, sender.
+    Refused { status: String, detail: String },
+    /// Not a send answer we can read.
+    Unreadable(String),
+}
+
+/// Parse a send answer: one part's failure decides (a text is one part: replies fit one
+/// segment); statuses are strings, numbers are tolerated.
+pub fn parse_send_response(body: &[u8]) -> SendAnswer {
+    let map = match parse_object(body) {
+        Ok(map) => map,
+        Err(e) => return SendAnswer::Unreadable(e.to_string()),
+    };
+    let Some(Value::Array(messages)) = map.get("messages") else {
+        return SendAnswer::Unreadable("send answer has no \"messages\" list".into());
+    };
+    if messages.is_empty() {
+        return SendAnswer::Unreadable("send answer lists no message".into());
+    }
+    let mut ids = Vec::with_capacity(messages.len());
+    for message in messages {
+        let status = message
+            .get("status")
+            .and_then(scalar_text)
+            .unwrap_or_default();
+        let status = status.trim().to_owned();
+        let detail = message
+            .get("error-text")
+            .and_then(scalar_text)
+            .map(|t| sanitize_snippet(&t))
+            .unwrap_or_default();
+        match status.as_str() {
+            "0" => ids.push(
+                message
+                    .get("message-id")
+                    .and_then(scalar_text)
+                    .map(|id| message_id(&id))
+                    .unwrap_or_default(),
+            ),
+            "1" | "5" => return SendAnswer::TryAgain { status, detail },
+            "" => return SendAnswer::Unreadable("a message has no status".into()),
+            _ => return SendAnswer::Refused { status, detail },
+        }
+    }
+    SendAnswer::Accepted(ids)
+}
+
+/// A message id as we keep it: Vonage's ids are short and alphanumeric; anything else is cut
+/// and sanitised like any echoed text.
+fn message_id(id: &str) -> String {
+    let id = id.trim();
+    if id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        id.to_owned()
+    } else {
+        sanitize_snippet(id).chars().take(64).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(path: &str) -> Vec<u8> {
+        let full = format!("{}/../testdata/vonage/{path}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+    }
+
+    #[test]
+    fn send_answers_in_the_documented_shapes() {
+        // The documented format, with its placeholders filled in.
+        let doc = String::from_utf8(fixture("us-short-codes/alerts_send_response-format.json"))
+            .unwrap_or_default();
+        let answer = |status: &str| {
+            parse_send_response(
+                doc.replace("returnCode", status)
+                    .replace("\"messageId\"", "\"0A0000000123ABCD1\"")
+                    .as_bytes(),
+            )
+        };
+        assert_eq!(
+            answer("0"),
+            SendAnswer::Accepted(vec!["0A0000000123ABCD1".into()])
+        );
+        assert!(matches!(answer("1"), SendAnswer::TryAgain { status, .. } if status == "1"));
+        assert!(matches!(answer("5"), SendAnswer::TryAgain { status, .. } if status == "5"));
+        assert!(matches!(answer("7"), SendAnswer::Refused { status, .. } if status == "7"));
+        assert!(matches!(answer("4"), SendAnswer::Refused { .. }));
+        // The PHP SDK's captured failure: status 101.
+        match parse_send_response(&fixture(
+            "sdk-fixtures/php_SMS_responses_fail-shortcode.json",
+        )) {
+            SendAnswer::Refused { status, detail } => {
+                assert_eq!(status, "101");
+                assert_eq!(detail, "Invalid Account for Campaign");
+            }
+            other => panic!("{other:?}"),
+        }
+        for garbage in [
+            &b""[..],
+            b"<html>",
+            b"{}",
+            br#"{"messages":[]}"#,
+            br#"{"messages":[{}]}"#,
+        ] {
+            assert!(
+                matches!(parse_send_response(garbage), SendAnswer::Unreadable(_)),
+                "{garbage:?}"
+            );
+        }
+        // A multipart answer: every part must be accepted.
+        let two =
+            br#"{"message-count":"2","messages":[{"status":"0","message-id":"A"},{"status":"1"}]}"#;
+        assert!(matches!(
+            parse_send_response(two),
+            SendAnswer::TryAgain { .. }
+        ));
+    }
+}

@@ -17,11 +17,13 @@ mod subscription;
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
+use crate::adapters::provider::{self, Provider, ShortCodeApi};
 use crate::adapters::store::Store;
 use crate::adapters::vonage::VonageClient;
 use crate::domain::event::Outcome;
 use crate::handlers::http::{ApiError, ErrorCode};
 use lambda_http::{Body, Request, RequestExt, Response};
+use std::sync::Arc;
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
@@ -47,7 +49,8 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct ResubscribeApi {
     pub store: Store,
-    pub vonage: VonageClient,
+    /// The provider's side of clearing an opt-out (per `PROVIDER_MODE`).
+    pub provider: Arc<dyn Provider>,
     api_keys: Vec<String>,
     pub default_region: phonenumber::country::Id,
 }
@@ -56,7 +59,7 @@ impl std::fmt::Debug for ResubscribeApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResubscribeApi")
             .field("store", &self.store)
-            .field("vonage", &self.vonage)
+            .field("provider", &self.provider.mode())
             .field("api_keys", &self.api_keys.len())
             .field("default_region", &self.default_region)
             .finish()
@@ -64,10 +67,15 @@ impl std::fmt::Debug for ResubscribeApi {
 }
 
 impl ResubscribeApi {
+    /// `short-code-api` mode with this Vonage client.
     pub fn new(store: Store, vonage: VonageClient, api_keys: Vec<String>) -> Self {
+        Self::with_provider(store, Arc::new(ShortCodeApi(vonage)), api_keys)
+    }
+
+    pub fn with_provider(store: Store, provider: Arc<dyn Provider>, api_keys: Vec<String>) -> Self {
         Self {
             store,
-            vonage,
+            provider,
             api_keys: api_keys
                 .into_iter()
                 .filter(|k| !k.trim().is_empty())
@@ -76,9 +84,10 @@ impl ResubscribeApi {
         }
     }
 
-    /// Settings: `API_KEYS` (comma-separated, required), `VONAGE_API_KEY`, `VONAGE_API_SECRET`,
-    /// `VONAGE_API_BASE_URL` (default `https://rest.nexmo.com`), `DEFAULT_COUNTRY` (ISO code used
-    /// for numbers written without a country code; default `US`).
+    /// Settings: `API_KEYS` (comma-separated, required), `PROVIDER_MODE` (and for
+    /// `short-code-api`: `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL`, default
+    /// `https://rest.nexmo.com`), `DEFAULT_COUNTRY` (ISO code used for numbers written without a
+    /// country code; default `US`).
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let keys: Vec<String> = settings
             .require("API_KEYS")?
@@ -86,8 +95,7 @@ impl ResubscribeApi {
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty())
             .collect();
-        let vonage = VonageClient::from_settings(settings)?;
-        let mut api = Self::new(store, vonage, keys);
+        let mut api = Self::with_provider(store, provider::from_settings(settings)?, keys);
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
             api.default_region =
                 country

@@ -2,6 +2,7 @@
 //! then Vonage's manage call, then our record (the same "newest event wins" rule as a STOP).
 
 use super::{LogLine, ResubscribeApi, BODY_LIMIT};
+use crate::adapters::provider::{Lift, ProviderMode};
 use crate::adapters::vonage::VonageError;
 use crate::domain::event::{Event, EventKind, Outcome, Status};
 use crate::domain::msisdn::Msisdn;
@@ -54,10 +55,10 @@ impl ResubscribeApi {
 
         let deadline = provider_deadline(req);
         let provider_started = Instant::now();
-        let confirmation = self.vonage.manage_opt_in(&msisdn, deadline).await;
+        let lift = self.provider.lift_block(&msisdn, deadline).await;
         log.provider_ms = Some(provider_started.elapsed().as_secs_f64() * 1000.0);
-        let confirmation = match confirmation {
-            Ok(c) => c,
+        let lift = match lift {
+            Ok(lift) => lift,
             Err(err) => {
                 if let VonageError::Unavailable { attempts, .. } = &err {
                     log.provider_attempts = Some(*attempts);
@@ -66,16 +67,22 @@ impl ResubscribeApi {
                 return Err(err.into());
             }
         };
-        log.provider_attempts = Some(confirmation.attempts);
-
         let mut event = event;
+        let mode = self.provider.mode();
+        if let Lift::Lifted(confirmation) = &lift {
+            log.provider_attempts = Some(confirmation.attempts);
+            event.details.insert(
+                "provider_response".into(),
+                serde_json::to_string(confirmation).unwrap_or_default(),
+            );
+        }
         event.details.insert(
-            "provider_response".into(),
-            serde_json::to_string(&confirmation).unwrap_or_default(),
+            "provider".into(),
+            match mode {
+                ProviderMode::ShortCodeApi => "vonage-us-short-code".into(),
+                other => other.as_str().into(),
+            },
         );
-        event
-            .details
-            .insert("provider".into(), "vonage-us-short-code".into());
         let outcome = self.store.record(&event).await?;
         log.outcome = Some(outcome);
         if outcome == Outcome::Superseded {
@@ -91,14 +98,30 @@ impl ResubscribeApi {
                 .unwrap_or_default();
             return Err(newer_opt_out(&since));
         }
+        let still_blocked = matches!(lift, Lift::StillBlocked);
         Ok(json_response(
-            StatusCode::OK,
+            // Accepted, not done: with Opt-Out Assist, Vonage keeps blocking texts to the number
+            // until the person texts the opt-in keyword; no API can lift that block.
+            if still_blocked {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            },
             &ResubscribeReply {
                 msisdn: msisdn.as_str(),
                 status: Status::Subscribed,
                 since: timestamp::format(event.occurred_at),
                 outcome,
                 event_id: &event.event_id,
+                provider: ProviderReply {
+                    mode: mode.as_str(),
+                    blocked: still_blocked,
+                    message: match lift {
+                        Lift::Lifted(_) => "Vonage removed the number from its opt-out list",
+                        Lift::StillBlocked => "our record now allows texts, but Vonage (Opt-Out Assist) still blocks them until the person texts the opt-in keyword (START) to the sender's number",
+                        Lift::NothingToLift => "no block at the provider: our record is the only one",
+                    },
+                },
             },
         ))
     }
@@ -252,6 +275,16 @@ struct ResubscribeReply<'a> {
     since: String,
     outcome: Outcome,
     event_id: &'a str,
+    /// What the provider still does about this number.
+    provider: ProviderReply,
+}
+
+#[derive(Serialize)]
+struct ProviderReply {
+    mode: &'static str,
+    /// Whether the provider still blocks texts to the number.
+    blocked: bool,
+    message: &'static str,
 }
 
 #[cfg(test)]

@@ -1,0 +1,399 @@
+//! The replies a person gets by text, and which event owes one.
+//!
+//! CTIA asks for one reply to every STOP (naming the program, saying no more messages will be
+//! sent) and to every HELP or INFO (program name, a help contact, message frequency, "Msg&data
+//! rates may apply", how to opt out); an opt-in by text gets a confirmation with the same parts.
+//! The texts are settings with complete defaults built from the program's name, help contact and
+//! message frequency. A text that does not fit one SMS segment or lacks a required part is refused
+//! when the function starts ([`ReplyTexts::new`]), never at send time.
+//!
+//! Which history entry owes a reply ([`plan`]): a person's own message, never our paperwork.
+//! An opt-out, HELP or opt-in that reached us by SMS (source `webhook`; an opt-in confirmed by
+//! Vonage, source `sms-opt-in`); not a website resubscribe, an opt-out filed through the API, a
+//! review decision, a sync with Vonage or an import.
+
+use crate::domain::event::EventKind;
+use crate::domain::sms::{self, Alphabet, GSM7_SEGMENT, UCS2_SEGMENT};
+
+/// Source of an event that came in by SMS through the webhook.
+pub const SOURCE_SMS: &str = "webhook";
+/// Source of the resubscribe recorded once Vonage lifted its block for an opt-in by text.
+pub const SOURCE_SMS_OPT_IN: &str = "sms-opt-in";
+
+/// The replies we send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReplyKind {
+    StopConfirmation,
+    Help,
+    OptInConfirmation,
+}
+
+impl ReplyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyKind::StopConfirmation => "stop_confirmation",
+            ReplyKind::Help => "help",
+            ReplyKind::OptInConfirmation => "opt_in_confirmation",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ReplyKind::StopConfirmation,
+            ReplyKind::Help,
+            ReplyKind::OptInConfirmation,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// What a new history entry asks of the notify function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Send this reply, once.
+    Reply(ReplyKind),
+    /// An opt-out message older than the number's current state (it arrived late): confirm it
+    /// only if the number is still opted out. Telling someone who has since resubscribed that
+    /// they will get no more messages would be false.
+    ReplyIfStillOptedOut,
+    /// An opt-in request (`short-code-api` mode): ask Vonage to lift its block, then record the
+    /// resubscribe (or the refusal).
+    LiftThenRecord,
+    Nothing,
+}
+
+/// What the history entry of `kind`, from `source`, asks for (`applied`: it set the state when
+/// recorded). With `replies` off only opt-in requests are acted on.
+pub fn plan(kind: EventKind, source: &str, applied: bool, replies: bool) -> Plan {
+    if kind == EventKind::OptInRequest && source == SOURCE_SMS {
+        return Plan::LiftThenRecord;
+    }
+    if !replies {
+        return Plan::Nothing;
+    }
+    match (kind, source) {
+        (EventKind::OptOut, SOURCE_SMS) if applied => Plan::Reply(ReplyKind::StopConfirmation),
+        (EventKind::OptOut, SOURCE_SMS) => Plan::ReplyIfStillOptedOut,
+        (EventKind::Help, SOURCE_SMS) => Plan::Reply(ReplyKind::Help),
+        // A late START (older than a newer STOP) did not subscribe anyone: nothing to confirm.
+        (EventKind::Resubscribe, SOURCE_SMS | SOURCE_SMS_OPT_IN) if applied => {
+            Plan::Reply(ReplyKind::OptInConfirmation)
+        }
+        _ => Plan::Nothing,
+    }
+}
+
+/// What the texts are built from: `PROGRAM_NAME`, `HELP_CONTACT` (a phone number or an e-mail
+/// address), `MESSAGE_FREQUENCY` (e.g. "Up to 4 msgs/month"), and the opt-in word a STOP reply
+/// names, if any.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub name: String,
+    pub help_contact: String,
+    pub frequency: String,
+    pub opt_in_word: Option<String>,
+}
+
+/// The three texts, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTexts {
+    pub stop: String,
+    pub help: String,
+    pub opt_in: String,
+}
+
+/// Why a reply text is refused at start-up. The message names the setting and what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct ReplyTextError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+impl ReplyTexts {
+    /// The texts: each given one, or the default built from `program`; all checked.
+    pub fn new(
+        program: &Program,
+        stop: Option<&str>,
+        help: Option<&str>,
+        opt_in: Option<&str>,
+    ) -> Result<Self, ReplyTextError> {
+        for (setting, value) in [
+            ("PROGRAM_NAME", &program.name),
+            ("HELP_CONTACT", &program.help_contact),
+            ("MESSAGE_FREQUENCY", &program.frequency),
+        ] {
+            if value.trim().is_empty() {
+                return Err(ReplyTextError {
+                    setting,
+                    reason: "is required when replies are on".into(),
+                });
+            }
+        }
+        let name = program.name.trim();
+        let contact = program.help_contact.trim();
+        let frequency = program.frequency.trim().trim_end_matches('.');
+        let resubscribe = program
+            .opt_in_word
+            .as_deref()
+            .map(|w| format!(" Reply {w} to resubscribe."))
+            .unwrap_or_default();
+        let texts = Self {
+            stop: stop.map(str::to_owned).unwrap_or_else(|| {
+                format!("{name}: You are unsubscribed and will get no more messages.{resubscribe}")
+            }),
+            help: help.map(str::to_owned).unwrap_or_else(|| {
+                format!(
+                    "{name}: Help at {contact}. {frequency}. Msg&data rates may apply. Reply STOP to cancel."
+                )
+            }),
+            opt_in: opt_in.map(str::to_owned).unwrap_or_else(|| {
+                format!(
+                    "{name}: You are subscribed again. {frequency}. Msg&data rates may apply. Reply HELP for help, STOP to cancel."
+                )
+            }),
+        };
+        let rates = ["msg&data rates may apply", "msg & data rates may apply"];
+        check(
+            "STOP_REPLY_TEXT",
+            &texts.stop,
+            &[
+                Part::Literal("the program name (PROGRAM_NAME)", name),
+                Part::AnyOf(
+                    "that no more messages will be sent",
+                    &["no more messages", "unsubscribed", "opted out"],
+                ),
+            ],
+        )?;
+        check(
+            "HELP_REPLY_TEXT",
+            &texts.help,
+            &[
+                Part::Literal("the program name (PROGRAM_NAME)", name),
+                Part::Literal("the help contact (HELP_CONTACT)", contact),
+                Part::Literal("the message frequency (MESSAGE_FREQUENCY)", frequency),
+                Part::AnyOf("\"Msg&data rates may apply\"", &rates),
+                Part::AnyOf("how to opt out (STOP)", &["stop"]),
+            ],
+        )?;
+        check(
+            "OPT_IN_REPLY_TEXT",
+            &texts.opt_in,
+            &[
+                Part::Literal("the program name (PROGRAM_NAME)", name),
+                Part::Literal("the message frequency (MESSAGE_FREQUENCY)", frequency),
+                Part::AnyOf("\"Msg&data rates may apply\"", &rates),
+                Part::AnyOf("how to get help (HELP)", &["help"]),
+                Part::AnyOf("how to opt out (STOP)", &["stop"]),
+            ],
+        )?;
+        Ok(texts)
+    }
+
+    pub fn text(&self, kind: ReplyKind) -> &str {
+        match kind {
+            ReplyKind::StopConfirmation => &self.stop,
+            ReplyKind::Help => &self.help,
+            ReplyKind::OptInConfirmation => &self.opt_in,
+        }
+    }
+}
+
+enum Part<'a> {
+    /// Must contain this text (case-insensitive).
+    Literal(&'static str, &'a str),
+    /// Must contain one of these (case-insensitive).
+    AnyOf(&'static str, &'a [&'a str]),
+}
+
+fn check(setting: &'static str, text: &str, parts: &[Part]) -> Result<(), ReplyTextError> {
+    let fail = |reason: String| Err(ReplyTextError { setting, reason });
+    if text.trim().is_empty() {
+        return fail("is empty".into());
+    }
+    match sms::measure(text) {
+        (Alphabet::Gsm7, n) if n > GSM7_SEGMENT => {
+            return fail(format!(
+                "is {n} GSM-7 characters; one SMS holds {GSM7_SEGMENT} (an extension character such as € or {{ counts as two)"
+            ))
+        }
+        (Alphabet::Ucs2, n) if n > UCS2_SEGMENT => {
+            return fail(format!(
+                "needs UCS-2 (it has a character outside GSM-7) and is {n} characters; one such SMS holds {UCS2_SEGMENT}"
+            ))
+        }
+        _ => {}
+    }
+    let lower = text.to_lowercase();
+    for part in parts {
+        let (what, found) = match part {
+            Part::Literal(what, literal) => (*what, lower.contains(&literal.to_lowercase())),
+            Part::AnyOf(what, options) => (*what, options.iter().any(|o| lower.contains(o))),
+        };
+        if !found {
+            return fail(format!("must contain {what}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program() -> Program {
+        Program {
+            name: "Acme Alerts".into(),
+            help_contact: "help@acme.example".into(),
+            frequency: "Up to 4 msgs/month".into(),
+            opt_in_word: Some("START".into()),
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_complete_and_fit_one_segment() {
+        let texts = ReplyTexts::new(&program(), None, None, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            texts.stop,
+            "Acme Alerts: You are unsubscribed and will get no more messages. Reply START to resubscribe."
+        );
+        assert_eq!(
+            texts.help,
+            "Acme Alerts: Help at help@acme.example. Up to 4 msgs/month. Msg&data rates may apply. Reply STOP to cancel."
+        );
+        assert!(texts
+            .opt_in
+            .starts_with("Acme Alerts: You are subscribed again."));
+        for kind in [
+            ReplyKind::StopConfirmation,
+            ReplyKind::Help,
+            ReplyKind::OptInConfirmation,
+        ] {
+            assert!(sms::fits_one_segment(texts.text(kind)), "{kind:?}");
+        }
+        let no_word = Program {
+            opt_in_word: None,
+            ..program()
+        };
+        let texts = ReplyTexts::new(&no_word, None, None, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!texts.stop.contains("Reply"), "{}", texts.stop);
+    }
+
+    #[test]
+    fn bad_texts_are_refused_with_the_setting_and_the_reason() {
+        let p = program();
+        let err = |stop: Option<&str>, help: Option<&str>, opt_in: Option<&str>| {
+            ReplyTexts::new(&p, stop, help, opt_in)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let long = format!("Acme Alerts: no more messages. {}", "x".repeat(140));
+        assert!(
+            err(Some(&long), None, None).starts_with("STOP_REPLY_TEXT: is 171 GSM-7 characters")
+        );
+        let unicode = format!("Acme Alerts: no more messages 🛑 {}", "x".repeat(40));
+        assert!(err(Some(&unicode), None, None).contains("needs UCS-2"));
+        assert_eq!(
+            err(Some("You are unsubscribed."), None, None),
+            "STOP_REPLY_TEXT: must contain the program name (PROGRAM_NAME)"
+        );
+        assert_eq!(
+            err(Some("Acme Alerts: bye"), None, None),
+            "STOP_REPLY_TEXT: must contain that no more messages will be sent"
+        );
+        assert_eq!(
+            err(
+                None,
+                Some("Acme Alerts: Up to 4 msgs/month. Msg&data rates may apply. Reply STOP."),
+                None
+            ),
+            "HELP_REPLY_TEXT: must contain the help contact (HELP_CONTACT)"
+        );
+        assert_eq!(
+            err(
+                None,
+                Some("Acme Alerts help@acme.example Up to 4 msgs/month. Reply STOP."),
+                None
+            ),
+            "HELP_REPLY_TEXT: must contain \"Msg&data rates may apply\""
+        );
+        assert_eq!(
+            err(None, None, Some("Acme Alerts: welcome. Up to 4 msgs/month. Msg&data rates may apply. Reply STOP to cancel.")),
+            "OPT_IN_REPLY_TEXT: must contain how to get help (HELP)"
+        );
+        assert_eq!(err(Some("  "), None, None), "STOP_REPLY_TEXT: is empty");
+        // Custom texts that have every part are taken as they are.
+        let texts = ReplyTexts::new(
+            &p,
+            Some("ACME ALERTS: opted out, no more messages."),
+            Some("Acme Alerts: help@acme.example, up to 4 msgs/month, Msg & Data rates may apply, text STOP to end"),
+            None,
+        );
+        assert!(texts.is_ok(), "{texts:?}");
+        // A program whose name makes the default too long is refused too.
+        let long_name = Program {
+            name: "A".repeat(120),
+            ..program()
+        };
+        assert!(ReplyTexts::new(&long_name, None, None, None).is_err());
+        let missing = Program {
+            help_contact: " ".into(),
+            ..program()
+        };
+        assert_eq!(
+            ReplyTexts::new(&missing, None, None, None).map_err(|e| e.to_string()),
+            Err("HELP_CONTACT: is required when replies are on".into())
+        );
+    }
+
+    #[test]
+    fn which_entries_owe_what() {
+        use EventKind::*;
+        let table: &[(EventKind, &str, bool, bool, Plan)] = &[
+            (
+                OptOut,
+                "webhook",
+                true,
+                true,
+                Plan::Reply(ReplyKind::StopConfirmation),
+            ),
+            (OptOut, "webhook", false, true, Plan::ReplyIfStillOptedOut),
+            (Help, "webhook", false, true, Plan::Reply(ReplyKind::Help)),
+            (
+                Resubscribe,
+                "webhook",
+                true,
+                true,
+                Plan::Reply(ReplyKind::OptInConfirmation),
+            ),
+            (
+                Resubscribe,
+                "sms-opt-in",
+                true,
+                true,
+                Plan::Reply(ReplyKind::OptInConfirmation),
+            ),
+            (Resubscribe, "webhook", false, true, Plan::Nothing),
+            (OptInRequest, "webhook", false, true, Plan::LiftThenRecord),
+            (OptInRequest, "webhook", false, false, Plan::LiftThenRecord),
+            // Replies off: nothing is sent.
+            (OptOut, "webhook", true, false, Plan::Nothing),
+            (Help, "webhook", false, false, Plan::Nothing),
+            // Not a person's message: no reply.
+            (Resubscribe, "website", true, true, Plan::Nothing),
+            (OptOut, "api", true, true, Plan::Nothing),
+            (OptOut, "review", true, true, Plan::Nothing),
+            (OptOut, "vonage-sync", true, true, Plan::Nothing),
+            (OptOut, "import", true, true, Plan::Nothing),
+            (OptInRefused, "webhook", false, true, Plan::Nothing),
+        ];
+        for (kind, source, applied, replies, want) in table {
+            assert_eq!(
+                plan(*kind, source, *applied, *replies),
+                *want,
+                "{kind:?} {source} {applied} {replies}"
+            );
+        }
+    }
+}

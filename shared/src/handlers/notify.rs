@@ -1,0 +1,604 @@
+//! The `notify` function: driven by the table's stream (new images), it sends the replies a
+//! person is owed and takes opt-ins by text to Vonage where that is needed. It never stands
+//! between a STOP and its record: the webhook has answered Vonage and written the opt-out before
+//! a stream record exists.
+//!
+//! Per record (only new history entries count; everything else in the stream is ignored):
+//!
+//! - a reply is owed ([`crate::domain::replies::plan`]): **claim** it (a conditional write keyed
+//!   by the inbound event: [`Store::claim_reply`]), **send** it from the number the person texted,
+//!   **settle** it with Vonage's answer. Exactly once: a redelivered record finds the reply
+//!   settled and does nothing; a claim left unsettled by a crash is reported, never re-sent.
+//!   Throttled / Vonage internal error / no connection: retried with backoff inside the
+//!   invocation, then the record fails so the stream retries it (bounded, then the dead-letter
+//!   queue). Barred or refused: recorded as not sent, not retried.
+//! - an opt-in request (`short-code-api`): ask Vonage to lift its block; only its confirmation
+//!   records the resubscribe (through `Store::record`), a refusal is recorded as such, no answer
+//!   fails the record for a retry.
+//!
+//! The response names the failed records (`ReportBatchItemFailures`): one bad record does not
+//! hold back the others.
+
+use crate::adapters::config::{ConfigError, Settings};
+use crate::adapters::metrics::{Metric, Metrics};
+use crate::adapters::provider::{self, Lift, Provider, ProviderMode};
+use crate::adapters::store::items::parse_history;
+use crate::adapters::store::replies::{Claim, OwedReply, Settle};
+use crate::adapters::store::{Store, StoreError};
+use crate::adapters::vonage::{OutgoingSms, RetryPolicy, SendOutcome, VonageClient, VonageError};
+use crate::domain::event::{Event, EventKind, HistoryEntry, Outcome, Status};
+use crate::domain::intent::DEFAULT_OPT_IN_WORDS;
+use crate::domain::msisdn::Msisdn;
+use crate::domain::replies::{self, Plan, Program, ReplyKind, ReplyTexts, SOURCE_SMS_OPT_IN};
+use crate::domain::timestamp;
+use crate::handlers::stream_event::{self, BatchResponse, ItemFailure, StreamEvent, StreamRecord};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FUNCTION: &str = "notify";
+/// Records handled at once within a batch.
+const CONCURRENCY: usize = 8;
+/// Time kept back from the invocation's deadline to settle what was sent.
+const SETTLE_RESERVE: Duration = Duration::from_secs(2);
+/// Budget when no deadline is known (tests, local runs).
+const DEFAULT_BUDGET: Duration = Duration::from_secs(20);
+
+/// Replies on: the texts, and the client that sends them.
+#[derive(Clone)]
+pub struct Replies {
+    pub texts: ReplyTexts,
+    pub vonage: VonageClient,
+    pub policy: RetryPolicy,
+}
+
+/// Everything the function needs, built once per container.
+#[derive(Clone)]
+pub struct Notify {
+    pub store: Store,
+    pub provider: Arc<dyn Provider>,
+    /// `None`: replies off (Vonage sends them, or the sender chose not to).
+    pub replies: Option<Replies>,
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    /// Not a new history entry, or nothing is owed for it.
+    Nothing,
+    Sent {
+        kind: ReplyKind,
+        latency_ms: Option<f64>,
+    },
+    /// Vonage refused it for good (barred, refused): recorded, not retried.
+    NotSent { kind: ReplyKind },
+    /// Recorded as skipped (no longer true, no sender number).
+    Skipped { kind: ReplyKind },
+    /// A redelivered record: the reply was settled before.
+    AlreadySettled,
+    /// A claim no invocation settled, or a send whose outcome is unknown: reported, not re-sent.
+    Unsettled,
+    /// Vonage lifted its block; the resubscribe was recorded with this outcome.
+    OptInConfirmed(Outcome),
+    /// Vonage refused to lift its block: the opt-out stands (recorded).
+    OptInRefused,
+    /// An opt-in request older than a later opt-out: nothing asked of Vonage.
+    OptInStale,
+    /// A record we cannot read: reported, not retried (it would fail every time).
+    Malformed,
+}
+
+/// Why a record must be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    /// The reply was certainly not sent (throttled, Vonage's error, no connection).
+    NotSentYet(String),
+    ProviderUnavailable(String),
+    Storage(String),
+}
+
+impl From<StoreError> for Retry {
+    fn from(e: StoreError) -> Self {
+        Retry::Storage(e.to_string())
+    }
+}
+
+impl Done {
+    fn metric(&self) -> Option<Metric> {
+        match self {
+            Done::Sent { .. } => Some(Metric::RepliesSent),
+            Done::NotSent { .. } => Some(Metric::RepliesFailed),
+            Done::Unsettled => Some(Metric::RepliesUnsettled),
+            Done::OptInConfirmed(_) => Some(Metric::OptInsConfirmed),
+            Done::OptInRefused => Some(Metric::OptInsRefused),
+            Done::Malformed => Some(Metric::StreamRecordsMalformed),
+            Done::Nothing | Done::Skipped { .. } | Done::AlreadySettled | Done::OptInStale => None,
+        }
+    }
+    fn as_str(&self) -> &'static str {
+        match self {
+            Done::Nothing => "nothing",
+            Done::Sent { .. } => "sent",
+            Done::NotSent { .. } => "not_sent",
+            Done::Skipped { .. } => "skipped",
+            Done::AlreadySettled => "already_settled",
+            Done::Unsettled => "unsettled",
+            Done::OptInConfirmed(_) => "opt_in_confirmed",
+            Done::OptInRefused => "opt_in_refused",
+            Done::OptInStale => "opt_in_stale",
+            Done::Malformed => "malformed",
+        }
+    }
+}
+
+impl Retry {
+    fn metric(&self) -> Metric {
+        match self {
+            Retry::NotSentYet(_) => Metric::RepliesDeferred,
+            Retry::ProviderUnavailable(_) => Metric::ProviderUnavailable,
+            Retry::Storage(_) => Metric::StorageErrors,
+        }
+    }
+}
+
+impl Notify {
+    /// Settings: `PROVIDER_MODE`; `REPLIES` (`on`/`off`; default on in `self-managed` only);
+    /// with replies on, `PROGRAM_NAME`, `HELP_CONTACT`, `MESSAGE_FREQUENCY`, optionally
+    /// `STOP_REPLY_TEXT`, `HELP_REPLY_TEXT`, `OPT_IN_REPLY_TEXT` (checked here: a text over one
+    /// segment or without its required parts stops the start), and the Vonage credentials;
+    /// `OPT_IN_WORDS` (the STOP reply names the first).
+    pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
+        let mode = ProviderMode::from_settings(settings)?;
+        let provider = provider::from_settings(settings)?;
+        let on = match settings
+            .get("REPLIES")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => mode.replies_by_default(),
+            Some("on" | "true" | "yes" | "1") => true,
+            Some("off" | "false" | "no" | "0") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "REPLIES",
+                    reason: "must be on or off".into(),
+                })
+            }
+        };
+        if on && mode != ProviderMode::SelfManaged {
+            tracing::warn!(
+                mode = mode.as_str(),
+                "replies are on although Vonage replies in this mode: people may get two"
+            );
+        }
+        let replies = if on {
+            Some(Replies {
+                texts: texts_from_settings(settings)?,
+                vonage: VonageClient::from_settings(settings)?,
+                policy: RetryPolicy {
+                    max_attempts: 4,
+                    base_delay: Duration::from_millis(250),
+                    max_delay: Duration::from_secs(2),
+                    attempt_timeout: Duration::from_secs(5),
+                },
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            store,
+            provider,
+            replies,
+        })
+    }
+
+    /// The Lambda handler: every record handled, the failed ones named. Never fails.
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+        deadline: Option<Instant>,
+    ) -> BatchResponse {
+        let deadline = deadline
+            .map(|d| d.checked_sub(SETTLE_RESERVE).unwrap_or_else(Instant::now))
+            .unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
+        let records = match serde_json::from_value::<StreamEvent>(event) {
+            Ok(e) => e.records,
+            Err(e) => {
+                tracing::error!(error = %e, "not a DynamoDB stream event");
+                Metrics::new(FUNCTION)
+                    .count(Metric::StreamRecordsMalformed)
+                    .emit();
+                return BatchResponse::default();
+            }
+        };
+        // Futures of a named async fn, not of a closure: a closure's future would not be `Send`
+        // for every lifetime, which `tokio::spawn` of a whole invocation needs.
+        let each: Vec<_> = records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| self.one(i, record, deadline))
+            .collect();
+        let mut results: Vec<(usize, Option<String>, Result<Done, Retry>)> =
+            futures::stream::iter(each)
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+        results.sort_by_key(|(i, _, _)| *i);
+        let batch_item_failures = results
+            .into_iter()
+            .filter_map(|(_, sequence, result)| match (result, sequence) {
+                (Err(_), Some(item_identifier)) => Some(ItemFailure { item_identifier }),
+                _ => None,
+            })
+            .collect();
+        BatchResponse {
+            batch_item_failures,
+        }
+    }
+
+    async fn one(
+        &self,
+        i: usize,
+        record: &serde_json::Value,
+        deadline: Instant,
+    ) -> (usize, Option<String>, Result<Done, Retry>) {
+        let started = Instant::now();
+        let result = self.process(record, deadline).await;
+        self.report(record, &result, started);
+        (i, stream_event::sequence_number(record), result)
+    }
+
+    fn report(&self, record: &serde_json::Value, result: &Result<Done, Retry>, started: Instant) {
+        let metric = match result {
+            Ok(done) => done.metric(),
+            Err(retry) => Some(retry.metric()),
+        };
+        if let Some(metric) = metric {
+            let mut metrics = Metrics::new(FUNCTION).count(metric);
+            if let Ok(Done::Sent {
+                latency_ms: Some(ms),
+                ..
+            }) = result
+            {
+                metrics = metrics.milliseconds(Metric::ReplyLatency, *ms);
+            }
+            metrics.emit();
+        }
+        let msisdn = record
+            .pointer("/dynamodb/NewImage/msisdn/S")
+            .and_then(|v| v.as_str())
+            .map(crate::domain::msisdn::mask);
+        let event_id = record
+            .pointer("/dynamodb/NewImage/event_id/S")
+            .and_then(|v| v.as_str());
+        let (outcome, retry) = match result {
+            Ok(done) => (Some(done.as_str()), None),
+            Err(retry) => (None, Some(format!("{retry:?}"))),
+        };
+        let kind = match result {
+            Ok(Done::Sent { kind, .. } | Done::NotSent { kind } | Done::Skipped { kind }) => {
+                Some(kind.as_str())
+            }
+            _ => None,
+        };
+        let reply_latency_ms = match result {
+            Ok(Done::Sent { latency_ms, .. }) => *latency_ms,
+            _ => None,
+        };
+        if matches!(outcome, Some("nothing")) {
+            tracing::debug!(msisdn, event_id, "stream record: nothing to do");
+            return;
+        }
+        tracing::info!(
+            msisdn,
+            event_id,
+            outcome,
+            retry,
+            reply = kind,
+            reply_latency_ms,
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "stream record"
+        );
+    }
+
+    /// One record.
+    pub async fn process(
+        &self,
+        record: &serde_json::Value,
+        deadline: Instant,
+    ) -> Result<Done, Retry> {
+        let Ok(record) = serde_json::from_value::<StreamRecord>(record.clone()) else {
+            tracing::error!("a stream record without the fields of a DynamoDB stream record");
+            return Ok(Done::Malformed);
+        };
+        // History entries are only ever inserted; replies, states and the rest are not ours.
+        let image = record.image();
+        let is_history = image
+            .get("sk")
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|sk| sk.starts_with("E#"));
+        if record.event_name != "INSERT" || !is_history {
+            return Ok(Done::Nothing);
+        }
+        let (Ok(entry), Some(msisdn)) = (
+            parse_history(&image),
+            image
+                .get("msisdn")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|m| Msisdn::from_provider(m).ok()),
+        ) else {
+            tracing::error!("a history entry in the stream that does not have our shape");
+            return Ok(Done::Malformed);
+        };
+        match replies::plan(
+            entry.kind,
+            &entry.source,
+            entry.applied,
+            self.replies.is_some(),
+        ) {
+            Plan::Nothing => Ok(Done::Nothing),
+            Plan::Reply(kind) => self.reply(&msisdn, &entry, kind, deadline).await,
+            Plan::ReplyIfStillOptedOut => {
+                let still = self
+                    .store
+                    .state(&msisdn)
+                    .await?
+                    .is_some_and(|s| s.status == Status::OptedOut);
+                if still {
+                    self.reply(&msisdn, &entry, ReplyKind::StopConfirmation, deadline)
+                        .await
+                } else {
+                    self.skip(
+                        &msisdn,
+                        &entry,
+                        ReplyKind::StopConfirmation,
+                        "resubscribed since",
+                    )
+                    .await
+                }
+            }
+            Plan::LiftThenRecord => self.lift_then_record(msisdn, &entry, deadline).await,
+        }
+    }
+
+    fn owed(&self, msisdn: &Msisdn, entry: &HistoryEntry, kind: ReplyKind) -> Option<OwedReply> {
+        let replies = self.replies.as_ref()?;
+        Some(OwedReply {
+            msisdn: msisdn.clone(),
+            event_id: entry.event_id.clone(),
+            kind,
+            from: entry.details.get("short_code").cloned().unwrap_or_default(),
+            text: replies.texts.text(kind).to_owned(),
+        })
+    }
+
+    async fn skip(
+        &self,
+        msisdn: &Msisdn,
+        entry: &HistoryEntry,
+        kind: ReplyKind,
+        reason: &str,
+    ) -> Result<Done, Retry> {
+        let Some(owed) = self.owed(msisdn, entry, kind) else {
+            return Ok(Done::Nothing);
+        };
+        self.store.skip_reply(&owed, reason).await?;
+        Ok(Done::Skipped { kind })
+    }
+
+    async fn reply(
+        &self,
+        msisdn: &Msisdn,
+        entry: &HistoryEntry,
+        kind: ReplyKind,
+        deadline: Instant,
+    ) -> Result<Done, Retry> {
+        let (Some(replies), Some(owed)) = (self.replies.as_ref(), self.owed(msisdn, entry, kind))
+        else {
+            return Ok(Done::Nothing);
+        };
+        if owed.from.trim().is_empty() {
+            return self
+                .skip(
+                    msisdn,
+                    entry,
+                    kind,
+                    "no sender number in the inbound message",
+                )
+                .await;
+        }
+        match self.store.claim_reply(&owed).await? {
+            Claim::Claimed { .. } => {}
+            Claim::Settled(_) => return Ok(Done::AlreadySettled),
+            Claim::Unsettled(found) => {
+                tracing::error!(
+                    msisdn = %msisdn,
+                    event_id = entry.event_id,
+                    status = found.status.as_str(),
+                    claimed_at = found.claimed_at.as_deref(),
+                    "reply claimed earlier and never settled (or its outcome unknown): not sent again; see optout-admin replies stuck"
+                );
+                return Ok(Done::Unsettled);
+            }
+        }
+        let client_ref = client_ref(&entry.event_id);
+        let sms = OutgoingSms {
+            from: &owed.from,
+            to: msisdn,
+            text: &owed.text,
+            client_ref: &client_ref,
+        };
+        let (settle, done) = match replies
+            .vonage
+            .send_sms(&sms, &replies.policy, deadline)
+            .await
+        {
+            SendOutcome::Accepted { message_ids, .. } => {
+                let latency_ms = timestamp::parse_rfc3339(&entry.received_at)
+                    .map(|at| (timestamp::now() - at).as_seconds_f64() * 1000.0);
+                (
+                    Settle::Sent { message_ids },
+                    Ok(Done::Sent { kind, latency_ms }),
+                )
+            }
+            SendOutcome::Refused { status, detail, .. } => (
+                Settle::NotSent {
+                    detail: format!("status {status}: {detail}"),
+                },
+                Ok(Done::NotSent { kind }),
+            ),
+            SendOutcome::NotSent { detail, .. } => (
+                Settle::Retryable {
+                    detail: detail.clone(),
+                },
+                Err(Retry::NotSentYet(detail)),
+            ),
+            SendOutcome::Unknown { detail, .. } => {
+                tracing::error!(msisdn = %msisdn, event_id = entry.event_id, error = %detail, "reply outcome unknown: not sent again; see optout-admin replies stuck");
+                (Settle::Unknown { detail }, Ok(Done::Unsettled))
+            }
+        };
+        self.store
+            .settle_reply(msisdn, &entry.event_id, &settle)
+            .await?;
+        done
+    }
+
+    async fn lift_then_record(
+        &self,
+        msisdn: Msisdn,
+        entry: &HistoryEntry,
+        deadline: Instant,
+    ) -> Result<Done, Retry> {
+        let Some(request) = Event::from_history(msisdn.clone(), entry) else {
+            return Ok(Done::Malformed);
+        };
+        // A STOP newer than this START stands: Vonage is not asked (as the website's 409).
+        if let Some(state) = self.store.state(&msisdn).await? {
+            if state.status == Status::OptedOut && state.order > request.order() {
+                return Ok(Done::OptInStale);
+            }
+        }
+        let now = timestamp::now();
+        let mut details = request.details.clone();
+        details.insert("opt_in_request".into(), request.event_id.clone());
+        match self.provider.lift_block(&msisdn, deadline).await {
+            Ok(lift) => {
+                if let Lift::Lifted(confirmation) = &lift {
+                    details.insert(
+                        "provider_response".into(),
+                        serde_json::to_string(confirmation).unwrap_or_default(),
+                    );
+                }
+                details.insert("provider".into(), self.provider.mode().as_str().into());
+                let event = Event {
+                    msisdn,
+                    kind: EventKind::Resubscribe,
+                    event_id: format!("optin:{}", request.event_id),
+                    occurred_at: request.occurred_at,
+                    received_at: now,
+                    source: SOURCE_SMS_OPT_IN.into(),
+                    details,
+                };
+                Ok(Done::OptInConfirmed(self.store.record(&event).await?))
+            }
+            Err(VonageError::Rejected { status, detail }) => {
+                details.insert(
+                    "provider_refusal".into(),
+                    format!("HTTP {status}: {detail}"),
+                );
+                let event = Event {
+                    msisdn,
+                    kind: EventKind::OptInRefused,
+                    event_id: format!("optin-refused:{}", request.event_id),
+                    occurred_at: request.occurred_at,
+                    received_at: now,
+                    source: SOURCE_SMS_OPT_IN.into(),
+                    details,
+                };
+                self.store.record(&event).await?;
+                Ok(Done::OptInRefused)
+            }
+            Err(other) => Err(Retry::ProviderUnavailable(other.to_string())),
+        }
+    }
+}
+
+/// The reply texts from settings ([`ReplyTexts::new`] checks them).
+pub fn texts_from_settings(settings: &Settings) -> Result<ReplyTexts, ConfigError> {
+    let opt_in_word = settings
+        .get("OPT_IN_WORDS")
+        .unwrap_or(DEFAULT_OPT_IN_WORDS)
+        .split(',')
+        .map(str::trim)
+        .find(|w| !w.is_empty())
+        .map(str::to_uppercase);
+    let program = Program {
+        name: settings.get("PROGRAM_NAME").unwrap_or("").to_owned(),
+        help_contact: settings.get("HELP_CONTACT").unwrap_or("").to_owned(),
+        frequency: settings
+            .get("MESSAGE_FREQUENCY")
+            .unwrap_or("Msg frequency varies")
+            .to_owned(),
+        opt_in_word,
+    };
+    ReplyTexts::new(
+        &program,
+        settings.get("STOP_REPLY_TEXT"),
+        settings.get("HELP_REPLY_TEXT"),
+        settings.get("OPT_IN_REPLY_TEXT"),
+    )
+    .map_err(|e| ConfigError::Invalid {
+        name: e.setting,
+        reason: e.reason,
+    })
+}
+
+/// Our reference on the send (echoed in the delivery receipt): at most 40 characters, the same
+/// for the same inbound event.
+fn client_ref(event_id: &str) -> String {
+    let digest = Sha256::digest(event_id.as_bytes());
+    format!("optout-{}", &hex::encode(digest)[..32])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_refs_fit_vonage_and_are_stable() {
+        let a = client_ref("sms:0A0000000123456789");
+        assert_eq!(a.len(), 39);
+        assert_eq!(a, client_ref("sms:0A0000000123456789"));
+        assert_ne!(a, client_ref("sms:0A0000000123456780"));
+    }
+
+    #[test]
+    fn settings_choose_replies_and_check_texts_at_start() {
+        let texts = |pairs: &[(&str, &str)]| {
+            texts_from_settings(&Settings::from_pairs(pairs.iter().copied()))
+                .map_err(|e| e.to_string())
+        };
+        let ok = texts(&[
+            ("PROGRAM_NAME", "Acme"),
+            ("HELP_CONTACT", "+1 800 555 0199"),
+        ]);
+        assert!(
+            ok.as_ref()
+                .is_ok_and(|t| t.help.contains("Msg frequency varies")),
+            "{ok:?}"
+        );
+        assert_eq!(
+            texts(&[("PROGRAM_NAME", "Acme")]),
+            Err("HELP_CONTACT is invalid: is required when replies are on".into())
+        );
+        let long = "Acme ".repeat(40);
+        assert!(texts(&[
+            ("PROGRAM_NAME", "Acme"),
+            ("HELP_CONTACT", "x@y.example"),
+            ("STOP_REPLY_TEXT", &long)
+        ])
+        .is_err_and(|e| e.starts_with("STOP_REPLY_TEXT is invalid: is 200 GSM-7 characters")));
+    }
+}

@@ -1,0 +1,872 @@
+//! Issue 12: replies and opt-ins by text, end to end. Messages go through the real webhook
+//! handler into the local DynamoDB-compatible server; its stream is read as the event source
+//! mapping would (`testkit::streams`) and handed to the real notify handler; Vonage is a wiremock
+//! server answering in the documented send shape (`testdata/vonage/us-short-codes/`).
+
+use lambda_http::http::StatusCode;
+use shared::adapters::provider::ProviderMode;
+use shared::adapters::provider::{OptOutAssist, Provider, SelfManaged, ShortCodeApi};
+use shared::adapters::store::replies::{OwedReply, ReplyStatus};
+use shared::adapters::store::Store;
+use shared::adapters::vonage::{RetryPolicy, VonageClient};
+use shared::domain::event::{EventKind, Status};
+use shared::domain::replies::{Program, ReplyKind, ReplyTexts};
+use shared::handlers::notify::{Notify, Replies};
+use shared::handlers::stream_event::BatchResponse;
+use shared::handlers::webhook::{Webhook, WebhookAuth};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::streams::{lambda_event, StreamReader};
+use testkit::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request as MockRequest, Respond, ResponseTemplate};
+
+const SEND: &str = "/sms/json";
+const MANAGE: &str = "/sc/us/alert/opt-in/manage/json";
+const SHORT_CODE: &str = "16105553939";
+
+fn texts() -> ReplyTexts {
+    let program = Program {
+        name: "Acme Alerts".into(),
+        help_contact: "help@acme.example".into(),
+        frequency: "Up to 4 msgs/month".into(),
+        opt_in_word: Some("START".into()),
+    };
+    ReplyTexts::new(&program, None, None, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Vonage's documented send answer, filled in for one message.
+fn send_answer(status: &str, to: &str, id: &str) -> ResponseTemplate {
+    let doc = vonage_reference("us-short-codes/alerts_send_response-format.json");
+    let mut json: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
+    let message = &mut json["messages"][0];
+    message["status"] = status.into();
+    message["to"] = to.into();
+    message["message-id"] = id.into();
+    if status == "0" {
+        if let Some(m) = message.as_object_mut() {
+            m.remove("error-text");
+        }
+    } else {
+        message["error-text"] = "refused for the test".into();
+    }
+    ResponseTemplate::new(200).set_body_raw(json.to_string(), "application/json")
+}
+
+/// Accepts every send, echoing its `to`.
+struct AcceptAll;
+impl Respond for AcceptAll {
+    fn respond(&self, request: &MockRequest) -> ResponseTemplate {
+        let to = form(request)
+            .into_iter()
+            .find(|(k, _)| k == "to")
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        send_answer("0", &to, &format!("M-{to}"))
+    }
+}
+
+fn form(request: &MockRequest) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(&request.body).unwrap_or_default()
+}
+
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        attempt_timeout: Duration::from_millis(1500),
+    }
+}
+
+fn vonage_client(base: &str) -> VonageClient {
+    VonageClient::new(base, "vonage-key", "vonage-secret-value")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_retry_policy(fast())
+}
+
+struct Setup {
+    store: Store,
+    vonage: MockServer,
+    webhook: Webhook,
+    notify: Notify,
+    reader: StreamReader,
+}
+
+async fn setup(mode: ProviderMode, replies: bool) -> Setup {
+    let store = fresh_store().await;
+    let vonage = MockServer::start().await;
+    let provider: Arc<dyn Provider> = match mode {
+        ProviderMode::ShortCodeApi => Arc::new(ShortCodeApi(vonage_client(&vonage.uri()))),
+        ProviderMode::OptOutAssist => Arc::new(OptOutAssist),
+        ProviderMode::SelfManaged => Arc::new(SelfManaged),
+    };
+    let notify = Notify {
+        store: store.clone(),
+        provider,
+        replies: replies.then(|| Replies {
+            texts: texts(),
+            vonage: vonage_client(&vonage.uri()),
+            policy: fast(),
+        }),
+    };
+    let webhook = Webhook {
+        mode,
+        ..Webhook::new(store.clone(), WebhookAuth::default())
+    };
+    let reader = StreamReader::new(&store).await;
+    Setup {
+        store,
+        vonage,
+        webhook,
+        notify,
+        reader,
+    }
+}
+
+impl Setup {
+    /// An inbound SMS through the webhook; its body's `status`.
+    async fn text(&self, digits: &str, id: &str, text: &str) -> String {
+        let query = serde_urlencoded::to_string([
+            ("msisdn", digits),
+            ("to", SHORT_CODE),
+            ("messageId", id),
+            ("text", text),
+        ])
+        .unwrap_or_default();
+        // No message-timestamp: each message is dated by its receipt, so they are in order.
+        let response = self
+            .webhook
+            .handle(HttpCall::get("/webhooks/inbound", &query).request(EventShape::HttpApiV2))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{:?}",
+            body_json(&response)
+        );
+        body_json(&response)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The stream's new records, handed to notify as one batch; the records and the response.
+    async fn drain(&mut self) -> (Vec<serde_json::Value>, BatchResponse) {
+        let records = self.reader.next_records().await;
+        let response = self.notify.handle(lambda_event(&records), None).await;
+        (records, response)
+    }
+
+    async fn sends(&self) -> Vec<Vec<(String, String)>> {
+        self.vonage
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == SEND)
+            .map(form)
+            .collect()
+    }
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_stop_gets_exactly_one_confirmation_and_a_redelivery_none() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    assert_eq!(s.text("14155550201", "S1", "STOP").await, "opted_out");
+    let (records, response) = s.drain().await;
+    assert_eq!(response, BatchResponse::default());
+    let sends = s.sends().await;
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    let send = &sends[0];
+    assert_eq!(field(send, "from"), SHORT_CODE);
+    assert_eq!(field(send, "to"), "14155550201");
+    assert_eq!(field(send, "text"), texts().stop);
+    assert_eq!(field(send, "api_secret"), "vonage-secret-value");
+    assert!(field(send, "client-ref").starts_with("optout-"));
+    assert_eq!(field(send, "type"), "", "the default texts are GSM-7");
+    let reply = s
+        .store
+        .reply(&msisdn("14155550201"), "sms:S1")
+        .await
+        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("a reply item"));
+    assert_eq!(reply.status, ReplyStatus::Sent);
+    assert_eq!(reply.message_ids, ["M-14155550201"]);
+    assert!(reply.sent_at.is_some());
+    // Vonage redelivers the message: a duplicate, no new history entry, no new stream record.
+    s.text("14155550201", "S1", "STOP").await;
+    let (again, _) = s.drain().await;
+    assert!(
+        again
+            .iter()
+            .all(|r| r["dynamodb"]["Keys"]["sk"]["S"] != "E#sms:S1"),
+        "{again:?}"
+    );
+    // The stream delivers the same batch again (at least once): the reply is settled.
+    let response = s.notify.handle(lambda_event(&records), None).await;
+    assert_eq!(response, BatchResponse::default());
+    assert_eq!(s.sends().await.len(), 1);
+    // A new STOP from a number already opted out still gets its own confirmation.
+    s.text("14155550201", "S2", "stop please").await;
+    s.drain().await;
+    assert_eq!(s.sends().await.len(), 2);
+}
+
+#[tokio::test]
+async fn help_gets_the_help_text_and_other_texts_nothing() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    assert_eq!(s.text("14155550202", "H1", "HELP").await, "help");
+    assert_eq!(s.text("14155550203", "H2", "info").await, "help");
+    assert_eq!(
+        s.text("14155550204", "H3", "what time is it?").await,
+        "ignored"
+    );
+    s.drain().await;
+    let sends = s.sends().await;
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    assert!(sends.iter().all(|f| field(f, "text") == texts().help));
+    // HELP never changes the state.
+    assert_eq!(
+        s.store
+            .state(&msisdn("14155550202"))
+            .await
+            .unwrap_or_default(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_stops_give_two_hundred_replies_none_twice() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    let numbers: Vec<String> = (0..200).map(|i| format!("1415556{i:04}")).collect();
+    let webhook = Arc::new(s.webhook.clone());
+    let mut tasks = Vec::new();
+    for (i, n) in numbers.iter().enumerate() {
+        let (webhook, n) = (webhook.clone(), n.clone());
+        tasks.push(tokio::spawn(async move {
+            let query = serde_urlencoded::to_string([
+                ("msisdn", n.as_str()),
+                ("to", SHORT_CODE),
+                ("messageId", &format!("C{i}")),
+                ("text", "STOP"),
+            ])
+            .unwrap_or_default();
+            webhook
+                .handle(HttpCall::get("/webhooks/inbound", &query).request(EventShape::HttpApiV2))
+                .await
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.ok(), Some(StatusCode::OK));
+    }
+    let records = s.reader.next_records().await;
+    // As Lambda would: batches of 100, and each batch delivered twice, concurrently.
+    let mut handles = Vec::new();
+    for chunk in records.chunks(100) {
+        for _ in 0..2 {
+            let (notify, event) = (s.notify.clone(), lambda_event(chunk));
+            handles.push(tokio::spawn(
+                async move { notify.handle(event, None).await },
+            ));
+        }
+    }
+    for h in handles {
+        assert_eq!(h.await.ok(), Some(BatchResponse::default()));
+    }
+    let sends = s.sends().await;
+    let mut to: Vec<String> = sends.iter().map(|f| field(f, "to").to_string()).collect();
+    to.sort();
+    let mut want = numbers.clone();
+    want.sort();
+    assert_eq!(to, want, "every number once");
+    let _ = s.drain().await;
+}
+
+#[tokio::test]
+async fn throttled_then_accepted_sends_once() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(send_answer("1", "14155550205", ""))
+        .up_to_n_times(1)
+        .mount(&s.vonage)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550205", "T1", "STOP").await;
+    let (_, response) = s.drain().await;
+    assert_eq!(response, BatchResponse::default());
+    assert_eq!(
+        s.sends().await.len(),
+        2,
+        "the throttled attempt, then the accepted one"
+    );
+    let reply = s
+        .store
+        .reply(&msisdn("14155550205"), "sms:T1")
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        reply.map(|r| (r.status, r.attempts)),
+        Some((ReplyStatus::Sent, 1))
+    );
+}
+
+#[tokio::test]
+async fn a_barred_number_is_recorded_as_not_sent_and_not_retried() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(send_answer("7", "14155550206", ""))
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550206", "B1", "STOP").await;
+    let (records, response) = s.drain().await;
+    assert_eq!(response, BatchResponse::default(), "not retried");
+    assert_eq!(s.sends().await.len(), 1);
+    let reply = s
+        .store
+        .reply(&msisdn("14155550206"), "sms:B1")
+        .await
+        .unwrap_or_default();
+    let reply = reply.unwrap_or_else(|| panic!("a reply item"));
+    assert_eq!(reply.status, ReplyStatus::NotSent);
+    assert!(
+        reply.detail.as_deref().unwrap_or("").contains("status 7"),
+        "{reply:?}"
+    );
+    s.notify.handle(lambda_event(&records), None).await;
+    assert_eq!(s.sends().await.len(), 1);
+    // The opt-out itself stands, whatever happened to the reply.
+    let state = s
+        .store
+        .state(&msisdn("14155550206"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(state.map(|s| s.status), Some(Status::OptedOut));
+}
+
+#[tokio::test]
+async fn vonage_down_for_a_while_then_back_sends_once_after_recovery() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    // Down: 503 to every attempt of the first invocation.
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(3)
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550207", "D1", "STOP").await;
+    let (records, response) = s.drain().await;
+    assert_eq!(response.batch_item_failures.len(), 1, "{response:?}");
+    let reply = s
+        .store
+        .reply(&msisdn("14155550207"), "sms:D1")
+        .await
+        .unwrap_or_default();
+    assert_eq!(reply.map(|r| r.status), Some(ReplyStatus::Retryable));
+    // Unreachable: nothing listens there (connection refused: certainly not sent).
+    let mut unreachable = s.notify.clone();
+    if let Some(r) = unreachable.replies.as_mut() {
+        r.vonage = vonage_client("http://127.0.0.1:9");
+    }
+    let response = unreachable.handle(lambda_event(&records), None).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    // Back: the stream retries the record.
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    let response = s.notify.handle(lambda_event(&records), None).await;
+    assert_eq!(response, BatchResponse::default());
+    let accepted: Vec<_> = s.vonage.received_requests().await.unwrap_or_default();
+    assert_eq!(
+        accepted.len(),
+        4,
+        "3 refused attempts, then one accepted send"
+    );
+    let reply = s
+        .store
+        .reply(&msisdn("14155550207"), "sms:D1")
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        reply.map(|r| (r.status, r.attempts)),
+        Some((ReplyStatus::Sent, 3))
+    );
+    // And again: nothing more.
+    s.notify.handle(lambda_event(&records), None).await;
+    assert_eq!(
+        s.vonage.received_requests().await.unwrap_or_default().len(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn a_crash_between_claim_and_send_is_reported_not_resent() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550208", "K1", "STOP").await;
+    // An earlier invocation claimed the reply and died before Vonage answered.
+    let owed = OwedReply {
+        msisdn: msisdn("14155550208"),
+        event_id: "sms:K1".into(),
+        kind: ReplyKind::StopConfirmation,
+        from: SHORT_CODE.into(),
+        text: texts().stop,
+    };
+    s.store
+        .claim_reply(&owed)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, response) = s.drain().await;
+    assert_eq!(
+        response,
+        BatchResponse::default(),
+        "reported, not retried forever"
+    );
+    assert!(s.sends().await.is_empty(), "never re-sent blindly");
+    let far_future = "9999-01-01T00:00:00.000Z";
+    let unsettled = s
+        .store
+        .unsettled_replies(far_future)
+        .await
+        .unwrap_or_default();
+    assert_eq!(unsettled.len(), 1);
+    assert_eq!(
+        (unsettled[0].event_id.as_str(), unsettled[0].status),
+        ("sms:K1", ReplyStatus::Claimed)
+    );
+    // A fresh claim is not "stuck" yet for a cut-off in the past.
+    assert!(s
+        .store
+        .unsettled_replies("2000-01-01T00:00:00.000Z")
+        .await
+        .unwrap_or_default()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_timeout_after_sending_is_unknown_and_never_resent() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(send_answer("0", "14155550209", "M-U1").set_delay(Duration::from_secs(3)))
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550209", "U1", "STOP").await;
+    let (records, response) = s.drain().await;
+    assert_eq!(response, BatchResponse::default());
+    let reply = s
+        .store
+        .reply(&msisdn("14155550209"), "sms:U1")
+        .await
+        .unwrap_or_default();
+    assert_eq!(reply.map(|r| r.status), Some(ReplyStatus::Unknown));
+    s.notify.handle(lambda_event(&records), None).await;
+    assert_eq!(
+        s.sends().await.len(),
+        1,
+        "one request reached Vonage; none after"
+    );
+}
+
+#[tokio::test]
+async fn one_poisoned_record_does_not_hold_back_the_others() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    // 14155550210 is always throttled; the others are accepted.
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .and(wiremock::matchers::body_string_contains("to=14155550210"))
+        .respond_with(send_answer("1", "14155550210", ""))
+        .mount(&s.vonage)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    for (i, n) in ["14155550211", "14155550210", "14155550212"]
+        .iter()
+        .enumerate()
+    {
+        s.text(n, &format!("P{i}"), "STOP").await;
+    }
+    let mut records = s.reader.next_records().await;
+    // And a record that is not ours at all.
+    records.insert(
+        1,
+        serde_json::json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": "42"}}),
+    );
+    let response = s.notify.handle(lambda_event(&records), None).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    let poisoned = records
+        .iter()
+        .find(|r| r["dynamodb"]["NewImage"]["msisdn"]["S"] == "14155550210")
+        .and_then(|r| r["dynamodb"]["SequenceNumber"].as_str())
+        .unwrap_or_default();
+    assert_eq!(failed, [poisoned]);
+    let mut to: Vec<String> = s
+        .sends()
+        .await
+        .iter()
+        .filter(|f| !field(f, "to").ends_with("0210"))
+        .map(|f| field(f, "to").to_string())
+        .collect();
+    to.sort();
+    assert_eq!(to, ["14155550211", "14155550212"]);
+}
+
+#[tokio::test]
+async fn a_late_stop_after_a_resubscribe_is_not_confirmed() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    // The person resubscribed after the STOP that is delivered late.
+    let resub = shared::domain::event::Event {
+        msisdn: msisdn("14155550213"),
+        kind: EventKind::Resubscribe,
+        event_id: "resub:later".into(),
+        occurred_at: shared::domain::timestamp::now() + time::Duration::hours(1),
+        received_at: shared::domain::timestamp::now(),
+        source: "website".into(),
+        details: Default::default(),
+    };
+    s.store
+        .record(&resub)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.text("14155550213", "L1", "STOP").await; // dated now, before the resubscribe
+    s.drain().await;
+    assert!(s.sends().await.is_empty());
+    let reply = s
+        .store
+        .reply(&msisdn("14155550213"), "sms:L1")
+        .await
+        .unwrap_or_default();
+    assert_eq!(reply.map(|r| r.status), Some(ReplyStatus::Skipped));
+}
+
+#[tokio::test]
+async fn start_in_self_managed_mode_resubscribes_and_confirms() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550214", "O1", "STOP").await;
+    assert_eq!(s.text("14155550214", "O2", "START").await, "opted_in");
+    s.drain().await;
+    let state = s
+        .store
+        .state(&msisdn("14155550214"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        state.map(|s| (s.status, s.event_id)),
+        Some((Status::Subscribed, "sms:O2".into()))
+    );
+    let texts_sent: Vec<String> = s
+        .sends()
+        .await
+        .iter()
+        .map(|f| field(f, "text").to_string())
+        .collect();
+    assert_eq!(texts_sent.len(), 2);
+    assert!(texts_sent.contains(&texts().stop) && texts_sent.contains(&texts().opt_in));
+    // The consent evidence is the person's own message.
+    let history = s
+        .store
+        .history(&msisdn("14155550214"), 10)
+        .await
+        .unwrap_or_default();
+    let start = history
+        .iter()
+        .find(|h| h.event_id == "sms:O2")
+        .cloned()
+        .unwrap_or_else(|| panic!("history"));
+    assert_eq!(start.kind, EventKind::Resubscribe);
+    assert_eq!(start.details.get("text").map(String::as_str), Some("START"));
+    assert_eq!(
+        start.details.get("short_code").map(String::as_str),
+        Some(SHORT_CODE)
+    );
+    // A START older than the latest STOP never undoes it; the same message twice is one event.
+    s.text("14155550214", "O3", "STOP").await;
+    let late = serde_urlencoded::to_string([
+        ("msisdn", "14155550214"),
+        ("to", SHORT_CODE),
+        ("messageId", "O0"),
+        ("text", "START"),
+        ("message-timestamp", "2026-11-29 09:00:00"),
+    ])
+    .unwrap_or_default();
+    s.webhook
+        .handle(HttpCall::get("/webhooks/inbound", &late).request(EventShape::HttpApiV2))
+        .await;
+    assert_eq!(s.text("14155550214", "O3", "STOP").await, "opted_out");
+    let state = s
+        .store
+        .state(&msisdn("14155550214"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(state.map(|s| s.status), Some(Status::OptedOut));
+    s.drain().await;
+    // The late START subscribed no one: no confirmation for it.
+    let opt_in_confirmations = s
+        .sends()
+        .await
+        .iter()
+        .filter(|f| field(f, "text") == texts().opt_in)
+        .count();
+    assert_eq!(opt_in_confirmations, 1);
+}
+
+#[tokio::test]
+async fn start_with_opt_out_assist_records_and_never_replies() {
+    let mut s = setup(ProviderMode::OptOutAssist, false).await;
+    s.text("14155550215", "A1", "STOP").await;
+    assert_eq!(s.text("14155550215", "A2", "UNSTOP").await, "opted_in");
+    s.text("14155550215", "A3", "HELP").await;
+    s.drain().await;
+    assert!(s
+        .vonage
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+    let state = s
+        .store
+        .state(&msisdn("14155550215"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(state.map(|s| s.status), Some(Status::Subscribed));
+}
+
+#[tokio::test]
+async fn start_with_the_short_code_api_needs_vonage_to_lift_its_block() {
+    let mut s = setup(ProviderMode::ShortCodeApi, false).await;
+    let manage = |digits: &str, opt_in: &str| {
+        let doc = vonage_reference("us-short-codes/subscription_response-format_2_manage.json");
+        let mut json: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
+        json["msisdn"] = digits.into();
+        json["opt-in"] = opt_in.into();
+        ResponseTemplate::new(200).set_body_raw(json.to_string(), "application/json")
+    };
+    // Confirmed.
+    s.text("14155550216", "Q1", "STOP").await;
+    assert_eq!(
+        s.text("14155550216", "Q2", "START").await,
+        "opt_in_requested"
+    );
+    let state = s
+        .store
+        .state(&msisdn("14155550216"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        state.map(|s| s.status),
+        Some(Status::OptedOut),
+        "the opt-out stands until Vonage confirms"
+    );
+    Mock::given(method("POST"))
+        .and(path(MANAGE))
+        .and(wiremock::matchers::body_string_contains(
+            "msisdn=14155550216",
+        ))
+        .respond_with(manage("14155550216", "true"))
+        .mount(&s.vonage)
+        .await;
+    let (_, response) = s.drain().await;
+    assert_eq!(response, BatchResponse::default());
+    let state = s
+        .store
+        .state(&msisdn("14155550216"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        state.map(|s| (s.status, s.event_id, s.source)),
+        Some((
+            Status::Subscribed,
+            "optin:sms:Q2".into(),
+            "sms-opt-in".into()
+        ))
+    );
+    // Refused: recorded as such, the opt-out stays.
+    s.text("14155550217", "R1", "STOP").await;
+    s.text("14155550217", "R2", "START").await;
+    Mock::given(method("POST"))
+        .and(path(MANAGE))
+        .and(wiremock::matchers::body_string_contains(
+            "msisdn=14155550217",
+        ))
+        .respond_with(manage("14155550217", "false"))
+        .mount(&s.vonage)
+        .await;
+    s.drain().await;
+    let state = s
+        .store
+        .state(&msisdn("14155550217"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(state.map(|s| s.status), Some(Status::OptedOut));
+    let history = s
+        .store
+        .history(&msisdn("14155550217"), 10)
+        .await
+        .unwrap_or_default();
+    assert!(history
+        .iter()
+        .any(|h| h.kind == EventKind::OptInRefused && h.event_id == "optin-refused:sms:R2"));
+    // Vonage gives no answer: the record is retried, nothing changes.
+    s.text("14155550218", "V1", "STOP").await;
+    s.text("14155550218", "V2", "START").await;
+    Mock::given(method("POST"))
+        .and(path(MANAGE))
+        .and(wiremock::matchers::body_string_contains(
+            "msisdn=14155550218",
+        ))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&s.vonage)
+        .await;
+    let (records, response) = s.drain().await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    let state = s
+        .store
+        .state(&msisdn("14155550218"))
+        .await
+        .unwrap_or_default();
+    assert_eq!(state.map(|s| s.status), Some(Status::OptedOut));
+    // No SMS in this mode (Vonage answers keywords itself).
+    assert!(s.sends().await.is_empty());
+    drop(records);
+}
+
+#[tokio::test]
+async fn with_replies_on_a_confirmed_opt_in_by_text_is_confirmed_once() {
+    let mut s = setup(ProviderMode::ShortCodeApi, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    let doc = vonage_reference("us-short-codes/subscription_response-format_2_manage.json");
+    let mut json: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
+    json["msisdn"] = "14155550219".into();
+    Mock::given(method("POST"))
+        .and(path(MANAGE))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(json.to_string(), "application/json"))
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550219", "W1", "STOP").await;
+    s.text("14155550219", "W2", "START").await;
+    s.drain().await; // the STOP confirmation, and the manage call (which records the resubscribe)
+    s.drain().await; // the resubscribe's record: its confirmation
+    let texts_sent: Vec<String> = s
+        .sends()
+        .await
+        .iter()
+        .map(|f| field(f, "text").to_string())
+        .collect();
+    assert_eq!(texts_sent, [texts().stop, texts().opt_in]);
+}
+
+#[tokio::test]
+async fn the_website_resubscribe_in_each_mode() {
+    let store = fresh_store().await;
+    let vonage = MockServer::start().await;
+    let body = |n: &str| {
+        serde_json::json!({"msisdn": n, "consent": {"source": "prefs", "captured_at": shared::domain::timestamp::format(shared::domain::timestamp::now())}}).to_string()
+    };
+    for (mode, provider, status, blocked) in [
+        (
+            ProviderMode::OptOutAssist,
+            Arc::new(OptOutAssist) as Arc<dyn Provider>,
+            StatusCode::ACCEPTED,
+            true,
+        ),
+        (
+            ProviderMode::SelfManaged,
+            Arc::new(SelfManaged) as Arc<dyn Provider>,
+            StatusCode::OK,
+            false,
+        ),
+    ] {
+        let api = shared::handlers::resubscribe::ResubscribeApi::with_provider(
+            store.clone(),
+            provider,
+            vec!["k".into()],
+        );
+        let n = if blocked {
+            "+1 415 555 0220"
+        } else {
+            "+1 415 555 0221"
+        };
+        let b = body(n);
+        let response = api
+            .handle(
+                HttpCall::post("/resubscribe", "application/json", b.as_bytes())
+                    .header("x-api-key", "k")
+                    .request(EventShape::HttpApiV2),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            status,
+            "{mode:?}: {:?}",
+            body_json(&response)
+        );
+        let json = body_json(&response);
+        assert_eq!(json["status"], "subscribed");
+        assert_eq!(json["provider"]["mode"], mode.as_str());
+        assert_eq!(json["provider"]["blocked"], blocked);
+    }
+    assert!(
+        vonage
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "no provider call in these modes"
+    );
+}
