@@ -599,6 +599,6 @@ mod tests {
             ("HELP_CONTACT", "x@y.example"),
             ("STOP_REPLY_TEXT", &long)
         ])
-        .is_err_and(|e| e.starts_with("STOP_REPLY_TEXT is invalid: is 200 GSM-7 characters")));
+        .is_err_and(|e| e.starts_with("STOP_REPLY_TEXT is invalid: is 199 GSM-7 characters")));
     }
 }
