@@ -9,6 +9,9 @@ shown) and lists them at GET /_requests, so you can see what the functions asked
   except for numbers ending in 0199, which get opt-in "false" (to try a refusal).
 - POST/GET /sc/us/alert/opt-in/query/json   page (0-based), page-size -> the numbers it holds
   as opted out (seeded with two, plus any it was told about at POST /_opt_out?msisdn=...).
+- POST /sms/json  from, to, text, client-ref -> accepted (status "0") with a message id, in the
+  documented send shape; numbers ending in 0198 get status "7" (barred), to try a refusal.
+  The texts it was asked to send are listed at GET /_sends (numbers masked).
 """
 import argparse
 import datetime
@@ -20,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 REQUESTS = []
+SENDS = []
 OPTED_OUT = {"15558937009": "2014-06-27 18:31:33", "15554908975": "2014-07-18 16:20:20"}
 
 
@@ -62,6 +66,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_requests":
             with LOCK:
                 return self.reply(200, list(REQUESTS))
+        if path == "/_sends":
+            with LOCK:
+                return self.reply(200, list(SENDS))
         if path == "/_opt_out" and params.get("msisdn"):
             with LOCK:
                 OPTED_OUT[params["msisdn"]] = now()
@@ -88,6 +95,22 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 OPTED_OUT.pop(msisdn, None)
             return self.reply(200, {"msisdn": msisdn, "opt-in": "true", "opt-in-date": now(), "opt-out": "false"})
+        if path == "/sms/json":
+            to = params.get("to", "")
+            status = "7" if to.endswith("0198") else "0"
+            with LOCK:
+                message_id = f"LOCAL{len(SENDS) + 1:011d}"
+                SENDS.append({
+                    "at": now(), "from": params.get("from", ""), "to": mask(to),
+                    "text": params.get("text", ""), "client_ref": params.get("client-ref", ""),
+                    "status": status,
+                })
+            message = {"to": to, "status": status, "client-ref": params.get("client-ref", "")}
+            if status == "0":
+                message.update({"message-id": message_id, "remaining-balance": "10.0", "message-price": "0.0333", "network": "310090"})
+            else:
+                message["error-text"] = "Number barred"
+            return self.reply(200, {"message-count": "1", "messages": [message]})
         if path == "/sc/us/alert/opt-in/query/json":
             page = int(params.get("page", "0") or 0)
             size = int(params.get("page-size", "100") or 100)

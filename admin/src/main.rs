@@ -78,6 +78,11 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         history: i32,
     },
+    /// Replies the notify function will not settle on its own.
+    Replies {
+        #[command(subcommand)]
+        what: RepliesWhat,
+    },
     /// Catch up with Vonage's opt-out list now (what the scheduled function does).
     /// Needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_API_BASE_URL (or SECRET_ARNS).
     Reconcile {
@@ -92,6 +97,19 @@ enum Command {
         /// Start from page 0 even if an interrupted run left a checkpoint.
         #[arg(long)]
         restart: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RepliesWhat {
+    /// Replies claimed but never settled (an invocation stopped between claiming and recording
+    /// Vonage's answer) or whose outcome is unknown: whether the text went out is not known, so
+    /// they are never sent again on their own. One JSON object per line; a person decides (the
+    /// history shows the inbound message; Vonage's delivery receipts show what was delivered).
+    Stuck {
+        /// Claims younger than this are still in flight, not stuck.
+        #[arg(long, default_value_t = 15)]
+        older_than_minutes: i64,
     },
 }
 
@@ -153,6 +171,9 @@ async fn main() -> ExitCode {
             country,
             history,
         } => status(&store, &number, &country, history).await.map(|()| 0),
+        Command::Replies {
+            what: RepliesWhat::Stuck { older_than_minutes },
+        } => stuck_replies(&store, older_than_minutes).await,
         Command::Reconcile {
             page_size,
             max_pages,
@@ -327,6 +348,25 @@ async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `replies stuck`: exit 0 when there are none, 2 when some need a person.
+async fn stuck_replies(store: &Store, older_than_minutes: i64) -> Result<u8, Failure> {
+    let before = shared::domain::timestamp::format(
+        shared::domain::timestamp::now() - time::Duration::minutes(older_than_minutes.max(0)),
+    );
+    let stuck = store.unsettled_replies(&before).await.map_err(fail)?;
+    let mut out = std::io::stdout().lock();
+    for reply in &stuck {
+        let line = serde_json::to_string(reply).map_err(fail)?;
+        writeln!(out, "{line}").map_err(fail)?;
+    }
+    eprintln!(
+        "{} stuck repl{}",
+        stuck.len(),
+        if stuck.len() == 1 { "y" } else { "ies" }
+    );
+    Ok(if stuck.is_empty() { 0 } else { 2 })
 }
 
 async fn status(store: &Store, number: &str, country: &str, history: i32) -> Result<(), Failure> {

@@ -381,3 +381,73 @@ async fn measure_import_100k() {
     assert_eq!(stdout_json(&out)["already"], n);
     let _ = std::fs::remove_file(file);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_stuck_lists_unsettled_claims_for_a_person() {
+    use shared::adapters::store::replies::{OwedReply, Settle};
+    use shared::domain::replies::ReplyKind;
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let out = admin(&table, &["replies", "stuck"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let owed = |n: &str, id: &str| OwedReply {
+        msisdn: msisdn(n),
+        event_id: id.into(),
+        kind: ReplyKind::StopConfirmation,
+        from: "16105553939".into(),
+        text: "Acme: no more messages".into(),
+    };
+    // A claim that was never settled, one whose outcome is unknown, and one sent.
+    store
+        .claim_reply(&owed("14155550301", "sms:A"))
+        .await
+        .unwrap();
+    store
+        .claim_reply(&owed("14155550302", "sms:B"))
+        .await
+        .unwrap();
+    store
+        .settle_reply(
+            &msisdn("14155550302"),
+            "sms:B",
+            &Settle::Unknown {
+                detail: "timed out".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .claim_reply(&owed("14155550303", "sms:C"))
+        .await
+        .unwrap();
+    store
+        .settle_reply(
+            &msisdn("14155550303"),
+            "sms:C",
+            &Settle::Sent {
+                message_ids: vec!["M".into()],
+            },
+        )
+        .await
+        .unwrap();
+    // Fresh claims are still in flight: only the unknown one is listed.
+    let out = admin(&table, &["replies", "stuck"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["status"], "unknown");
+    // With no grace period, the unsettled claim too.
+    let out = admin(
+        &table,
+        &["replies", "stuck", "--older-than-minutes", "0"],
+        &[],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("\"claimed\"") && text.contains("sms:A") && !text.contains("sms:C"));
+}

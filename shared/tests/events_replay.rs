@@ -2,9 +2,12 @@
 //! (and a wiremock Vonage), in manifest order, each checked against its documented status, so
 //! the samples never rot.
 
+use shared::adapters::config::Settings;
+use shared::adapters::provider::ProviderMode;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
 use shared::domain::signature::SignatureMethod;
+use shared::handlers::notify::Notify;
 use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use testkit::sample_events::{prepare, Manifest};
@@ -57,16 +60,42 @@ async fn every_sample_event_gets_its_documented_status() {
         .respond_with(ManageEcho)
         .mount(&vonage)
         .await;
+    Mock::given(method("POST"))
+        .and(path("/sms/json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(
+                r#"{"message-count":"1","messages":[{"to":"14155550106","message-id":"0A00000000000001","status":"0"}]}"#,
+                "application/json",
+            ),
+        )
+        .mount(&vonage)
+        .await;
     let secret = "local-signature-secret";
-    let webhook = Webhook::new(
-        store.clone(),
-        WebhookAuth {
-            signature: Some((secret.into(), SignatureMethod::HmacSha256)),
-            token: None,
-        },
-    );
+    // The local configuration (scripts/local): self-managed, replies on.
+    let webhook = Webhook {
+        mode: ProviderMode::SelfManaged,
+        ..Webhook::new(
+            store.clone(),
+            WebhookAuth {
+                signature: Some((secret.into(), SignatureMethod::HmacSha256)),
+                token: None,
+            },
+        )
+    };
     let client = VonageClient::new(&vonage.uri(), "local", "local-secret").unwrap();
-    let api = ResubscribeApi::new(store.clone(), client, vec!["local-api-key".into()]);
+    let api = ResubscribeApi::new(store.clone(), client.clone(), vec!["local-api-key".into()]);
+    let notify = Notify::from_settings(
+        store.clone(),
+        &Settings::from_pairs([
+            ("PROVIDER_MODE", "self-managed"),
+            ("PROGRAM_NAME", "Acme Alerts"),
+            ("HELP_CONTACT", "help@acme.example"),
+            ("VONAGE_API_KEY", "local"),
+            ("VONAGE_API_SECRET", "local-secret"),
+            ("VONAGE_API_BASE_URL", vonage.uri().as_str()),
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
 
     for entry in &manifest.events {
         let text = std::fs::read_to_string(format!("{EVENTS}/{}", entry.file)).unwrap();
@@ -79,6 +108,20 @@ async fn every_sample_event_gets_its_documented_status() {
             shared::domain::timestamp::now(),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", entry.file));
+        if entry.function == "notify" {
+            let response = notify.handle(event, None).await;
+            let status = if response.batch_item_failures.is_empty() {
+                200
+            } else {
+                500
+            };
+            assert_eq!(
+                status, entry.status,
+                "{} ({}): {response:?}",
+                entry.file, entry.note
+            );
+            continue;
+        }
         let request = lambda_http::request::from_str(&event.to_string())
             .unwrap_or_else(|e| panic!("{} is not a valid Lambda HTTP event: {e}", entry.file));
         let response = match entry.function.as_str() {
@@ -120,16 +163,28 @@ async fn every_sample_event_gets_its_documented_status() {
         Some(Status::Subscribed),
         "STOP then resubscribe"
     );
-    for n in [
-        "14155550102",
-        "14155550103",
-        "14155550104",
-        "14155550105",
-        "14155550109",
-    ] {
+    for n in ["14155550102", "14155550103", "14155550104", "14155550109"] {
         assert_eq!(state(n).await, Some(Status::OptedOut), "{n}");
     }
-    assert_eq!(state("14155550106").await, None, "HELP is not stored");
+    assert_eq!(
+        state("14155550105").await,
+        Some(Status::Subscribed),
+        "STOP, then START by text"
+    );
+    assert_eq!(state("14155550106").await, None, "HELP never sets a state");
+    // The stream sample's HELP reply went out once, from the number texted.
+    let sends: Vec<_> = vonage
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == "/sms/json")
+        .collect();
+    assert_eq!(sends.len(), 1);
+    let form: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&sends[0].body).unwrap_or_default();
+    assert!(form.contains(&("to".to_string(), "14155550106".to_string())));
+    assert!(form.contains(&("from".to_string(), "16105553939".to_string())));
     assert_eq!(state("14155550107").await, None, "unsigned is refused");
     assert_eq!(state("14155550108").await, None, "PUT is refused");
 }

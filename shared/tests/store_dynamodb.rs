@@ -289,3 +289,74 @@ async fn the_table_created_locally_is_the_one_template_yaml_defines() {
         Some("PAY_PER_REQUEST")
     );
 }
+
+/// The local server's own TransactWriteItems (scripts/dynamodb_local.py) must keep the stream
+/// right, as DynamoDB does: one record per committed write, none for a cancelled transaction.
+#[tokio::test]
+async fn the_stream_carries_committed_writes_only() {
+    use testkit::streams::StreamReader;
+    let store = fresh_store().await;
+    let mut reader = StreamReader::new(&store).await;
+    let at = time::macros::datetime!(2026-11-20 10:00 UTC);
+    let stop = Event {
+        msisdn: msisdn("14155550401"),
+        kind: EventKind::OptOut,
+        event_id: "sms:S".into(),
+        occurred_at: at,
+        received_at: at,
+        source: "webhook".into(),
+        details: Default::default(),
+    };
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
+    let keys = |records: &[serde_json::Value]| -> Vec<(String, String)> {
+        records
+            .iter()
+            .map(|r| {
+                (
+                    r["eventName"].as_str().unwrap_or("").to_string(),
+                    r["dynamodb"]["Keys"]["sk"]["S"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    let first = reader.next_records().await;
+    assert_eq!(
+        keys(&first),
+        [
+            ("INSERT".into(), "E#sms:S".into()),
+            ("INSERT".into(), "STATE".into())
+        ]
+    );
+    assert_eq!(first[0]["dynamodb"]["NewImage"]["kind"]["S"], "opt_out");
+    // A redelivery: the transaction is cancelled and the history put fails: nothing.
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Duplicate);
+    assert!(reader.next_records().await.is_empty());
+    // An older event: cancelled transaction, then the history entry alone.
+    let older = Event {
+        event_id: "sms:O".into(),
+        occurred_at: at - time::Duration::hours(1),
+        ..stop.clone()
+    };
+    assert_eq!(store.record(&older).await.unwrap(), Outcome::Superseded);
+    assert_eq!(
+        keys(&reader.next_records().await),
+        [("INSERT".into(), "E#sms:O".into())]
+    );
+    // A newer one modifies the state.
+    let newer = Event {
+        event_id: "sms:N".into(),
+        occurred_at: at + time::Duration::hours(1),
+        ..stop
+    };
+    store.record(&newer).await.unwrap();
+    assert_eq!(
+        keys(&reader.next_records().await),
+        [
+            ("INSERT".into(), "E#sms:N".into()),
+            ("MODIFY".into(), "STATE".into())
+        ]
+    );
+}

@@ -33,7 +33,10 @@ impl StreamReader {
         let mut reader = Self {
             endpoint: crate::endpoint(),
             stream_arn,
-            http: reqwest::Client::new(),
+            // The workspace's reqwest has no TLS provider of its own: take the shared one.
+            http: shared::adapters::tls::reqwest_builder()
+                .build()
+                .unwrap_or_else(|e| panic!("HTTP client: {e}")),
             iterators: Vec::new(),
         };
         let description = reader

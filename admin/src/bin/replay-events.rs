@@ -65,7 +65,13 @@ async fn run(base: &str, dir: &str, secret: &str, method: SignatureMethod) -> Re
             .map_err(|e| format!("{url}: {e}"))?;
         let bytes = response.bytes().await.unwrap_or_default();
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let status = body["statusCode"].as_u64().unwrap_or(0);
+        // An HTTP function answers with a status; notify (a stream batch) with the records to
+        // retry: none is a 200 here, as events/manifest.json says.
+        let status = match body["batchItemFailures"].as_array() {
+            Some(failures) if failures.is_empty() => 200,
+            Some(_) => 500,
+            None => body["statusCode"].as_u64().unwrap_or(0),
+        };
         let answer = body["body"]
             .as_str()
             .unwrap_or("")
