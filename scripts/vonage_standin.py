@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
             "path": path,
             "api_key": params.get("api_key", ""),
             "api_secret": "(given)" if params.get("api_secret") else "(missing)",
-            "msisdn": mask(params.get("msisdn", "")),
+            "msisdn": mask(params.get("msisdn") or params.get("to", "")),
             "secret_in_url": "api_secret=" in urllib.parse.urlsplit(self.path).query,
         }
         with LOCK:

@@ -14,7 +14,12 @@ async fn main() -> Result<(), Error> {
     let reconciler = Reconciler::from_settings(store, &settings)?;
     let reconciler = &reconciler;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        // A deadline already (nearly) past at the start cannot be Lambda's; local emulators send
+        // one. Then Lambda's longest run applies.
+        let now = std::time::Instant::now();
+        let deadline = Some(deadline_from_epoch_ms(event.context.deadline))
+            .filter(|d| d.saturating_duration_since(now) > std::time::Duration::from_secs(3))
+            .unwrap_or(now + std::time::Duration::from_secs(900));
         let report = reconciler.run(deadline).await;
         match &report.error {
             Some(error) => Err(Error::from(format!("reconcile run failed: {error}"))),
