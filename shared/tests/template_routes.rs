@@ -62,3 +62,75 @@ async fn the_handlers_serve_every_declared_route() {
         assert!(![404, 405].contains(&status), "{method} {path}: {status}");
     }
 }
+
+#[test]
+fn every_metric_the_code_emits_is_on_the_dashboard_and_every_alarm_watches_a_real_metric() {
+    use shared::adapters::metrics::{Metric, NAMESPACE};
+    let template = testkit::template::load();
+    let resources = template["Resources"]
+        .as_mapping()
+        .cloned()
+        .unwrap_or_default();
+    let dashboards: Vec<String> = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Dashboard"))
+        .map(|r| testkit::template::text_of(&r["Properties"]["DashboardBody"]))
+        .collect();
+    assert_eq!(dashboards.len(), 1);
+    let body = &dashboards[0];
+    // The body is JSON once CloudFormation substitutes the pseudo parameters.
+    let json = body
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${AWS::StackName}", "stack");
+    let parsed: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("dashboard JSON: {e}"));
+    assert!(parsed["widgets"].as_array().is_some_and(|w| !w.is_empty()));
+    for metric in Metric::ALL {
+        assert!(
+            body.contains(&format!("{{{NAMESPACE},"))
+                && body.contains(&format!("MetricName=\\\"{}\\\"", metric.name())),
+            "{} is not on the dashboard",
+            metric.name()
+        );
+    }
+    let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+    let mut alarms = 0;
+    for (id, resource) in &resources {
+        if resource["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        alarms += 1;
+        let p = &resource["Properties"];
+        let mut watched: Vec<(String, String)> = Vec::new();
+        if let Some(ns) = p["Namespace"].as_str() {
+            watched.push((
+                ns.to_string(),
+                p["MetricName"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+        for m in p["Metrics"].as_sequence().cloned().unwrap_or_default() {
+            let metric = &m["MetricStat"]["Metric"];
+            if let Some(ns) = metric["Namespace"].as_str() {
+                watched.push((
+                    ns.to_string(),
+                    metric["MetricName"].as_str().unwrap_or("").to_string(),
+                ));
+            }
+        }
+        assert!(!watched.is_empty(), "{id:?} watches no metric");
+        for (ns, name) in watched {
+            match ns.as_str() {
+                NAMESPACE => assert!(
+                    names.contains(&name.as_str()),
+                    "{id:?} watches {name}, which the code never emits"
+                ),
+                "AWS/Lambda" => assert_eq!(name, "Errors", "{id:?}"),
+                "AWS/SQS" => assert_eq!(name, "ApproximateNumberOfMessagesVisible", "{id:?}"),
+                other => panic!("{id:?} watches {other}/{name}"),
+            }
+        }
+        // Every alarm can notify the operator's topic.
+        assert!(!p["AlarmActions"].is_null(), "{id:?} has no actions");
+    }
+    assert!(alarms >= 6, "{alarms} alarms");
+}

@@ -52,3 +52,12 @@ pub fn http_routes(binary: &str) -> Routes {
     }
     routes
 }
+
+/// The text of a template value, through a tag such as `!Sub` if it has one.
+pub fn text_of(value: &serde_yaml_ng::Value) -> String {
+    match value {
+        serde_yaml_ng::Value::Tagged(tagged) => text_of(&tagged.value),
+        serde_yaml_ng::Value::String(s) => s.clone(),
+        other => serde_yaml_ng::to_string(other).unwrap_or_default(),
+    }
+}
