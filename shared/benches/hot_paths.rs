@@ -173,7 +173,7 @@ fn numbers(c: &mut Criterion) {
     });
     group.bench_function("parse_website", |b| {
         b.iter(|| {
-            Msisdn::parse(black_box("+1 (415) 555-0100"), phonenumber::country::Id::US)
+            Msisdn::parse(black_box("+1 (415) 555-0100"), shared::msisdn::Region::US)
                 .expect("valid")
         })
     });

@@ -20,10 +20,10 @@
 //! - The same number and date twice in a file is one fact (`duplicate_rows`).
 
 use crate::bulk::{self, BulkResult};
+use crate::msisdn::Region;
 use crate::msisdn::{mask, Msisdn};
 use crate::store::{Event, EventKind, Status, Store, StoreError};
 use crate::timestamp;
-use phonenumber::country::Id;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
@@ -141,7 +141,7 @@ fn column_role(name: &str) -> Option<&'static str> {
 pub fn parse_csv<R: Read>(
     mut reader: R,
     file: &str,
-    region: Id,
+    region: Region,
     now: OffsetDateTime,
 ) -> Result<ParsedFile, ImportError> {
     // Read it whole (100,000 rows are a few MB): line numbers are counted from the bytes, because
@@ -247,7 +247,7 @@ fn parse_row(
     cols: Columns,
     line: u64,
     file: &str,
-    region: Id,
+    region: Region,
     now: OffsetDateTime,
     received_at: OffsetDateTime,
 ) -> Result<Event, String> {
@@ -295,7 +295,7 @@ fn parse_row(
 
 /// A number as an operator's file writes it: the way a person types it (with `region` for
 /// numbers without a country code), else E.164 digits as a provider sends them.
-pub fn parse_number(text: &str, region: Id) -> Result<Msisdn, crate::msisdn::MsisdnError> {
+pub fn parse_number(text: &str, region: Region) -> Result<Msisdn, crate::msisdn::MsisdnError> {
     Msisdn::parse(text, region).or_else(|e| Msisdn::from_provider(text).map_err(|_| e))
 }
 
@@ -544,7 +544,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00:00 UTC);
 
     fn parse(text: &str) -> ParsedFile {
-        parse_csv(text.as_bytes(), "t.csv", Id::US, NOW).expect("parses")
+        parse_csv(text.as_bytes(), "t.csv", Region::US, NOW).expect("parses")
     }
 
     #[test]
@@ -594,7 +594,7 @@ mod tests {
         let p = parse_csv(
             &b"14155550100\n1415\xff5550101\n14155550102\n"[..],
             "t",
-            Id::US,
+            Region::US,
             NOW,
         )
         .expect("parses");
@@ -607,7 +607,7 @@ mod tests {
         );
         assert_eq!(p.rows.len(), 2);
         assert!(matches!(
-            parse_csv(&b"date,source\n2024-01-01,x\n"[..], "t", Id::US, NOW),
+            parse_csv(&b"date,source\n2024-01-01,x\n"[..], "t", Region::US, NOW),
             Err(ImportError::NoNumberColumn)
         ));
     }

@@ -55,7 +55,7 @@ pub struct ResubscribeApi {
     pub store: Store,
     pub vonage: OptInClient,
     api_keys: Vec<String>,
-    pub default_region: phonenumber::country::Id,
+    pub default_region: crate::msisdn::Region,
 }
 
 impl std::fmt::Debug for ResubscribeApi {
@@ -78,7 +78,7 @@ impl ResubscribeApi {
                 .into_iter()
                 .filter(|k| !k.trim().is_empty())
                 .collect(),
-            default_region: phonenumber::country::Id::US,
+            default_region: crate::msisdn::Region::US,
         }
     }
 
