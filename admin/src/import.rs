@@ -18,11 +18,11 @@
 //!   The whole file is parsed before anything is written.
 //! - The same number and date twice in a file is one fact (`duplicate_rows`).
 
-use phonenumber::country::Id;
 use serde::Serialize;
 use shared::adapters::store::bulk::{self, BulkResult};
 use shared::adapters::store::{Store, StoreError};
 use shared::domain::event::{Event, EventKind};
+use shared::domain::msisdn::Region;
 use shared::domain::msisdn::{mask, Msisdn};
 use shared::domain::timestamp;
 use std::collections::{BTreeMap, HashSet};
@@ -141,7 +141,7 @@ fn column_role(name: &str) -> Option<&'static str> {
 pub fn parse_csv<R: Read>(
     mut reader: R,
     file: &str,
-    region: Id,
+    region: Region,
     now: OffsetDateTime,
 ) -> Result<ParsedFile, ImportError> {
     // Read it whole (100,000 rows are a few MB): line numbers are counted from the bytes, because
@@ -247,7 +247,7 @@ fn parse_row(
     cols: Columns,
     line: u64,
     file: &str,
-    region: Id,
+    region: Region,
     now: OffsetDateTime,
     received_at: OffsetDateTime,
 ) -> Result<Event, String> {
@@ -295,7 +295,10 @@ fn parse_row(
 
 /// A number as an operator's file writes it: the way a person types it (with `region` for
 /// numbers without a country code), else E.164 digits as a provider sends them.
-pub fn parse_number(text: &str, region: Id) -> Result<Msisdn, shared::domain::msisdn::MsisdnError> {
+pub fn parse_number(
+    text: &str,
+    region: Region,
+) -> Result<Msisdn, shared::domain::msisdn::MsisdnError> {
     Msisdn::parse(text, region).or_else(|e| Msisdn::from_provider(text).map_err(|_| e))
 }
 
@@ -427,7 +430,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00:00 UTC);
 
     fn parse(text: &str) -> ParsedFile {
-        parse_csv(text.as_bytes(), "t.csv", Id::US, NOW).expect("parses")
+        parse_csv(text.as_bytes(), "t.csv", Region::US, NOW).expect("parses")
     }
 
     #[test]
@@ -477,7 +480,7 @@ mod tests {
         let p = parse_csv(
             &b"14155550100\n1415\xff5550101\n14155550102\n"[..],
             "t",
-            Id::US,
+            Region::US,
             NOW,
         )
         .expect("parses");
@@ -490,7 +493,7 @@ mod tests {
         );
         assert_eq!(p.rows.len(), 2);
         assert!(matches!(
-            parse_csv(&b"date,source\n2024-01-01,x\n"[..], "t", Id::US, NOW),
+            parse_csv(&b"date,source\n2024-01-01,x\n"[..], "t", Region::US, NOW),
             Err(ImportError::NoNumberColumn)
         ));
     }

@@ -212,8 +212,8 @@ fn init_logging(verbose: bool) {
     .try_init();
 }
 
-fn region(country: &str) -> Result<phonenumber::country::Id, Failure> {
-    country.to_ascii_uppercase().parse().map_err(|_| {
+fn region(country: &str) -> Result<shared::domain::msisdn::Region, Failure> {
+    country.parse().map_err(|_| {
         usage(format!(
             "--country {country:?} is not an ISO 3166 country code"
         ))

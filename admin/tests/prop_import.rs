@@ -3,8 +3,8 @@
 //! never carries a full number; a well-formed file imports every row with its number and date.
 
 use optout_admin::import::{parse_csv, parse_number};
-use phonenumber::country::Id;
 use proptest::prelude::*;
+use shared::domain::msisdn::Region;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
@@ -62,7 +62,7 @@ proptest! {
     #[test]
     fn arbitrary_files_never_panic_and_every_row_is_accounted_for(input in csv_text()) {
         let lines = input.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-        if let Ok(parsed) = parse_csv(&input[..], "prop.csv", Id::US, now()) {
+        if let Ok(parsed) = parse_csv(&input[..], "prop.csv", Region::US, now()) {
             for row in &parsed.rows {
                 prop_assert!(row.line >= 1 && row.line <= lines, "line {} of {}", row.line, lines);
                 prop_assert!(row.event.occurred_at <= now() + time::Duration::days(1));
@@ -100,7 +100,7 @@ proptest! {
                 .unwrap_or_default();
             text.push_str(&format!("+{digits},{date}\n"));
         }
-        let parsed = parse_csv(text.as_bytes(), "prop.csv", Id::US, now());
+        let parsed = parse_csv(text.as_bytes(), "prop.csv", Region::US, now());
         prop_assert!(parsed.is_ok(), "{:?}", parsed.err());
         let parsed = parsed.expect("checked");
         // Every row is accounted for: imported, bad (a number invalid for its country) or a
@@ -114,7 +114,7 @@ proptest! {
             let line = row.line - u64::from(header);
             let (digits, date) = written[(line - 1) as usize];
             // The number as the parser reads numbers (libphonenumber's E.164 form).
-            let expected = parse_number(&format!("+{digits}"), Id::US);
+            let expected = parse_number(&format!("+{digits}"), Region::US);
             prop_assert_eq!(Ok(row.event.msisdn.clone()), expected, "line {}", row.line);
             if let Some(seconds) = date {
                 prop_assert_eq!(row.event.occurred_at.unix_timestamp(), *seconds);
@@ -123,7 +123,7 @@ proptest! {
         for bad in &parsed.bad {
             let line = bad.line - u64::from(header);
             let (digits, _) = written[(line - 1) as usize];
-            prop_assert!(parse_number(&format!("+{digits}"), Id::US).is_err(), "line {}: {}", bad.line, bad.reason);
+            prop_assert!(parse_number(&format!("+{digits}"), Region::US).is_err(), "line {}: {}", bad.line, bad.reason);
         }
     }
 }

@@ -114,6 +114,17 @@ pub fn subscription_status(msisdn: &str) -> Vec<u8> {
     )
 }
 
+/// `GET /opt-outs?limit=…` of the resubscribe API: one page of the opted-out list.
+pub fn opt_outs(limit: u32) -> Vec<u8> {
+    http_api_event(
+        "GET",
+        "/opt-outs",
+        &format!("limit={limit}"),
+        &[("x-api-key", API_KEY)],
+        None,
+    )
+}
+
 /// `POST /resubscribe` with consent captured now.
 pub fn resubscribe(msisdn: &str) -> Vec<u8> {
     let now = time::OffsetDateTime::now_utc();

@@ -17,7 +17,11 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(samples: &[Duration]) -> Summary {
-        let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        Summary::of_ms(samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect())
+    }
+
+    /// The same from milliseconds, which may be negative (differences of two latencies).
+    pub fn of_ms(mut ms: Vec<f64>) -> Summary {
         ms.sort_by(f64::total_cmp);
         let rank = |p: f64| -> f64 {
             if ms.is_empty() {
@@ -60,5 +64,10 @@ mod tests {
         assert!((s.mean_ms - 50.5).abs() < 1e-9);
         let one = Summary::of(&[Duration::from_millis(3)]);
         assert_eq!((one.p50_ms, one.p99_ms), (3.0, 3.0));
+        let differences = Summary::of_ms(vec![2.0, -1.0, 0.5]);
+        assert_eq!(
+            (differences.min_ms, differences.p50_ms, differences.max_ms),
+            (-1.0, 0.5, 2.0)
+        );
     }
 }

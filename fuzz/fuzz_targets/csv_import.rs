@@ -2,17 +2,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use phonenumber::country::Id;
+use shared::domain::msisdn::Region;
 use time::OffsetDateTime;
 
 fuzz_target!(|data: &[u8]| {
-    // Numbers go through `Msisdn::parse`, which catches the `phonenumber` crate's panics.
+    // Numbers go through `Msisdn::parse`, which catches the phone-number library's panics.
     static QUIET: std::sync::Once = std::sync::Once::new();
     QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
 
     let now = OffsetDateTime::from_unix_timestamp(1_795_000_000).expect("time");
     let lines = data.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-    if let Ok(parsed) = optout_admin::import::parse_csv(data, "fuzz.csv", Id::US, now) {
+    if let Ok(parsed) = optout_admin::import::parse_csv(data, "fuzz.csv", Region::US, now) {
         for row in &parsed.rows {
             assert!(row.line >= 1 && row.line <= lines);
         }

@@ -173,8 +173,11 @@ fn numbers(c: &mut Criterion) {
     });
     group.bench_function("parse_website", |b| {
         b.iter(|| {
-            Msisdn::parse(black_box("+1 (415) 555-0100"), phonenumber::country::Id::US)
-                .expect("valid")
+            Msisdn::parse(
+                black_box("+1 (415) 555-0100"),
+                shared::domain::msisdn::Region::US,
+            )
+            .expect("valid")
         })
     });
     group.finish();

@@ -1,6 +1,7 @@
 //! `lambda-bench`: runs each function's release `bootstrap` (and the plain baseline) under the
 //! local Lambda Runtime API emulator against the local DynamoDB-compatible server, and writes
-//! the measurements as JSON. `scripts/bench` builds the binaries, starts the server, runs this
+//! the measurements as JSON. Per function: `--cold-starts` fresh processes for each of its
+//! routes (init, that route's first request, then the same request warm), then one long run. `scripts/bench` builds the binaries, starts the server, runs this
 //! and renders the report.
 //!
 //! ```text
@@ -23,6 +24,11 @@ use std::time::Duration;
 
 const INIT_LIMIT: Duration = Duration::from_secs(20);
 const INVOKE_LIMIT: Duration = Duration::from_secs(30);
+/// Requests of the same route sent after the first one of each cold start; their median is
+/// "the same request warm", measured in the same process against the same table.
+const WARM_REPEATS: usize = 5;
+/// Event indexes of the cold-start routes start here, clear of the long run's (0..events).
+const COLD_INDEX_BASE: usize = 5_000;
 
 struct Args {
     bin_dir: PathBuf,
@@ -91,15 +97,41 @@ struct Scenario {
     first_error: Option<String>,
 }
 
+/// One route's cold starts: per start a fresh process, its init (process start to its first
+/// `next` poll), the route's request as the first invocation (it pays whatever is built on
+/// first use: connections, lazily loaded data), then [`WARM_REPEATS`] more requests of the
+/// same route in the same process. Latencies as in [`Scenario`]; differences are per start.
+#[derive(Serialize)]
+struct ColdRoute {
+    description: String,
+    init: Summary,
+    first_request: Summary,
+    /// Init plus first request, per start: the wait of the request that met the cold start,
+    /// beyond what API Gateway and Lambda's own environment setup add.
+    init_plus_first: Summary,
+    /// Per start, the median of the warm repeats.
+    warm: Summary,
+    /// Per start, first request minus that start's warm median.
+    first_minus_warm: Summary,
+    /// The same three with each request's DynamoDB time subtracted (own time).
+    own_first: Summary,
+    own_warm: Summary,
+    own_first_minus_warm: Summary,
+    /// Requests (first or warm) that did not get the expected answer.
+    errors: usize,
+    first_error: Option<String>,
+}
+
 #[derive(Serialize)]
 struct FunctionResult {
     binary: String,
     binary_bytes: u64,
-    /// Process start to first `next` poll, one sample per cold start.
+    /// Process start to first `next` poll, one sample per start (every cold start of every
+    /// route, and the long run's process).
     init: Summary,
     init_samples_ms: Vec<f64>,
-    /// The first invocation after each cold start (opens the connections it needs).
-    first_invocation: Summary,
+    /// Per route: init, first request after the cold start, the same request warm.
+    cold_routes: BTreeMap<String, ColdRoute>,
     scenarios: BTreeMap<String, Scenario>,
     /// VmHWM after the long run, KiB.
     peak_rss_kib: u64,
@@ -123,11 +155,13 @@ struct Report {
     functions: BTreeMap<String, FunctionResult>,
 }
 
-/// What a function is sent after its cold start, and in its long run.
+/// What a function is sent after its cold starts, and in its long run.
 struct Plan {
     name: &'static str,
     env: Env,
-    /// The event for the first invocation of each cold start and the warm-up.
+    /// Routes measured from a cold start, each on `--cold-starts` fresh processes.
+    cold_routes: Vec<ScenarioPlan>,
+    /// The event for the long run's warm-up.
     warm_event: fn(usize) -> Vec<u8>,
     scenarios: Vec<ScenarioPlan>,
 }
@@ -156,7 +190,21 @@ fn stop(i: usize) -> Vec<u8> {
     )
 }
 
-/// STOPs for the first invocation after a cold start and the warm-up: numbers of their own.
+/// STOPs for the cold-start route: numbers of their own.
+fn stop_cold(i: usize) -> Vec<u8> {
+    events::signed_inbound_sms(
+        &format!("1202558{:04}", i % 10_000),
+        &format!("SC{i:010}"),
+        "STOP",
+    )
+}
+
+/// A signed STOP whose sender is not an E.164 number (leading 0): answered with 400.
+fn bad_sender(i: usize) -> Vec<u8> {
+    events::signed_inbound_sms("0012025550100", &format!("BS{i:010}"), "STOP")
+}
+
+/// STOPs for the long run's warm-up: numbers of their own.
 fn stop_warm(i: usize) -> Vec<u8> {
     events::signed_inbound_sms(
         &format!("1202557{:04}", i % 10_000),
@@ -175,8 +223,23 @@ fn status(i: usize) -> Vec<u8> {
     events::subscription_status(&format!("1202555{:04}", i % 10_000))
 }
 
+/// For the cold-start route: numbers the STOP scenario opted out (needs `--events` >= 100).
+fn status_cold(i: usize) -> Vec<u8> {
+    status(i % 100)
+}
+
 fn resubscribe(i: usize) -> Vec<u8> {
     events::resubscribe(&format!("1415555{:04}", i % 10_000))
+}
+
+/// A website number that is well formed but not valid (9 national digits): answered with 400
+/// after the phone-number library has looked at it.
+fn resubscribe_bad_number(_i: usize) -> Vec<u8> {
+    events::resubscribe("1 415 555 010")
+}
+
+fn opt_outs(_i: usize) -> Vec<u8> {
+    events::opt_outs(100)
 }
 
 /// The hourly EventBridge schedule's event.
@@ -209,6 +272,18 @@ fn expect_status(response: &[u8], want: u16, body_has: &str) -> Result<(), Strin
     }
 }
 
+fn expect_complete_run(response: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(response);
+    if text.contains("\"complete\":true") {
+        Ok(())
+    } else {
+        Err(format!(
+            "incomplete run: {}",
+            text.chars().take(300).collect::<String>()
+        ))
+    }
+}
+
 fn plans(table: &str, endpoint: &str, vonage_base: &str) -> Vec<Plan> {
     let common: Env = [
         ("AWS_REGION", "us-east-1"),
@@ -231,6 +306,12 @@ fn plans(table: &str, endpoint: &str, vonage_base: &str) -> Vec<Plan> {
         Plan {
             name: "baseline",
             env: common.clone(),
+            cold_routes: vec![ScenarioPlan {
+                key: "hello",
+                description: "the non-keyword webhook event, answered with a fixed 200",
+                event: non_keyword,
+                expect: |r| expect_status(r, 200, "hello"),
+            }],
             warm_event: non_keyword,
             scenarios: vec![ScenarioPlan {
                 key: "hello",
@@ -245,6 +326,20 @@ fn plans(table: &str, endpoint: &str, vonage_base: &str) -> Vec<Plan> {
                 ("VONAGE_SIGNATURE_SECRET", events::SIGNATURE_SECRET),
                 ("VONAGE_SIGNATURE_METHOD", events::SIGNATURE_METHOD.as_str()),
             ]),
+            cold_routes: vec![
+                ScenarioPlan {
+                    key: "stop",
+                    description: "signed STOP (POST form, HMAC-SHA256), a new number each time",
+                    event: stop_cold,
+                    expect: |r| expect_status(r, 200, "opted_out"),
+                },
+                ScenarioPlan {
+                    key: "bad_request",
+                    description: "signed STOP from a sender that is not an E.164 number: 400",
+                    event: bad_sender,
+                    expect: |r| expect_status(r, 400, "invalid_message"),
+                },
+            ],
             warm_event: stop_warm,
             scenarios: vec![
                 ScenarioPlan {
@@ -275,6 +370,32 @@ fn plans(table: &str, endpoint: &str, vonage_base: &str) -> Vec<Plan> {
                 ("VONAGE_API_SECRET", "bench-secret"),
                 ("VONAGE_API_BASE_URL", vonage_base),
             ]),
+            cold_routes: vec![
+                ScenarioPlan {
+                    key: "resubscribe",
+                    description: "POST /resubscribe, a new valid number each time (200)",
+                    event: resubscribe,
+                    expect: |r| expect_status(r, 200, "subscribed"),
+                },
+                ScenarioPlan {
+                    key: "status",
+                    description: "GET /subscriptions/{msisdn} of an opted-out number",
+                    event: status_cold,
+                    expect: |r| expect_status(r, 200, "opted_out"),
+                },
+                ScenarioPlan {
+                    key: "opt_outs",
+                    description: "GET /opt-outs?limit=100 (one page)",
+                    event: opt_outs,
+                    expect: |r| expect_status(r, 200, "items"),
+                },
+                ScenarioPlan {
+                    key: "bad_number",
+                    description: "POST /resubscribe with a well-formed, invalid number: 400",
+                    event: resubscribe_bad_number,
+                    expect: |r| expect_status(r, 400, "invalid_msisdn"),
+                },
+            ],
             warm_event: status,
             scenarios: vec![
                 ScenarioPlan {
@@ -300,22 +421,102 @@ fn plans(table: &str, endpoint: &str, vonage_base: &str) -> Vec<Plan> {
                 ("VONAGE_API_SECRET", "bench-secret"),
                 ("VONAGE_API_BASE_URL", vonage_base),
             ]),
+            cold_routes: vec![ScenarioPlan {
+                key: "run",
+                description: "scheduled run (as in the long run below)",
+                event: scheduled,
+                expect: expect_complete_run,
+            }],
             warm_event: scheduled,
             scenarios: vec![ScenarioPlan {
                 key: "run",
                 description: "scheduled run: one Vonage query page of 5 opted-out numbers (stand-in), checkpoint and records",
                 event: scheduled,
-                expect: |r| {
-                    let text = String::from_utf8_lossy(r);
-                    if text.contains("\"complete\":true") {
-                        Ok(())
-                    } else {
-                        Err(format!("incomplete run: {}", text.chars().take(300).collect::<String>()))
-                    }
-                },
+                expect: expect_complete_run,
             }],
         },
     ]
+}
+
+/// `--cold-starts` fresh processes for one route: init, the route's first request, then
+/// [`WARM_REPEATS`] more of the same route.
+#[allow(clippy::too_many_arguments)]
+async fn cold_route(
+    args: &Args,
+    plan: &Plan,
+    route: &ScenarioPlan,
+    proxy: &DbProxy,
+    log: &std::path::Path,
+    index: &mut usize,
+    init: &mut Vec<Duration>,
+    cold_peak: &mut u64,
+) -> Result<ColdRoute, String> {
+    let binary = args.bin_dir.join(plan.name);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut inits = Vec::new();
+    let (mut first, mut warm, mut own_first, mut own_warm) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut errors = 0;
+    let mut first_error = None;
+    for _ in 0..args.cold_starts {
+        let mut emulator = Emulator::start().await.map_err(|e| e.to_string())?;
+        emulator
+            .spawn(&binary, &plan.env, log)
+            .map_err(|e| format!("{}: {e}", binary.display()))?;
+        let started = emulator.wait_init(INIT_LIMIT).await?;
+        inits.push(ms(started));
+        init.push(started);
+        // (latency, own time) of the first request, then of each warm repeat.
+        let mut samples = Vec::with_capacity(1 + WARM_REPEATS);
+        for _ in 0..=WARM_REPEATS {
+            *index += 1;
+            proxy.take();
+            let completion = emulator
+                .invoke(Bytes::from((route.event)(*index)), INVOKE_LIMIT)
+                .await?;
+            let tally = proxy.take();
+            let verdict = if completion.ok {
+                (route.expect)(&completion.body)
+            } else {
+                Err(format!(
+                    "runtime error: {}",
+                    String::from_utf8_lossy(&completion.body)
+                ))
+            };
+            if let Err(e) = verdict {
+                errors += 1;
+                first_error.get_or_insert(e);
+            }
+            samples.push((
+                ms(completion.latency),
+                ms(completion.latency.saturating_sub(tally.upstream)),
+            ));
+        }
+        if let Some((hwm, _)) = emulator.pid().and_then(memory_kib) {
+            *cold_peak = (*cold_peak).max(hwm);
+        }
+        emulator.stop().await;
+        let median = |values: Vec<f64>| Summary::of_ms(values).p50_ms;
+        first.push(samples[0].0);
+        own_first.push(samples[0].1);
+        warm.push(median(samples[1..].iter().map(|s| s.0).collect()));
+        own_warm.push(median(samples[1..].iter().map(|s| s.1).collect()));
+    }
+    let minus = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x - y).collect::<Vec<_>>();
+    let plus = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x + y).collect::<Vec<_>>();
+    Ok(ColdRoute {
+        description: route.description.to_string(),
+        init_plus_first: Summary::of_ms(plus(&inits, &first)),
+        init: Summary::of_ms(inits),
+        first_minus_warm: Summary::of_ms(minus(&first, &warm)),
+        own_first_minus_warm: Summary::of_ms(minus(&own_first, &own_warm)),
+        first_request: Summary::of_ms(first),
+        warm: Summary::of_ms(warm),
+        own_first: Summary::of_ms(own_first),
+        own_warm: Summary::of_ms(own_warm),
+        errors,
+        first_error,
+    })
 }
 
 async fn run_function(
@@ -335,33 +536,35 @@ async fn run_function(
         .len();
     let log = args.log_dir.join(format!("{}.log", plan.name));
     let mut init = Vec::new();
-    let mut first = Vec::new();
     let mut cold_peak = 0;
-    let mut warm_index = 1_000_000;
-    // Cold starts: a fresh process each, timed to its first poll, then one invocation.
-    for _ in 0..args.cold_starts {
-        let mut emulator = Emulator::start().await.map_err(|e| e.to_string())?;
-        emulator
-            .spawn(&binary, &plan.env, &log)
-            .map_err(|e| format!("{}: {e}", binary.display()))?;
-        init.push(emulator.wait_init(INIT_LIMIT).await?);
-        warm_index += 1;
-        let completion = emulator
-            .invoke(Bytes::from((plan.warm_event)(warm_index)), INVOKE_LIMIT)
-            .await?;
-        if !completion.ok {
-            return Err(format!(
-                "{}: the first invocation failed: {}",
-                plan.name,
-                String::from_utf8_lossy(&completion.body)
-            ));
-        }
-        first.push(completion.latency);
-        if let Some((hwm, _)) = emulator.pid().and_then(memory_kib) {
-            cold_peak = cold_peak.max(hwm);
-        }
-        emulator.stop().await;
+    let mut cold_routes = BTreeMap::new();
+    let mut index = COLD_INDEX_BASE;
+    for route in &plan.cold_routes {
+        let result = cold_route(
+            args,
+            plan,
+            route,
+            proxy,
+            &log,
+            &mut index,
+            &mut init,
+            &mut cold_peak,
+        )
+        .await?;
+        eprintln!(
+            "  {} / {} cold: init p50 {:.3} ms, first p50 {:.3} ms, warm p50 {:.3} ms, first - warm p50 {:+.3} ms (max {:+.3}); errors {}",
+            plan.name,
+            route.key,
+            result.init.p50_ms,
+            result.first_request.p50_ms,
+            result.warm.p50_ms,
+            result.first_minus_warm.p50_ms,
+            result.first_minus_warm.max_ms,
+            result.errors
+        );
+        cold_routes.insert(route.key.to_string(), result);
     }
+    let mut warm_index = 1_000_000;
 
     // The long run: one process, warm-up, then each scenario.
     let mut emulator = Emulator::start().await.map_err(|e| e.to_string())?;
@@ -440,7 +643,7 @@ async fn run_function(
         binary_bytes,
         init_samples_ms: init.iter().map(|d| d.as_secs_f64() * 1000.0).collect(),
         init: Summary::of(&init),
-        first_invocation: Summary::of(&first),
+        cold_routes,
         scenarios,
         peak_rss_kib,
         rss_kib,
@@ -517,11 +720,19 @@ async fn run() -> Result<(), String> {
         .functions
         .iter()
         .flat_map(|(name, f)| {
-            f.scenarios
+            let scenarios = f
+                .scenarios
                 .iter()
-                .filter(|(_, s)| s.errors > 0)
-                .map(move |(key, s)| {
-                    format!("{name}/{key}: {} errors ({:?})", s.errors, s.first_error)
+                .map(|(key, s)| (key.clone(), s.errors, &s.first_error));
+            let cold = f
+                .cold_routes
+                .iter()
+                .map(|(key, c)| (format!("{key} (cold starts)"), c.errors, &c.first_error));
+            scenarios
+                .chain(cold)
+                .filter(|(_, errors, _)| *errors > 0)
+                .map(move |(key, errors, first)| {
+                    format!("{name}/{key}: {errors} errors ({first:?})")
                 })
         })
         .collect();

@@ -6,10 +6,10 @@
 //!   Deliberately lenient: 7 to 15 ASCII digits, first digit not 0, optional leading `+`. A STOP
 //!   must never be dropped because the number looks unusual (new ranges, fictional test numbers).
 //! - [`Msisdn::parse`] for what a person types on the website. Strict: the number must be *valid*
-//!   according to libphonenumber's metadata (the `phonenumber` crate), so typos are caught before
-//!   anything is sent to Vonage.
+//!   according to libphonenumber's metadata (the `rlibphonenumber` crate, a port of Google's
+//!   libphonenumber), so typos are caught before anything is sent to Vonage.
 //!
-//! # What `parse` accepts (phonenumber 0.3.10, metadata 9.0.33)
+//! # What `parse` accepts (rlibphonenumber 2.2.15, metadata 9.0.42)
 //!
 //! - US numbers in the fictional 555-0100..555-0199 block with a real area code are **valid**:
 //!   `+1 415 555 0100` → `14155550100`, `+1 212 555 0123`, `+1 800 555 0199`. So are other 555
@@ -29,23 +29,72 @@
 //! - Letters (vanity numbers like `1-800-FLOWERS`, `ext. 12`, `tel:` URIs) are rejected, as are
 //!   extensions: the number must be reachable by SMS as written.
 //!
-//! Why the international forms are parsed without a region: phonenumber 0.3 strips the *default
-//! region's* national prefix from a number that has its own country code, so
-//! `parse(Some(US), "+49 151 12345678")` silently yields the wrong (but valid) `+49 5112345678`.
-//! [`Msisdn::parse`] therefore removes the `+` or international prefix itself and parses
-//! `+<digits>` with no region, and double-checks that national forms keep the region's country code.
+//! `+<digits>` is parsed with no region, so the result never depends on `default_region` (with
+//! `phonenumber` 0.3, used before, passing the region had the default region's national prefix
+//! stripped from foreign numbers: `+49 151 12345678` became `+49 5112345678`). National forms
+//! are double-checked to keep the region's country code.
+//!
+//! # Why `rlibphonenumber` with `lite` (measured 2026-12-01)
+//!
+//! The library builds its metadata on first use, so the first website request after a cold start
+//! paid for it: 90-110 ms with `phonenumber` 0.3 on a quiet machine. Candidates, each in a tiny
+//! release program (opt-level z, fat LTO, stripped, x86_64), on this project's 2-core machine
+//! while another build ran; "first parse" is parse + validity + E.164 of `+1 (415) 555-0100` in
+//! a fresh process (median of 15 processes, all metadata built on the way), "warm" the mean over
+//! 20,000 parses of six numbers, "size" the growth of the stripped binary:
+//!
+//! | candidate | first parse | warm parse | size |
+//! |---|---|---|---|
+//! | `phonenumber` 0.3.10 (before) | 204 ms (167-218 ms for other numbers) | 26 µs | +2.40 MB |
+//! | `rlibphonenumber` 2.2.15, `regex` | 24 ms (21-30 ms) | 7.6 µs | +1.56 MB |
+//! | `rlibphonenumber` 2.2.15, `lite` (regex-lite) | **5.1 ms** (5.1-5.3 ms) | 46 µs | **+0.43 MB** |
+//!
+//! - `phonenumber` 0.3 validates the syntax of every regex of every region when its database is
+//!   first touched (`Database::from`, 150-185 ms of the 200). Building less of it is possible
+//!   only from our own copy of the metadata XML (`metadata::loader`); even the 25 regions of +1
+//!   alone took 12-17 ms plus a 6-8 ms first parse, and the binary keeps the full 2.4 MB. Rejected.
+//! - `rlibphonenumber` decodes its protobuf metadata (all regions) and compiles a few fixed
+//!   regexes up front (4.5 ms with `lite`), and each region's regexes on first use (0.3-0.6 ms).
+//!   With `regex` the fixed, Unicode-heavy patterns alone take ~18 ms to compile.
+//! - `lite` it is: within the 10 ms first-request budget without moving anything into init, the
+//!   smallest, and regex-lite is linked already (the AWS SDK uses it), so the functions lose the
+//!   `regex` crate altogether. Its warm parse is slower here (46 µs against 26 µs), well below
+//!   a request's DynamoDB and Vonage time; the crate's criterion benchmark of the whole
+//!   [`Msisdn::parse`] of one US number (`msisdn/parse_website`) is 31 µs, 30 µs before. The `protox` feature is build-time only (compiles the
+//!   library's `.proto` files without a system `protoc`); nothing of it is linked.
+//! - Nothing is warmed up at init: the first request that parses a number pays the ~5 ms, the
+//!   others (e.g. `GET /opt-outs`) nothing. [`Region`] is checked against a list of codes
+//!   instead of asking the library, so reading `DEFAULT_COUNTRY` at init does not build it.
+//!
+//! The function-level numbers (init, first request of each route, warm): `docs/benchmarks.md`.
+//!
+//! Checked against the previous library: every row of this module's tests and of
+//! `tests/prop_msisdn.rs` passes unchanged. On 100,000 random phone-like inputs (half `+` and 7
+//! to 15 digits, half digit groups with separators after `00`, `011`, `0`, `+1`, `+44` or
+//! nothing) in 16 regions, 98.5% got the same result. Wherever one of the two accepted a number
+//! (599 inputs), Google's libphonenumber (its Python port `phonenumbers` 9.0.43, through this
+//! module's logic) agreed with `rlibphonenumber` every time: 516 numbers `phonenumber` 0.3
+//! accepted are invalid (newer metadata, e.g. `+95 163 991 018`), 74 are newly valid (new
+//! ranges such as `+7 856…`, and `+1 1 682 …` with the trunk `1` written after the country code),
+//! 9 read differently (`0035962 20 2156` in BR is now Bulgarian: `00` is BR's international
+//! prefix). The other 901 were rejected by both with another error: e.g. `0045` is now
+//! `WrongLength` rather than `NotANumber`, and `WrongLength` counts the international prefix's
+//! digits when the library removed it (`00622` has 5, not 3).
 //!
 //! # Logging
 //!
 //! `Display` and `Debug` print the masked form (`*******0100`), so a number that ends up in a log
 //! line is never complete by accident. Use [`Msisdn::as_str`] only for storage, API calls and API
-//! responses; use [`mask`] for raw, unparsed input.
+//! responses; use [`mask`] for raw, unparsed input. `rlibphonenumber` writes `log` records at
+//! trace level, some with digits; our binaries install no `log` logger (`tracing-subscriber` is
+//! built without `tracing-log`), so they go nowhere. Filter out the `rlibphonenumber` target
+//! before ever bridging `log` into the JSON logs.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::str::FromStr;
 
-use phonenumber::country::Id;
-use phonenumber::Mode;
+use rlibphonenumber::{CountryCodeSource, PhoneNumberFormat, PHONE_NUMBER_UTIL};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use unicode_normalization::UnicodeNormalization;
@@ -60,6 +109,69 @@ const MAX_INPUT_CHARS: usize = 64;
 const MAX_INPUT_DIGITS: usize = 20;
 /// Fewer digits than this cannot be a number in any region, even without a country code.
 const MIN_INPUT_DIGITS: usize = 4;
+
+/// The region whose conventions apply to a number written without a country code: an ISO 3166-1
+/// alpha-2 code such as `US` or `GB` (`DEFAULT_COUNTRY`, `--country`). Parse one with
+/// [`str::parse`]; only regions the phone-number metadata knows are accepted.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region(rlibphonenumber::Region);
+
+impl Region {
+    /// The United States: the default when nothing else is configured.
+    pub const US: Region = Region(rlibphonenumber::Region::US);
+
+    /// The two-letter code, e.g. `"US"`.
+    pub fn code(self) -> String {
+        self.0.as_region_str().as_str().to_owned()
+    }
+}
+
+/// The regions `rlibphonenumber` 2.2.15 has metadata for (its `get_supported_regions`, sorted;
+/// a unit test keeps the two equal). `rlibphonenumber::Region::from_code` accepts any two
+/// letters, and asking the library itself would build all its metadata during init (where
+/// `DEFAULT_COUNTRY` is read), the cost this module keeps out of init and off the first request.
+const REGIONS_WITH_METADATA: &str = "AC AD AE AF AG AI AL AM AO AR AS AT AU AW AX AZ BA BB BD BE \
+    BF BG BH BI BJ BL BM BN BO BQ BR BS BT BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV \
+    CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI \
+    GL GM GN GP GQ GR GT GU GW GY HK HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG \
+    KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN \
+    MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK \
+    PL PM PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV \
+    SX SY SZ TA TC TD TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG US UY UZ VA VC VE VG VI VN VU \
+    WF WS XK YE YT ZA ZM ZW";
+
+/// Not an ISO 3166-1 alpha-2 code of a region with phone-number metadata.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an ISO 3166 country code with phone-number metadata")]
+pub struct UnknownRegion;
+
+impl FromStr for Region {
+    type Err = UnknownRegion;
+
+    /// Two ASCII letters, any case (`us`, `US`), of a region in [`REGIONS_WITH_METADATA`]. The
+    /// non-geographic `001` is not a region.
+    fn from_str(code: &str) -> Result<Region, UnknownRegion> {
+        let code = code.to_ascii_uppercase();
+        if code.len() != 2 || !REGIONS_WITH_METADATA.split(' ').any(|known| known == code) {
+            return Err(UnknownRegion);
+        }
+        rlibphonenumber::Region::from_code(&code)
+            .map(Region)
+            .map_err(|_| UnknownRegion)
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_region_str().as_str())
+    }
+}
+
+impl fmt::Debug for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_region_str().as_str())
+    }
+}
 
 /// A phone number as E.164 digits without '+', e.g. "14155550100". The only way numbers enter storage.
 ///
@@ -128,13 +240,13 @@ impl Msisdn {
     }
 
     /// Any common human format from the website ("+1 (415) 555-0100", "415-555-0100", "0044 20 7946 0958",
-    /// "+44 20 7946 0958"), via the phonenumber crate; numbers without a country code use `default_region`
-    /// (phonenumber::country::Id, e.g. US). Must be a *valid* number per phonenumber; clear error otherwise
-    /// (empty, letters, too short/long, invalid for region).
+    /// "+44 20 7946 0958"), via `rlibphonenumber`; numbers without a country code use `default_region`
+    /// (e.g. [`Region::US`]). Must be a *valid* number per libphonenumber's metadata; clear error
+    /// otherwise (empty, letters, too short/long, invalid for region).
     ///
     /// The input is NFKC-normalised first, so full-width digits and `＋` work. See the module
     /// documentation for what counts as valid (fictional 555 numbers, `00` prefixes).
-    pub fn parse(input: &str, default_region: Id) -> Result<Msisdn, MsisdnError> {
+    pub fn parse(input: &str, default_region: Region) -> Result<Msisdn, MsisdnError> {
         let normalized: String = input.nfkc().collect();
         let text = normalized.trim();
         if text.is_empty() {
@@ -172,9 +284,8 @@ impl Msisdn {
         if international {
             return parse_international(&digits);
         }
-        if let Some(rest) = strip_international_prefix(default_region, &digits) {
-            return parse_international(rest);
-        }
+        // National forms, and the region's own international prefix (`011 44 …` in the US),
+        // which the library recognises.
         let national = parse_national(&digits, default_region);
         match national {
             Err(MsisdnError::InvalidForRegion { .. }) | Err(MsisdnError::WrongLength { .. }) => {
@@ -201,7 +312,7 @@ impl Msisdn {
     /// routes look both up and answer for the one on record, an opt-out first. Refusing to
     /// *resubscribe* a number the strict reading refuses stays [`Msisdn::parse`]'s job (the safe
     /// direction).
-    pub fn readings(input: &str, default_region: Id) -> Result<Vec<Msisdn>, MsisdnError> {
+    pub fn readings(input: &str, default_region: Region) -> Result<Vec<Msisdn>, MsisdnError> {
         let strict = Self::parse(input, default_region);
         let normalized: String = input.nfkc().collect();
         let provider = Self::from_provider(&normalized).ok();
@@ -328,39 +439,30 @@ fn is_separator(c: char) -> bool {
         )
 }
 
-/// If `digits` starts with `region`'s international prefix (e.g. `011` for the US, `00` for most
-/// of the world) followed by a country code, the digits after the prefix.
-fn strip_international_prefix(region: Id, digits: &str) -> Option<&str> {
-    let meta = phonenumber::metadata::DATABASE.by_id(region.as_ref())?;
-    let found = meta.international_prefix()?.find(digits)?;
-    if found.start() != 0 {
-        return None;
-    }
-    let rest = digits.get(found.end()..)?;
-    if rest.is_empty() || rest.starts_with('0') {
-        return None;
-    }
-    Some(rest)
-}
-
-/// What phonenumber made of a string, extracted inside `catch_unwind`.
+/// What the library made of a string, extracted inside `catch_unwind`.
 struct Parsed {
-    code: u16,
+    code: i32,
+    /// The country code came from the region's international prefix (`011 44 …`).
+    after_idd: bool,
     valid: bool,
     has_extension: bool,
     e164: String,
 }
 
-/// `phonenumber::parse`, validity and E.164 formatting. The crate has `unwrap`s internally; a
-/// panic there is reported as [`MsisdnError::NotANumber`] instead of taking the caller down.
-fn run_phonenumber(region: Option<Id>, text: &str) -> Result<Parsed, MsisdnError> {
+/// Parse, validity and E.164 formatting with `rlibphonenumber`. The library has `unwrap`s and
+/// `expect`s internally (regexes of the compiled-in metadata, its lazily built global); a panic
+/// there is reported as [`MsisdnError::NotANumber`] instead of taking the caller down.
+fn run_library(region: Option<Region>, text: &str) -> Result<Parsed, MsisdnError> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        phonenumber::parse(region, text).map(|number| Parsed {
-            code: number.code().value(),
-            valid: number.is_valid(),
-            has_extension: number.extension().is_some(),
-            e164: number.format().mode(Mode::E164).to_string(),
-        })
+        let util = &*PHONE_NUMBER_UTIL;
+        util.parse_and_keep_raw_input(text, region.map(|r| r.0))
+            .map(|number| Parsed {
+                code: number.country_code,
+                after_idd: number.country_code_source() == CountryCodeSource::FromNumberWithIdd,
+                valid: util.is_valid_number(&number),
+                has_extension: number.extension.as_deref().is_some_and(|e| !e.is_empty()),
+                e164: util.format(&number, PhoneNumberFormat::E164).into_owned(),
+            })
     }));
     match outcome {
         Ok(Ok(parsed)) if parsed.has_extension => Err(MsisdnError::NotANumber),
@@ -370,14 +472,14 @@ fn run_phonenumber(region: Option<Id>, text: &str) -> Result<Parsed, MsisdnError
     }
 }
 
-fn map_parse_error(error: &phonenumber::ParseError, text: &str) -> MsisdnError {
-    use phonenumber::ParseError as P;
+fn map_parse_error(error: &rlibphonenumber::ParseError, text: &str) -> MsisdnError {
+    use rlibphonenumber::ParseError as P;
     match error {
         P::InvalidCountryCode => MsisdnError::InvalidCountryCode,
-        P::TooShortAfterIdd | P::TooShortNsn | P::TooLong => MsisdnError::WrongLength {
+        P::TooShortAfterIdd | P::TooShortNsn | P::TooLongNsn => MsisdnError::WrongLength {
             digits: text.bytes().filter(u8::is_ascii_digit).count(),
         },
-        P::NoNumber | P::MalformedInteger(_) => MsisdnError::NotANumber,
+        P::NotANumber(_) => MsisdnError::NotANumber,
     }
 }
 
@@ -397,34 +499,48 @@ fn finish(parsed: Parsed, region_label: impl FnOnce() -> String) -> Result<Msisd
 
 /// `digits` start with a country code (the `+` or international prefix already removed).
 fn parse_international(digits: &str) -> Result<Msisdn, MsisdnError> {
-    let parsed = run_phonenumber(None, &format!("+{digits}"))?;
+    let parsed = run_library(None, &format!("+{digits}"))?;
     let code = parsed.code;
     finish(parsed, || format!("+{code}"))
 }
 
-/// `digits` are written the way `region` writes them (possibly starting with its own country code).
-fn parse_national(digits: &str, region: Id) -> Result<Msisdn, MsisdnError> {
-    let parsed = run_phonenumber(Some(region), digits)?;
-    let region_name: &str = region.as_ref();
-    let expected_code = phonenumber::metadata::DATABASE
-        .by_id(region_name)
-        .map(|meta| meta.country_code());
-    if expected_code != Some(parsed.code) {
-        // phonenumber found a foreign country code by a route we did not anticipate; its
-        // national digits may have lost the default region's prefix, so do not trust them.
+/// `digits` are written the way `region` writes them: a national number, possibly starting with
+/// the region's own country code or its international prefix and another country code.
+fn parse_national(digits: &str, region: Region) -> Result<Msisdn, MsisdnError> {
+    let parsed = run_library(Some(region), digits)?;
+    let code = parsed.code;
+    if parsed.after_idd {
+        // `011 44 …` in the US: a number written with its country code, labelled by it.
+        return finish(parsed, || format!("+{code}"));
+    }
+    let expected_code = catch_unwind(|| PHONE_NUMBER_UTIL.get_country_code_for_region(region.0))
+        .ok()
+        .flatten();
+    if expected_code != Some(code) {
+        // The library found a foreign country code by a route we did not anticipate; do not
+        // trust its reading of a number the person wrote as national.
         return Err(MsisdnError::InvalidForRegion {
-            region: region_name.to_owned(),
+            region: region.code(),
         });
     }
-    finish(parsed, || region_name.to_owned())
+    finish(parsed, || region.code())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phonenumber::country;
 
-    fn ok(input: &str, region: Id) -> String {
+    /// The regions the tables use, by their usual names.
+    mod country {
+        use super::Region;
+        pub const US: Region = Region::US;
+        pub const CA: Region = Region(rlibphonenumber::Region::CA);
+        pub const GB: Region = Region(rlibphonenumber::Region::GB);
+        pub const DE: Region = Region(rlibphonenumber::Region::DE);
+        pub const BR: Region = Region(rlibphonenumber::Region::BR);
+    }
+
+    fn ok(input: &str, region: Region) -> String {
         match Msisdn::parse(input, region) {
             Ok(m) => m.as_str().to_owned(),
             Err(e) => panic!("{input:?} ({region:?}) rejected: {e}"),
@@ -432,9 +548,27 @@ mod tests {
     }
 
     #[test]
+    fn region_list_matches_the_metadata() {
+        let mut supported: Vec<String> = PHONE_NUMBER_UTIL
+            .get_supported_regions()
+            .map(|r| r.as_region_str().as_str().to_owned())
+            .collect();
+        supported.sort();
+        assert_eq!(REGIONS_WITH_METADATA, supported.join(" "));
+        assert_eq!("us".parse(), Ok(Region::US));
+        assert_eq!(
+            "GB".parse::<Region>().map(Region::code),
+            Ok("GB".to_owned())
+        );
+        for bad in ["", "U", "USA", "XX", "ZZ", "001", "1A", "U\u{301}"] {
+            assert_eq!(bad.parse::<Region>(), Err(UnknownRegion), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn parse_accepts_common_formats() {
         use country::{CA, DE, GB, US};
-        let table: &[(&str, Id, &str)] = &[
+        let table: &[(&str, Region, &str)] = &[
             // The brief's examples.
             ("+1 (415) 555-0100", US, "14155550100"),
             ("415-555-0100", US, "14155550100"),
@@ -467,8 +601,8 @@ mod tests {
             // US international prefix 011.
             ("011 44 20 7946 0958", US, "442079460958"),
             ("011 49 151 12345678", US, "4915112345678"),
-            // Foreign numbers with a country code keep all their digits (phonenumber 0.3 would
-            // strip the US national prefix "1" from "+49 151…" if given region US).
+            // Foreign numbers with a country code keep all their digits (phonenumber 0.3, used
+            // before, would strip the US national prefix "1" from "+49 151…" if given region US).
             ("+49 151 12345678", US, "4915112345678"),
             ("+4917612345678", US, "4917612345678"),
             ("+86 138 1234 5678", US, "8613812345678"),
@@ -501,7 +635,7 @@ mod tests {
         let region = |r: &str| InvalidForRegion {
             region: r.to_owned(),
         };
-        let table: Vec<(&str, Id, MsisdnError)> = vec![
+        let table: Vec<(&str, Region, MsisdnError)> = vec![
             ("", US, Empty),
             ("   \t\n", US, Empty),
             ("+", US, Empty),

@@ -52,7 +52,7 @@ pub struct ResubscribeApi {
     /// The provider's side of clearing an opt-out (per `PROVIDER_MODE`).
     pub provider: Arc<dyn Provider>,
     api_keys: Vec<String>,
-    pub default_region: phonenumber::country::Id,
+    pub default_region: crate::domain::msisdn::Region,
 }
 
 impl std::fmt::Debug for ResubscribeApi {
@@ -80,7 +80,7 @@ impl ResubscribeApi {
                 .into_iter()
                 .filter(|k| !k.trim().is_empty())
                 .collect(),
-            default_region: phonenumber::country::Id::US,
+            default_region: crate::domain::msisdn::Region::US,
         }
     }
 
