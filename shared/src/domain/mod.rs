@@ -1,11 +1,14 @@
 //! The domain: pure functions and types, no AWS and no I/O.
 
 pub mod bulk;
+pub mod business_days;
 pub mod event;
 pub mod inbound;
 pub mod intent;
 pub mod jwt;
 pub mod keywords;
 pub mod msisdn;
+pub mod review;
+pub mod revocation;
 pub mod signature;
 pub mod timestamp;
