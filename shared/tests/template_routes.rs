@@ -17,6 +17,7 @@ fn code_routes(routes: &[(&str, &str)]) -> Routes {
 fn concrete(path: &str) -> String {
     path.replace("{token}", "t0ken")
         .replace("{msisdn}", "14155550100")
+        .replace("{id}", "rv_00000000000000000000000000000000")
 }
 
 #[test]
