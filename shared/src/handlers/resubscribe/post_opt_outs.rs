@@ -59,7 +59,7 @@ impl ResubscribeApi {
         let evidence = request.evidence.validate(now)?;
 
         let key_hash = hex::encode(Sha256::digest(key.as_bytes()));
-        let body_hash = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
+        let body_hash = hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes()));
         let event = opt_out_event(&msisdn, &evidence, &key_hash, now);
         let claim = self
             .store
@@ -86,6 +86,29 @@ impl ResubscribeApi {
                 event_id: &event.event_id,
             },
         ))
+    }
+}
+
+/// JSON with every object's keys sorted, recursively: the same request however it was spaced
+/// or ordered. (Not `Value::to_string`: with serde_json's `preserve_order`, which any crate in
+/// the build may turn on, that keeps the sender's key order.)
+fn canonical_json(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical_json(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(canonical_json).collect();
+            format!("[{}]", inner.join(","))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -285,6 +308,20 @@ mod tests {
             );
         }
         assert!(evidence("web", "yesterday").validate(now).is_err());
+    }
+
+    #[test]
+    fn canonical_json_ignores_spacing_and_key_order() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b": {"y": 1, "x": [2, {"q": 1, "p": null}]}, "a": "é"}"#)
+                .unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"a":"é","b":{"x":[2,{"p":null,"q":1}],"y":1}}"#).unwrap();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            canonical_json(&b),
+            r#"{"a":"é","b":{"x":[2,{"p":null,"q":1}],"y":1}}"#
+        );
     }
 
     #[test]
