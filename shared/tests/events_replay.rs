@@ -130,6 +130,23 @@ async fn every_sample_event_gets_its_documented_status() {
         assert_eq!(state(n).await, Some(Status::OptedOut), "{n}");
     }
     assert_eq!(state("14155550106").await, None, "HELP is not stored");
+    // Issue 13: a revocation phrase, a review decided as a revocation, an opt-out by the API.
+    for (n, source) in [
+        ("14155550110", "webhook"),
+        ("14155550111", "review"),
+        ("14155550112", "api"),
+    ] {
+        assert_eq!(state(n).await, Some(Status::OptedOut), "{n}");
+        let history = store.history(&msisdn(n), 5).await.unwrap();
+        assert_eq!(
+            history.len(),
+            1,
+            "{n}: the conflicting request wrote nothing"
+        );
+        assert_eq!(history[0].source, source, "{n}");
+    }
+    let phrase = store.history(&msisdn("14155550110"), 1).await.unwrap();
+    assert_eq!(phrase[0].details["phrase"], "stop texting me");
     assert_eq!(state("14155550107").await, None, "unsigned is refused");
     assert_eq!(state("14155550108").await, None, "PUT is refused");
 }

@@ -510,3 +510,38 @@ async fn storage_down_is_503_for_the_webhook_and_the_api() {
     let (status, _) = decide(&api, &id, decision("opt_out")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn the_daily_check_counts_open_due_soon_and_overdue_items() {
+    let store = fresh_store().await;
+    let api = api(store.clone());
+    let now = timestamp::now();
+    // Received 30 days ago: overdue. Received now: due in 10 business days, not soon. A
+    // resolved item is not counted at all.
+    let overdue = review_at("14155553900", "CHK1", now - time::Duration::days(30));
+    let fresh = review_at("14155553901", "CHK2", now);
+    let resolved = review_at("14155553902", "CHK3", now - time::Duration::days(40));
+    for item in [&overdue, &fresh, &resolved] {
+        assert!(store.open_review(item).await.unwrap());
+    }
+    let (status, _) = decide(&api, &resolved.id, decision("not_revocation")).await;
+    assert_eq!(status, StatusCode::OK);
+    let report = shared::handlers::review_check::check(&store, now)
+        .await
+        .unwrap();
+    assert_eq!((report.open, report.overdue, report.due_soon), (2, 1, 0));
+    assert_eq!(report.overdue_items[0].id, overdue.id);
+    assert_eq!(report.overdue_items[0].msisdn, "*******3900");
+    assert_eq!(report.oldest_due.as_deref(), Some(overdue.due.as_str()));
+    // Eight business days on, the fresh item is due within two.
+    let soon_day = shared::domain::business_days::add_business_days(
+        shared::domain::business_days::receipt_day(now),
+        8,
+    )
+    .unwrap();
+    let at = soon_day.with_hms(17, 0, 0).unwrap().assume_utc();
+    let report = shared::handlers::review_check::check(&store, at)
+        .await
+        .unwrap();
+    assert_eq!((report.open, report.due_soon), (2, 1));
+}
