@@ -222,7 +222,7 @@ pub fn phrase_in_key(key: &str, whole_message: bool) -> Option<Revocation> {
             }
         };
         if found {
-            return Some(Revocation { phrase: *phrase });
+            return Some(Revocation { phrase });
         }
     }
     None
@@ -306,19 +306,13 @@ impl ReviewCues {
     pub fn from_config(value: &str) -> Self {
         let mut cues: Vec<String> = Vec::new();
         for entry in value.split(',') {
-            let key = match_key(entry);
-            if key == "default" {
-                for cue in Self::default().cues {
-                    if !cues.contains(&cue) {
-                        cues.push(cue);
-                    }
-                }
-                continue;
+            if match_key(entry) == "default" {
+                DEFAULT_REVIEW_CUES
+                    .split(',')
+                    .for_each(|cue| push_cue(&mut cues, cue));
+            } else {
+                push_cue(&mut cues, entry);
             }
-            if key.is_empty() || key == "none" || cues.contains(&key) {
-                continue;
-            }
-            cues.push(key);
         }
         Self { cues }
     }
@@ -343,6 +337,14 @@ impl ReviewCues {
             .iter()
             .find(|cue| padded.contains(&format!(" {cue} ")))
             .cloned()
+    }
+}
+
+/// Adds one configured cue, normalised, unless blank, `none` or already there.
+fn push_cue(cues: &mut Vec<String>, entry: &str) {
+    let key = match_key(entry);
+    if !key.is_empty() && key != "none" && !cues.contains(&key) {
+        cues.push(key);
     }
 }
 

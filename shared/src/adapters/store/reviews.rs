@@ -48,7 +48,7 @@ pub enum ResolveOutcome {
     /// This call made the decision; what recording its event did.
     Resolved(Outcome),
     /// The review was already resolved (by an earlier or a concurrent call): as it is now.
-    AlreadyResolved(Review),
+    AlreadyResolved(Box<Review>),
 }
 
 impl Store {
@@ -255,7 +255,7 @@ impl Store {
             // A condition failed. If the review is no longer open, someone else decided.
             match self.review_of(&review.msisdn, &review.id).await? {
                 Some(now) if now.status == ReviewStatus::Resolved => {
-                    return Ok(ResolveOutcome::AlreadyResolved(now))
+                    return Ok(ResolveOutcome::AlreadyResolved(Box::new(now)))
                 }
                 Some(_) => continue,
                 None => return Err(StoreError::Corrupt("review vanished".into())),

@@ -95,7 +95,7 @@ impl ResubscribeApi {
             .resolve_review(&item, &resolution, &event)
             .await?
         {
-            ResolveOutcome::AlreadyResolved(current) => already_resolved(current, decision),
+            ResolveOutcome::AlreadyResolved(current) => already_resolved(*current, decision),
             ResolveOutcome::Resolved(outcome) => {
                 log.outcome = Some(outcome);
                 log.decision = Some(decision.as_str());
