@@ -545,3 +545,40 @@ async fn the_daily_check_counts_open_due_soon_and_overdue_items() {
         .unwrap();
     assert_eq!((report.open, report.due_soon), (2, 1));
 }
+
+/// A later part of a multipart SMS is the middle of a sentence: no keyword rule, but a phrase
+/// or a cue in it still counts.
+#[tokio::test]
+async fn a_later_part_of_a_long_message_is_read_for_phrases_and_cues() {
+    let store = fresh_store().await;
+    let hook = webhook(store.clone());
+    let part = |digits: &str, id: &str, text: &str| {
+        serde_urlencoded::to_string([
+            ("msisdn", digits),
+            ("to", "16105553939"),
+            ("messageId", id),
+            ("text", text),
+            ("concat", "true"),
+            ("concat-ref", "7"),
+            ("concat-total", "2"),
+            ("concat-part", "2"),
+            ("message-timestamp", "2026-11-20 11:12:01"),
+        ])
+        .expect("query")
+    };
+    for (digits, id, text, want) in [
+        (
+            "14155554000",
+            "CP1",
+            "and so, please stop texting me.",
+            "opted_out",
+        ),
+        ("14155554001", "CP2", "stop by the shop some time", "review"),
+        ("14155554002", "CP3", "see you on Friday", "ignored"),
+    ] {
+        let response = hook
+            .handle(HttpCall::get(PATH, &part(digits, id, text)).request(EventShape::HttpApiV2))
+            .await;
+        assert_eq!(body_json(&response)["status"], want, "{text}");
+    }
+}

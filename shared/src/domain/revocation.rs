@@ -185,6 +185,8 @@ const PHRASES: &[(&str, Place, &str)] = &[
 
 /// Longest gap a `*` slot allows.
 const GAP: usize = 3;
+/// Words of a message read for phrases (a 10-part concatenated SMS is about 250).
+const MAX_WORDS: usize = 1000;
 
 /// A clear revocation: the canonical phrase of the table row that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +207,8 @@ pub fn phrase_in_key(key: &str, whole_message: bool) -> Option<Revocation> {
     if key.is_empty() {
         return None;
     }
-    let words: Vec<&str> = key.split(' ').collect();
+    // Bounded work whatever the body: no SMS is anywhere near this many words.
+    let words: Vec<&str> = key.split(' ').take(MAX_WORDS).collect();
     let polite_stripped: Vec<&str> = words
         .iter()
         .copied()
