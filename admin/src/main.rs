@@ -7,7 +7,7 @@
 //! bad rows and JSON log lines on stderr. Exit codes: 0 done; 1 failed (nothing or only part
 //! done: running the same command again is safe and completes it); 2 done, but some CSV rows were
 //! bad and skipped (`import`), or the run stopped before the end of the list and will resume
-//! (`reconcile`); 64 bad command line.
+//! (`reconcile`), or review items are overdue (`reviews check`); 64 bad command line.
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -98,6 +98,18 @@ enum Command {
         #[arg(long)]
         restart: bool,
     },
+    /// Review items: messages that may be a revocation, awaiting a person's decision.
+    Reviews {
+        #[command(subcommand)]
+        what: ReviewsWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewsWhat {
+    /// What the daily review-check function reports: open, due within 2 business days, overdue
+    /// (exit code 2 when any is overdue).
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -190,6 +202,9 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::Reviews {
+            what: ReviewsWhat::Check,
+        } => review_check(&store).await,
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -413,6 +428,14 @@ async fn run_reconcile(
         )));
     }
     Ok(if report.complete { 0 } else { 2 })
+}
+
+async fn review_check(store: &Store) -> Result<u8, Failure> {
+    let report = shared::handlers::review_check::check(store, shared::domain::timestamp::now())
+        .await
+        .map_err(fail)?;
+    print_json(&report);
+    Ok(if report.overdue > 0 { 2 } else { 0 })
 }
 
 async fn create_table(

@@ -185,6 +185,23 @@ async fn every_sample_event_gets_its_documented_status() {
         serde_urlencoded::from_bytes(&sends[0].body).unwrap_or_default();
     assert!(form.contains(&("to".to_string(), "14155550106".to_string())));
     assert!(form.contains(&("from".to_string(), "16105553939".to_string())));
+    // Issue 13: a revocation phrase, a review decided as a revocation, an opt-out by the API.
+    for (n, source) in [
+        ("14155550110", "webhook"),
+        ("14155550111", "review"),
+        ("14155550112", "api"),
+    ] {
+        assert_eq!(state(n).await, Some(Status::OptedOut), "{n}");
+        let history = store.history(&msisdn(n), 5).await.unwrap();
+        assert_eq!(
+            history.len(),
+            1,
+            "{n}: the conflicting request wrote nothing"
+        );
+        assert_eq!(history[0].source, source, "{n}");
+    }
+    let phrase = store.history(&msisdn("14155550110"), 1).await.unwrap();
+    assert_eq!(phrase[0].details["phrase"], "stop texting me");
     assert_eq!(state("14155550107").await, None, "unsigned is refused");
     assert_eq!(state("14155550108").await, None, "PUT is refused");
 }

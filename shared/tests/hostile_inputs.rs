@@ -72,14 +72,20 @@ async fn punctuation_between_words_is_an_opt_out() {
         let state = store.state(&msisdn(&digits)).await.expect("read");
         assert_eq!(state.map(|s| s.status), Some(Status::OptedOut), "{text}");
     }
-    // And the negatives stay negative: nothing written.
+    // And the negatives are no opt-out: no state, no history. (Since issue 13 they carry the
+    // review cue "stop", so a person reads them: a review item, which never sets the state.)
     for (i, text) in ["Don't stop.", "Non-stop"].iter().enumerate() {
         let digits = format!("1415555{:04}", 2100 + i);
         let query = stop_query(&digits, &format!("N{i}"), text);
         let response = hook
             .handle(HttpCall::get(PATH, &query).request(EventShape::HttpApiV2))
             .await;
-        assert_eq!(body_json(&response)["status"], "ignored", "{text}");
+        assert_eq!(body_json(&response)["status"], "review", "{text}");
+        assert_eq!(
+            store.state(&msisdn(&digits)).await.expect("read"),
+            None,
+            "{text}"
+        );
         assert_eq!(history_count(&store, &digits).await, 0, "{text}");
     }
 }

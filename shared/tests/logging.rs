@@ -9,12 +9,23 @@ use testkit::*;
 const PATH: &str = "/webhooks/inbound";
 
 fn signed_query(digits: &str, id: &str, secret: &str, method: SignatureMethod, ts: i64) -> String {
+    signed_text(digits, id, "STOP", secret, method, ts)
+}
+
+fn signed_text(
+    digits: &str,
+    id: &str,
+    text: &str,
+    secret: &str,
+    method: SignatureMethod,
+    ts: i64,
+) -> String {
     let ts = ts.to_string();
     let mut params = vec![
         ("msisdn", digits),
         ("to", "16105553939"),
         ("messageId", id),
-        ("text", "STOP"),
+        ("text", text),
         ("type", "text"),
         ("message-timestamp", "2026-11-20 11:12:01"),
         ("timestamp", ts.as_str()),
@@ -72,9 +83,55 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
         StatusCode::UNAUTHORIZED
     );
 
+    // Issue 13: a revocation phrase, a review item and its decision, an opt-out by the API.
+    for (id, text) in [("J3", "please stop texting me"), ("J4", "is this spam?")] {
+        let query = signed_text(
+            "14155559876",
+            id,
+            text,
+            secret,
+            SignatureMethod::HmacSha512,
+            now,
+        );
+        let response = hook
+            .handle(HttpCall::get(PATH, &query).request(EventShape::HttpApiV2))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{text}");
+    }
+    let vonage =
+        shared::adapters::vonage::VonageClient::new("http://127.0.0.1:9", "k", "s").unwrap();
+    let api = shared::handlers::resubscribe::ResubscribeApi::new(
+        store.clone(),
+        vonage,
+        vec!["key".into()],
+    );
+    let review = shared::domain::review::review_id(&msisdn("14155559876"), "sms:J4");
+    let path = format!("/reviews/{review}");
+    let decision = br#"{"decision":"opt_out","by":"agent"}"#;
+    let call = HttpCall::post(&path, "application/json", decision).header("x-api-key", "key");
+    assert_eq!(
+        api.handle(call.request(EventShape::HttpApiV2))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let opt_out = br#"{"msisdn":"+14155559877","evidence":{"source":"s","captured_at":"2026-01-01T00:00:00Z","channel":"email"}}"#;
+    let call = HttpCall::post("/opt-outs", "application/json", opt_out)
+        .header("x-api-key", "key")
+        .header("idempotency-key", "log-test");
+    assert_eq!(
+        api.handle(call.request(EventShape::HttpApiV2))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("*******9876"), "{logs}");
+    assert!(logs.contains("*******9877"), "{logs}");
+    assert!(logs.contains(&review), "{logs}");
     assert!(!logs.contains("14155559876"), "{logs}");
+    assert!(!logs.contains("14155559877"), "{logs}");
     assert!(!logs.contains(secret), "{logs}");
     assert!(logs
         .lines()

@@ -17,6 +17,7 @@ fn code_routes(routes: &[(&str, &str)]) -> Routes {
 fn concrete(path: &str) -> String {
     path.replace("{token}", "t0ken")
         .replace("{msisdn}", "14155550100")
+        .replace("{id}", "rv_00000000000000000000000000000000")
 }
 
 #[test]
@@ -133,4 +134,38 @@ fn every_metric_the_code_emits_is_on_the_dashboard_and_every_alarm_watches_a_rea
         assert!(!p["AlarmActions"].is_null(), "{id:?} has no actions");
     }
     assert!(alarms >= 6, "{alarms} alarms");
+}
+
+/// The daily review check is deployed on a schedule, and the overdue alarm watches a metric the
+/// check emits, under the dimension it emits it with.
+#[test]
+fn the_review_check_runs_daily_and_its_alarm_watches_an_emitted_metric() {
+    use shared::adapters::metrics::{Metric, NAMESPACE};
+    let template = testkit::template::load();
+    let (_, function) = testkit::template::function(&template, "review-check")
+        .expect("a function builds the review-check binary");
+    let events = function["Properties"]["Events"]
+        .as_mapping()
+        .expect("events");
+    assert!(
+        events
+            .values()
+            .any(|e| e["Type"].as_str() == Some("Schedule")),
+        "review-check has a schedule"
+    );
+    let alarm = &template["Resources"]["ReviewsOverdueAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"].as_str(), Some(NAMESPACE));
+    assert_eq!(
+        alarm["MetricName"].as_str(),
+        Some(Metric::ReviewItemsOverdue.name())
+    );
+    assert!(Metric::ALL
+        .iter()
+        .any(|m| Some(m.name()) == alarm["MetricName"].as_str()));
+    assert_eq!(alarm["Dimensions"][0]["Name"].as_str(), Some("Function"));
+    assert_eq!(
+        alarm["Dimensions"][0]["Value"].as_str(),
+        Some(shared::handlers::review_check::FUNCTION)
+    );
+    assert_eq!(alarm["Threshold"].as_i64(), Some(0));
 }

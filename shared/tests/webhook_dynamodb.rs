@@ -147,16 +147,9 @@ async fn the_captured_vonage_request_parses_through_the_handler() {
 async fn non_keywords_are_acknowledged_and_not_stored() {
     let store = fresh_store().await;
     let hook = webhook(store.clone());
-    for (i, text) in [
-        "Hello there",
-        "",
-        "WEEKEND",
-        "The end",
-        "Don't stop",
-        "help me",
-    ]
-    .iter()
-    .enumerate()
+    for (i, text) in ["Hello there", "", "WEEKEND", "The end", "help me"]
+        .iter()
+        .enumerate()
     {
         let q = sms_query("14155550140", &format!("B{i}"), text);
         let response = hook
@@ -165,6 +158,15 @@ async fn non_keywords_are_acknowledged_and_not_stored() {
         assert_eq!(response.status(), StatusCode::OK, "{text:?}");
         assert_eq!(body_json(&response)["status"], "ignored", "{text:?}");
     }
+    // "Don't stop" is no opt-out either; it carries the review cue "stop" (issue 13), so it is
+    // a review item for a person, and the number's state and history stay empty.
+    let q = sms_query("14155550148", "B-dont-stop", "Don't stop");
+    let response = hook
+        .handle(HttpCall::get(PATH, &q).request(EventShape::HttpApiV2))
+        .await;
+    assert_eq!(body_json(&response)["status"], "review");
+    assert_eq!(store.state(&msisdn("14155550148")).await.unwrap(), None);
+    assert_eq!(history_count(&store, "14155550148").await, 0);
     for (i, text) in ["Stop texting me", "STOP please", "opt-out", "Unsubscribe"]
         .iter()
         .enumerate()

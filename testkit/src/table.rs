@@ -218,6 +218,12 @@ mod tests {
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(gsi, [shared::adapters::store::OPTED_OUT_INDEX]);
+        assert_eq!(
+            gsi,
+            [
+                shared::adapters::store::OPTED_OUT_INDEX,
+                shared::adapters::store::REVIEWS_INDEX
+            ]
+        );
     }
 }

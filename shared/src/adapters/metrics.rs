@@ -53,10 +53,22 @@ pub enum Metric {
     ProviderUnavailable,
     /// Notify: a stream record that does not have our shape.
     StreamRecordsMalformed,
+    /// Website API: `POST /opt-outs`, by `Outcome`.
+    ApiOptOuts,
+    /// Webhook: a message with a revocation cue became a review item.
+    ReviewItemsOpened,
+    /// Website API: a person decided a review item (`POST /reviews/{id}`), by `Decision`.
+    ReviewItemsResolved,
+    /// Daily check (gauge): review items open.
+    ReviewItemsOpen,
+    /// Daily check (gauge): open review items due within 2 business days (not yet overdue).
+    ReviewItemsDueSoon,
+    /// Daily check (gauge): open review items past their due date (the FCC's 10 business days).
+    ReviewItemsOverdue,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 20] = [
+    pub const ALL: [Metric; 26] = [
         Metric::OptOutsRecorded,
         Metric::OptOutDuplicates,
         Metric::OptOutsSuperseded,
@@ -77,6 +89,12 @@ impl Metric {
         Metric::OptInsRefused,
         Metric::ProviderUnavailable,
         Metric::StreamRecordsMalformed,
+        Metric::ApiOptOuts,
+        Metric::ReviewItemsOpened,
+        Metric::ReviewItemsResolved,
+        Metric::ReviewItemsOpen,
+        Metric::ReviewItemsDueSoon,
+        Metric::ReviewItemsOverdue,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +119,12 @@ impl Metric {
             Metric::OptInsRefused => "OptInsRefused",
             Metric::ProviderUnavailable => "ProviderUnavailable",
             Metric::StreamRecordsMalformed => "StreamRecordsMalformed",
+            Metric::ApiOptOuts => "ApiOptOuts",
+            Metric::ReviewItemsOpened => "ReviewItemsOpened",
+            Metric::ReviewItemsResolved => "ReviewItemsResolved",
+            Metric::ReviewItemsOpen => "ReviewItemsOpen",
+            Metric::ReviewItemsDueSoon => "ReviewItemsDueSoon",
+            Metric::ReviewItemsOverdue => "ReviewItemsOverdue",
         }
     }
 }
@@ -185,6 +209,17 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_metric_is_listed_once_with_its_own_name() {
+        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Metric::ALL.len());
+        for m in Metric::ALL {
+            assert_eq!(format!("{m:?}"), m.name());
+        }
+    }
 
     #[test]
     fn emf_line_declares_what_it_carries() {

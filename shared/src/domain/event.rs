@@ -52,15 +52,19 @@ pub enum EventKind {
     OptInRequest,
     /// Vonage refused to lift its block for an opt-in request: the opt-out stands.
     OptInRefused,
+    /// A person decided a review item was not a revocation (a decision to opt out is an
+    /// [`EventKind::OptOut`] with source `review`): the audit shows every decision.
+    ReviewDecision,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::OptOut,
         EventKind::Resubscribe,
         EventKind::Help,
         EventKind::OptInRequest,
         EventKind::OptInRefused,
+        EventKind::ReviewDecision,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +74,7 @@ impl EventKind {
             EventKind::Help => "help",
             EventKind::OptInRequest => "opt_in_request",
             EventKind::OptInRefused => "opt_in_refused",
+            EventKind::ReviewDecision => "review_decision",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -80,7 +85,10 @@ impl EventKind {
         match self {
             EventKind::OptOut => Some(Status::OptedOut),
             EventKind::Resubscribe => Some(Status::Subscribed),
-            EventKind::Help | EventKind::OptInRequest | EventKind::OptInRefused => None,
+            EventKind::Help
+            | EventKind::OptInRequest
+            | EventKind::OptInRefused
+            | EventKind::ReviewDecision => None,
         }
     }
     /// Tie-break between events stamped with the same instant: the opt-out wins, because texting
@@ -103,7 +111,7 @@ pub struct Event {
     /// When the event happened (the person's message, their consent): decides which event is newest.
     pub occurred_at: OffsetDateTime,
     pub received_at: OffsetDateTime,
-    /// `webhook`, `website`, `vonage-sync`, `import`.
+    /// `webhook`, `website`, `api`, `review`, `vonage-sync`, `import`.
     pub source: String,
     /// Evidence kept in the history entry (message id, short code, keyword, API, consent ...).
     pub details: BTreeMap<String, String>,

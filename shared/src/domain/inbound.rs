@@ -117,6 +117,16 @@ impl InboundSms {
     }
 }
 
+impl InboundSms {
+    /// A later part (`concat-part` > 1) of a multipart SMS: the middle of a sentence, read only
+    /// for revocation phrases and review cues.
+    pub fn is_continuation(&self) -> bool {
+        self.channel == "sms"
+            && self.message_type.as_deref() != Some("binary")
+            && self.concat_part.is_some_and(|part| part > 1)
+    }
+}
+
 /// Step 1: find the parameters in the request. `content_type` is the raw header value.
 pub fn extract(
     method: &str,

@@ -1,25 +1,46 @@
-//! What an inbound text asks for: an opt-out, help, an opt-in, or nothing we act on.
+//! What an inbound text asks for: an opt-out, help, an opt-in, a person's review, or nothing we
+//! act on.
 //!
 //! The order of the rules is the order of precedence, and it leans towards the opt-out:
 //!
 //! 1. an **opt-out keyword** ([`KeywordRules`]: STOP and the others, whole message or leading);
-//! 2. **HELP** or **INFO** as the whole message (CTIA's help words): a HELP reply is owed;
-//! 3. an **opt-in word** as the whole message: `START` and `UNSTOP` by default, configurable
+//! 2. a **clear revocation phrase** ([`revocation`]: "please stop texting me", "wrong number"
+//!    ...), honoured as an opt-out like a keyword;
+//! 3. **HELP** or **INFO** as the whole message (CTIA's help words): a HELP reply is owed;
+//! 4. an **opt-in word** as the whole message: `START` and `UNSTOP` by default, configurable
 //!    (`OPT_IN_WORDS`). `YES` only if configured: a person answers "yes" to many questions, and
 //!    reading one as consent would be a wrongful resubscribe;
-//! 4. anything else: nothing to do.
+//! 5. a **review cue** ([`ReviewCues`], `REVIEW_CUES`): a word that may carry a revocation
+//!    ("spam", "remove", "don't stop" ...); a person decides, the state is not touched;
+//! 6. anything else: nothing to do.
 //!
-//! Words are matched as the keyword rules match them (case, accents, punctuation and symbols
-//! around the word ignored), and only as the whole message: "help me" or "start over" are not.
+//! Help and opt-in words are matched as the keyword rules match them (case, accents,
+//! punctuation and symbols around the word ignored), and only as the whole message: "help me"
+//! or "start over" are not.
 
 use crate::domain::keywords::{match_key, KeywordRules};
+use crate::domain::revocation::{self, ReviewCues};
 
 /// What a text asks for. Keywords are canonical and upper case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
-    OptOut { keyword: String },
-    Help { keyword: String },
-    OptIn { keyword: String },
+    OptOut {
+        keyword: String,
+    },
+    /// A clear revocation in other words; `phrase` is the canonical phrase of the matched row.
+    Revocation {
+        phrase: String,
+    },
+    Help {
+        keyword: String,
+    },
+    OptIn {
+        keyword: String,
+    },
+    /// Neither of the above, but a revocation cue: a person must decide.
+    ReviewCue {
+        cue: String,
+    },
     Other,
 }
 
@@ -28,12 +49,15 @@ const HELP_WORDS: &[&str] = &["help", "info"];
 /// The opt-in words when none are configured.
 pub const DEFAULT_OPT_IN_WORDS: &str = "START,UNSTOP";
 
-/// The rules for reading an inbound text: opt-out keywords, help words, opt-in words.
+/// The rules for reading an inbound text: opt-out keywords, revocation phrases, help words,
+/// opt-in words, review cues.
 #[derive(Debug, Clone)]
 pub struct IntentRules {
     pub opt_out: KeywordRules,
     /// Match keys of the opt-in words.
     opt_in: Vec<String>,
+    /// What sends a message to review (`REVIEW_CUES`; the default list unless configured).
+    pub review_cues: ReviewCues,
 }
 
 impl Default for IntentRules {
@@ -58,7 +82,17 @@ impl IntentRules {
             }
             opt_in.push(key);
         }
-        Self { opt_out, opt_in }
+        Self {
+            opt_out,
+            opt_in,
+            review_cues: ReviewCues::default(),
+        }
+    }
+
+    /// The same rules with other review cues.
+    pub fn with_review_cues(mut self, review_cues: ReviewCues) -> Self {
+        self.review_cues = review_cues;
+        self
     }
 
     /// The opt-in words in effect, upper case (for documentation and logs).
@@ -71,6 +105,11 @@ impl IntentRules {
             return Intent::OptOut { keyword };
         }
         let key = match_key(text);
+        if let Some(found) = revocation::phrase_in_key(&key, true) {
+            return Intent::Revocation {
+                phrase: found.phrase.to_owned(),
+            };
+        }
         if HELP_WORDS.contains(&key.as_str()) {
             return Intent::Help {
                 keyword: key.to_uppercase(),
@@ -81,7 +120,27 @@ impl IntentRules {
                 keyword: key.to_uppercase(),
             };
         }
-        Intent::Other
+        self.review_cue(&key)
+    }
+
+    /// A later part of a multipart message (`concat-part` > 1): the middle of a sentence, so the
+    /// whole-message and leading-word rules (keywords, HELP, opt-in) do not apply, but a
+    /// revocation phrase or a review cue inside it still counts.
+    pub fn classify_continuation(&self, text: &str) -> Intent {
+        let key = match_key(text);
+        if let Some(found) = revocation::phrase_in_key(&key, false) {
+            return Intent::Revocation {
+                phrase: found.phrase.to_owned(),
+            };
+        }
+        self.review_cue(&key)
+    }
+
+    fn review_cue(&self, key: &str) -> Intent {
+        match self.review_cues.cue_in_key(key) {
+            Some(cue) => Intent::ReviewCue { cue },
+            None => Intent::Other,
+        }
     }
 }
 
@@ -94,6 +153,8 @@ mod tests {
             Intent::OptOut { keyword } => ("opt-out", keyword),
             Intent::Help { keyword } => ("help", keyword),
             Intent::OptIn { keyword } => ("opt-in", keyword),
+            Intent::Revocation { phrase } => ("phrase", phrase),
+            Intent::ReviewCue { cue } => ("review", cue),
             Intent::Other => ("other", String::new()),
         }
     }
@@ -121,6 +182,21 @@ mod tests {
             ("yes please", "other", ""),
             ("", "other", ""),
             ("Hi there", "other", ""),
+            // The three tiers, in precedence order: keyword, phrase, review cue.
+            ("Stop texting me", "opt-out", "STOP"),
+            ("Please stop texting me", "phrase", "stop texting me"),
+            ("wrong number", "phrase", "wrong number"),
+            ("don't stop", "review", "stop"),
+            ("can you remove the charge?", "review", "remove"),
+            ("no more than 2 tickets", "review", "no more"),
+            ("Please don't stop texting me", "review", "stop"),
+            ("This is spam", "review", "spam"),
+            // The leading-STOP keyword rule (keywords.rs) decides "stop by later": an opt-out,
+            // leaning towards honouring it, before the phrase table is asked.
+            ("stop by later", "opt-out", "STOP"),
+            // Help and opt-in words outrank a cue, and a phrase outranks them.
+            ("help", "help", "HELP"),
+            ("start", "opt-in", "START"),
         ];
         for (text, want, keyword) in table {
             assert_eq!(
@@ -144,5 +220,28 @@ mod tests {
         let none = IntentRules::new(KeywordRules::default(), "");
         assert!(none.opt_in_words().is_empty());
         assert_eq!(kind(none.classify("START")), ("other", String::new()));
+    }
+
+    #[test]
+    fn review_cues_are_configurable_and_continuations_skip_whole_message_rules() {
+        let rules = IntentRules::default().with_review_cues(ReviewCues::from_config("refund"));
+        assert_eq!(
+            kind(rules.classify("I want a refund")),
+            ("review", "refund".into())
+        );
+        assert_eq!(kind(rules.classify("don't stop")), ("other", String::new()));
+        let rules = IntentRules::default();
+        assert_eq!(
+            kind(rules.classify_continuation("STOP")),
+            ("review", "stop".into())
+        );
+        assert_eq!(
+            kind(rules.classify_continuation("HELP")),
+            ("other", String::new())
+        );
+        assert_eq!(
+            kind(rules.classify_continuation("and so please stop texting me")),
+            ("phrase", "stop texting me".into())
+        );
     }
 }

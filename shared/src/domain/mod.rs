@@ -1,6 +1,7 @@
 //! The domain: pure functions and types, no AWS and no I/O.
 
 pub mod bulk;
+pub mod business_days;
 pub mod event;
 pub mod inbound;
 pub mod intent;
@@ -8,6 +9,8 @@ pub mod jwt;
 pub mod keywords;
 pub mod msisdn;
 pub mod replies;
+pub mod review;
+pub mod revocation;
 pub mod signature;
 pub mod sms;
 pub mod timestamp;

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     NewerOptOut,
     /// The same `Idempotency-Key` with another body.
     IdempotencyConflict,
+    /// A review item already resolved with another decision.
+    ReviewResolved,
     ProviderRejected,
     ProviderUnavailable,
     StorageUnavailable,
@@ -61,6 +63,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::NewerOptOut => "newer_opt_out",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::ReviewResolved => "review_resolved",
             ErrorCode::ProviderRejected => "provider_rejected",
             ErrorCode::ProviderUnavailable => "provider_unavailable",
             ErrorCode::StorageUnavailable => "storage_unavailable",
@@ -83,7 +86,9 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::NewerOptOut | ErrorCode::IdempotencyConflict => StatusCode::CONFLICT,
+            ErrorCode::NewerOptOut | ErrorCode::IdempotencyConflict | ErrorCode::ReviewResolved => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::ProviderRejected | ErrorCode::ProviderUnavailable => StatusCode::BAD_GATEWAY,
             ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -102,13 +107,14 @@ impl ErrorCode {
             ErrorCode::ProviderUnavailable => Some(Metric::ProviderUnavailable),
             ErrorCode::NewerOptOut
             | ErrorCode::IdempotencyConflict
+            | ErrorCode::ReviewResolved
             | ErrorCode::ProviderRejected => None,
             _ => Some(Metric::InvalidRequests),
         }
     }
 
     /// Every code (for tests and docs).
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidMessage,
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidJson,
@@ -125,6 +131,7 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::NewerOptOut,
         ErrorCode::IdempotencyConflict,
+        ErrorCode::ReviewResolved,
         ErrorCode::ProviderRejected,
         ErrorCode::ProviderUnavailable,
         ErrorCode::StorageUnavailable,

@@ -1,5 +1,7 @@
 //! The `unsubscribe-webhook` function: Vonage's inbound SMS webhook. Every inbound SMS comes
-//! here; an opt-out keyword is recorded, anything else is acknowledged and dropped.
+//! here; an opt-out keyword or a clear revocation phrase is recorded as an opt-out, a message
+//! with a revocation cue becomes a review item, HELP and opt-in words are recorded, anything
+//! else is acknowledged and dropped.
 //!
 //! Routes: `GET|POST /webhooks/inbound` and `GET|POST /webhooks/inbound/{token}`.
 //!
@@ -16,6 +18,8 @@ use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
 use crate::domain::intent::{Intent, IntentRules, DEFAULT_OPT_IN_WORDS};
 use crate::domain::keywords::KeywordRules;
+use crate::domain::review::{self, Review, ReviewStatus};
+use crate::domain::revocation::{ReviewCues, DEFAULT_REVIEW_CUES};
 use crate::domain::signature::{self, SignatureMethod};
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
@@ -85,7 +89,7 @@ impl Webhook {
 
     /// Settings: `VONAGE_SIGNATURE_SECRET`, `VONAGE_SIGNATURE_METHOD` (default `md5hash`),
     /// `WEBHOOK_TOKEN`, `OPT_OUT_EXTRA_WORDS`, `OPT_IN_WORDS` (default `START,UNSTOP`),
-    /// `PROVIDER_MODE`.
+    /// `REVIEW_CUES` (default [`DEFAULT_REVIEW_CUES`]), `PROVIDER_MODE`.
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let method = match settings.get("VONAGE_SIGNATURE_METHOD") {
             None => SignatureMethod::default(),
@@ -108,7 +112,10 @@ impl Webhook {
             intents: IntentRules::new(
                 KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
                 settings.get("OPT_IN_WORDS").unwrap_or(DEFAULT_OPT_IN_WORDS),
-            ),
+            )
+            .with_review_cues(ReviewCues::from_config(
+                settings.get("REVIEW_CUES").unwrap_or(DEFAULT_REVIEW_CUES),
+            )),
             auth,
             mode: ProviderMode::from_settings(settings)?,
         })
@@ -125,7 +132,7 @@ impl Webhook {
         let mut log = LogLine::default();
         let result = self.process(&req, &mut log).await;
         let metric = match &result {
-            Ok(handled) => Some(handled.metric()),
+            Ok(handled) => handled.metric(),
             Err(err) => err.code.metric(),
         };
         if let Some(metric) = metric {
@@ -151,6 +158,9 @@ impl Webhook {
             api = log.api,
             encoding = log.encoding,
             keyword = log.keyword,
+            phrase = log.phrase,
+            cue = log.cue,
+            review_id = log.review_id,
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             "inbound webhook"
         );
@@ -210,22 +220,32 @@ impl Webhook {
 
         let intent = if message.is_keyword_candidate() {
             self.intents.classify(&message.text)
+        } else if message.is_continuation() {
+            self.intents.classify_continuation(&message.text)
         } else {
             Intent::Other
         };
-        let (kind, keyword): (EventKind, String) = match intent {
+        let (kind, evidence): (EventKind, Evidence) = match intent {
             Intent::Other => return Ok(Handled::Ignored),
-            Intent::OptOut { keyword } => (EventKind::OptOut, keyword),
-            Intent::Help { keyword } => (EventKind::Help, keyword),
+            Intent::ReviewCue { cue } => {
+                log.cue = Some(cue.clone());
+                return self.open_review(&message, cue, received_at, log).await;
+            }
+            Intent::OptOut { keyword } => (EventKind::OptOut, Evidence::Keyword(keyword)),
+            Intent::Revocation { phrase } => (EventKind::OptOut, Evidence::Phrase(phrase)),
+            Intent::Help { keyword } => (EventKind::Help, Evidence::Keyword(keyword)),
             // Where Vonage's block must be lifted first, only its confirmation may clear the
             // opt-out: the request is noted, and the notify function asks Vonage.
             Intent::OptIn { keyword } if self.mode == ProviderMode::ShortCodeApi => {
-                (EventKind::OptInRequest, keyword)
+                (EventKind::OptInRequest, Evidence::Keyword(keyword))
             }
-            Intent::OptIn { keyword } => (EventKind::Resubscribe, keyword),
+            Intent::OptIn { keyword } => (EventKind::Resubscribe, Evidence::Keyword(keyword)),
         };
-        log.keyword = Some(keyword.clone());
-        let event = inbound_event(&message, kind, keyword, received_at);
+        match &evidence {
+            Evidence::Keyword(keyword) => log.keyword = Some(keyword.clone()),
+            Evidence::Phrase(phrase) => log.phrase = Some(phrase.clone()),
+        }
+        let event = inbound_event(&message, kind, evidence, received_at);
         let outcome = self.store.record(&event).await?;
         Ok(match kind {
             EventKind::OptOut => Handled::OptedOut(outcome),
@@ -234,6 +254,68 @@ impl Webhook {
             _ => Handled::OptedIn(outcome),
         })
     }
+
+    /// A message with a revocation cue and no clear wording: a review item for a person, due
+    /// 10 business days after receipt. The state is not touched; a redelivery opens nothing new.
+    async fn open_review(
+        &self,
+        message: &InboundSms,
+        cue: String,
+        received_at: time::OffsetDateTime,
+        log: &mut LogLine,
+    ) -> Result<Handled, ApiError> {
+        let message_event_id = message_event_id(message);
+        let id = review::review_id(&message.msisdn, &message_event_id);
+        log.review_id = Some(id.clone());
+        let Some(due) = review::due_date(received_at) else {
+            // Only past the year 9999: the message is acknowledged rather than refused forever.
+            tracing::error!("no due date for a review item");
+            return Ok(Handled::Ignored);
+        };
+        let item = Review {
+            id,
+            msisdn: message.msisdn.clone(),
+            status: ReviewStatus::Open,
+            due: review::format_date(due),
+            cue,
+            text: message.text.chars().take(160).collect(),
+            message_id: message.message_id.clone(),
+            message_event_id,
+            short_code: message.to.clone(),
+            message_at: timestamp::format(message_time(message, received_at)),
+            received_at: timestamp::format(received_at),
+            resolution: None,
+        };
+        Ok(match self.store.open_review(&item).await? {
+            true => Handled::Review(ReviewOpened::Opened),
+            false => Handled::Review(ReviewOpened::Duplicate),
+        })
+    }
+}
+
+/// What an inbound event records as the reason it was acted on.
+enum Evidence {
+    /// An opt-out, HELP or opt-in keyword (canonical, upper case).
+    Keyword(String),
+    /// A revocation phrase (canonical).
+    Phrase(String),
+}
+
+/// The event id of an inbound message: `sms:<messageId>` or `msg:<message_uuid>`.
+fn message_event_id(message: &InboundSms) -> String {
+    let api_prefix = match message.api {
+        inbound::Api::Sms => "sms",
+        inbound::Api::Messages => "msg",
+    };
+    format!("{api_prefix}:{}", message.message_id)
+}
+
+/// The message's own time decides ordering; absent, or ahead of our clock (a skewed or forged
+/// timestamp must not make an event "newest" forever), our receipt time is used.
+fn message_time(message: &InboundSms, received_at: time::OffsetDateTime) -> time::OffsetDateTime {
+    message
+        .sent_at
+        .map_or(received_at, |sent| sent.min(received_at))
 }
 
 /// The history entry for an inbound message we act on (an opt-out, HELP, an opt-in): the
@@ -242,17 +324,17 @@ impl Webhook {
 fn inbound_event(
     message: &InboundSms,
     kind: EventKind,
-    keyword: String,
+    evidence: Evidence,
     received_at: time::OffsetDateTime,
 ) -> Event {
-    let api_prefix = match message.api {
-        inbound::Api::Sms => "sms",
-        inbound::Api::Messages => "msg",
-    };
     let mut details = BTreeMap::new();
     details.insert("message_id".into(), message.message_id.clone());
     details.insert("short_code".into(), message.to.clone());
-    details.insert("keyword".into(), keyword);
+    match evidence {
+        Evidence::Keyword(keyword) => details.insert("keyword".into(), keyword),
+        // The opt-out wording that matched (the text is kept too).
+        Evidence::Phrase(phrase) => details.insert("phrase".into(), phrase),
+    };
     details.insert("text".into(), message.text.chars().take(160).collect());
     details.insert("api".into(), message.api.as_str().into());
     details.insert("encoding".into(), message.encoding.as_str().into());
@@ -262,12 +344,8 @@ fn inbound_event(
     Event {
         msisdn: message.msisdn.clone(),
         kind,
-        event_id: format!("{api_prefix}:{}", message.message_id),
-        // The message's own time decides ordering; absent, or ahead of our clock (a skewed or
-        // forged timestamp must not make an event "newest" forever), our receipt time is used.
-        occurred_at: message
-            .sent_at
-            .map_or(received_at, |sent| sent.min(received_at)),
+        event_id: message_event_id(message),
+        occurred_at: message_time(message, received_at),
         received_at,
         source: "webhook".into(),
         details,
@@ -297,8 +375,18 @@ pub enum Handled {
     /// An opt-in by text in `short-code-api` mode, noted for the notify function to take to
     /// Vonage; the opt-out stands until Vonage confirms.
     OptInRequested(Outcome),
+    /// A revocation cue: a review item opened (or already open for this message).
+    Review(ReviewOpened),
     /// Nothing we act on: acknowledged, nothing stored.
     Ignored,
+}
+
+/// What opening a review item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewOpened {
+    Opened,
+    /// A redelivery of a message already under review: nothing new.
+    Duplicate,
 }
 
 impl Handled {
@@ -317,29 +405,38 @@ impl Handled {
             Handled::OptedIn(Outcome::Superseded) => "opt_in_superseded",
             Handled::OptedIn(_) => "opted_in",
             Handled::OptInRequested(_) => "opt_in_requested",
+            Handled::Review(ReviewOpened::Opened) => "review_opened",
+            Handled::Review(ReviewOpened::Duplicate) => "review_duplicate",
             Handled::Ignored => "ignored",
         }
     }
 
-    pub fn metric(self) -> Metric {
-        match self {
+    /// The metric this outcome counts in; none for a redelivered review message (it opened
+    /// nothing).
+    pub fn metric(self) -> Option<Metric> {
+        Some(match self {
             Handled::OptedOut(Outcome::Applied | Outcome::Noted) => Metric::OptOutsRecorded,
             Handled::OptedOut(Outcome::Duplicate) => Metric::OptOutDuplicates,
             Handled::OptedOut(Outcome::Superseded) => Metric::OptOutsSuperseded,
             Handled::Help(_) => Metric::HelpRequests,
             Handled::OptedIn(_) | Handled::OptInRequested(_) => Metric::OptInsByText,
+            Handled::Review(ReviewOpened::Opened) => Metric::ReviewItemsOpened,
+            Handled::Review(ReviewOpened::Duplicate) => return None,
             Handled::Ignored => Metric::MessagesIgnored,
-        }
+        })
     }
 
-    /// The body Vonage gets: `{"status": what the message was, "outcome": what recording did}`,
+    /// The body Vonage gets: `{"status": what the message was, "outcome": what recording did}`
+    /// (`{"status":"review","outcome":"opened"|"duplicate"}` for a review item),
     /// `{"status":"ignored"}` for the rest.
     fn reply(self) -> Reply {
         let (status, outcome) = match self {
-            Handled::OptedOut(outcome) => ("opted_out", Some(outcome)),
-            Handled::Help(outcome) => ("help", Some(outcome)),
-            Handled::OptedIn(outcome) => ("opted_in", Some(outcome)),
-            Handled::OptInRequested(outcome) => ("opt_in_requested", Some(outcome)),
+            Handled::OptedOut(outcome) => ("opted_out", Some(outcome.as_str())),
+            Handled::Help(outcome) => ("help", Some(outcome.as_str())),
+            Handled::OptedIn(outcome) => ("opted_in", Some(outcome.as_str())),
+            Handled::OptInRequested(outcome) => ("opt_in_requested", Some(outcome.as_str())),
+            Handled::Review(ReviewOpened::Opened) => ("review", Some("opened")),
+            Handled::Review(ReviewOpened::Duplicate) => ("review", Some("duplicate")),
             Handled::Ignored => ("ignored", None),
         };
         Reply { status, outcome }
@@ -350,7 +447,7 @@ impl Handled {
 struct Reply {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<Outcome>,
+    outcome: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -360,6 +457,9 @@ struct LogLine {
     api: Option<&'static str>,
     encoding: Option<&'static str>,
     keyword: Option<String>,
+    phrase: Option<String>,
+    cue: Option<String>,
+    review_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -7,10 +7,15 @@
 //! | state | `N#<digits>` | `STATE` | `msisdn`, `status`, `event_at`, `event_id`, `order`, `source`, `updated_at`; `oo_pk`/`oo_sk` only while opted out |
 //! | history | `N#<digits>` | `E#<event id>` | `msisdn`, `kind`, `event_id`, `event_at`, `received_at`, `source`, `applied`, `details` (map), `h_order` |
 //! | checkpoint | `RECONCILE` | `CHECKPOINT` | `data` (JSON), `updated_at`: where an interrupted reconciliation resumes |
+//! | review | `N#<digits>` | `V#<review id>` | the message, its cue and due date, the decision: see [`reviews`] |
+//! | review pointer | `REVIEWID#<review id>` | `REVIEWID` | `msisdn` |
+//! | idempotency key | `IDEMPOTENCY#<hash>` | `OPT_OUT` | `body_hash`, `event_id`: see [`idempotency`] |
 //!
 //! - Index `history_by_order` (LSI, sort key `h_order`): a number's history newest first.
 //! - Index `opted_out` (sparse GSI, `oo_pk` = `OPTED_OUT`, `oo_sk` = digits): the opted-out list
 //!   in number order, read by a query, never a scan.
+//! - Index `reviews_by_due` (sparse GSI, `rv_pk` = `REVIEW#open`/`REVIEW#resolved`, `rv_sk` =
+//!   `<due>#<received_at>#<id>`): review items oldest due first.
 //!
 //! Every change goes through [`Store::record`], the one implementation of "newest event wins":
 //! the history entry (keyed by the event id, so a redelivery is a no-op) and the state (written
@@ -22,13 +27,16 @@
 //! Files: this one (the store, [`Store::record`] and the reads of one number), [`items`] (items
 //! to and from domain types, keys, cursors), [`bulk`] (many states and many events at once:
 //! reconciliation and import), [`lists`] (the opted-out list, history between dates),
-//! [`checkpoint`] (where an interrupted run resumes).
+//! [`checkpoint`] (where an interrupted run resumes), [`reviews`] (review items),
+//! [`idempotency`] (idempotency keys of API writes).
 
 pub mod bulk;
 pub mod checkpoint;
+pub mod idempotency;
 pub mod items;
 pub mod lists;
 pub mod replies;
+pub mod reviews;
 
 use crate::domain::event::{Event, HistoryEntry, Outcome, State};
 use crate::domain::msisdn::Msisdn;
@@ -41,6 +49,7 @@ use std::time::Duration;
 pub const STATE_SK: &str = "STATE";
 pub const HISTORY_INDEX: &str = "history_by_order";
 pub const OPTED_OUT_INDEX: &str = "opted_out";
+pub use reviews::REVIEWS_INDEX;
 /// Attempts at one write when DynamoDB reports a conflicting concurrent transaction.
 const CONFLICT_ATTEMPTS: u32 = 6;
 

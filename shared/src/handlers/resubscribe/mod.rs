@@ -6,13 +6,19 @@
 //!   rule as the webhook).
 //! - [`subscription`] `GET /subscriptions/{msisdn}`: a number's status and recent history.
 //! - [`opt_outs`] `GET /opt-outs?limit=N&cursor=C`: the opted-out numbers, paginated.
+//! - [`post_opt_outs`] `POST /opt-outs`: an opt-out that reached the company another way (an
+//!   unsubscribe link, an e-mail, a call to support), recorded at once with its evidence.
+//! - [`reviews`] `GET /reviews` and `POST /reviews/{id}`: messages that may be a revocation,
+//!   listed oldest due first and decided by a person.
 //!
 //! This file: the settings, the router, the API key check, and the one log line and metrics per
 //! request. Every route needs `x-api-key` equal to one of `API_KEYS`. Errors are
 //! `{"error", "message"}` ([`ApiError`]); docs/api.md lists them.
 
 mod opt_outs;
+mod post_opt_outs;
 mod post_resubscribe;
+mod reviews;
 mod subscription;
 
 use crate::adapters::config::{ConfigError, Settings};
@@ -28,7 +34,9 @@ use std::time::Instant;
 use subtle::ConstantTimeEq;
 
 pub use opt_outs::{DEFAULT_PAGE, MAX_PAGE};
+pub use post_opt_outs::IDEMPOTENCY_HEADER;
 pub use post_resubscribe::{MAX_CONSENT_AGE, MAX_CONSENT_SKEW};
+pub use reviews::{DEFAULT_REVIEW_PAGE, MAX_REVIEW_PAGE};
 pub use subscription::{DEFAULT_HISTORY, MAX_HISTORY};
 
 /// The `Function` dimension of this handler's metrics.
@@ -40,6 +48,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/resubscribe"),
     ("GET", "/subscriptions/{msisdn}"),
     ("GET", "/opt-outs"),
+    ("POST", "/opt-outs"),
+    ("GET", "/reviews"),
+    ("POST", "/reviews/{id}"),
 ];
 
 /// Largest accepted request body.
@@ -122,6 +133,23 @@ impl ResubscribeApi {
         if let Some(metric) = error.and_then(ErrorCode::metric) {
             Metrics::new(FUNCTION).count(metric).emit();
         }
+        if log.route == Route::PostOptOut.name() {
+            let outcome = log
+                .outcome
+                .map(Outcome::as_str)
+                .or(error.map(ErrorCode::as_str))
+                .unwrap_or("unknown");
+            Metrics::new(FUNCTION)
+                .dimension("Outcome", outcome)
+                .count(Metric::ApiOptOuts)
+                .emit();
+        }
+        if let Some(decision) = log.decision {
+            Metrics::new(FUNCTION)
+                .dimension("Decision", decision)
+                .count(Metric::ReviewItemsResolved)
+                .emit();
+        }
         if log.route == Route::Resubscribe.name() {
             // By outcome: what was recorded, or why nothing was.
             let outcome = log
@@ -146,6 +174,8 @@ impl ResubscribeApi {
             outcome = log.outcome.map(Outcome::as_str),
             error = error.map(ErrorCode::as_str),
             msisdn = log.msisdn,
+            review_id = log.review_id,
+            decision = log.decision,
             provider_attempts = log.provider_attempts,
             provider_ms = log.provider_ms,
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -160,25 +190,29 @@ impl ResubscribeApi {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let method = req.method().as_str();
         // Match on the path's end so a stage prefix (REST API) does not break routing.
-        let route = match segments.as_slice() {
-            [.., "resubscribe"] => Route::Resubscribe,
-            [.., "subscriptions", number] => Route::Subscription(number),
-            [.., "opt-outs"] => Route::OptOuts,
+        let route = match (segments.as_slice(), method) {
+            ([.., "resubscribe"], "POST") => Route::Resubscribe,
+            ([.., "resubscribe"], _) => return Err(ApiError::method_not_allowed("POST")),
+            ([.., "subscriptions", number], "GET") => Route::Subscription(number),
+            ([.., "subscriptions", _], _) => return Err(ApiError::method_not_allowed("GET")),
+            ([.., "reviews", id], "POST") => Route::ResolveReview(id),
+            ([.., "reviews", _], _) => return Err(ApiError::method_not_allowed("POST")),
+            ([.., "reviews"], "GET") => Route::Reviews,
+            ([.., "reviews"], _) => return Err(ApiError::method_not_allowed("GET")),
+            ([.., "opt-outs"], "GET") => Route::OptOuts,
+            ([.., "opt-outs"], "POST") => Route::PostOptOut,
+            ([.., "opt-outs"], _) => return Err(ApiError::method_not_allowed("GET, POST")),
             _ => return Err(ApiError::not_found("no such route")),
         };
         log.route = route.name();
-        let allowed = match route {
-            Route::Resubscribe => "POST",
-            _ => "GET",
-        };
-        if method != allowed {
-            return Err(ApiError::method_not_allowed(allowed));
-        }
         self.authenticate(req)?;
         match route {
             Route::Resubscribe => self.resubscribe(req, log).await,
             Route::Subscription(number) => self.subscription(req, number, log).await,
             Route::OptOuts => self.opt_outs(req).await,
+            Route::PostOptOut => self.post_opt_out(req, log).await,
+            Route::Reviews => self.reviews(req).await,
+            Route::ResolveReview(id) => self.resolve_review(req, id, log).await,
         }
     }
 
@@ -208,6 +242,9 @@ enum Route<'a> {
     Resubscribe,
     Subscription(&'a str),
     OptOuts,
+    PostOptOut,
+    Reviews,
+    ResolveReview(&'a str),
 }
 
 impl Route<'_> {
@@ -216,6 +253,9 @@ impl Route<'_> {
             Route::Resubscribe => "POST /resubscribe",
             Route::Subscription(_) => "GET /subscriptions/{msisdn}",
             Route::OptOuts => "GET /opt-outs",
+            Route::PostOptOut => "POST /opt-outs",
+            Route::Reviews => "GET /reviews",
+            Route::ResolveReview(_) => "POST /reviews/{id}",
         }
     }
 }
@@ -261,6 +301,9 @@ struct LogLine {
     /// What was recorded, if anything.
     outcome: Option<Outcome>,
     msisdn: Option<String>,
+    /// `POST /reviews/{id}`: the review, and the decision when this request made it.
+    review_id: Option<String>,
+    decision: Option<&'static str>,
     provider_attempts: Option<u32>,
     provider_ms: Option<f64>,
 }

@@ -1,0 +1,249 @@
+//! Review items: inbound messages that may be a revocation (a review cue, no keyword or clear
+//! phrase), kept for a person to decide within the FCC's 10 business days.
+//!
+//! A review item never changes a number's state by itself: only a person's decision does, and
+//! a decision to opt out is recorded as an opt-out dated at the message (the person revoked
+//! then), through the same newest-event-wins rule as a STOP. A decision that the message is not
+//! a revocation is noted in history too ([`EventKind::ReviewDecision`]), so the audit shows
+//! every decision.
+
+use crate::domain::business_days::{add_business_days, receipt_day};
+use crate::domain::event::{Event, EventKind};
+use crate::domain::msisdn::Msisdn;
+use crate::domain::timestamp;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use time::{Date, OffsetDateTime};
+
+/// Business days a person has to decide (FCC 24-24: honour a revocation within 10).
+pub const REVIEW_BUSINESS_DAYS: u32 = 10;
+/// History `source` of the events a decision records.
+pub const SOURCE: &str = "review";
+/// Review ids: `rv_` and 32 lower-case hex digits.
+const ID_PREFIX: &str = "rv_";
+
+/// Open until a person decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Open,
+    Resolved,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Open => "open",
+            ReviewStatus::Resolved => "resolved",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(ReviewStatus::Open),
+            "resolved" => Some(ReviewStatus::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// What a person decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The message was a revocation: record the opt-out, dated at the message.
+    OptOut,
+    /// It was not: nothing changes but the audit trail.
+    NotRevocation,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::OptOut => "opt_out",
+            Decision::NotRevocation => "not_revocation",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "opt_out" => Some(Decision::OptOut),
+            "not_revocation" => Some(Decision::NotRevocation),
+            _ => None,
+        }
+    }
+}
+
+/// One review item as stored and listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Review {
+    pub id: String,
+    pub msisdn: Msisdn,
+    pub status: ReviewStatus,
+    /// The last day (a US business day, `YYYY-MM-DD`) to decide.
+    pub due: String,
+    /// The cue that sent the message here.
+    pub cue: String,
+    /// The message's text (first 160 characters).
+    pub text: String,
+    /// Vonage's message id, and the event id a keyword in it would have had (`sms:<id>`).
+    pub message_id: String,
+    pub message_event_id: String,
+    /// The short code or number the person texted.
+    pub short_code: String,
+    /// When the person sent it (the message's own time, never later than our receipt): what a
+    /// decision to opt out is dated at.
+    pub message_at: String,
+    /// When our webhook received it: the business-day clock starts here.
+    pub received_at: String,
+    pub resolution: Option<Resolution>,
+}
+
+/// A person's decision on a review item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolution {
+    pub decision: Decision,
+    /// Who decided (an operator's name or id).
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub resolved_at: String,
+    /// The history entry the decision recorded (`review:<id>`).
+    pub event_id: String,
+    /// What recording it did (`applied`, `superseded`, `noted`, `duplicate`).
+    pub outcome: String,
+}
+
+/// The id of the review item for one inbound message: stable across Vonage's redeliveries (the
+/// message's event id is its basis), and free of the phone number (it goes into URLs and logs).
+pub fn review_id(msisdn: &Msisdn, message_event_id: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(msisdn.as_str().as_bytes());
+    hasher.update([0u8]);
+    hasher.update(message_event_id.as_bytes());
+    format!("{ID_PREFIX}{}", hex::encode(&hasher.finalize()[..16]))
+}
+
+/// Whether `id` has the shape of a review id (checked before any read).
+pub fn is_review_id(id: &str) -> bool {
+    id.strip_prefix(ID_PREFIX).is_some_and(|hex| {
+        hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// The last day to decide on a message received at `received_at`: the 10th business day after
+/// its US receipt day ([`receipt_day`]). `None` only past the end of the calendar.
+pub fn due_date(received_at: OffsetDateTime) -> Option<Date> {
+    add_business_days(receipt_day(received_at), REVIEW_BUSINESS_DAYS)
+}
+
+/// `YYYY-MM-DD`.
+pub fn format_date(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// Parse `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), &format).ok()
+}
+
+/// The history event a decision records: an opt-out dated at the message (newest event wins
+/// decides whether it becomes the state), or a note that it was not a revocation (never sets
+/// the state). Its id is `review:<review id>`: one decision per review.
+pub fn decision_event(
+    review: &Review,
+    decision: Decision,
+    by: &str,
+    note: Option<&str>,
+    now: OffsetDateTime,
+) -> Option<Event> {
+    let (kind, occurred_at) = match decision {
+        Decision::OptOut => (
+            EventKind::OptOut,
+            timestamp::parse_rfc3339(&review.message_at)?,
+        ),
+        Decision::NotRevocation => (EventKind::ReviewDecision, now),
+    };
+    let mut details = BTreeMap::new();
+    details.insert("review_id".into(), review.id.clone());
+    details.insert("decision".into(), decision.as_str().into());
+    details.insert("decided_by".into(), by.to_owned());
+    if let Some(note) = note {
+        details.insert("note".into(), note.to_owned());
+    }
+    details.insert("cue".into(), review.cue.clone());
+    details.insert("message_id".into(), review.message_id.clone());
+    details.insert("message_event_id".into(), review.message_event_id.clone());
+    details.insert("short_code".into(), review.short_code.clone());
+    details.insert("text".into(), review.text.clone());
+    details.insert("message_received_at".into(), review.received_at.clone());
+    Some(Event {
+        msisdn: review.msisdn.clone(),
+        kind,
+        event_id: format!("review:{}", review.id),
+        occurred_at,
+        received_at: now,
+        source: SOURCE.into(),
+        details,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn ids_are_stable_hash_shaped_and_hold_no_number() {
+        let n = Msisdn::from_provider("14155550100").unwrap();
+        let a = review_id(&n, "sms:ABC");
+        assert_eq!(a, review_id(&n, "sms:ABC"));
+        assert_ne!(a, review_id(&n, "sms:ABD"));
+        assert!(is_review_id(&a), "{a}");
+        assert!(!a.contains("0100"));
+        for bad in [
+            "",
+            "rv_",
+            "rv_XYZ",
+            "sms:ABC",
+            &a.to_uppercase(),
+            &format!("{a}0"),
+        ] {
+            assert!(!is_review_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn due_is_ten_business_days_after_the_us_receipt_day() {
+        // Tuesday 22 December 2026, 15:00 UTC: Christmas and New Year's Day are skipped.
+        assert_eq!(
+            due_date(datetime!(2026-12-22 15:00 UTC)),
+            Some(date!(2027 - 01 - 07))
+        );
+        // 02:00 UTC on Wednesday 23 December is still Tuesday in the US.
+        assert_eq!(
+            due_date(datetime!(2026-12-23 02:00 UTC)),
+            Some(date!(2027 - 01 - 07))
+        );
+        assert_eq!(format_date(date!(2027 - 01 - 07)), "2027-01-07");
+        assert_eq!(parse_date("2027-01-07"), Some(date!(2027 - 01 - 07)));
+        assert_eq!(parse_date("2027-1-7"), None);
+        assert_eq!(parse_date("tomorrow"), None);
+    }
+
+    #[test]
+    fn decisions_round_trip() {
+        for d in [Decision::OptOut, Decision::NotRevocation] {
+            assert_eq!(Decision::parse(d.as_str()), Some(d));
+        }
+        for s in [ReviewStatus::Open, ReviewStatus::Resolved] {
+            assert_eq!(ReviewStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Decision::parse("OPT_OUT"), None);
+    }
+}

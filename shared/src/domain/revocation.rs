@@ -1,0 +1,564 @@
+//! Revocations in other words (FCC 24-24: consent may be revoked by *any reasonable means*).
+//!
+//! Two tiers below the keywords ([`crate::domain::keywords`]):
+//!
+//! 1. **Clear revocation phrases** ([`revocation_phrase`]): a curated table of wordings a
+//!    reasonable person reads as "stop texting me", honoured at once as opt-outs: "please stop
+//!    texting me", "don't text me anymore", "no more texts", "remove me from your list", "take me
+//!    off this list", "I want to opt out", "leave me alone", "wrong number" (a reassigned number:
+//!    the person who has it never consented), their common variants and misspellings.
+//! 2. **Review cues** ([`ReviewCues`]): words and phrases that *may* mean a revocation ("stop",
+//!    "remove", "spam", "no more" ...). A message with a cue and no clear phrase becomes a review
+//!    item that a person decides within 10 business days; it never changes the state by itself,
+//!    because a cue alone is as often not a revocation ("don't stop", "can you remove the
+//!    charge?", "no more than 2 tickets").
+//!
+//! **Matching.** Everything is compared on [`match_key`]: words (runs of letters and digits)
+//! joined by one space, case and accents folded, so "Don't" is the words `don t` and
+//! "STOP!!texting,me" is `stop texting me`. A phrase is a sequence of word slots; each slot is a
+//! set of alternatives (an alternative may be several words), or a gap of up to a few arbitrary
+//! words. Phrases match as whole words anywhere in the message, except the few that only count as
+//! the whole message once politeness words are set aside ("please remove me", "stop pls"): a
+//! bare "remove me" or "no more" inside a longer message is too easily about something else.
+//!
+//! **Negation.** A phrase preceded (within three words) by a negation — `not`, `never`, `dont`,
+//! or `t` after `don`/`didn`/`doesn`/`won`/`can`/... ("don't", "didn't") — does not count there:
+//! "please don't stop texting me", "I didn't say stop texting me", "this is not the wrong
+//! number". Such a message falls through to the review tier when it carries a cue, so a person
+//! decides; the phrase tier only takes what is clear.
+//!
+//! Cost: one [`match_key`], then a scan of a few dozen short patterns over the words; no regex.
+
+use crate::domain::keywords::match_key;
+
+/// The review cues when `REVIEW_CUES` is not set: words and phrases that often, but not always,
+/// carry a revocation. Broad on purpose (a review costs a person a minute; a missed revocation is
+/// a violation), and never wide enough to catch ordinary words like "end" or "wrong".
+pub const DEFAULT_REVIEW_CUES: &str = "stop, stopped, unsubscribe, unsub, opt out, optout, \
+remove, delete, cancel, quit, revoke, block, blocked, spam, spamming, harass, harassing, \
+harassment, lawyer, attorney, sue, lawsuit, fcc, tcpa, consent, no more, not interested, \
+take me off, leave me, my number, new number, who is this, how did you get, texting me, \
+annoying, unwanted";
+
+/// Words set aside before a whole-message phrase is compared ("please remove me thanks").
+const POLITE: &[&str] = &[
+    "please", "pls", "plz", "plse", "thanks", "thank", "you", "thx", "ty", "now", "asap", "ok",
+    "okay", "just", "hi", "hello", "hey", "sorry",
+];
+
+/// Negation words: one of these within [`NEGATION_WINDOW`] words before a phrase voids it there.
+const NEGATIONS: &[&str] = &["not", "never", "dont", "didnt", "doesnt", "wont", "cant"];
+/// Words whose `'t` ending (split off as the word `t`) makes a negation: "don't" → `don t`.
+const NEGATED_AUX: &[&str] = &[
+    "don", "didn", "doesn", "won", "can", "wouldn", "shouldn", "isn", "aren", "wasn",
+];
+const NEGATION_WINDOW: usize = 3;
+
+/// Where a phrase may stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Anywhere in the message, as whole words, unless negated.
+    Anywhere,
+    /// The whole message, once politeness words ([`POLITE`]) are set aside.
+    Whole,
+}
+
+/// The curated table: (canonical phrase, where, pattern). Pattern syntax: slots separated by
+/// spaces; a slot is alternatives separated by `|`, each alternative one or more words joined by
+/// `_`; `*` is a gap of 0 to [`GAP`] arbitrary words. Every word is already in [`match_key`] form
+/// (a unit test checks), so "don't" is written `don_t`.
+const PHRASES: &[(&str, Place, &str)] = &[
+    // "please stop texting me" and its variants.
+    (
+        "stop texting me",
+        Place::Anywhere,
+        "stop|quit|cease|stp|stopp texting|txting|texing|textin|text|txt|txtin|texting_to|messaging|msging|message|msg|contacting|spamming|bothering|calling|harassing|sending_texts_to|sending_messages_to me|us|this_number|my_number|my_phone",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere,
+        "stop|quit|cease|stp|stopp sending|with * texts|txts|txt|messages|msgs|sms|spam",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere,
+        "stop|quit the|these|all|your|ur|those|all_these|all_the|all_your texts|txts|messages|msgs|text_messages|spam",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere,
+        "stop receiving|getting * texts|txts|messages|msgs|text_messages|these|them",
+    ),
+    // A STOP the person already sent, restated ("I said stop", "I told you to stop").
+    (
+        "stop",
+        Place::Anywhere,
+        "said|told_you|told_you_to|asked_you_to|asked_you|already_said stop|unsubscribe|to_stop|opt_out",
+    ),
+    // STOP, misspelt or with politeness around it, as the whole message.
+    (
+        "stop",
+        Place::Whole,
+        "stop|stp|stopp|stopt|sotp|stpo|stpp|stoop|stap|stahp|stoo|atop|sstop|stop_it|stop_this|stop_that|stop_texting|stop_sending",
+    ),
+    // "don't text me anymore".
+    (
+        "don't text me anymore",
+        Place::Anywhere,
+        "don_t|dont|do_not|never|don_t_ever|dont_ever|do_not_ever text|txt|texting|txting|message|msg|contact|sms|call_or_text|text_or_call|send_texts_to|send_messages_to me|us|this_number|my_number",
+    ),
+    (
+        "don't text me anymore",
+        Place::Anywhere,
+        "i_don_t|i_dont|i_do_not|we_don_t|we_do_not want|need * texts|txts|txt|messages|msgs|text_messages|spam",
+    ),
+    // "no more texts".
+    (
+        "no more texts",
+        Place::Anywhere,
+        "no_more|nomore|no_more_of|no_more_of_these|no_more_of_your|no_more_of_the texts|text|txts|txt|messages|msgs|msg|sms|text_messages|spam|marketing|promotions|promos|ads",
+    ),
+    ("no more texts", Place::Whole, "no_more|nomore|no_more_please"),
+    // "remove me from your list".
+    (
+        "remove me from your list",
+        Place::Anywhere,
+        "remove|remov|remve|rmv|delete|erase me|my_number|this_number|my_phone|my_phone_number|us from|form|off|of * list|lists|database|contacts|system",
+    ),
+    (
+        "remove me from your list",
+        Place::Anywhere,
+        "remove|remov|remve|delete|erase my_number|this_number|my_phone_number|my_cell|my_info",
+    ),
+    (
+        "remove me from your list",
+        Place::Whole,
+        "remove|remove_me|remov_me|remve_me|delete_me|remove_us|remove_it|remove_this|remove_number|delete|delete_number",
+    ),
+    // "take me off this list".
+    (
+        "take me off this list",
+        Place::Anywhere,
+        "take|get|tak me|my_number|this_number|us off|of|out_of * list|lists|database|texts|texting|messages|contacts",
+    ),
+    (
+        "take me off this list",
+        Place::Whole,
+        "take_me_off|take_me_off_this|take_me_off_it|take_me_out|take_this_number_off|take_my_number_off|get_me_off|take_off",
+    ),
+    // "I want to opt out".
+    (
+        "i want to opt out",
+        Place::Anywhere,
+        "i_want_to|i_wanna|i_want|i_wish_to|i_need_to|i_would_like_to|i_d_like_to|id_like_to|i_would_like|we_want_to|we_would_like_to|i_d_like|id_like opt_out|optout|opt_put|opt_ou|unsubscribe|unsub|unsubscribed|be_removed|be_taken_off|out",
+    ),
+    (
+        "i want to opt out",
+        Place::Anywhere,
+        "opt|please_opt me|us|this_number|my_number out",
+    ),
+    // "leave me alone".
+    (
+        "leave me alone",
+        Place::Anywhere,
+        "leave|leav|leve|lv|let me|us alone|alon|allone|be",
+    ),
+    // "wrong number": a reassigned number's new holder never consented.
+    (
+        "wrong number",
+        Place::Anywhere,
+        "wrong|wrng|worng|wromg|wong number|numbr|nunber|numer|nmber|num|no|person|phone|persn|#",
+    ),
+    (
+        "wrong number",
+        Place::Anywhere,
+        "not|isn_t|isnt|is_not|no_longer my|his|her|their|the_same number|phone|cell",
+    ),
+    ("wrong number", Place::Whole, "wrong|wrong_one|who_is_this_wrong"),
+    // UNSUBSCRIBE misspelt, or said in passing ("I unsubscribed already"): conclusive word.
+    (
+        "unsubscribe",
+        Place::Anywhere,
+        "unsub|unsubscibe|unsubcribe|unsubscrib|unsuscribe|unsubsribe|unsubscrbe|usubscribe|unsubsrcibe|unscubscribe|unsubscribed|unsubscriber|unsubscribing|unsbscribe|unsubsicribe|unsusbscribe",
+    ),
+];
+
+/// Longest gap a `*` slot allows.
+const GAP: usize = 3;
+/// Words of a message read for phrases (a 10-part concatenated SMS is about 250).
+const MAX_WORDS: usize = 1000;
+
+/// A clear revocation: the canonical phrase of the table row that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// Canonical wording of the matched row ("stop texting me", "wrong number" ...).
+    pub phrase: &'static str,
+}
+
+/// The canonical phrase when `text` holds a clear revocation phrase (not negated).
+pub fn revocation_phrase(text: &str) -> Option<Revocation> {
+    let key = match_key(text);
+    phrase_in_key(&key, true)
+}
+
+/// [`revocation_phrase`] on a text already in [`match_key`] form. `whole_message` is false for
+/// a later part of a multipart SMS, where the whole-message rows do not apply.
+pub fn phrase_in_key(key: &str, whole_message: bool) -> Option<Revocation> {
+    if key.is_empty() {
+        return None;
+    }
+    // Bounded work whatever the body: no SMS is anywhere near this many words.
+    let words: Vec<&str> = key.split(' ').take(MAX_WORDS).collect();
+    let polite_stripped: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !POLITE.contains(w))
+        .collect();
+    for (phrase, place, slots) in compiled() {
+        let found = match place {
+            Place::Anywhere => (0..words.len())
+                .any(|start| !negated(&words, start) && match_at(slots, &words[start..], false)),
+            Place::Whole => {
+                whole_message
+                    && !polite_stripped.is_empty()
+                    && match_at(slots, &polite_stripped, true)
+            }
+        };
+        if found {
+            return Some(Revocation { phrase });
+        }
+    }
+    None
+}
+
+/// [`PHRASES`] parsed once per process.
+fn compiled() -> &'static [(&'static str, Place, Vec<Slot<'static>>)] {
+    static COMPILED: std::sync::OnceLock<Vec<(&'static str, Place, Vec<Slot<'static>>)>> =
+        std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        PHRASES
+            .iter()
+            .map(|(phrase, place, pattern)| (*phrase, *place, parse_pattern(pattern)))
+            .collect()
+    })
+}
+
+/// One slot of a pattern.
+enum Slot<'a> {
+    /// Alternatives, each a sequence of words.
+    Any(Vec<Vec<&'a str>>),
+    /// 0..=GAP arbitrary words.
+    Gap,
+}
+
+fn parse_pattern(pattern: &str) -> Vec<Slot<'_>> {
+    pattern
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|slot| match slot {
+            "*" => Slot::Gap,
+            _ => Slot::Any(
+                slot.split('|')
+                    .map(|alt| alt.split('_').collect())
+                    .collect(),
+            ),
+        })
+        .collect()
+}
+
+/// Whether `slots` match at the start of `words` (and, when `whole`, use all of them).
+fn match_at(slots: &[Slot<'_>], words: &[&str], whole: bool) -> bool {
+    let Some((first, rest)) = slots.split_first() else {
+        return !whole || words.is_empty();
+    };
+    match first {
+        Slot::Gap => (0..=GAP.min(words.len())).any(|skip| match_at(rest, &words[skip..], whole)),
+        Slot::Any(alternatives) => alternatives.iter().any(|alt| {
+            words.len() >= alt.len()
+                && words[..alt.len()] == alt[..]
+                && match_at(rest, &words[alt.len()..], whole)
+        }),
+    }
+}
+
+/// Whether a negation stands within [`NEGATION_WINDOW`] words before `start`.
+fn negated(words: &[&str], start: usize) -> bool {
+    let from = start.saturating_sub(NEGATION_WINDOW);
+    (from..start).any(|i| {
+        NEGATIONS.contains(&words[i])
+            || (words[i] == "t" && i > 0 && NEGATED_AUX.contains(&words[i - 1]))
+    })
+}
+
+/// The review cues in effect: words and phrases (match keys) that send a message to review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewCues {
+    cues: Vec<String>,
+}
+
+impl Default for ReviewCues {
+    fn default() -> Self {
+        Self::from_config(DEFAULT_REVIEW_CUES)
+    }
+}
+
+impl ReviewCues {
+    /// `REVIEW_CUES`: comma-separated words or phrases, each normalised as messages are. The
+    /// entry `default` stands for [`DEFAULT_REVIEW_CUES`] (so `default, refund` adds a cue), and
+    /// `none` alone turns the review tier off. Blank and repeated entries are ignored.
+    pub fn from_config(value: &str) -> Self {
+        let mut cues: Vec<String> = Vec::new();
+        for entry in value.split(',') {
+            if match_key(entry) == "default" {
+                DEFAULT_REVIEW_CUES
+                    .split(',')
+                    .for_each(|cue| push_cue(&mut cues, cue));
+            } else {
+                push_cue(&mut cues, entry);
+            }
+        }
+        Self { cues }
+    }
+
+    /// The cues in effect, in configuration order (for logs and docs).
+    pub fn cues(&self) -> &[String] {
+        &self.cues
+    }
+
+    /// The first cue (in configuration order) found in `text` as whole words.
+    pub fn cue(&self, text: &str) -> Option<String> {
+        self.cue_in_key(&match_key(text))
+    }
+
+    /// [`ReviewCues::cue`] on a text already in [`match_key`] form.
+    pub fn cue_in_key(&self, key: &str) -> Option<String> {
+        if key.is_empty() {
+            return None;
+        }
+        let padded = format!(" {key} ");
+        self.cues
+            .iter()
+            .find(|cue| padded.contains(&format!(" {cue} ")))
+            .cloned()
+    }
+}
+
+/// Adds one configured cue, normalised, unless blank, `none` or already there.
+fn push_cue(cues: &mut Vec<String>, entry: &str) {
+    let key = match_key(entry);
+    if !key.is_empty() && key != "none" && !cues.contains(&key) {
+        cues.push(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The phrase table: at least 60 rows of positives and negatives, each with the phrase it
+    /// must report (or none).
+    #[test]
+    fn phrase_table() {
+        let table: &[(&str, Option<&str>)] = &[
+            // The issue's examples.
+            ("please stop texting me", Some("stop texting me")),
+            (
+                "Please don't text me anymore",
+                Some("don't text me anymore"),
+            ),
+            ("don't text me anymore", Some("don't text me anymore")),
+            ("No more texts", Some("no more texts")),
+            ("remove me from your list", Some("remove me from your list")),
+            ("Take me off this list", Some("take me off this list")),
+            ("I want to opt out", Some("i want to opt out")),
+            ("leave me alone", Some("leave me alone")),
+            ("Wrong number", Some("wrong number")),
+            // Variants.
+            ("Can you please stop texting me?", Some("stop texting me")),
+            ("Hi, stop messaging me thanks", Some("stop texting me")),
+            ("quit texting me!!", Some("stop texting me")),
+            (
+                "please stop sending me these texts",
+                Some("stop texting me"),
+            ),
+            ("Stop with the texts", Some("stop texting me")),
+            ("pls stop the messages", Some("stop texting me")),
+            (
+                "I want to stop getting these texts",
+                Some("stop texting me"),
+            ),
+            ("stop contacting this number", Some("stop texting me")),
+            ("I said stop", Some("stop")),
+            ("I told you to stop", Some("stop")),
+            ("Please stop", Some("stop")),
+            ("stop pls", Some("stop")),
+            ("Please, STOP!", Some("stop")),
+            ("Do not text me again", Some("don't text me anymore")),
+            ("DO NOT CONTACT ME", Some("don't text me anymore")),
+            (
+                "never text this number again",
+                Some("don't text me anymore"),
+            ),
+            ("I don't want these texts", Some("don't text me anymore")),
+            (
+                "I do not want any more messages",
+                Some("don't text me anymore"),
+            ),
+            ("no more messages please", Some("no more texts")),
+            ("No more of these texts", Some("no more texts")),
+            ("no more!", Some("no more texts")),
+            (
+                "remove me from the mailing list",
+                Some("remove me from your list"),
+            ),
+            ("Remove my number", Some("remove me from your list")),
+            ("please remove me", Some("remove me from your list")),
+            (
+                "take my number off your list",
+                Some("take me off this list"),
+            ),
+            ("get me off this list now", Some("take me off this list")),
+            ("take me off", Some("take me off this list")),
+            ("I would like to opt out", Some("i want to opt out")),
+            ("I'd like to unsubscribe", Some("i want to opt out")),
+            ("i wanna opt out", Some("i want to opt out")),
+            ("please opt me out", Some("i want to opt out")),
+            ("just leave me alone", Some("leave me alone")),
+            ("you have the wrong number", Some("wrong number")),
+            ("Sorry, wrong person", Some("wrong number")),
+            ("this is not my number", Some("wrong number")),
+            ("This number is no longer my number", Some("wrong number")),
+            // Misspellings.
+            ("stop txting me", Some("stop texting me")),
+            ("plz stop texing me", Some("stop texting me")),
+            ("dont txt me", Some("don't text me anymore")),
+            ("no more txts", Some("no more texts")),
+            ("remove me form your list", Some("remove me from your list")),
+            ("remov me from ur list", Some("remove me from your list")),
+            ("leave me alon", Some("leave me alone")),
+            ("wrong numbr", Some("wrong number")),
+            ("Unsubscibe", Some("unsubscribe")),
+            (
+                "I unsubscribed already, why am I getting this",
+                Some("unsubscribe"),
+            ),
+            ("sotp", Some("stop")),
+            ("Stopp", Some("stop")),
+            (
+                "ＰＬＥＡＳＥ ＳＴＯＰ ＴＥＸＴＩＮＧ ＭＥ",
+                Some("stop texting me"),
+            ),
+            ("Stöp texting me", Some("stop texting me")),
+            // Negatives: not revocations (a cue may still send them to review).
+            ("don't stop", None),
+            ("stop by later", None),
+            ("can you remove the charge?", None),
+            ("no more than 2 tickets", None),
+            ("Please don't stop texting me", None),
+            ("I don't want to opt out", None),
+            ("I didn't say stop texting me", None),
+            ("this is not the wrong number", None),
+            ("don't remove me from the list", None),
+            ("Remove the item from my cart", None),
+            ("take me off hold", None),
+            ("text me later", None),
+            ("I love these texts", None),
+            ("leave me a message", None),
+            ("is this the right number?", None),
+            ("wrong size, can I exchange it", None),
+            ("no more room in the car", None),
+            ("Stopwatch", None),
+            ("remove", Some("remove me from your list")),
+            ("what's my order number", None),
+            ("HELP", None),
+            ("START", None),
+            ("", None),
+            ("🛑", None),
+        ];
+        assert!(table.len() >= 60, "{}", table.len());
+        for (text, want) in table {
+            assert_eq!(
+                revocation_phrase(text).map(|r| r.phrase),
+                *want,
+                "text {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_pattern_word_is_already_a_match_key() {
+        for (phrase, _, pattern) in PHRASES {
+            for slot in pattern.split(' ') {
+                if slot == "*" {
+                    continue;
+                }
+                for alt in slot.split('|') {
+                    for word in alt.split('_') {
+                        // '#' stands for itself: it is never a word, so that alternative never
+                        // matches and documents the spelling only.
+                        if word == "#" {
+                            continue;
+                        }
+                        assert_eq!(match_key(word), word, "{phrase}: {word:?}");
+                        assert!(!word.is_empty(), "{phrase}: empty word in {slot:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cues_are_configurable_with_a_default() {
+        let cues = ReviewCues::default();
+        assert_eq!(cues.cue("don't stop").as_deref(), Some("stop"));
+        assert_eq!(
+            cues.cue("can you remove the charge?").as_deref(),
+            Some("remove")
+        );
+        assert_eq!(
+            cues.cue("no more than 2 tickets").as_deref(),
+            Some("no more")
+        );
+        assert_eq!(cues.cue("This is SPAM"), Some("spam".into()));
+        assert_eq!(cues.cue("Who is this?"), Some("who is this".into()));
+        // Whole words only.
+        assert_eq!(cues.cue("Stopwatch for sale"), None);
+        assert_eq!(cues.cue("the weekend"), None);
+        assert_eq!(cues.cue("Hi, what time is it?"), None);
+        assert_eq!(cues.cue(""), None);
+
+        let custom = ReviewCues::from_config(" Refund , default,,REFUND, lawsuit");
+        assert_eq!(custom.cues()[0], "refund");
+        assert_eq!(custom.cue("I want a refund").as_deref(), Some("refund"));
+        assert_eq!(custom.cue("spam").as_deref(), Some("spam"));
+        assert_eq!(
+            custom.cues().iter().filter(|c| *c == "lawsuit").count(),
+            1,
+            "default already had it"
+        );
+
+        let only = ReviewCues::from_config("refund");
+        assert_eq!(only.cue("stop"), None);
+        let none = ReviewCues::from_config("none");
+        assert!(none.cues().is_empty());
+        assert_eq!(none.cue("stop spam"), None);
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_text() {
+        let alphabet: Vec<char> = "stopexmnrwgal' \t!.,-_*|#🛑é\u{301}ＳİßΣ\u{0}"
+            .chars()
+            .collect();
+        let cues = ReviewCues::default();
+        let mut rng = fastrand::Rng::with_seed(0x7e40);
+        for i in 0..3000usize {
+            let s: String = (0..i % 24)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let _ = revocation_phrase(&s);
+            let _ = cues.cue(&s);
+        }
+        let long = "no ".repeat(2000);
+        let _ = revocation_phrase(&long);
+    }
+}

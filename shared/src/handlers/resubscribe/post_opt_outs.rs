@@ -1,0 +1,342 @@
+//! `POST /opt-outs`: an opt-out that reached the company another way than a text (an
+//! unsubscribe link, an e-mail, a call to support), recorded at once through the same
+//! newest-event-wins rule as a STOP, with the evidence in history.
+//!
+//! No provider call: in `short-code-api` mode Vonage's opt-out list is not told, so Vonage
+//! would still deliver to the number; our record is what the sender must check (docs/api.md).
+//! Nor any reply text: the notify function confirms only opt-outs that came in by SMS.
+//!
+//! Idempotency: the `Idempotency-Key` header is required. Its first use claims it for the
+//! request's canonical body (the JSON re-serialised with sorted keys, so spacing and key order do
+//! not matter); the same key and body again gives the same answer (`outcome: duplicate`), the
+//! same key with another body is 409 `idempotency_conflict`. The event id comes from the key, so
+//! a retry after a failure completes the same event.
+
+use super::{LogLine, ResubscribeApi, BODY_LIMIT};
+use crate::domain::event::{Event, EventKind, Status};
+use crate::domain::msisdn::Msisdn;
+use crate::domain::timestamp;
+use crate::handlers::http::{json_response, ApiError, ErrorCode};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use unicode_normalization::UnicodeNormalization;
+
+/// The header that makes a retry safe.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Longest accepted `Idempotency-Key`.
+const MAX_KEY_LEN: usize = 255;
+/// Scope of this route's keys (the idempotency item's sort key).
+const SCOPE: &str = "OPT_OUT";
+/// History `source` of these opt-outs.
+pub const SOURCE: &str = "api";
+/// Clock skew tolerated for evidence stamped slightly in the future.
+const MAX_SKEW: time::Duration = time::Duration::minutes(5);
+
+impl ResubscribeApi {
+    pub(super) async fn post_opt_out(
+        &self,
+        req: &Request,
+        log: &mut LogLine,
+    ) -> Result<Response<Body>, ApiError> {
+        let key = idempotency_key(req)?;
+        let body = req.body().as_ref();
+        if body.len() > BODY_LIMIT {
+            return Err(ApiError::payload_too_large(BODY_LIMIT));
+        }
+        // The typed parse first: it refuses repeated and unknown fields, which a plain JSON
+        // value would silently accept.
+        let request: OptOutRequest = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let canonical: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let msisdn = opt_out_number(&request.msisdn, self.default_region)?;
+        log.msisdn = Some(msisdn.masked());
+        let now = timestamp::now();
+        let evidence = request.evidence.validate(now)?;
+
+        let key_hash = hex::encode(Sha256::digest(key.as_bytes()));
+        let body_hash = hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes()));
+        let event = opt_out_event(&msisdn, &evidence, &key_hash, now);
+        let claim = self
+            .store
+            .claim_idempotency_key(SCOPE, &key_hash, &body_hash, &event.event_id)
+            .await?;
+        if claim == crate::adapters::store::idempotency::Claim::Conflict {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyConflict,
+                "this Idempotency-Key was used with another body; nothing was recorded",
+            ));
+        }
+        // New or the same request again: recording is idempotent on the event id, so a retry
+        // after a failure completes the same event, and a repeat is a duplicate.
+        let outcome = self.store.record(&event).await?;
+        log.outcome = Some(outcome);
+        let state = self.store.state(&msisdn).await?;
+        Ok(json_response(
+            StatusCode::OK,
+            &OptOutReply {
+                msisdn: msisdn.as_str(),
+                status: state.as_ref().map_or(Status::OptedOut, |s| s.status),
+                since: state.map(|s| s.since),
+                outcome: outcome.as_str(),
+                event_id: &event.event_id,
+            },
+        ))
+    }
+}
+
+/// JSON with every object's keys sorted, recursively: the same request however it was spaced
+/// or ordered. (Not `Value::to_string`: with serde_json's `preserve_order`, which any crate in
+/// the build may turn on, that keeps the sender's key order.)
+fn canonical_json(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical_json(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(canonical_json).collect();
+            format!("[{}]", inner.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The `Idempotency-Key` header: required, 1 to 255 visible ASCII characters.
+fn idempotency_key(req: &Request) -> Result<String, ApiError> {
+    let bad = |message: &str| Err(ApiError::new(ErrorCode::InvalidParameter, message));
+    let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
+        return bad("the Idempotency-Key header is required (a unique value per opt-out, reused on retries)");
+    };
+    let value = value.as_bytes();
+    if value.is_empty()
+        || value.len() > MAX_KEY_LEN
+        || !value.iter().all(|b| (0x21..=0x7e).contains(b))
+    {
+        return bad("Idempotency-Key must be 1 to 255 visible ASCII characters");
+    }
+    Ok(String::from_utf8_lossy(value).into_owned())
+}
+
+/// The number to opt out: any number the webhook could record. The strict reading
+/// ([`Msisdn::parse`]) first; failing that, the provider form (E.164 digits, with or without
+/// `+`), because refusing an opt-out is the unsafe direction.
+fn opt_out_number(input: &str, region: crate::domain::msisdn::Region) -> Result<Msisdn, ApiError> {
+    match Msisdn::parse(input, region) {
+        Ok(m) => Ok(m),
+        Err(strict) => {
+            let normalized: String = input.nfkc().collect();
+            Msisdn::from_provider(&normalized).map_err(|_| strict.into())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptOutRequest {
+    msisdn: String,
+    evidence: EvidenceInput,
+}
+
+/// How the opt-out reached the company.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceInput {
+    source: String,
+    captured_at: String,
+    channel: String,
+    #[serde(default)]
+    agent: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+struct Evidence {
+    source: String,
+    captured_at: OffsetDateTime,
+    channel: String,
+    agent: Option<String>,
+    note: Option<String>,
+}
+
+impl EvidenceInput {
+    fn validate(self, now: OffsetDateTime) -> Result<Evidence, ApiError> {
+        let bad = |message: String| Err(ApiError::new(ErrorCode::InvalidEvidence, message));
+        let source = self.source.trim().to_string();
+        if source.is_empty() {
+            return bad("evidence.source is required".into());
+        }
+        let channel = self.channel.trim().to_ascii_lowercase();
+        if channel.is_empty()
+            || channel.len() > 32
+            || !channel
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return bad(
+                "evidence.channel is required: a short word such as web, email, phone or support"
+                    .into(),
+            );
+        }
+        for (name, value, max) in [
+            ("evidence.source", Some(&source), 200),
+            ("evidence.agent", self.agent.as_ref(), 200),
+            ("evidence.note", self.note.as_ref(), 2000),
+        ] {
+            if value.is_some_and(|v| v.chars().count() > max) {
+                return bad(format!("{name} is longer than {max} characters"));
+            }
+        }
+        let Some(captured_at) = timestamp::parse_rfc3339(&self.captured_at) else {
+            return bad(
+                "evidence.captured_at must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z"
+                    .into(),
+            );
+        };
+        if captured_at > now + MAX_SKEW {
+            return bad("evidence.captured_at is in the future".into());
+        }
+        // An old opt-out reported late is still recorded (newest event wins decides), but a
+        // date before the program could exist is a mistake.
+        if captured_at.year() < 2000 {
+            return bad("evidence.captured_at is before the year 2000".into());
+        }
+        let blank_to_none =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        Ok(Evidence {
+            source,
+            captured_at: captured_at.min(now),
+            channel,
+            agent: blank_to_none(self.agent),
+            note: blank_to_none(self.note),
+        })
+    }
+}
+
+/// The opt-out event: dated when the person opted out, with the evidence in its details.
+fn opt_out_event(
+    msisdn: &Msisdn,
+    evidence: &Evidence,
+    key_hash: &str,
+    now: OffsetDateTime,
+) -> Event {
+    let mut details = BTreeMap::new();
+    details.insert("evidence_source".into(), evidence.source.clone());
+    details.insert("channel".into(), evidence.channel.clone());
+    details.insert(
+        "captured_at".into(),
+        timestamp::format(evidence.captured_at),
+    );
+    if let Some(agent) = &evidence.agent {
+        details.insert("agent".into(), agent.clone());
+    }
+    if let Some(note) = &evidence.note {
+        details.insert("note".into(), note.clone());
+    }
+    Event {
+        msisdn: msisdn.clone(),
+        kind: EventKind::OptOut,
+        event_id: format!("api:{}", &key_hash[..32]),
+        occurred_at: evidence.captured_at,
+        received_at: now,
+        source: SOURCE.into(),
+        details,
+    }
+}
+
+#[derive(Serialize)]
+struct OptOutReply<'a> {
+    msisdn: &'a str,
+    /// The number's state after recording (`subscribed` when a newer resubscribe holds it).
+    status: Status,
+    since: Option<String>,
+    outcome: &'static str,
+    event_id: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn evidence(channel: &str, captured_at: &str) -> EvidenceInput {
+        EvidenceInput {
+            source: "unsubscribe-link".into(),
+            captured_at: captured_at.into(),
+            channel: channel.into(),
+            agent: Some("  ".into()),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn evidence_rules() {
+        let now = datetime!(2026-11-26 10:00:00 UTC);
+        let ok = evidence("Email", "2026-11-20T10:00:00Z")
+            .validate(now)
+            .unwrap();
+        assert_eq!(ok.channel, "email");
+        assert_eq!(ok.agent, None);
+        // Old opt-outs are recorded; the future (beyond skew) and nonsense are not.
+        assert!(evidence("web", "2019-01-01T00:00:00Z")
+            .validate(now)
+            .is_ok());
+        assert!(evidence("web", "1999-12-31T23:59:59Z")
+            .validate(now)
+            .is_err());
+        assert!(evidence("web", "2026-11-26T10:06:00Z")
+            .validate(now)
+            .is_err());
+        let skewed = evidence("web", "2026-11-26T10:04:00Z")
+            .validate(now)
+            .unwrap();
+        assert_eq!(skewed.captured_at, now);
+        for bad in ["", "e mail", "e-mail!", &"x".repeat(33)] {
+            assert!(
+                evidence(bad, "2026-11-20T10:00:00Z").validate(now).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(evidence("web", "yesterday").validate(now).is_err());
+    }
+
+    #[test]
+    fn canonical_json_ignores_spacing_and_key_order() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b": {"y": 1, "x": [2, {"q": 1, "p": null}]}, "a": "é"}"#)
+                .unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"a":"é","b":{"x":[2,{"p":null,"q":1}],"y":1}}"#).unwrap();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            canonical_json(&b),
+            r#"{"a":"é","b":{"x":[2,{"p":null,"q":1}],"y":1}}"#
+        );
+    }
+
+    #[test]
+    fn numbers_the_webhook_could_record_are_accepted() {
+        let us = crate::domain::msisdn::Region::US;
+        assert_eq!(
+            opt_out_number("+1 (415) 555-0100", us).unwrap().as_str(),
+            "14155550100"
+        );
+        // Vonage's documentation example, invalid for libphonenumber, recordable by the webhook.
+        assert_eq!(
+            opt_out_number("15559301529", us).unwrap().as_str(),
+            "15559301529"
+        );
+        assert!(opt_out_number("call me", us).is_err());
+        assert!(opt_out_number("", us).is_err());
+    }
+}
