@@ -88,45 +88,77 @@ pub fn request_from_event(event: &str, context: Context) -> (Request, Shape) {
     (request.with_lambda_context(context), shape)
 }
 
-/// Why `lambda_http` could not build this event's URI (it would panic), if it could not. It
-/// builds `<x-forwarded-proto or https>://<Host header or domain name><path>` with the `url`
-/// crate and then appends the raw query string (payload 2.0) for `http::Uri`; REST API (1.0)
-/// query strings are re-encoded from their parameters and are always valid.
+/// Why `lambda_http` could not build this event's URI (it would panic), if it could not. This
+/// is its construction, step for step (lambda_http 1.3, `build_request_uri`): the path with the
+/// stage put in front (`apigw_path_with_stage`), `<x-forwarded-proto or https>://<Host header or
+/// domain name><path>` parsed by the `url` crate (or `http://localhost<path>` without a host),
+/// then the raw query string appended (payload 2.0) and the whole parsed as an `http::Uri`. REST
+/// API (1.0) query strings are re-encoded from their parameters and are always valid. The
+/// `gateway` fuzz target holds the two to each other.
 fn unbuildable_uri(parsed: &LambdaRequest) -> Option<&'static str> {
-    let (headers, domain, raw_query) = match parsed {
+    let (headers, domain, stage, raw_path, raw_query) = match parsed {
         LambdaRequest::ApiGatewayV2(r) => (
             &r.headers,
             r.request_context.domain_name.as_deref(),
+            &r.request_context.stage,
+            r.raw_path.as_deref().unwrap_or_default(),
             r.raw_query_string.as_deref(),
         ),
-        LambdaRequest::ApiGatewayV1(r) => {
-            (&r.headers, r.request_context.domain_name.as_deref(), None)
-        }
+        LambdaRequest::ApiGatewayV1(r) => (
+            &r.headers,
+            r.request_context.domain_name.as_deref(),
+            &r.request_context.stage,
+            r.path.as_deref().unwrap_or_default(),
+            None,
+        ),
         _ => return None,
     };
-    if let Some(query) = raw_query.filter(|q| !q.is_empty()) {
-        if lambda_http::http::uri::PathAndQuery::try_from(format!("/?{query}")).is_err() {
-            return Some(
-                "the query string holds characters a URL may not (raw quotes, <, >, spaces or \
-                 control characters); percent-encode them",
-            );
-        }
-    }
+    let path = path_with_stage(stage, raw_path);
     let host = headers
         .get(lambda_http::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .or(domain);
-    if let Some(host) = host {
-        let scheme = headers
-            .get("x-forwarded-proto")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("https");
-        let url = url::Url::parse(&format!("{scheme}://{host}/"));
-        if url.is_err() {
-            return Some("the Host or X-Forwarded-Proto header is not a valid URL part");
+    let url = match host {
+        None => url::Url::parse(&format!("http://localhost{path}")).map(|u| u.path().to_string()),
+        Some(host) => {
+            let scheme = headers
+                .get("x-forwarded-proto")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("https");
+            url::Url::parse(&format!("{scheme}://{host}{path}")).map(|u| u.to_string())
         }
+    };
+    let Ok(mut uri) = url else {
+        return Some(
+            "the Host, X-Forwarded-Proto or path do not make a URL (a path must start with /)",
+        );
+    };
+    if let Some(query) = raw_query.filter(|q| !q.is_empty()) {
+        uri.push('?');
+        uri.push_str(query);
+    }
+    if lambda_http::http::Uri::try_from(uri).is_err() {
+        return Some(
+            "the query string holds characters a URL may not (raw quotes, <, >, spaces or \
+             control characters); percent-encode them",
+        );
     }
     None
+}
+
+/// lambda_http's `apigw_path_with_stage`: a stage other than `$default` in front of the path,
+/// unless the path already starts with it (or `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set).
+fn path_with_stage(stage: &Option<String>, path: &str) -> String {
+    match stage {
+        Some(stage)
+            if stage != "$default"
+                && std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none()
+                && !path.starts_with(&format!("/{stage}/")) =>
+        {
+            format!("/{stage}{path}")
+        }
+        _ => path.to_string(),
+    }
 }
 
 /// A request with the event's method and path when they can be read (`GET /` otherwise), no
@@ -272,6 +304,16 @@ mod tests {
             );
             assert!(unreadable(&event).is_some(), "proto {bad_proto:?}");
         }
+        // A path that does not start with `/` runs into the host (found by the fuzzer).
+        let mut event: serde_json::Value =
+            serde_json::from_str(&v2("a=1", host.clone())).unwrap_or_default();
+        event["rawPath"] = "1=edtsvxt=\"\u{1}&text=\"STOP\"".into();
+        assert!(unreadable(&event.to_string()).is_some());
+        event["rawPath"] = "/a b\"<>".into();
+        assert!(
+            unreadable(&event.to_string()).is_none(),
+            "url encodes a path's spaces and quotes"
+        );
         // Header values lambda_http refuses to deserialize at all.
         for bad_value in ["\u{7f}", "a\nb", "\u{0}"] {
             let event = v2(
