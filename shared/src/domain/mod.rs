@@ -2,6 +2,7 @@
 
 pub mod bulk;
 pub mod event;
+pub mod evidence;
 pub mod inbound;
 pub mod intent;
 pub mod jwt;

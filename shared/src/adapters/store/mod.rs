@@ -22,12 +22,14 @@
 //! Files: this one (the store, [`Store::record`] and the reads of one number), [`items`] (items
 //! to and from domain types, keys, cursors), [`bulk`] (many states and many events at once:
 //! reconciliation and import), [`lists`] (the opted-out list, history between dates),
-//! [`checkpoint`] (where an interrupted run resumes).
+//! [`record`] (everything under one number, for its evidence file), [`checkpoint`] (where an
+//! interrupted run resumes).
 
 pub mod bulk;
 pub mod checkpoint;
 pub mod items;
 pub mod lists;
+pub mod record;
 
 use crate::domain::event::{Event, HistoryEntry, Outcome, State};
 use crate::domain::msisdn::Msisdn;

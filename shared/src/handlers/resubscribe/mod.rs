@@ -6,11 +6,16 @@
 //!   rule as the webhook).
 //! - [`subscription`] `GET /subscriptions/{msisdn}`: a number's status and recent history.
 //! - [`opt_outs`] `GET /opt-outs?limit=N&cursor=C`: the opted-out numbers, paginated.
+//! - [`eligibility`] `POST /eligibility`: the send-time check of up to 1,000 numbers at once.
+//! - [`evidence`] `GET /subscriptions/{msisdn}/evidence`: a number's complete record, oldest
+//!   first, with a check that its state is the one its history implies (JSON or plain text).
 //!
 //! This file: the settings, the router, the API key check, and the one log line and metrics per
 //! request. Every route needs `x-api-key` equal to one of `API_KEYS`. Errors are
 //! `{"error", "message"}` ([`ApiError`]); docs/api.md lists them.
 
+mod eligibility;
+mod evidence;
 mod opt_outs;
 mod post_resubscribe;
 mod subscription;
@@ -25,6 +30,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
+pub use eligibility::{ELIGIBILITY_BODY_LIMIT, MAX_NUMBERS};
 pub use opt_outs::{DEFAULT_PAGE, MAX_PAGE};
 pub use post_resubscribe::{MAX_CONSENT_AGE, MAX_CONSENT_SKEW};
 pub use subscription::{DEFAULT_HISTORY, MAX_HISTORY};
@@ -38,6 +44,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/resubscribe"),
     ("GET", "/subscriptions/{msisdn}"),
     ("GET", "/opt-outs"),
+    ("POST", "/eligibility"),
+    ("GET", "/subscriptions/{msisdn}/evidence"),
 ];
 
 /// Largest accepted request body.
@@ -140,6 +148,8 @@ impl ResubscribeApi {
             msisdn = log.msisdn,
             provider_attempts = log.provider_attempts,
             provider_ms = log.provider_ms,
+            numbers = log.numbers,
+            opted_out = log.opted_out,
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             "resubscribe api"
         );
@@ -152,15 +162,19 @@ impl ResubscribeApi {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let method = req.method().as_str();
         // Match on the path's end so a stage prefix (REST API) does not break routing.
+        // The `{msisdn}` routes first, so that a number segment spelled like another route
+        // (`/subscriptions/opt-outs`) is read as a number, not routed elsewhere.
         let route = match segments.as_slice() {
-            [.., "resubscribe"] => Route::Resubscribe,
+            [.., "subscriptions", number, "evidence"] => Route::Evidence(number),
             [.., "subscriptions", number] => Route::Subscription(number),
+            [.., "resubscribe"] => Route::Resubscribe,
+            [.., "eligibility"] => Route::Eligibility,
             [.., "opt-outs"] => Route::OptOuts,
             _ => return Err(ApiError::not_found("no such route")),
         };
         log.route = route.name();
         let allowed = match route {
-            Route::Resubscribe => "POST",
+            Route::Resubscribe | Route::Eligibility => "POST",
             _ => "GET",
         };
         if method != allowed {
@@ -171,6 +185,8 @@ impl ResubscribeApi {
             Route::Resubscribe => self.resubscribe(req, log).await,
             Route::Subscription(number) => self.subscription(req, number, log).await,
             Route::OptOuts => self.opt_outs(req).await,
+            Route::Eligibility => self.eligibility(req, log).await,
+            Route::Evidence(number) => self.evidence(req, number, log).await,
         }
     }
 
@@ -200,6 +216,8 @@ enum Route<'a> {
     Resubscribe,
     Subscription(&'a str),
     OptOuts,
+    Eligibility,
+    Evidence(&'a str),
 }
 
 impl Route<'_> {
@@ -208,6 +226,8 @@ impl Route<'_> {
             Route::Resubscribe => "POST /resubscribe",
             Route::Subscription(_) => "GET /subscriptions/{msisdn}",
             Route::OptOuts => "GET /opt-outs",
+            Route::Eligibility => "POST /eligibility",
+            Route::Evidence(_) => "GET /subscriptions/{msisdn}/evidence",
         }
     }
 }
@@ -255,6 +275,9 @@ struct LogLine {
     msisdn: Option<String>,
     provider_attempts: Option<u32>,
     provider_ms: Option<f64>,
+    /// Numbers checked (`POST /eligibility`), and how many of them were opted out.
+    numbers: Option<usize>,
+    opted_out: Option<usize>,
 }
 
 #[cfg(test)]
