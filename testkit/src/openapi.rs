@@ -79,7 +79,7 @@ pub fn template_of(path: &str) -> Option<String> {
         .cloned()
 }
 
-fn resolve<'a>(value: &'a Value) -> &'a Value {
+fn resolve(value: &Value) -> &Value {
     match value.get("$ref").and_then(Value::as_str) {
         Some(pointer) => pointer
             .strip_prefix('#')
