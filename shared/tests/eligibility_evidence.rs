@@ -473,7 +473,7 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
     let first = &json["timeline"][0];
     assert_eq!(first["kind"], "opt_out");
     assert_eq!(first["item"]["details"]["message_id"], "EV1");
-    assert_eq!(first["times"]["received_at"].is_string(), true);
+    assert!(first["times"]["received_at"].is_string());
     assert_eq!(
         json["timeline"][1]["item"]["message_ids"],
         serde_json::json!(["m-1"])
