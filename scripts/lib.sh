@@ -57,3 +57,16 @@ ensure_sam_cli() {
   python3 -m venv .local/sam-venv >/dev/null 2>&1 \
     && .local/sam-venv/bin/python -m pip install --quiet --disable-pip-version-check 'aws-sam-cli==1.170.0' >.local/sam-install.log 2>&1
 }
+
+# schemathesis (the OpenAPI fuzzer) in .local/schemathesis-venv, pinned in
+# scripts/requirements-schemathesis.txt; a virtualenv of its own so its pins never move moto's.
+ensure_schemathesis() {
+  local pin installed
+  pin=$(grep -v '^#' scripts/requirements-schemathesis.txt)
+  installed=$(.local/schemathesis-venv/bin/pip freeze 2>/dev/null || true)
+  [ -x .local/schemathesis-venv/bin/st ] && grep -qxF "$pin" <<<"$installed" && return 0
+  say "installing schemathesis into .local/schemathesis-venv"
+  python3 -m venv .local/schemathesis-venv >/dev/null 2>&1 \
+    && .local/schemathesis-venv/bin/python -m pip install --quiet --disable-pip-version-check \
+      -r scripts/requirements-schemathesis.txt >.local/schemathesis-install.log 2>&1
+}

@@ -7,7 +7,8 @@
 //! bad rows and JSON log lines on stderr. Exit codes: 0 done; 1 failed (nothing or only part
 //! done: running the same command again is safe and completes it); 2 done, but some CSV rows were
 //! bad and skipped (`import`), or the run stopped before the end of the list and will resume
-//! (`reconcile`), or review items are overdue (`reviews check`); 64 bad command line.
+//! (`reconcile`), or review items are overdue (`reviews check`); 3 the evidence file's state
+//! check failed (`evidence`); 64 bad command line.
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -83,6 +84,18 @@ enum Command {
         #[command(subcommand)]
         what: RepliesWhat,
     },
+    /// The evidence file of one number: everything we hold under it, oldest first, its state and
+    /// a check that the state is the one the history implies. Exit 3 when the check fails.
+    Evidence {
+        /// The number, e.g. "+1 415 555 0100", 15559301529 or (415) 555-0100.
+        number: String,
+        /// Country for numbers written without a country code (ISO 3166 code).
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// json (for machines) or text (for a person).
+        #[arg(long, value_enum, default_value_t = EvidenceFormat::Json)]
+        format: EvidenceFormat,
+    },
     /// Catch up with Vonage's opt-out list now (what the scheduled function does).
     /// Needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_API_BASE_URL (or SECRET_ARNS).
     Reconcile {
@@ -125,10 +138,23 @@ enum RepliesWhat {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum EvidenceFormat {
+    Json,
+    Text,
+}
+
 #[derive(Subcommand)]
 enum ExportWhat {
     /// The numbers opted out now: msisdn,opt_out_date,source,event_id (importable as is).
     List {
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// The numbers that must not be texted, for a sending platform's suppression list: one
+    /// column, phone_number, as +E.164.
+    Suppression {
         /// Write here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -186,6 +212,11 @@ async fn main() -> ExitCode {
         Command::Replies {
             what: RepliesWhat::Stuck { older_than_minutes },
         } => stuck_replies(&store, older_than_minutes).await,
+        Command::Evidence {
+            number,
+            country,
+            format,
+        } => evidence(&store, &number, &country, format).await,
         Command::Reconcile {
             page_size,
             max_pages,
@@ -344,6 +375,15 @@ async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
             })
             .await
         }
+        ExportWhat::Suppression { output: path } => {
+            let out = output(path.as_ref())?;
+            export::export_suppression(store, out, |rows| {
+                if rows > 0 && rows % 50_000 < 1000 {
+                    eprintln!("progress: {rows} rows");
+                }
+            })
+            .await
+        }
         ExportWhat::History {
             from,
             to,
@@ -399,6 +439,34 @@ async fn status(store: &Store, number: &str, country: &str, history: i32) -> Res
         "history": entries,
     }));
     Ok(())
+}
+
+/// The evidence file, as the API's `GET /subscriptions/{msisdn}/evidence` builds it (every
+/// reading of the number looked up, `shared::domain::evidence`). 0: the check passed; 3: the
+/// record needs attention (the file is printed all the same).
+async fn evidence(
+    store: &Store,
+    number: &str,
+    country: &str,
+    format: EvidenceFormat,
+) -> Result<u8, Failure> {
+    let readings = shared::domain::msisdn::Msisdn::readings(number, region(country)?)
+        .map_err(|e| usage(format!("{}: {e}", shared::domain::msisdn::mask(number))))?;
+    let file = store
+        .evidence(&readings, shared::domain::timestamp::now())
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| usage("not a phone number"))?;
+    match format {
+        EvidenceFormat::Json => print_json(&file),
+        EvidenceFormat::Text => print!("{}", shared::domain::evidence::render_text(&file)),
+    }
+    if file.check.ok {
+        Ok(0)
+    } else {
+        eprintln!("state check: {}", file.check.message);
+        Ok(3)
+    }
 }
 
 async fn run_reconcile(

@@ -302,6 +302,112 @@ async fn bad_command_lines_and_unknown_numbers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppression_export_lists_exactly_the_opted_out_numbers_as_plus_e164() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let file = temp_file("optouts.csv", FILE.as_bytes());
+    let out = admin(&table, &["import", file.to_str().unwrap()], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // One of them resubscribes: it leaves the list.
+    let resub = shared::domain::event::Event {
+        msisdn: msisdn("14155550101"),
+        kind: shared::domain::event::EventKind::Resubscribe,
+        event_id: "resub:S".into(),
+        occurred_at: shared::domain::timestamp::now(),
+        received_at: shared::domain::timestamp::now(),
+        source: "website".into(),
+        details: Default::default(),
+    };
+    store.record(&resub).await.unwrap();
+
+    let out = admin(&table, &["export", "suppression"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        csv_text(&out.stdout),
+        "phone_number\n+14155550100\n+14155550102\n+15559301529\n"
+    );
+    assert!(stderr(&out).contains("exported 3 rows"), "{}", stderr(&out));
+    let path = std::env::temp_dir().join(format!("suppression-{:016x}.csv", fastrand::u64(..)));
+    let out = admin(
+        &table,
+        &["export", "suppression", "--output", path.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
+    // An empty table: the header alone.
+    let empty = fresh_store().await;
+    let out = admin(empty.table_name(), &["export", "suppression"], &[]).await;
+    assert_eq!(csv_text(&out.stdout), "phone_number\n");
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_prints_the_file_as_json_or_text_and_exits_3_when_the_check_fails() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let file = temp_file("optouts.csv", FILE.as_bytes());
+    let out = admin(&table, &["import", file.to_str().unwrap()], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let out = admin(&table, &["evidence", "+1 415 555 0100"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = stdout_json(&out);
+    assert_eq!(json["msisdn"], "14155550100");
+    assert_eq!(json["state"]["status"], "opted_out");
+    assert_eq!(json["check"]["result"], "consistent");
+    assert_eq!(json["timeline"][0]["category"], "import");
+    assert_eq!(json["timeline"][0]["item"]["details"]["line"], "2");
+
+    let out = admin(
+        &table,
+        &["evidence", "15559301529", "--format", "text"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Evidence file for +15559301529"), "{text}");
+    assert!(text.contains("State check: OK (consistent)"), "{text}");
+    assert!(text.contains("[import] opt-out: imported"), "{text}");
+
+    // A state item that history does not back: printed, flagged, exit 3.
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table_name())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("N#14155550102".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("E#import:undated".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let out = admin(&table, &["evidence", "14155550102"], &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        stdout_json(&out)["check"]["result"],
+        "state_without_history"
+    );
+    assert!(stderr(&out).contains("no history entry could have set it"));
+
+    let out = admin(&table, &["evidence", "14155550199"], &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout_json(&out)["check"]["result"], "no_record");
+    let out = admin(&table, &["evidence", "not a number"], &[]).await;
+    assert_eq!(out.status.code(), Some(64));
+    let out = admin(&table, &["evidence", "14155550100", "--format", "xml"], &[]).await;
+    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_on_demand_against_a_vonage_stand_in() {
     let store = fresh_store().await;
     let table = store.table_name().to_string();

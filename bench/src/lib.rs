@@ -3,6 +3,7 @@
 
 pub mod db_proxy;
 pub mod ddb;
+pub mod eligibility;
 pub mod emulator;
 pub mod events;
 pub mod stats;

@@ -6,7 +6,8 @@
 //! - [`domain`]: [`domain::msisdn`] (phone numbers), [`domain::keywords`] (which texts are
 //!   opt-outs), [`domain::inbound`] (Vonage's inbound SMS in every encoding),
 //!   [`domain::signature`] and [`domain::jwt`] (Vonage signatures), [`domain::event`] (events,
-//!   states and the newest-event-wins order), [`domain::bulk`] (what a bulk opt-out writes),
+//!   states and the newest-event-wins order), [`domain::evidence`] (the evidence file of one
+//!   number and its state check), [`domain::bulk`] (what a bulk opt-out writes),
 //!   [`domain::timestamp`].
 //! - [`adapters`]: [`adapters::store`] (the DynamoDB record), [`adapters::vonage`] (Vonage's REST
 //!   API), [`adapters::config`] (settings, secrets, logging), [`adapters::tls`],

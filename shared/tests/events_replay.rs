@@ -83,7 +83,12 @@ async fn every_sample_event_gets_its_documented_status() {
         )
     };
     let client = VonageClient::new(&vonage.uri(), "local", "local-secret").unwrap();
-    let api = ResubscribeApi::new(store.clone(), client.clone(), vec!["local-api-key".into()]);
+    // Every answer checked against openapi.yaml.
+    let api = testkit::openapi::CheckedApi::new(ResubscribeApi::new(
+        store.clone(),
+        client,
+        vec!["local-api-key".into()],
+    ));
     let notify = Notify::from_settings(
         store.clone(),
         &Settings::from_pairs([

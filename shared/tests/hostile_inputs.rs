@@ -8,6 +8,7 @@ use shared::domain::event::Status;
 use shared::handlers::gateway::{self, Shape};
 use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use testkit::openapi::CheckedApi;
 use testkit::*;
 
 const PATH: &str = "/webhooks/inbound";
@@ -17,10 +18,11 @@ fn webhook(store: shared::adapters::store::Store) -> Webhook {
     Webhook::new(store, WebhookAuth::default())
 }
 
-fn api(store: shared::adapters::store::Store) -> ResubscribeApi {
+/// The API, every response checked against openapi.yaml.
+fn api(store: shared::adapters::store::Store) -> CheckedApi {
     // Never called by these tests: nothing listens on port 9.
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    ResubscribeApi::new(store, vonage, vec![KEY.to_string()])
+    CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 fn stop_query(digits: &str, id: &str, text: &str) -> String {

@@ -98,6 +98,7 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
             .await;
         assert_eq!(response.status(), StatusCode::OK, "{text}");
     }
+    // The website API's read routes answer with full numbers, and log them masked.
     let vonage =
         shared::adapters::vonage::VonageClient::new("http://127.0.0.1:9", "k", "s").unwrap();
     let api = shared::handlers::resubscribe::ResubscribeApi::new(
@@ -126,10 +127,21 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
         StatusCode::OK
     );
 
+    let body = br#"{"numbers":["+1 415 555 9876","14155559877"]}"#;
+    let check = HttpCall::post("/eligibility", "application/json", body).header("x-api-key", "key");
+    let response = api.handle(check.request(EventShape::HttpApiV2)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(String::from_utf8_lossy(response.body().as_ref()).contains("14155559876"));
+    let evidence = HttpCall::get("/subscriptions/14155559876/evidence", "format=text")
+        .header("x-api-key", "key");
+    let response = api.handle(evidence.request(EventShape::HttpApiV2)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("*******9876"), "{logs}");
     assert!(logs.contains("*******9877"), "{logs}");
     assert!(logs.contains(&review), "{logs}");
+    assert!(logs.contains("\"numbers\":2"), "{logs}");
     assert!(!logs.contains("14155559876"), "{logs}");
     assert!(!logs.contains("14155559877"), "{logs}");
     assert!(!logs.contains(secret), "{logs}");

@@ -864,10 +864,12 @@ async fn the_website_resubscribe_in_each_mode() {
             false,
         ),
     ] {
-        let api = shared::handlers::resubscribe::ResubscribeApi::with_provider(
-            store.clone(),
-            provider,
-            vec!["k".into()],
+        let api = testkit::openapi::CheckedApi::new(
+            shared::handlers::resubscribe::ResubscribeApi::with_provider(
+                store.clone(),
+                provider,
+                vec!["k".into()],
+            ),
         );
         let n = if blocked {
             "+1 415 555 0220"

@@ -13,9 +13,10 @@ use testkit::*;
 
 const KEY: &str = "website-key";
 
-fn api(store: Store) -> ResubscribeApi {
+/// Every answer checked against openapi.yaml.
+fn api(store: Store) -> testkit::openapi::CheckedApi {
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    ResubscribeApi::new(store, vonage, vec![KEY.to_string()])
+    testkit::openapi::CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 fn body(number: &str, captured_at: &str) -> String {

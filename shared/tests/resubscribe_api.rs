@@ -1,5 +1,6 @@
 //! The resubscribe API through its real handler, against the local DynamoDB-compatible server
-//! and a wiremock stand-in for Vonage answering in the documented shapes.
+//! and a wiremock stand-in for Vonage answering in the documented shapes. Every response is
+//! checked against openapi.yaml (`testkit::openapi::CheckedApi`).
 
 use lambda_http::http::StatusCode;
 use shared::adapters::store::Store;
@@ -8,6 +9,7 @@ use shared::domain::event::{Event, EventKind, Outcome, Status};
 use shared::handlers::resubscribe::ResubscribeApi;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use testkit::openapi::CheckedApi;
 use testkit::*;
 use time::OffsetDateTime;
 use wiremock::matchers::{body_string_contains, method, path};
@@ -34,11 +36,12 @@ fn fast_retries() -> RetryPolicy {
     }
 }
 
-fn api(store: Store, vonage: &MockServer) -> ResubscribeApi {
+/// The API, every response checked against openapi.yaml.
+fn api(store: Store, vonage: &MockServer) -> CheckedApi {
     let client = VonageClient::new(&vonage.uri(), "vonage-key", "vonage-secret-value")
         .unwrap()
         .with_retry_policy(fast_retries());
-    ResubscribeApi::new(store, client, vec![KEY.to_string()])
+    CheckedApi::new(ResubscribeApi::new(store, client, vec![KEY.to_string()]))
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -388,12 +391,12 @@ async fn rotated_keys_both_work_until_the_old_one_is_removed() {
     let store = fresh_store().await;
     let vonage = MockServer::start().await;
     let client = VonageClient::new(&vonage.uri(), "k", "s").unwrap();
-    let both = ResubscribeApi::new(
+    let both = CheckedApi::new(ResubscribeApi::new(
         store.clone(),
         client.clone(),
         vec![OLD_KEY.into(), KEY.into()],
-    );
-    let new_only = ResubscribeApi::new(store.clone(), client, vec![KEY.into()]);
+    ));
+    let new_only = CheckedApi::new(ResubscribeApi::new(store.clone(), client, vec![KEY.into()]));
     for (api, key, expected) in [
         (&both, OLD_KEY, StatusCode::OK),
         (&both, KEY, StatusCode::OK),

@@ -22,10 +22,11 @@ fn webhook(store: Store) -> Webhook {
     Webhook::new(store, WebhookAuth::default())
 }
 
-fn api(store: Store) -> ResubscribeApi {
+/// Every answer checked against openapi.yaml.
+fn api(store: Store) -> testkit::openapi::CheckedApi {
     // Never called: nothing listens on port 9.
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    ResubscribeApi::new(store, vonage, vec![KEY.to_string()])
+    testkit::openapi::CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 fn inbound(digits: &str, id: &str, text: &str, sent: &str) -> String {

@@ -49,7 +49,8 @@ async fn the_handlers_serve_every_declared_route() {
         assert!(![404, 405].contains(&status), "{method} {path}: {status}");
     }
     let client = VonageClient::new("http://127.0.0.1:9", "k", "s").unwrap();
-    let api = ResubscribeApi::new(store, client, vec!["key".into()]);
+    let api =
+        testkit::openapi::CheckedApi::new(ResubscribeApi::new(store, client, vec!["key".into()]));
     for (method, path) in shared::handlers::resubscribe::ROUTES {
         let path = concrete(path);
         let call = HttpCall::post(&path, "application/json", b"{}")

@@ -7,10 +7,13 @@
 //! - [`sample_events`]: the `events/` manifest, and signing sample events as Vonage would.
 //! - [`table`]: the table definition, read from `template.yaml`; [`template`]: the rest of it.
 //! - [`reference`]: the Vonage reference data in `testdata/vonage/`.
+//! - `openapi` (feature `openapi`): responses checked against `openapi.yaml`.
 
 pub mod dynamodb;
 pub mod events;
 pub mod inbound;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod reference;
 pub mod sample_events;
 pub mod streams;

@@ -153,6 +153,8 @@ struct Report {
     /// Measured again right before the webhook's STOP scenario, same table, same server.
     dynamodb_record_before_stop: Summary,
     functions: BTreeMap<String, FunctionResult>,
+    /// The send-time check: 1,000 numbers vs 12 GetItems, and the bootstrap's memory for it.
+    eligibility: optout_bench::eligibility::EligibilityResult,
 }
 
 /// What a function is sent after its cold starts, and in its long run.
@@ -691,6 +693,17 @@ async fn run() -> Result<(), String> {
         functions.insert(plan.name.to_string(), result);
     }
 
+    // The send-time check (POST /eligibility): against the server directly, as the round trips.
+    eprintln!("send-time check (POST /eligibility, 1,000 numbers)");
+    let eligibility_env = plans(&table, &endpoint, &vonage_base)
+        .into_iter()
+        .find(|p| p.name == "resubscribe")
+        .map(|p| p.env)
+        .unwrap_or_default();
+    let eligibility =
+        optout_bench::eligibility::run(&store, &args.bin_dir, &eligibility_env, &args.log_dir, 20)
+            .await?;
+
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -709,6 +722,7 @@ async fn run() -> Result<(), String> {
             .ok_or("the webhook run did not measure the record round trip")?,
         dynamodb_round_trips: round_trips,
         functions,
+        eligibility,
     };
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     if let Some(dir) = args.out.parent() {

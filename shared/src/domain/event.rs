@@ -201,6 +201,26 @@ pub struct OptedOut {
     pub since: String,
 }
 
+/// Of the numbers an input may mean (`Msisdn::readings`, never empty), each with what we found
+/// for it, the one to answer for: the lowest `rank` (see [`state_rank`]), the first of equals
+/// (the strict reading). Every read route (status, send-time check, evidence) answers this way,
+/// so no route says "may send" while another reading of the same input is opted out.
+pub fn pick_reading<T>(found: Vec<(Msisdn, T)>, rank: impl Fn(&T) -> u8) -> Option<(Msisdn, T)> {
+    // `min_by_key` keeps the first of equals, so the strict reading wins a tie.
+    let best = (0..found.len()).min_by_key(|&i| rank(&found[i].1))?;
+    found.into_iter().nth(best)
+}
+
+/// The rank [`pick_reading`] uses for a state: an opted-out one first (never say "may send"
+/// while a reading is opted out), then one we hold a record of, then none.
+pub fn state_rank(state: Option<&State>) -> u8 {
+    match state {
+        Some(s) if s.status == Status::OptedOut => 0,
+        Some(_) => 1,
+        None => 2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +262,54 @@ mod tests {
         );
         assert!(resub.order() < stop.order());
         assert!(stop.order() < later.order());
+    }
+
+    fn state(status: Status) -> State {
+        State {
+            msisdn: "14155550100".into(),
+            status,
+            since: "2026-01-01T00:00:00.000Z".into(),
+            event_id: "e".into(),
+            source: "test".into(),
+            order: "o".into(),
+        }
+    }
+
+    #[test]
+    fn an_opted_out_reading_wins_then_a_known_one_then_the_first() {
+        let n = |d: &str| Msisdn::from_provider(d).unwrap();
+        let pick = |found: Vec<(Msisdn, Option<State>)>| {
+            pick_reading(found, |s| state_rank(s.as_ref())).map(|(m, _)| m.as_str().to_owned())
+        };
+        let (a, b) = (n("14155550100"), n("4155550100"));
+        assert_eq!(pick(vec![]), None);
+        assert_eq!(
+            pick(vec![(a.clone(), None), (b.clone(), None)]).as_deref(),
+            Some("14155550100")
+        );
+        assert_eq!(
+            pick(vec![
+                (a.clone(), None),
+                (b.clone(), Some(state(Status::Subscribed)))
+            ])
+            .as_deref(),
+            Some("4155550100")
+        );
+        assert_eq!(
+            pick(vec![
+                (a.clone(), Some(state(Status::Subscribed))),
+                (b.clone(), Some(state(Status::OptedOut)))
+            ])
+            .as_deref(),
+            Some("4155550100")
+        );
+        assert_eq!(
+            pick(vec![
+                (a, Some(state(Status::OptedOut))),
+                (b, Some(state(Status::OptedOut)))
+            ])
+            .as_deref(),
+            Some("14155550100")
+        );
     }
 }

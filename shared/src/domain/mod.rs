@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod business_days;
 pub mod event;
+pub mod evidence;
 pub mod inbound;
 pub mod intent;
 pub mod jwt;

@@ -10,11 +10,16 @@
 //!   unsubscribe link, an e-mail, a call to support), recorded at once with its evidence.
 //! - [`reviews`] `GET /reviews` and `POST /reviews/{id}`: messages that may be a revocation,
 //!   listed oldest due first and decided by a person.
+//! - [`eligibility`] `POST /eligibility`: the send-time check of up to 1,000 numbers at once.
+//! - [`evidence`] `GET /subscriptions/{msisdn}/evidence`: a number's complete record, oldest
+//!   first, with a check that its state is the one its history implies (JSON or plain text).
 //!
 //! This file: the settings, the router, the API key check, and the one log line and metrics per
 //! request. Every route needs `x-api-key` equal to one of `API_KEYS`. Errors are
 //! `{"error", "message"}` ([`ApiError`]); docs/api.md lists them.
 
+mod eligibility;
+mod evidence;
 mod opt_outs;
 mod post_opt_outs;
 mod post_resubscribe;
@@ -33,6 +38,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
+pub use eligibility::{ELIGIBILITY_BODY_LIMIT, MAX_NUMBERS};
 pub use opt_outs::{DEFAULT_PAGE, MAX_PAGE};
 pub use post_opt_outs::IDEMPOTENCY_HEADER;
 pub use post_resubscribe::{MAX_CONSENT_AGE, MAX_CONSENT_SKEW};
@@ -51,6 +57,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/opt-outs"),
     ("GET", "/reviews"),
     ("POST", "/reviews/{id}"),
+    ("POST", "/eligibility"),
+    ("GET", "/subscriptions/{msisdn}/evidence"),
 ];
 
 /// Largest accepted request body.
@@ -178,6 +186,8 @@ impl ResubscribeApi {
             decision = log.decision,
             provider_attempts = log.provider_attempts,
             provider_ms = log.provider_ms,
+            numbers = log.numbers,
+            opted_out = log.opted_out,
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             "resubscribe api"
         );
@@ -190,11 +200,19 @@ impl ResubscribeApi {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let method = req.method().as_str();
         // Match on the path's end so a stage prefix (REST API) does not break routing.
+        // The `{msisdn}` routes first, so that a number segment spelled like another route
+        // (`/subscriptions/opt-outs`) is read as a number, not routed elsewhere.
         let route = match (segments.as_slice(), method) {
-            ([.., "resubscribe"], "POST") => Route::Resubscribe,
-            ([.., "resubscribe"], _) => return Err(ApiError::method_not_allowed("POST")),
+            ([.., "subscriptions", number, "evidence"], "GET") => Route::Evidence(number),
+            ([.., "subscriptions", _, "evidence"], _) => {
+                return Err(ApiError::method_not_allowed("GET"))
+            }
             ([.., "subscriptions", number], "GET") => Route::Subscription(number),
             ([.., "subscriptions", _], _) => return Err(ApiError::method_not_allowed("GET")),
+            ([.., "resubscribe"], "POST") => Route::Resubscribe,
+            ([.., "resubscribe"], _) => return Err(ApiError::method_not_allowed("POST")),
+            ([.., "eligibility"], "POST") => Route::Eligibility,
+            ([.., "eligibility"], _) => return Err(ApiError::method_not_allowed("POST")),
             ([.., "reviews", id], "POST") => Route::ResolveReview(id),
             ([.., "reviews", _], _) => return Err(ApiError::method_not_allowed("POST")),
             ([.., "reviews"], "GET") => Route::Reviews,
@@ -213,6 +231,8 @@ impl ResubscribeApi {
             Route::PostOptOut => self.post_opt_out(req, log).await,
             Route::Reviews => self.reviews(req).await,
             Route::ResolveReview(id) => self.resolve_review(req, id, log).await,
+            Route::Eligibility => self.eligibility(req, log).await,
+            Route::Evidence(number) => self.evidence(req, number, log).await,
         }
     }
 
@@ -245,6 +265,8 @@ enum Route<'a> {
     PostOptOut,
     Reviews,
     ResolveReview(&'a str),
+    Eligibility,
+    Evidence(&'a str),
 }
 
 impl Route<'_> {
@@ -256,6 +278,8 @@ impl Route<'_> {
             Route::PostOptOut => "POST /opt-outs",
             Route::Reviews => "GET /reviews",
             Route::ResolveReview(_) => "POST /reviews/{id}",
+            Route::Eligibility => "POST /eligibility",
+            Route::Evidence(_) => "GET /subscriptions/{msisdn}/evidence",
         }
     }
 }
@@ -306,6 +330,9 @@ struct LogLine {
     decision: Option<&'static str>,
     provider_attempts: Option<u32>,
     provider_ms: Option<f64>,
+    /// Numbers checked (`POST /eligibility`), and how many of them were opted out.
+    numbers: Option<usize>,
+    opted_out: Option<usize>,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! number we may hold (see `Msisdn::readings`).
 
 use super::{percent_decode, query_int, LogLine, ResubscribeApi};
-use crate::domain::event::{HistoryEntry, State, Status};
+use crate::domain::event::{pick_reading, state_rank, HistoryEntry, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::StatusCode;
@@ -27,7 +27,7 @@ impl ResubscribeApi {
             let state = self.store.state(&reading).await?;
             found.push((reading, state));
         }
-        let (msisdn, state) = pick_reading(found)
+        let (msisdn, state) = pick_reading(found, |s| state_rank(s.as_ref()))
             .ok_or_else(|| ApiError::new(ErrorCode::InvalidMsisdn, "not a phone number"))?;
         log.msisdn = Some(msisdn.masked());
         let history = if state.is_some() {
@@ -47,20 +47,6 @@ impl ResubscribeApi {
             },
         ))
     }
-}
-
-/// Of the numbers an input may mean ([`Msisdn::readings`], never empty), the one to answer
-/// for: an opted-out one first (never say "may send" while a reading is opted out), then one we
-/// hold a record of, then the first (the strict reading).
-fn pick_reading(found: Vec<(Msisdn, Option<State>)>) -> Option<(Msisdn, Option<State>)> {
-    let rank = |state: &Option<State>| match state {
-        Some(s) if s.status == Status::OptedOut => 0,
-        Some(_) => 1,
-        None => 2,
-    };
-    // `min_by_key` keeps the first of equals, so the strict reading wins a tie.
-    let best = (0..found.len()).min_by_key(|&i| rank(&found[i].1))?;
-    found.into_iter().nth(best)
 }
 
 #[derive(Serialize)]

@@ -1,0 +1,137 @@
+//! Everything under one number, for its evidence file: one Query of the number's partition
+//! (`pk = N#<digits>`, every item family, paginated, strongly consistent), the items as JSON for
+//! the pure [`crate::domain::evidence`] module.
+
+use super::items::partition_key;
+use super::{unavailable, Store, StoreError};
+use crate::domain::event::pick_reading;
+use crate::domain::evidence::{self, Evidence, Item};
+use crate::domain::msisdn::Msisdn;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+impl Store {
+    /// Every item under `msisdn` (state, history, replies, reviews, anything else), as JSON.
+    pub async fn number_items(&self, msisdn: &Msisdn) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(partition_key(msisdn)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(out.items().iter().map(item_json));
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    /// The evidence file for the numbers an input may mean (`Msisdn::readings`, never empty):
+    /// each reading's partition is read, and the file is for the one `pick_reading` chooses
+    /// (an opted-out one first, then one we hold anything for, then the strict reading).
+    pub async fn evidence(
+        &self,
+        readings: &[Msisdn],
+        now: OffsetDateTime,
+    ) -> Result<Option<Evidence>, StoreError> {
+        let mut found = Vec::with_capacity(readings.len());
+        for reading in readings {
+            found.push((reading.clone(), self.number_items(reading).await?));
+        }
+        Ok(pick_reading(found, |items| evidence::record_rank(items))
+            .map(|(msisdn, items)| evidence::build(msisdn.as_str(), items, now)))
+    }
+}
+
+/// A DynamoDB item as JSON: strings, booleans and null as they are, numbers as JSON numbers
+/// when they fit (as strings otherwise), maps and lists recursively, sets as arrays, binary as
+/// base64.
+pub fn item_json(item: &HashMap<String, AttributeValue>) -> Item {
+    item.iter()
+        .map(|(k, v)| (k.clone(), value_json(v)))
+        .collect()
+}
+
+fn value_json(v: &AttributeValue) -> Value {
+    use base64::Engine;
+    let b64 =
+        |b: &Blob| Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()));
+    let number = |n: &str| {
+        n.parse::<i64>()
+            .map(Value::from)
+            .ok()
+            .or_else(|| {
+                n.parse::<f64>()
+                    .ok()
+                    .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+            })
+            .unwrap_or_else(|| Value::String(n.to_owned()))
+    };
+    match v {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => number(n),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::M(m) => Value::Object(item_json(m)),
+        AttributeValue::L(l) => Value::Array(l.iter().map(value_json).collect()),
+        AttributeValue::Ss(ss) => Value::Array(ss.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ns(ns) => Value::Array(ns.iter().map(|n| number(n)).collect()),
+        AttributeValue::B(b) => b64(b),
+        AttributeValue::Bs(bs) => Value::Array(bs.iter().map(b64).collect()),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_attribute_type_becomes_json() {
+        let item = HashMap::from([
+            ("s".to_string(), AttributeValue::S("x".into())),
+            ("n".to_string(), AttributeValue::N("42".into())),
+            ("f".to_string(), AttributeValue::N("1.5".into())),
+            ("big".to_string(), AttributeValue::N("1e400".into())),
+            ("b".to_string(), AttributeValue::Bool(true)),
+            ("null".to_string(), AttributeValue::Null(true)),
+            (
+                "m".to_string(),
+                AttributeValue::M(HashMap::from([(
+                    "k".to_string(),
+                    AttributeValue::S("v".into()),
+                )])),
+            ),
+            (
+                "l".to_string(),
+                AttributeValue::L(vec![AttributeValue::N("1".into())]),
+            ),
+            ("ss".to_string(), AttributeValue::Ss(vec!["a".into()])),
+            (
+                "bin".to_string(),
+                AttributeValue::B(Blob::new(vec![1u8, 2, 3])),
+            ),
+        ]);
+        let json = Value::Object(item_json(&item));
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "s": "x", "n": 42, "f": 1.5, "big": "1e400", "b": true, "null": null,
+                "m": {"k": "v"}, "l": [1], "ss": ["a"], "bin": "AQID"
+            })
+        );
+    }
+}

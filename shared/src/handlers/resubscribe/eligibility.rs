@@ -1,0 +1,148 @@
+//! `POST /eligibility`: the send-time check. Up to [`MAX_NUMBERS`] numbers in any common format;
+//! for each, in input order, whether it may be texted now.
+//!
+//! Request `{"numbers": ["+1 415 555 0100", ...]}`; answer `{"results": [{"input", "msisdn",
+//! "may_send", "status", "since", "reason", "event_id"}, ...]}`, one result per input, in input
+//! order (a number given twice is answered twice). Every reading of each input
+//! (`Msisdn::readings`) is looked up, and an opted-out reading wins (`pick_reading`, as for
+//! `GET /subscriptions/{msisdn}`). A number we never saw may be sent (`status: "unknown"`); an
+//! input that is no phone number may not (`status: "invalid"`, with the reason). One
+//! `BatchGetItem` per 100 distinct readings, all issued at once (`Store::states_parallel`),
+//! never a scan.
+
+use super::{LogLine, ResubscribeApi};
+use crate::domain::event::{pick_reading, state_rank, State, Status};
+use crate::domain::msisdn::Msisdn;
+use crate::handlers::http::{json_response, ApiError, ErrorCode};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+/// Most numbers one request may check.
+pub const MAX_NUMBERS: usize = 1000;
+/// Largest accepted body: 1,000 numbers of up to 64 characters each (the longest input
+/// `Msisdn::parse` considers), JSON-quoted, with room for escapes and white space.
+pub const ELIGIBILITY_BODY_LIMIT: usize = 128 * 1024;
+/// BatchGetItem requests in flight at once: every chunk of the largest request (1,000 inputs,
+/// at most two readings each, 100 keys a request).
+const CONCURRENCY: usize = 2 * MAX_NUMBERS / crate::adapters::store::bulk::BATCH_GET_KEYS;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EligibilityRequest {
+    numbers: Vec<String>,
+}
+
+/// The answer for one input.
+#[derive(Debug, Serialize)]
+struct Verdict<'a> {
+    /// The input, as given.
+    input: &'a str,
+    /// The number answered for (E.164 digits); `None` when the input is not a phone number.
+    msisdn: Option<&'a str>,
+    may_send: bool,
+    /// `opted_out`, `subscribed` (resubscribed after an opt-out), `unknown` (no record: no
+    /// opt-out on file) or `invalid` (not a phone number).
+    status: &'static str,
+    /// When the state was set, if we hold one.
+    since: Option<&'a str>,
+    /// Why not, when `may_send` is false.
+    reason: Option<String>,
+    /// The event that set the state, if we hold one.
+    event_id: Option<&'a str>,
+}
+
+impl ResubscribeApi {
+    pub(super) async fn eligibility(
+        &self,
+        req: &Request,
+        log: &mut LogLine,
+    ) -> Result<Response<Body>, ApiError> {
+        let body = req.body().as_ref();
+        if body.len() > ELIGIBILITY_BODY_LIMIT {
+            return Err(ApiError::payload_too_large(ELIGIBILITY_BODY_LIMIT));
+        }
+        let request: EligibilityRequest = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        if request.numbers.len() > MAX_NUMBERS {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "at most {MAX_NUMBERS} numbers per request (this one has {}); split the list",
+                    request.numbers.len()
+                ),
+            ));
+        }
+        log.numbers = Some(request.numbers.len());
+        let readings: Vec<Result<Vec<Msisdn>, String>> = request
+            .numbers
+            .iter()
+            .map(|input| Msisdn::readings(input, self.default_region).map_err(|e| e.to_string()))
+            .collect();
+        let all: Vec<Msisdn> = readings
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .flatten()
+            .cloned()
+            .collect();
+        let states = self.store.states_parallel(&all, CONCURRENCY).await?;
+        let picked: Vec<Result<(Msisdn, Option<&State>), &str>> = readings
+            .iter()
+            .map(|r| match r {
+                Ok(readings) => {
+                    let found = readings
+                        .iter()
+                        .map(|m| (m.clone(), states.get(m.as_str())))
+                        .collect();
+                    pick_reading(found, |s| state_rank(*s)).ok_or("not a phone number")
+                }
+                Err(reason) => Err(reason.as_str()),
+            })
+            .collect();
+        let results: Vec<Verdict<'_>> = request
+            .numbers
+            .iter()
+            .zip(&picked)
+            .map(|(input, picked)| verdict(input, picked))
+            .collect();
+        log.opted_out = Some(results.iter().filter(|v| v.status == "opted_out").count());
+        Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "results": results }),
+        ))
+    }
+}
+
+fn verdict<'a>(input: &'a str, picked: &'a Result<(Msisdn, Option<&State>), &str>) -> Verdict<'a> {
+    match picked {
+        Err(reason) => Verdict {
+            input,
+            msisdn: None,
+            may_send: false,
+            status: "invalid",
+            since: None,
+            reason: Some((*reason).to_owned()),
+            event_id: None,
+        },
+        Ok((msisdn, state)) => {
+            let (status, may_send, reason) = match state {
+                None => ("unknown", true, None),
+                Some(s) if s.status == Status::OptedOut => (
+                    Status::OptedOut.as_str(),
+                    false,
+                    Some(format!("opted out (source: {})", s.source)),
+                ),
+                Some(_) => (Status::Subscribed.as_str(), true, None),
+            };
+            Verdict {
+                input,
+                msisdn: Some(msisdn.as_str()),
+                may_send,
+                status,
+                since: state.map(|s| s.since.as_str()),
+                reason,
+                event_id: state.map(|s| s.event_id.as_str()),
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `openapi.yaml` cannot drift from the code: its routes equal the code's `ROUTES` and the
+//! template's, its error codes equal `ErrorCode::ALL`, its event kinds `EventKind::ALL`. (Every
+//! response of the API handler tests is validated against it through
+//! `testkit::openapi::CheckedApi`.)
+
+use shared::domain::event::EventKind;
+use shared::handlers::http::ErrorCode;
+use testkit::openapi;
+use testkit::template::{http_routes, Routes};
+
+#[test]
+fn the_spec_describes_exactly_the_routes_the_code_and_the_template_serve() {
+    let code: Routes = shared::handlers::resubscribe::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        openapi::routes(),
+        code,
+        "openapi.yaml vs ResubscribeApi ROUTES"
+    );
+    assert_eq!(
+        openapi::routes(),
+        http_routes("resubscribe"),
+        "openapi.yaml vs template.yaml"
+    );
+}
+
+#[test]
+fn the_error_codes_are_every_error_code() {
+    let mut spec = openapi::schema_enum("Error", "/properties/error");
+    let mut code: Vec<String> = ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    spec.sort();
+    code.sort();
+    assert_eq!(spec, code);
+}
+
+#[test]
+fn the_event_kinds_are_every_event_kind() {
+    let spec = openapi::schema_enum("EventKind", "");
+    let code: Vec<String> = EventKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect();
+    assert_eq!(spec, code);
+}
+
+#[test]
+fn it_is_openapi_3_1_with_the_api_key_scheme_on_every_operation() {
+    let spec = openapi::spec();
+    assert!(
+        spec["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1.")),
+        "{}",
+        spec["openapi"]
+    );
+    let scheme = &spec["components"]["securitySchemes"]["ApiKey"];
+    assert_eq!(
+        (
+            scheme["type"].as_str(),
+            scheme["in"].as_str(),
+            scheme["name"].as_str()
+        ),
+        (Some("apiKey"), Some("header"), Some("x-api-key"))
+    );
+    assert_eq!(spec["security"], serde_json::json!([{"ApiKey": []}]));
+    for (method, path) in openapi::routes() {
+        let operation = &spec["paths"][&path][method.to_ascii_lowercase()];
+        assert!(
+            operation.get("security").is_none(),
+            "{method} {path} overrides the API key"
+        );
+        for status in ["400", "401", "503"] {
+            assert!(
+                operation["responses"].get(status).is_some(),
+                "{method} {path} does not declare {status}"
+            );
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! `openapi.yaml` (the website API's description) held to the code: every response a handler
+//! test produces goes through [`validate_response`] (most simply by calling the API through
+//! [`CheckedApi`], which validates every answer it gives), and the spec's routes are compared
+//! with the code's and the template's (`shared/tests/openapi_spec.rs`).
+//!
+//! Rules: a path the spec does not describe must get 404, a method it does not describe for a
+//! path 405, each with an `Error` body; otherwise the status must be one the operation declares,
+//! the content type one that status declares, and a JSON body must validate against its schema
+//! (JSON Schema 2020-12, the dialect of OpenAPI 3.1, by the `jsonschema` crate).
+
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use shared::handlers::resubscribe::ResubscribeApi;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The parsed `openapi.yaml` as JSON. Panics (a test failure) when it cannot be read.
+pub fn spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let path = crate::repo_path("openapi.yaml");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    })
+}
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// (METHOD, path template) of every operation in the spec.
+pub fn routes() -> crate::template::Routes {
+    let mut routes = crate::template::Routes::new();
+    if let Some(paths) = spec()["paths"].as_object() {
+        for (path, item) in paths {
+            for method in METHODS {
+                if item.get(method).is_some() {
+                    routes.insert((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// The values of an `enum` in `components.schemas` (at `pointer` below the schema).
+pub fn schema_enum(schema: &str, pointer: &str) -> Vec<String> {
+    spec()["components"]["schemas"][schema]
+        .pointer(pointer)
+        .and_then(|v| v.get("enum"))
+        .and_then(Value::as_array)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The spec path template a concrete path is an instance of (`{x}` stands for one non-empty
+/// segment). Matched on the path's end, as the router does, so a REST API stage prefix is fine.
+pub fn template_of(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let paths = spec()["paths"].as_object()?;
+    paths
+        .keys()
+        .filter(|template| {
+            let pattern: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+            pattern.len() <= segments.len()
+                && pattern
+                    .iter()
+                    .zip(&segments[segments.len() - pattern.len()..])
+                    .all(|(p, s)| (p.starts_with('{') && p.ends_with('}')) || p == s)
+        })
+        // The longest template wins (`/subscriptions/{msisdn}/evidence` over `{msisdn}`).
+        .max_by_key(|t| t.len())
+        .cloned()
+}
+
+fn resolve(value: &Value) -> &Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(pointer) => pointer
+            .strip_prefix('#')
+            .and_then(|p| spec().pointer(p))
+            .unwrap_or(&Value::Null),
+        None => value,
+    }
+}
+
+/// A validator per schema, compiled once: the schema is checked inside a document holding the
+/// spec's `components`, so `#/components/schemas/...` references resolve.
+fn validate_json(schema: &Value, instance: &Value) -> Result<(), String> {
+    type Cache = Mutex<HashMap<String, Arc<jsonschema::Validator>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = schema.to_string();
+    let cache = CACHE.get_or_init(Default::default);
+    let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+    let validator = match cached {
+        Some(v) => v,
+        None => {
+            let mut document = serde_json::json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "components": spec()["components"].clone(),
+            });
+            if let (Some(doc), Some(own)) = (document.as_object_mut(), schema.as_object()) {
+                for (k, v) in own {
+                    doc.insert(k.clone(), v.clone());
+                }
+            }
+            let validator = Arc::new(
+                jsonschema::draft202012::new(&document)
+                    .map_err(|e| format!("the spec's schema does not compile: {e}"))?,
+            );
+            if let Ok(mut c) = cache.lock() {
+                c.insert(key, validator.clone());
+            }
+            validator
+        }
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+fn error_body(status: u16, body: &[u8]) -> Result<(), String> {
+    let json: Value =
+        serde_json::from_slice(body).map_err(|e| format!("{status}: body is not JSON: {e}"))?;
+    validate_json(
+        &serde_json::json!({"$ref": "#/components/schemas/Error"}),
+        &json,
+    )
+}
+
+/// Check one response against the spec: `method` and the concrete `path` of the request, the
+/// response's status, `Content-Type` and body.
+pub fn validate_response(
+    method: &str,
+    path: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<(), String> {
+    let context = |e: String| format!("{method} {path} -> {status}: {e}");
+    let Some(template) = template_of(path) else {
+        return if status == 404 {
+            error_body(status, body).map_err(context)
+        } else {
+            Err(context(
+                "a path the spec does not describe must get 404".into(),
+            ))
+        };
+    };
+    let item = &spec()["paths"][&template];
+    let Some(operation) = item.get(method.to_ascii_lowercase()) else {
+        return if status == 405 {
+            error_body(status, body).map_err(context)
+        } else {
+            Err(context(format!(
+                "{method} is not an operation of {template}: it must get 405"
+            )))
+        };
+    };
+    let responses = &operation["responses"];
+    let declared = responses
+        .get(status.to_string())
+        .or_else(|| responses.get("default"))
+        .map(resolve)
+        .ok_or_else(|| context(format!("status {status} is not declared for {template}")))?;
+    let Some(content) = declared.get("content").and_then(Value::as_object) else {
+        return if body.is_empty() {
+            Ok(())
+        } else {
+            Err(context("the spec declares no body for this status".into()))
+        };
+    };
+    let media = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase())
+        .ok_or_else(|| context("no Content-Type".into()))?;
+    let declared_media = content.get(&media).ok_or_else(|| {
+        context(format!(
+            "Content-Type {media} is not one of {:?}",
+            content.keys().collect::<Vec<_>>()
+        ))
+    })?;
+    let schema = &declared_media["schema"];
+    if media == "application/json" || media.ends_with("+json") {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| context(format!("body is not JSON: {e}")))?;
+        validate_json(schema, &json).map_err(context)
+    } else {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| context("a text body that is not UTF-8".into()))?;
+        validate_json(schema, &Value::String(text.to_owned())).map_err(context)
+    }
+}
+
+/// [`validate_response`] on a handler's response; panics (a test failure) when it does not
+/// conform.
+pub fn assert_conforms(method: &str, path: &str, response: &Response<Body>) {
+    let content_type = response
+        .headers()
+        .get(lambda_http::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = validate_response(
+        method,
+        path,
+        response.status().as_u16(),
+        content_type,
+        response.body().as_ref(),
+    ) {
+        panic!(
+            "response outside openapi.yaml: {e}\nbody: {}",
+            String::from_utf8_lossy(response.body().as_ref())
+        );
+    }
+}
+
+/// The website API with every response checked against `openapi.yaml` ([`assert_conforms`]).
+/// Derefs to the API, so tests use it as they would the API itself.
+#[derive(Debug, Clone)]
+pub struct CheckedApi(pub ResubscribeApi);
+
+impl CheckedApi {
+    pub fn new(api: ResubscribeApi) -> Self {
+        Self(api)
+    }
+
+    /// `ResubscribeApi::handle`, then the response checked against the spec.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let method = req.method().as_str().to_owned();
+        let path = req.uri().path().to_owned();
+        let response = self.0.handle(req).await;
+        assert_conforms(&method, &path, &response);
+        response
+    }
+}
+
+impl std::ops::Deref for CheckedApi {
+    type Target = ResubscribeApi;
+    fn deref(&self) -> &ResubscribeApi {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concrete_paths_find_their_template() {
+        assert_eq!(
+            template_of("/subscriptions/%2B14155550100").as_deref(),
+            Some("/subscriptions/{msisdn}")
+        );
+        assert_eq!(
+            template_of("/prod/subscriptions/1/evidence").as_deref(),
+            Some("/subscriptions/{msisdn}/evidence")
+        );
+        assert_eq!(template_of("/opt-outs").as_deref(), Some("/opt-outs"));
+        assert_eq!(template_of("/nowhere"), None);
+    }
+
+    #[test]
+    fn the_validator_catches_what_the_spec_forbids() {
+        let ok = br#"{"error":"not_found","message":"no such route"}"#;
+        assert!(validate_response("GET", "/nowhere", 404, Some("application/json"), ok).is_ok());
+        assert!(validate_response("GET", "/nowhere", 200, Some("application/json"), ok).is_err());
+        assert!(validate_response("PUT", "/opt-outs", 405, Some("application/json"), ok).is_ok());
+        let page = br#"{"items":[{"msisdn":"14155550100","since":"2026-01-01T00:00:00.000Z"}],"next_cursor":null}"#;
+        assert!(validate_response("GET", "/opt-outs", 200, Some("application/json"), page).is_ok());
+        for bad in [
+            &br#"{"items":[{"msisdn":"+1","since":"x"}],"next_cursor":null}"#[..],
+            br#"{"items":[],"next_cursor":null,"extra":1}"#,
+            br#"{"items":[]}"#,
+            b"not json",
+        ] {
+            assert!(
+                validate_response("GET", "/opt-outs", 200, Some("application/json"), bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // Undeclared status, wrong content type, an error code that does not exist.
+        assert!(validate_response("GET", "/opt-outs", 409, Some("application/json"), ok).is_err());
+        assert!(validate_response("GET", "/opt-outs", 200, Some("text/html"), page).is_err());
+        let unknown = br#"{"error":"teapot","message":"x"}"#;
+        assert!(
+            validate_response("GET", "/opt-outs", 400, Some("application/json"), unknown).is_err()
+        );
+        assert!(validate_response(
+            "GET",
+            "/subscriptions/1/evidence",
+            200,
+            Some("text/plain; charset=utf-8"),
+            b"Evidence file"
+        )
+        .is_ok());
+    }
+}
