@@ -11,7 +11,8 @@ pub const SIGNATURE_METHOD: SignatureMethod = SignatureMethod::HmacSha256;
 pub const API_KEY: &str = "bench-api-key";
 pub const WEBHOOK_PATH: &str = "/webhooks/inbound";
 
-/// One HTTP request as an API Gateway v2 event (JSON bytes).
+/// One HTTP request as an API Gateway v2 event (JSON bytes): the tests' own event builder
+/// (`testkit::HttpCall`), so the benchmark sends what the tests check.
 pub fn http_api_event(
     method: &str,
     path: &str,
@@ -19,54 +20,20 @@ pub fn http_api_event(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Vec<u8> {
-    let mut header_map = serde_json::Map::new();
-    header_map.insert(
-        "host".into(),
-        "example.execute-api.us-east-1.amazonaws.com".into(),
-    );
-    header_map.insert(
-        "user-agent".into(),
-        "Apache-HttpAsyncClient/4.1 (Java/1.8.0_66)".into(),
-    );
+    let mut call = testkit::HttpCall {
+        method,
+        path,
+        query,
+        headers: Vec::new(),
+        body: body.map(str::as_bytes).unwrap_or_default(),
+        base64: false,
+    };
     for (name, value) in headers {
-        header_map.insert((*name).to_string(), (*value).into());
+        call = call.header(name, *value);
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-    let mut qsp = serde_json::Map::new();
-    for (k, v) in pairs {
-        qsp.insert(k, v.into());
-    }
-    let route_key = format!("{method} {path}");
-    serde_json::json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": header_map,
-        "queryStringParameters": if qsp.is_empty() { serde_json::Value::Null } else { qsp.into() },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "example",
-            "domainName": "example.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "example",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "169.63.86.174",
-                "userAgent": "Apache-HttpAsyncClient/4.1 (Java/1.8.0_66)"
-            },
-            "requestId": format!("req-{:016x}", fastrand::u64(..)),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "26/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1_795_000_000_000u64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
-    .to_string()
-    .into_bytes()
+    call.event(testkit::EventShape::HttpApiV2)
+        .to_string()
+        .into_bytes()
 }
 
 /// A Vonage SMS API inbound webhook, POST form-urlencoded, signed with HMAC-SHA256 and a fresh

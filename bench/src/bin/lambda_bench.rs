@@ -757,20 +757,13 @@ async fn run() -> Result<(), String> {
     }
 }
 
-fn main() {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::exit(1);
+            std::process::ExitCode::FAILURE
         }
-    };
-    if let Err(e) = runtime.block_on(run()) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
     }
 }
