@@ -61,10 +61,12 @@ ensure_sam_cli() {
 # schemathesis (the OpenAPI fuzzer) in .local/schemathesis-venv, pinned in
 # scripts/requirements-schemathesis.txt; a virtualenv of its own so its pins never move moto's.
 ensure_schemathesis() {
-  local pin installed
-  pin=$(grep -v '^#' scripts/requirements-schemathesis.txt)
+  local installed
+  local missing
   installed=$(.local/schemathesis-venv/bin/pip freeze 2>/dev/null || true)
-  [ -x .local/schemathesis-venv/bin/st ] && grep -qxF "$pin" <<<"$installed" && return 0
+  # Up to date when every pinned line is installed as pinned.
+  missing=$(grep -v '^#' scripts/requirements-schemathesis.txt | grep -vxF -f <(printf '%s\n' "$installed") || true)
+  [ -x .local/schemathesis-venv/bin/st ] && [ -z "$missing" ] && return 0
   say "installing schemathesis into .local/schemathesis-venv"
   python3 -m venv .local/schemathesis-venv >/dev/null 2>&1 \
     && .local/schemathesis-venv/bin/python -m pip install --quiet --disable-pip-version-check \

@@ -36,6 +36,43 @@ fn export_date(since: &str) -> &str {
     }
 }
 
+/// The opted-out index a page at a time (a query, never a scan), as the numbers it lists that
+/// have the shape of a number we record (the index holds nothing else).
+struct OptedOutPages<'a> {
+    store: &'a Store,
+    cursor: Option<String>,
+    done: bool,
+}
+
+impl<'a> OptedOutPages<'a> {
+    const PAGE: i32 = 1000;
+
+    fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            cursor: None,
+            done: false,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Vec<Msisdn>>, ImportError> {
+        if self.done {
+            return Ok(None);
+        }
+        let (page, next) = self
+            .store
+            .opted_out_page(Self::PAGE, self.cursor.as_deref())
+            .await?;
+        self.done = next.is_none();
+        self.cursor = next;
+        Ok(Some(
+            page.iter()
+                .filter_map(|o| Msisdn::from_provider(&o.msisdn).ok())
+                .collect(),
+        ))
+    }
+}
+
 /// Write the current opt-out list as CSV, in number order; returns the rows written. The list
 /// index is read a page at a time and each page's states are re-read (consistently) for the
 /// source and event id; a number resubscribed meanwhile is left out.
@@ -47,14 +84,9 @@ pub async fn export_list<W: Write>(
     let mut csv = csv::Writer::from_writer(out);
     let write_err = |e: csv::Error| ImportError::Write(e.to_string());
     csv.write_record(LIST_HEADER).map_err(write_err)?;
-    let mut cursor: Option<String> = None;
+    let mut pages = OptedOutPages::new(store);
     let mut rows = 0u64;
-    loop {
-        let (page, next) = store.opted_out_page(1000, cursor.as_deref()).await?;
-        let numbers: Vec<Msisdn> = page
-            .iter()
-            .filter_map(|o| Msisdn::from_provider(&o.msisdn).ok())
-            .collect();
+    while let Some(numbers) = pages.next().await? {
         let states = store.states(&numbers).await?;
         for number in &numbers {
             let Some(state) = states
@@ -73,10 +105,6 @@ pub async fn export_list<W: Write>(
             rows += 1;
         }
         progress(rows);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
     }
     csv.flush().map_err(|e| ImportError::Write(e.to_string()))?;
     Ok(rows)
@@ -100,24 +128,15 @@ pub async fn export_suppression<W: Write>(
     let mut csv = csv::Writer::from_writer(out);
     let write_err = |e: csv::Error| ImportError::Write(e.to_string());
     csv.write_record(SUPPRESSION_HEADER).map_err(write_err)?;
-    let mut cursor: Option<String> = None;
+    let mut pages = OptedOutPages::new(store);
     let mut rows = 0u64;
-    loop {
-        let (page, next) = store.opted_out_page(1000, cursor.as_deref()).await?;
-        for entry in &page {
-            // Only what has the shape of a number we record (the index holds nothing else).
-            let Ok(number) = Msisdn::from_provider(&entry.msisdn) else {
-                continue;
-            };
+    while let Some(numbers) = pages.next().await? {
+        for number in &numbers {
             csv.write_record([format!("+{}", number.as_str())])
                 .map_err(write_err)?;
             rows += 1;
         }
         progress(rows);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
     }
     csv.flush().map_err(|e| ImportError::Write(e.to_string()))?;
     Ok(rows)

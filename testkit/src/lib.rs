@@ -30,3 +30,14 @@ pub fn repo_path(relative: &str) -> std::path::PathBuf {
         .join("..")
         .join(relative)
 }
+
+/// The exit of a tool's `main`: success, or the error on one line of stderr and failure.
+pub fn exit_code(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -483,6 +483,16 @@ impl Notify {
         let now = timestamp::now();
         let mut details = request.details.clone();
         details.insert("opt_in_request".into(), request.event_id.clone());
+        // What Vonage answered, as an event of the person's opt-in request (its time, its id).
+        let answer = |kind: EventKind, prefix: &str, details| Event {
+            msisdn: msisdn.clone(),
+            kind,
+            event_id: format!("{prefix}:{}", request.event_id),
+            occurred_at: request.occurred_at,
+            received_at: now,
+            source: SOURCE_SMS_OPT_IN.into(),
+            details,
+        };
         match self.provider.lift_block(&msisdn, deadline).await {
             Ok(lift) => {
                 if let Lift::Lifted(confirmation) = &lift {
@@ -492,15 +502,7 @@ impl Notify {
                     );
                 }
                 details.insert("provider".into(), self.provider.mode().as_str().into());
-                let event = Event {
-                    msisdn,
-                    kind: EventKind::Resubscribe,
-                    event_id: format!("optin:{}", request.event_id),
-                    occurred_at: request.occurred_at,
-                    received_at: now,
-                    source: SOURCE_SMS_OPT_IN.into(),
-                    details,
-                };
+                let event = answer(EventKind::Resubscribe, "optin", details);
                 Ok(Done::OptInConfirmed(self.store.record(&event).await?))
             }
             Err(VonageError::Rejected { status, detail }) => {
@@ -508,15 +510,7 @@ impl Notify {
                     "provider_refusal".into(),
                     format!("HTTP {status}: {detail}"),
                 );
-                let event = Event {
-                    msisdn,
-                    kind: EventKind::OptInRefused,
-                    event_id: format!("optin-refused:{}", request.event_id),
-                    occurred_at: request.occurred_at,
-                    received_at: now,
-                    source: SOURCE_SMS_OPT_IN.into(),
-                    details,
-                };
+                let event = answer(EventKind::OptInRefused, "optin-refused", details);
                 self.store.record(&event).await?;
                 Ok(Done::OptInRefused)
             }

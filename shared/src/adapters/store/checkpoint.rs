@@ -11,17 +11,10 @@ pub const CHECKPOINT_SK: &str = "CHECKPOINT";
 impl Store {
     /// The checkpoint saved under `name`, if any (item `pk` = `name`, `sk` = `CHECKPOINT`).
     pub async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(name))
-            .key("sk", s(CHECKPOINT_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item().map(|item| string(item, "data")).transpose()
+        let item = self
+            .get_consistent(name.into(), CHECKPOINT_SK.into())
+            .await?;
+        item.as_ref().map(|item| string(item, "data")).transpose()
     }
 
     /// Save (replace) the checkpoint `name`. It carries no index attributes, so it is in neither

@@ -57,17 +57,8 @@ impl Store {
                 _ => return Err(unavailable(err)),
             },
         }
-        let existing = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(scope))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(item) = existing.item() else {
+        let existing = self.get_consistent(pk.into(), scope.into()).await?;
+        let Some(item) = existing.as_ref() else {
             return Err(StoreError::Unavailable(
                 "idempotency key neither new nor found".into(),
             ));

@@ -46,6 +46,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use items::{history_item, parse_history, parse_state, partition_key, state_item};
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub const STATE_SK: &str = "STATE";
@@ -221,17 +222,30 @@ impl Store {
 
     /// The current state of a number, if we hold any record of it.
     pub async fn state(&self, msisdn: &Msisdn) -> Result<Option<State>, StoreError> {
+        let item = self
+            .get_consistent(partition_key(msisdn), STATE_SK.into())
+            .await?;
+        item.as_ref().map(parse_state).transpose()
+    }
+
+    /// The item with this key, read consistently: every read here decides a write or answers
+    /// "may we text this number", so none may miss a write that was acknowledged.
+    async fn get_consistent(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(partition_key(msisdn)))
-            .key("sk", AttributeValue::S(STATE_SK.into()))
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
-        out.item().map(parse_state).transpose()
+        Ok(out.item)
     }
 
     /// A number's history, newest first, at most `limit` entries.

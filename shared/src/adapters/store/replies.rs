@@ -127,8 +127,12 @@ pub enum Settle {
 fn reply_key(msisdn: &Msisdn, event_id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("pk".to_string(), s(partition_key(msisdn))),
-        ("sk".to_string(), s(format!("{REPLY_PREFIX}{event_id}"))),
+        ("sk".to_string(), s(reply_sk(event_id))),
     ])
+}
+
+fn reply_sk(event_id: &str) -> String {
+    format!("{REPLY_PREFIX}{event_id}")
 }
 
 impl Store {
@@ -273,16 +277,10 @@ impl Store {
         msisdn: &Msisdn,
         event_id: &str,
     ) -> Result<Option<ReplyRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(reply_key(msisdn, event_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item().map(parse_reply).transpose()
+        let item = self
+            .get_consistent(partition_key(msisdn), reply_sk(event_id))
+            .await?;
+        item.as_ref().map(parse_reply).transpose()
     }
 
     /// Replies no invocation will settle: `claimed` longer ago than `claimed_before`

@@ -73,12 +73,24 @@ impl Store {
                 .map_err(unavailable)
         };
         let (item, pointer) = (put(item)?, put(pointer)?);
+        self.transact_if_conditions_hold(vec![
+            TransactWriteItem::builder().put(item).build(),
+            TransactWriteItem::builder().put(pointer).build(),
+        ])
+        .await
+    }
+
+    /// Write `items` in one transaction: `Ok(true)` when written, `Ok(false)` when a condition
+    /// failed (nothing written), retried on a transaction conflict or throttling.
+    async fn transact_if_conditions_hold(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
         self.with_conflict_retries(|| async {
             let result = self
                 .client
                 .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(item.clone()).build())
-                .transact_items(TransactWriteItem::builder().put(pointer.clone()).build())
+                .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
             match result {
@@ -99,16 +111,9 @@ impl Store {
             return Ok(None);
         }
         let pointer = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("{POINTER_PREFIX}{id}")))
-            .key("sk", s(POINTER_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(pointer) = pointer.item() else {
+            .get_consistent(format!("{POINTER_PREFIX}{id}"), POINTER_SK.into())
+            .await?;
+        let Some(pointer) = pointer.as_ref() else {
             return Ok(None);
         };
         let msisdn = Msisdn::from_provider(&string(pointer, "msisdn")?)
@@ -117,17 +122,10 @@ impl Store {
     }
 
     async fn review_of(&self, msisdn: &Msisdn, id: &str) -> Result<Option<Review>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(partition_key(msisdn)))
-            .key("sk", s(review_sk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item().map(parse_review).transpose()
+        let item = self
+            .get_consistent(partition_key(msisdn), review_sk(id))
+            .await?;
+        item.as_ref().map(parse_review).transpose()
     }
 
     /// One page of the reviews with `status`, oldest due first, only those due before
@@ -231,24 +229,7 @@ impl Store {
                 }
                 Outcome::Duplicate => {}
             }
-            let written = self
-                .with_conflict_retries(|| async {
-                    let result = self
-                        .client
-                        .transact_write_items()
-                        .set_transact_items(Some(items.clone()))
-                        .send()
-                        .await;
-                    match result {
-                        Ok(_) => Ok(true),
-                        Err(err) => match cancellation(&err) {
-                            Cancelled::Condition => Ok(false),
-                            Cancelled::Conflict(detail) => Err(Retry::Conflict(detail)),
-                            Cancelled::Other => Err(Retry::Fail(unavailable(err))),
-                        },
-                    }
-                })
-                .await?;
+            let written = self.transact_if_conditions_hold(items).await?;
             if written {
                 return Ok(ResolveOutcome::Resolved(outcome));
             }
