@@ -57,7 +57,7 @@ impl Store {
                 _ => return Err(unavailable(err)),
             },
         }
-        let existing = self.get_consistent(pk.into(), scope.into()).await?;
+        let existing = self.get_consistent(pk, scope.into()).await?;
         let Some(item) = existing.as_ref() else {
             return Err(StoreError::Unavailable(
                 "idempotency key neither new nor found".into(),
