@@ -694,15 +694,25 @@ async fn run() -> Result<(), String> {
     }
 
     // The send-time check (POST /eligibility): against the server directly, as the round trips.
+    // A table of its own: the runs above recorded numbers of the same range (reconcile syncs
+    // the stand-in's list), and the check counts exactly the opt-outs it seeded.
     eprintln!("send-time check (POST /eligibility, 1,000 numbers)");
-    let eligibility_env = plans(&table, &endpoint, &vonage_base)
+    let eligibility_table = format!("{table}-eligibility");
+    ddb::create_table(store.client(), &args.template, &eligibility_table).await?;
+    let eligibility_store = Store::new(store.client().clone(), eligibility_table.clone());
+    let eligibility_env = plans(&eligibility_table, &endpoint, &vonage_base)
         .into_iter()
         .find(|p| p.name == "resubscribe")
         .map(|p| p.env)
         .unwrap_or_default();
-    let eligibility =
-        optout_bench::eligibility::run(&store, &args.bin_dir, &eligibility_env, &args.log_dir, 20)
-            .await?;
+    let eligibility = optout_bench::eligibility::run(
+        &eligibility_store,
+        &args.bin_dir,
+        &eligibility_env,
+        &args.log_dir,
+        20,
+    )
+    .await?;
 
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
