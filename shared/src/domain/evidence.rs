@@ -15,6 +15,7 @@
 //! no state-setting history (`state_without_history`).
 
 use crate::domain::event::{EventKind, Status};
+use crate::domain::sort_keys;
 use crate::domain::timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -149,7 +150,9 @@ fn is_time_attribute(name: &str) -> bool {
 
 /// The rank `pick_reading` uses for a reading's items: opted out first, then any record.
 pub fn record_rank(items: &[Item]) -> u8 {
-    let state = items.iter().find(|i| text(i, "sk") == Some("STATE"));
+    let state = items
+        .iter()
+        .find(|i| text(i, "sk") == Some(sort_keys::STATE));
     match state.and_then(|s| text(s, "status")) {
         Some("opted_out") => 0,
         _ if !items.is_empty() => 1,
@@ -163,7 +166,7 @@ pub fn build(msisdn: &str, items: Vec<Item>, now: OffsetDateTime) -> Evidence {
     let mut timeline = Vec::with_capacity(items.len());
     for item in items {
         let sk = text(&item, "sk").unwrap_or_default().to_owned();
-        if sk == "STATE" {
+        if sk == sort_keys::STATE {
             state_item = Some(item);
         } else {
             timeline.push(entry(sk, item));
@@ -202,7 +205,7 @@ fn entry(sk: String, item: Item) -> Entry {
             .map(|(_, v)| v.clone())
     };
     let source = owned(&item, "source");
-    let (family, kind, category, summary, at) = if sk.starts_with("E#") {
+    let (family, kind, category, summary, at) = if sk.starts_with(sort_keys::HISTORY_PREFIX) {
         let kind = owned(&item, "kind").unwrap_or_else(|| "unknown".into());
         let category = match source.as_deref() {
             Some("webhook") => "inbound_message",
@@ -219,7 +222,7 @@ fn entry(sk: String, item: Item) -> Entry {
         let summary = event_summary(&item, &kind);
         let at = owned(&item, "event_at").or_else(earliest);
         (Family::Event, kind, category, summary, at)
-    } else if sk.starts_with("R#") {
+    } else if sk.starts_with(sort_keys::REPLY_PREFIX) {
         let summary = reply_summary(&item);
         (
             Family::Reply,
@@ -228,7 +231,7 @@ fn entry(sk: String, item: Item) -> Entry {
             summary,
             earliest(),
         )
-    } else if sk.starts_with("V#") {
+    } else if sk.starts_with(sort_keys::REVIEW_PREFIX) {
         let summary = review_summary(&item);
         (
             Family::Review,

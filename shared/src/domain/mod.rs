@@ -14,4 +14,5 @@ pub mod review;
 pub mod revocation;
 pub mod signature;
 pub mod sms;
+pub mod sort_keys;
 pub mod timestamp;

@@ -30,6 +30,7 @@ use crate::domain::event::{Event, EventKind, HistoryEntry, Outcome, Status};
 use crate::domain::intent::DEFAULT_OPT_IN_WORDS;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::replies::{self, Plan, Program, ReplyKind, ReplyTexts, SOURCE_SMS_OPT_IN};
+use crate::domain::sort_keys;
 use crate::domain::timestamp;
 use crate::handlers::stream_event::{self, BatchResponse, ItemFailure, StreamEvent, StreamRecord};
 use futures::StreamExt;
@@ -317,7 +318,7 @@ impl Notify {
         let is_history = image
             .get("sk")
             .and_then(|v| v.as_s().ok())
-            .is_some_and(|sk| sk.starts_with("E#"));
+            .is_some_and(|sk| sk.starts_with(sort_keys::HISTORY_PREFIX));
         if record.event_name != "INSERT" || !is_history {
             return Ok(Done::Nothing);
         }

@@ -3,6 +3,7 @@
 use super::{StoreError, STATE_SK};
 use crate::domain::event::{Event, EventKind, HistoryEntry, State, Status};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::sort_keys::HISTORY_PREFIX;
 use crate::domain::timestamp;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeMap, HashMap};
@@ -26,7 +27,10 @@ pub fn history_item(event: &Event, order: &str, applied: bool) -> HashMap<String
         .collect();
     HashMap::from([
         ("pk".into(), s(partition_key(&event.msisdn))),
-        ("sk".into(), s(format!("E#{}", event.event_id))),
+        (
+            "sk".into(),
+            s(format!("{HISTORY_PREFIX}{}", event.event_id)),
+        ),
         ("msisdn".into(), s(event.msisdn.as_str())),
         ("kind".into(), s(event.kind.as_str())),
         ("event_id".into(), s(event.event_id.as_str())),

@@ -6,6 +6,7 @@ use super::items::{
 };
 use super::{unavailable, Store, StoreError, OPTED_OUT_INDEX, STATE_SK};
 use crate::domain::event::{HistoryEntry, OptedOut};
+use crate::domain::sort_keys::HISTORY_PREFIX;
 use crate::domain::timestamp;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
@@ -85,7 +86,7 @@ impl Store {
             .scan()
             .table_name(&self.table)
             .filter_expression("begins_with(sk, :e) AND event_at >= :from AND event_at < :to")
-            .expression_attribute_values(":e", s("E#"))
+            .expression_attribute_values(":e", s(HISTORY_PREFIX))
             .expression_attribute_values(":from", s(timestamp::format(from)))
             .expression_attribute_values(":to", s(timestamp::format(to)))
             .set_exclusive_start_key(start.map(|c| c.0))

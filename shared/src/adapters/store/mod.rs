@@ -49,7 +49,7 @@ use items::{history_item, parse_history, parse_state, partition_key, state_item}
 use std::collections::HashMap;
 use std::time::Duration;
 
-pub const STATE_SK: &str = "STATE";
+pub const STATE_SK: &str = crate::domain::sort_keys::STATE;
 pub const HISTORY_INDEX: &str = "history_by_order";
 pub const OPTED_OUT_INDEX: &str = "opted_out";
 pub use reviews::REVIEWS_INDEX;

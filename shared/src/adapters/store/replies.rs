@@ -26,7 +26,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Sort key prefix of reply items.
-pub const REPLY_PREFIX: &str = "R#";
+pub const REPLY_PREFIX: &str = crate::domain::sort_keys::REPLY_PREFIX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -18,6 +18,7 @@ use super::{unavailable, Retry, Store, StoreError, CONFLICT_ATTEMPTS};
 use crate::domain::event::{Event, Outcome};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::review::{is_review_id, Decision, Resolution, Review, ReviewStatus};
+use crate::domain::sort_keys::REVIEW_PREFIX;
 use crate::domain::timestamp;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -35,7 +36,7 @@ pub fn review_partition(status: ReviewStatus) -> String {
 }
 
 fn review_sk(id: &str) -> String {
-    format!("V#{id}")
+    format!("{REVIEW_PREFIX}{id}")
 }
 
 fn list_sk(review: &Review) -> String {
@@ -435,7 +436,9 @@ fn decode_cursor(
     let json = text.strip_prefix("v1:").ok_or(StoreError::BadCursor)?;
     let [pk, sk, rv_sk]: [String; 3] =
         serde_json::from_str(json).map_err(|_| StoreError::BadCursor)?;
-    let id = sk.strip_prefix("V#").ok_or(StoreError::BadCursor)?;
+    let id = sk
+        .strip_prefix(REVIEW_PREFIX)
+        .ok_or(StoreError::BadCursor)?;
     let digits = pk.strip_prefix("N#").ok_or(StoreError::BadCursor)?;
     if !is_review_id(id) || Msisdn::from_provider(digits).is_err() || !rv_sk.ends_with(id) {
         return Err(StoreError::BadCursor);
