@@ -306,6 +306,43 @@ fn query_int(req: &Request, name: &'static str, default: i32, max: i32) -> Resul
     }
 }
 
+/// Refuses the first field of a request body longer than its limit (in characters), with the
+/// error code of the part it belongs to (`consent`, `evidence`).
+fn check_lengths(
+    code: ErrorCode,
+    fields: &[(&str, Option<&String>, usize)],
+) -> Result<(), ApiError> {
+    for &(name, value, max) in fields {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return Err(ApiError::new(
+                code,
+                format!("{name} is longer than {max} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A `captured_at` field: an RFC 3339 time at most [`MAX_CONSENT_SKEW`] ahead of `now` (a
+/// caller's clock may run a little fast; such a time is then taken as now by the caller).
+fn captured_at(
+    code: ErrorCode,
+    field: &str,
+    value: &str,
+    now: time::OffsetDateTime,
+) -> Result<time::OffsetDateTime, ApiError> {
+    let Some(at) = crate::domain::timestamp::parse_rfc3339(value) else {
+        return Err(ApiError::new(
+            code,
+            format!("{field} must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z"),
+        ));
+    };
+    if at > now + MAX_CONSENT_SKEW {
+        return Err(ApiError::new(code, format!("{field} is in the future")));
+    }
+    Ok(at)
+}
+
 fn percent_decode(segment: &str) -> String {
     // A path segment is not a form value: `+` is a literal plus (as in "+14155550100").
     serde_urlencoded::from_str::<Vec<(String, String)>>(&format!(

@@ -12,7 +12,7 @@
 //! same key with another body is 409 `idempotency_conflict`. The event id comes from the key, so
 //! a retry after a failure completes the same event.
 
-use super::{LogLine, ResubscribeApi, BODY_LIMIT};
+use super::{captured_at, check_lengths, LogLine, ResubscribeApi, BODY_LIMIT};
 use crate::domain::event::{Event, EventKind, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::timestamp;
@@ -33,8 +33,6 @@ const MAX_KEY_LEN: usize = 255;
 const SCOPE: &str = "OPT_OUT";
 /// History `source` of these opt-outs.
 pub const SOURCE: &str = "api";
-/// Clock skew tolerated for evidence stamped slightly in the future.
-const MAX_SKEW: time::Duration = time::Duration::minutes(5);
 
 impl ResubscribeApi {
     pub(super) async fn post_opt_out(
@@ -188,24 +186,20 @@ impl EvidenceInput {
                     .into(),
             );
         }
-        for (name, value, max) in [
-            ("evidence.source", Some(&source), 200),
-            ("evidence.agent", self.agent.as_ref(), 200),
-            ("evidence.note", self.note.as_ref(), 2000),
-        ] {
-            if value.is_some_and(|v| v.chars().count() > max) {
-                return bad(format!("{name} is longer than {max} characters"));
-            }
-        }
-        let Some(captured_at) = timestamp::parse_rfc3339(&self.captured_at) else {
-            return bad(
-                "evidence.captured_at must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z"
-                    .into(),
-            );
-        };
-        if captured_at > now + MAX_SKEW {
-            return bad("evidence.captured_at is in the future".into());
-        }
+        check_lengths(
+            ErrorCode::InvalidEvidence,
+            &[
+                ("evidence.source", Some(&source), 200),
+                ("evidence.agent", self.agent.as_ref(), 200),
+                ("evidence.note", self.note.as_ref(), 2000),
+            ],
+        )?;
+        let captured_at = captured_at(
+            ErrorCode::InvalidEvidence,
+            "evidence.captured_at",
+            &self.captured_at,
+            now,
+        )?;
         // An old opt-out reported late is still recorded (newest event wins decides), but a
         // date before the program could exist is a mistake.
         if captured_at.year() < 2000 {

@@ -1,7 +1,7 @@
 //! `POST /resubscribe`: a person asked on the website to receive texts again. Checked consent,
 //! then Vonage's manage call, then our record (the same "newest event wins" rule as a STOP).
 
-use super::{LogLine, ResubscribeApi, BODY_LIMIT};
+use super::{captured_at, check_lengths, LogLine, ResubscribeApi, BODY_LIMIT};
 use crate::adapters::provider::{Lift, ProviderMode};
 use crate::adapters::vonage::VonageError;
 use crate::domain::event::{Event, EventKind, Outcome, Status};
@@ -166,32 +166,21 @@ impl ConsentInput {
                 "consent.source is required".into(),
             );
         }
-        for (name, value, max) in [
-            ("consent.source", Some(&source), 200),
-            ("consent.ip", self.ip.as_ref(), 64),
-            ("consent.user_agent", self.user_agent.as_ref(), 1024),
-            ("consent.wording", self.wording.as_ref(), 4000),
-        ] {
-            if value.is_some_and(|v| v.chars().count() > max) {
-                return bad(
-                    ErrorCode::InvalidConsent,
-                    format!("{name} is longer than {max} characters"),
-                );
-            }
-        }
-        let Some(captured_at) = timestamp::parse_rfc3339(&self.captured_at) else {
-            return bad(
-                ErrorCode::InvalidConsent,
-                "consent.captured_at must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z"
-                    .into(),
-            );
-        };
-        if captured_at > now + MAX_CONSENT_SKEW {
-            return bad(
-                ErrorCode::InvalidConsent,
-                "consent.captured_at is in the future".into(),
-            );
-        }
+        check_lengths(
+            ErrorCode::InvalidConsent,
+            &[
+                ("consent.source", Some(&source), 200),
+                ("consent.ip", self.ip.as_ref(), 64),
+                ("consent.user_agent", self.user_agent.as_ref(), 1024),
+                ("consent.wording", self.wording.as_ref(), 4000),
+            ],
+        )?;
+        let captured_at = captured_at(
+            ErrorCode::InvalidConsent,
+            "consent.captured_at",
+            &self.captured_at,
+            now,
+        )?;
         if captured_at < now - MAX_CONSENT_AGE {
             return bad(
                 ErrorCode::InvalidConsent,
