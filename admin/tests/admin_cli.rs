@@ -497,20 +497,23 @@ async fn replies_stuck_lists_unsettled_claims_for_a_person() {
     let out = admin(&table, &["replies", "stuck"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
+    // HELP replies: a confirmation would also need the number's state in the table.
     let owed = |n: &str, id: &str| OwedReply {
         msisdn: msisdn(n),
         event_id: id.into(),
-        kind: ReplyKind::StopConfirmation,
+        kind: ReplyKind::Help,
         from: "16105553939".into(),
-        text: "Acme: no more messages".into(),
+        text: "Acme: help at help@acme.example".into(),
+        order: format!("2026-12-01T00:00:00.000Z#1#{id}"),
     };
+    let lease = shared::domain::timestamp::now() + time::Duration::minutes(1);
     // A claim that was never settled, one whose outcome is unknown, and one sent.
     store
-        .claim_reply(&owed("14155550301", "sms:A"))
+        .claim_reply(&owed("14155550301", "sms:A"), lease)
         .await
         .unwrap();
     store
-        .claim_reply(&owed("14155550302", "sms:B"))
+        .claim_reply(&owed("14155550302", "sms:B"), lease)
         .await
         .unwrap();
     store
@@ -524,7 +527,7 @@ async fn replies_stuck_lists_unsettled_claims_for_a_person() {
         .await
         .unwrap();
     store
-        .claim_reply(&owed("14155550303", "sms:C"))
+        .claim_reply(&owed("14155550303", "sms:C"), lease)
         .await
         .unwrap();
     store

@@ -6,12 +6,12 @@
 use lambda_http::http::StatusCode;
 use shared::adapters::provider::ProviderMode;
 use shared::adapters::provider::{OptOutAssist, Provider, SelfManaged, ShortCodeApi};
-use shared::adapters::store::replies::{OwedReply, ReplyStatus};
+use shared::adapters::store::replies::{Claim, OwedReply, ReplyStatus};
 use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
-use shared::domain::event::{EventKind, Status};
+use shared::domain::event::{Event, EventKind, Status};
 use shared::domain::replies::{Program, ReplyKind, ReplyTexts};
-use shared::handlers::notify::{Notify, Replies};
+use shared::handlers::notify::{Done, Notify, Replies};
 use shared::handlers::stream_event::BatchResponse;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use std::sync::Arc;
@@ -471,25 +471,42 @@ async fn a_crash_between_claim_and_send_is_reported_not_resent() {
         .mount(&s.vonage)
         .await;
     s.text("14155550208", "K1", "STOP").await;
-    // An earlier invocation claimed the reply and died before Vonage answered.
+    // An earlier invocation claimed the reply and died before Vonage answered; its lease (its
+    // own deadline) ends a moment later. A HELP from the same number follows.
+    let history = s
+        .store
+        .history(&msisdn("14155550208"), 1)
+        .await
+        .unwrap_or_default();
+    let order = history
+        .first()
+        .and_then(|h| Event::from_history(msisdn("14155550208"), h))
+        .map(|e| e.order())
+        .unwrap_or_default();
     let owed = OwedReply {
         msisdn: msisdn("14155550208"),
         event_id: "sms:K1".into(),
         kind: ReplyKind::StopConfirmation,
         from: SHORT_CODE.into(),
         text: texts().stop,
+        order,
     };
-    s.store
-        .claim_reply(&owed)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let lease = shared::domain::timestamp::now() + time::Duration::milliseconds(700);
+    let claim = s.store.claim_reply(&owed, lease).await;
+    assert_eq!(claim.ok(), Some(Claim::Claimed));
+    s.text("14155550208", "K2", "HELP").await;
     let (_, response) = s.drain().await;
     assert_eq!(
         response,
         BatchResponse::default(),
         "reported, not retried forever"
     );
-    assert!(s.sends().await.is_empty(), "never re-sent blindly");
+    let sends = s.sends().await;
+    assert_eq!(
+        sends.iter().map(|f| field(f, "text")).collect::<Vec<_>>(),
+        [texts().help],
+        "the STOP confirmation never re-sent blindly; the HELP sent once the lease ran out"
+    );
     let far_future = "9999-01-01T00:00:00.000Z";
     let unsettled = s
         .store
@@ -626,7 +643,11 @@ async fn start_in_self_managed_mode_resubscribes_and_confirms() {
         .respond_with(AcceptAll)
         .mount(&s.vonage)
         .await;
+    // Each message's batch handled before the next arrives: both are confirmed, in order. (In
+    // one batch the STOP confirmation would be skipped: no longer true by then; see
+    // replies_keep_their_order_*.)
     s.text("14155550214", "O1", "STOP").await;
+    s.drain().await;
     assert_eq!(s.text("14155550214", "O2", "START").await, "opted_in");
     s.drain().await;
     let state = s
@@ -644,8 +665,7 @@ async fn start_in_self_managed_mode_resubscribes_and_confirms() {
         .iter()
         .map(|f| field(f, "text").to_string())
         .collect();
-    assert_eq!(texts_sent.len(), 2);
-    assert!(texts_sent.contains(&texts().stop) && texts_sent.contains(&texts().opt_in));
+    assert_eq!(texts_sent, [texts().stop.clone(), texts().opt_in]);
     // The consent evidence is the person's own message.
     let history = s
         .store
@@ -903,4 +923,447 @@ async fn the_website_resubscribe_in_each_mode() {
             .is_empty(),
         "no provider call in these modes"
     );
+}
+
+/// How Vonage misbehaves on the first send to each number in the order tests.
+#[derive(Clone, Copy, Debug)]
+enum Trouble {
+    /// Status "1" (throttled): certainly not sent, retried.
+    Throttled,
+    /// HTTP 503: certainly not sent, retried.
+    Unavailable,
+    /// Accepted after a pause: a send still in flight while others could overtake it.
+    Slow,
+}
+
+/// One request that reached the Vonage fake: to whom, what, whether it was accepted, and when
+/// its answer left (arrival plus any pause).
+#[derive(Clone, Debug)]
+struct Sent {
+    to: String,
+    text: String,
+    accepted: bool,
+    arrived: std::time::Instant,
+    answered: std::time::Instant,
+}
+
+/// The Vonage fake of the order tests: the first send to each number meets `trouble`, every
+/// other is accepted; each request is logged.
+#[derive(Clone)]
+struct TroubleFirst {
+    trouble: Trouble,
+    seen: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    log: Arc<std::sync::Mutex<Vec<Sent>>>,
+}
+
+impl TroubleFirst {
+    fn new(trouble: Trouble) -> Self {
+        Self {
+            trouble,
+            seen: Arc::default(),
+            log: Arc::default(),
+        }
+    }
+
+    /// The accepted texts to `digits`, in the order they reached Vonage.
+    fn accepted(&self, digits: &str) -> Vec<String> {
+        self.log
+            .lock()
+            .map(|log| {
+                log.iter()
+                    .filter(|s| s.accepted && s.to == digits)
+                    .map(|s| s.text.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether two sends to one number were ever in flight at once.
+    fn overlapping(&self) -> Vec<(String, String, String)> {
+        let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut found = Vec::new();
+        for (i, a) in log.iter().enumerate() {
+            for b in &log[i + 1..] {
+                if a.to == b.to && b.arrived < a.answered && a.arrived < b.answered {
+                    found.push((a.to.clone(), a.text.clone(), b.text.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    fn forget(&self) {
+        if let Ok(mut log) = self.log.lock() {
+            log.clear();
+        }
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.clear();
+        }
+    }
+}
+
+impl Respond for TroubleFirst {
+    fn respond(&self, request: &MockRequest) -> ResponseTemplate {
+        let form = form(request);
+        let to = field(&form, "to").to_string();
+        let first = self
+            .seen
+            .lock()
+            .map(|mut seen| seen.insert(to.clone()))
+            .unwrap_or(false);
+        let (response, accepted, pause) = match (first, self.trouble) {
+            (true, Trouble::Throttled) => (send_answer("1", &to, ""), false, Duration::ZERO),
+            (true, Trouble::Unavailable) => (ResponseTemplate::new(503), false, Duration::ZERO),
+            (true, Trouble::Slow) => {
+                let pause = Duration::from_millis(600);
+                (
+                    send_answer("0", &to, &format!("M-{to}")).set_delay(pause),
+                    true,
+                    pause,
+                )
+            }
+            (false, _) => (
+                send_answer("0", &to, &format!("M-{to}")),
+                true,
+                Duration::ZERO,
+            ),
+        };
+        let arrived = std::time::Instant::now();
+        if let Ok(mut log) = self.log.lock() {
+            log.push(Sent {
+                to,
+                text: field(&form, "text").to_string(),
+                accepted,
+                arrived,
+                answered: arrived + pause,
+            });
+        }
+        response
+    }
+}
+
+/// The people of the order tests: their messages (all in one batch), whether they opted out
+/// before it, and the texts they must get, in this order. A confirmation goes out only while it
+/// is true and never after a newer one (docs/decisions/0001-reply-order.md); HELP always.
+fn order_people() -> Vec<(&'static str, bool, Vec<&'static str>, Vec<String>)> {
+    let t = texts();
+    vec![
+        (
+            "14155550401",
+            false,
+            vec!["STOP", "START"],
+            vec![t.opt_in.clone()],
+        ),
+        (
+            "14155550402",
+            true,
+            vec!["START", "STOP"],
+            vec![t.stop.clone()],
+        ),
+        (
+            "14155550403",
+            false,
+            vec!["STOP", "HELP"],
+            vec![t.stop.clone(), t.help.clone()],
+        ),
+        (
+            "14155550404",
+            false,
+            vec!["HELP", "STOP"],
+            vec![t.help.clone(), t.stop.clone()],
+        ),
+        (
+            "14155550405",
+            false,
+            vec!["STOP", "START", "STOP"],
+            vec![t.stop.clone(), t.stop.clone()],
+        ),
+        (
+            "14155550406",
+            true,
+            vec!["START", "STOP", "START"],
+            vec![t.opt_in.clone(), t.opt_in],
+        ),
+    ]
+}
+
+/// Sets up the people of [`order_people`] with `trouble` at Vonage and returns the batch of
+/// their messages (the records of the earlier opt-outs already handled).
+async fn order_batch(trouble: Trouble) -> (Setup, TroubleFirst, Vec<serde_json::Value>) {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    let vonage = TroubleFirst::new(trouble);
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(vonage.clone())
+        .mount(&s.vonage)
+        .await;
+    for (digits, opted_out_before, _, _) in order_people() {
+        if opted_out_before {
+            s.text(digits, &format!("{digits}-0"), "STOP").await;
+        }
+    }
+    let (_, response) = s.drain().await;
+    assert_eq!(response.batch_item_failures.len(), 0, "{response:?}");
+    // Only the batch under test counts, and its first send to each person meets the trouble.
+    vonage.forget();
+    for (digits, _, messages, _) in order_people() {
+        for (i, text) in messages.iter().enumerate() {
+            s.text(digits, &format!("{digits}-{}", i + 1), text).await;
+        }
+    }
+    let records = s.reader.next_records().await;
+    (s, vonage, records)
+}
+
+/// Delivers the failed records again, as the event source mapping does, until none fail.
+async fn redeliver_until_done(notify: &Notify, records: &[serde_json::Value], failed: Vec<String>) {
+    let mut failed = failed;
+    for _ in 0..10 {
+        if failed.is_empty() {
+            return;
+        }
+        // Lambda retries from the lowest failed sequence number: that record and every later one.
+        let first = records
+            .iter()
+            .position(|r| {
+                failed
+                    .iter()
+                    .any(|f| r["dynamodb"]["SequenceNumber"] == f.as_str())
+            })
+            .unwrap_or(records.len());
+        failed = notify
+            .handle(lambda_event(&records[first..]), None)
+            .await
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+    }
+    assert!(failed.is_empty(), "still failing: {failed:?}");
+}
+
+async fn assert_order_kept(s: &Setup, vonage: &TroubleFirst, trouble: Trouble) {
+    for (digits, _, messages, want) in order_people() {
+        assert_eq!(
+            vonage.accepted(digits),
+            want,
+            "{trouble:?}: {digits} texted {messages:?}"
+        );
+        // The last text matches the state the person is in.
+        let state = s.store.state(&msisdn(digits)).await.unwrap_or_default();
+        let last_is_stop = want.last().is_some_and(|t| *t == texts().stop);
+        let status = state.map(|s| s.status);
+        match messages.iter().rev().find(|m| **m != "HELP") {
+            Some(&"STOP") => assert_eq!(status, Some(Status::OptedOut), "{digits}"),
+            _ => assert_eq!(status, Some(Status::Subscribed), "{digits}"),
+        }
+        if want.iter().any(|t| *t != texts().help) {
+            let confirmations: Vec<&String> = want.iter().filter(|t| **t != texts().help).collect();
+            assert_eq!(
+                confirmations.last().is_some_and(|t| **t == texts().stop),
+                status == Some(Status::OptedOut),
+                "{digits}: {want:?} {last_is_stop}"
+            );
+        }
+    }
+    assert_eq!(vonage.overlapping(), [], "two sends to one person at once");
+}
+
+async fn replies_keep_their_order_in_one_batch(trouble: Trouble) {
+    let (s, vonage, records) = order_batch(trouble).await;
+    let response = s.notify.handle(lambda_event(&records), None).await;
+    let failed = response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    redeliver_until_done(&s.notify, &records, failed).await;
+    assert_order_kept(&s, &vonage, trouble).await;
+}
+
+#[tokio::test]
+async fn replies_keep_their_order_in_one_batch_when_vonage_throttles() {
+    replies_keep_their_order_in_one_batch(Trouble::Throttled).await;
+}
+
+#[tokio::test]
+async fn replies_keep_their_order_in_one_batch_when_vonage_fails_with_5xx() {
+    replies_keep_their_order_in_one_batch(Trouble::Unavailable).await;
+}
+
+#[tokio::test]
+async fn replies_keep_their_order_in_one_batch_when_vonage_is_slow() {
+    replies_keep_their_order_in_one_batch(Trouble::Slow).await;
+}
+
+/// A number's records failing for good in one invocation (Vonage throttles every attempt of the
+/// first send) hold back that number's later records, which then come after it.
+#[tokio::test]
+async fn a_failed_record_holds_back_the_later_records_of_its_number_only() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .and(wiremock::matchers::body_string_contains("to=14155550411"))
+        .respond_with(send_answer("1", "14155550411", ""))
+        .up_to_n_times(3)
+        .mount(&s.vonage)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(AcceptAll)
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550411", "F1", "STOP").await;
+    s.text("14155550412", "F2", "STOP").await;
+    s.text("14155550411", "F3", "HELP").await;
+    let records = s.reader.next_records().await;
+    let response = s.notify.handle(lambda_event(&records), None).await;
+    let sequence = |id: &str| {
+        records
+            .iter()
+            .find(|r| r["dynamodb"]["Keys"]["sk"]["S"] == format!("E#sms:{id}"))
+            .and_then(|r| r["dynamodb"]["SequenceNumber"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    assert_eq!(
+        failed,
+        [sequence("F1"), sequence("F3")],
+        "the HELP waits for the STOP"
+    );
+    let accepted = |s: &[Vec<(String, String)>]| -> Vec<(String, String)> {
+        s.iter()
+            .map(|f| (field(f, "to").to_string(), field(f, "text").to_string()))
+            .collect()
+    };
+    let sends = s.sends().await;
+    assert_eq!(
+        accepted(&sends[3..]),
+        [("14155550412".to_string(), texts().stop)],
+        "the other number went on"
+    );
+    redeliver_until_done(&s.notify, &records, failed).await;
+    let sends = s.sends().await;
+    let to_first: Vec<String> = accepted(&sends[4..])
+        .into_iter()
+        .filter(|(to, _)| to == "14155550411")
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(to_first, [texts().stop, texts().help]);
+}
+
+/// Two invocations with the same batch at once (a redelivery while the first still runs), and
+/// two with one person's records split between them: the order holds, each reply goes once.
+#[tokio::test]
+async fn replies_keep_their_order_across_two_concurrent_invocations() {
+    for trouble in [Trouble::Slow, Trouble::Throttled] {
+        let (s, vonage, records) = order_batch(trouble).await;
+        let (a, b) = (s.notify.clone(), s.notify.clone());
+        let (ea, eb) = (lambda_event(&records), lambda_event(&records));
+        let (ra, rb) = tokio::join!(
+            tokio::spawn(async move { a.handle(ea, None).await }),
+            tokio::spawn(async move { b.handle(eb, None).await })
+        );
+        for response in [ra, rb] {
+            let failed = response
+                .unwrap_or_default()
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect();
+            redeliver_until_done(&s.notify, &records, failed).await;
+        }
+        assert_order_kept(&s, &vonage, trouble).await;
+    }
+    // Split: one invocation has each person's first message, the other the rest. The
+    // confirmations still never cross (a confirmation is sent only while true and never after a
+    // newer one); HELP may come before an older STOP's confirmation across split batches.
+    let (s, vonage, records) = order_batch(Trouble::Slow).await;
+    let first_ids: Vec<String> = order_people()
+        .iter()
+        .map(|(digits, ..)| format!("E#sms:{digits}-1"))
+        .collect();
+    let (firsts, rest): (Vec<_>, Vec<_>) = records.iter().cloned().partition(|r| {
+        first_ids
+            .iter()
+            .any(|id| r["dynamodb"]["Keys"]["sk"]["S"] == id.as_str())
+    });
+    let (a, b) = (s.notify.clone(), s.notify.clone());
+    let (ea, eb) = (lambda_event(&firsts), lambda_event(&rest));
+    let (ra, rb) = tokio::join!(
+        tokio::spawn(async move { a.handle(ea, None).await }),
+        tokio::spawn(async move { b.handle(eb, None).await })
+    );
+    for (response, part) in [(ra, &firsts), (rb, &rest)] {
+        let failed = response
+            .unwrap_or_default()
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        redeliver_until_done(&s.notify, part, failed).await;
+    }
+    for (digits, _, messages, _) in order_people() {
+        let got = vonage.accepted(digits);
+        let status = s
+            .store
+            .state(&msisdn(digits))
+            .await
+            .unwrap_or_default()
+            .map(|s| s.status);
+        let last_confirmation = got.iter().rev().find(|t| **t != texts().help);
+        assert_eq!(
+            last_confirmation.map(|t| *t == texts().stop),
+            Some(status == Some(Status::OptedOut)),
+            "{digits} texted {messages:?}, got {got:?}"
+        );
+    }
+    assert_eq!(vonage.overlapping(), [], "two sends to one person at once");
+}
+
+/// The invocation that loses a claim to another still sending it waits and finds it settled: no
+/// "unsettled" (which feeds an alarm). Only a claim whose lease ran out is unsettled.
+#[tokio::test]
+async fn losing_a_claim_race_is_not_an_unsettled_reply() {
+    let mut s = setup(ProviderMode::SelfManaged, true).await;
+    let vonage = TroubleFirst::new(Trouble::Slow);
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(vonage.clone())
+        .mount(&s.vonage)
+        .await;
+    s.text("14155550421", "Z1", "STOP").await;
+    let records = s.reader.next_records().await;
+    let record = records
+        .iter()
+        .find(|r| r["dynamodb"]["Keys"]["sk"]["S"] == "E#sms:Z1")
+        .cloned()
+        .unwrap_or_default();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let (a, b) = (s.notify.clone(), s.notify.clone());
+    let (ra, rb) = (record.clone(), record.clone());
+    let (one, two) = tokio::join!(
+        tokio::spawn(async move { a.process(&ra, deadline).await }),
+        tokio::spawn(async move { b.process(&rb, deadline).await })
+    );
+    let outcomes = [one, two].map(|r| r.ok().and_then(Result::ok));
+    let sent = outcomes
+        .iter()
+        .filter(|o| matches!(o, Some(Done::Sent { .. })))
+        .count();
+    let settled = outcomes
+        .iter()
+        .filter(|o| matches!(o, Some(Done::AlreadySettled)))
+        .count();
+    assert_eq!(
+        (sent, settled),
+        (1, 1),
+        "one sent it, the other found it settled: {outcomes:?}"
+    );
+    assert_eq!(vonage.accepted("14155550421"), [texts().stop]);
 }

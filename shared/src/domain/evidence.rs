@@ -168,6 +168,8 @@ pub fn build(msisdn: &str, items: Vec<Item>, now: OffsetDateTime) -> Evidence {
         let sk = text(&item, "sk").unwrap_or_default().to_owned();
         if sk == sort_keys::STATE {
             state_item = Some(item);
+        } else if sk == sort_keys::REPLY_LOCK {
+            // Bookkeeping of the replies in flight, not evidence: the replies are.
         } else {
             timeline.push(entry(sk, item));
         }

@@ -11,8 +11,12 @@
 //! An opt-out, HELP or opt-in that reached us by SMS (source `webhook`; an opt-in confirmed by
 //! Vonage, source `sms-opt-in`); not a website resubscribe, an opt-out filed through the API, a
 //! review decision, a sync with Vonage or an import.
+//!
+//! A confirmation tells the person their state ([`ReplyKind::confirms`]), so it goes out only
+//! while the number is still in that state, and never after the confirmation of a newer event:
+//! the last text a person gets says what their state is (docs/decisions/0001-reply-order.md).
 
-use crate::domain::event::EventKind;
+use crate::domain::event::{EventKind, Status};
 use crate::domain::sms::{self, Alphabet, GSM7_SEGMENT, UCS2_SEGMENT};
 
 /// Source of an event that came in by SMS through the webhook.
@@ -36,6 +40,15 @@ impl ReplyKind {
             ReplyKind::OptInConfirmation => "opt_in_confirmation",
         }
     }
+    /// The state a reply tells the person they are in: it is sent only while the number is in
+    /// it. HELP tells no state.
+    pub fn confirms(self) -> Option<Status> {
+        match self {
+            ReplyKind::StopConfirmation => Some(Status::OptedOut),
+            ReplyKind::OptInConfirmation => Some(Status::Subscribed),
+            ReplyKind::Help => None,
+        }
+    }
     pub fn parse(s: &str) -> Option<Self> {
         [
             ReplyKind::StopConfirmation,
@@ -50,12 +63,8 @@ impl ReplyKind {
 /// What a new history entry asks of the notify function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
-    /// Send this reply, once.
+    /// Send this reply, once (a confirmation only while it is still true: [`ReplyKind::confirms`]).
     Reply(ReplyKind),
-    /// An opt-out message older than the number's current state (it arrived late): confirm it
-    /// only if the number is still opted out. Telling someone who has since resubscribed that
-    /// they will get no more messages would be false.
-    ReplyIfStillOptedOut,
     /// An opt-in request (`short-code-api` mode): ask Vonage to lift its block, then record the
     /// resubscribe (or the refusal).
     LiftThenRecord,
@@ -72,8 +81,8 @@ pub fn plan(kind: EventKind, source: &str, applied: bool, replies: bool) -> Plan
         return Plan::Nothing;
     }
     match (kind, source) {
-        (EventKind::OptOut, SOURCE_SMS) if applied => Plan::Reply(ReplyKind::StopConfirmation),
-        (EventKind::OptOut, SOURCE_SMS) => Plan::ReplyIfStillOptedOut,
+        // Even a late STOP (older than the state): confirmed if the number is still opted out.
+        (EventKind::OptOut, SOURCE_SMS) => Plan::Reply(ReplyKind::StopConfirmation),
         (EventKind::Help, SOURCE_SMS) => Plan::Reply(ReplyKind::Help),
         // A late START (older than a newer STOP) did not subscribe anyone: nothing to confirm.
         (EventKind::Resubscribe, SOURCE_SMS | SOURCE_SMS_OPT_IN) if applied => {
@@ -358,7 +367,13 @@ mod tests {
                 true,
                 Plan::Reply(ReplyKind::StopConfirmation),
             ),
-            (OptOut, "webhook", false, true, Plan::ReplyIfStillOptedOut),
+            (
+                OptOut,
+                "webhook",
+                false,
+                true,
+                Plan::Reply(ReplyKind::StopConfirmation),
+            ),
             (Help, "webhook", false, true, Plan::Reply(ReplyKind::Help)),
             (
                 Resubscribe,

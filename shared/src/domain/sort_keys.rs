@@ -11,3 +11,5 @@ pub const HISTORY_PREFIX: &str = "E#";
 pub const REPLY_PREFIX: &str = "R#";
 /// `V#<review id>`: a review item.
 pub const REVIEW_PREFIX: &str = "V#";
+/// The number's reply lock (one item): one reply to a number at a time, in order.
+pub const REPLY_LOCK: &str = "REPLY_LOCK";

@@ -6,9 +6,10 @@
 //! Per record (only new history entries count; everything else in the stream is ignored):
 //!
 //! - a reply is owed ([`crate::domain::replies::plan`]): **claim** it (a conditional write keyed
-//!   by the inbound event: [`Store::claim_reply`]), **send** it from the number the person texted,
-//!   **settle** it with Vonage's answer. Exactly once: a redelivered record finds the reply
-//!   settled and does nothing; a claim left unsettled by a crash is reported, never re-sent.
+//!   by the inbound event, with the number's reply lock: [`Store::claim_reply`]), **send** it
+//!   from the number the person texted, **settle** it with Vonage's answer. Exactly once: a
+//!   redelivered record finds the reply settled and does nothing; a claim another invocation is
+//!   still sending is waited for; one left unsettled by a crash is reported, never re-sent.
 //!   Throttled / Vonage internal error / no connection: retried with backoff inside the
 //!   invocation, then the record fails so the stream retries it (bounded, then the dead-letter
 //!   queue). Barred or refused: recorded as not sent, not retried.
@@ -16,8 +17,14 @@
 //!   records the resubscribe (through `Store::record`), a refusal is recorded as such, no answer
 //!   fails the record for a retry.
 //!
+//! Order: a batch's records of one number are handled one after another, in stream order, and
+//! the first that fails holds back that number's later records (failed with it, retried after
+//! it); different numbers go in parallel. Across invocations the reply lock keeps one reply to a
+//! number in flight at a time and a confirmation only while it is true
+//! (docs/decisions/0001-reply-order.md).
+//!
 //! The response names the failed records (`ReportBatchItemFailures`): one bad record does not
-//! hold back the others.
+//! hold back the other numbers' records.
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
@@ -35,12 +42,15 @@ use crate::domain::timestamp;
 use crate::handlers::stream_event::{self, BatchResponse, ItemFailure, StreamEvent, StreamRecord};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FUNCTION: &str = "notify";
-/// Records handled at once within a batch.
+/// Numbers handled at once within a batch (each number's records one after another).
 const CONCURRENCY: usize = 8;
+/// The longest pause between two tries at a number's reply lock another invocation holds.
+const MAX_LOCK_PAUSE: Duration = Duration::from_secs(1);
 /// Time kept back from the invocation's deadline to settle what was sent.
 const SETTLE_RESERVE: Duration = Duration::from_secs(2);
 /// Budget when no deadline is known (tests, local runs).
@@ -97,6 +107,11 @@ pub enum Retry {
     NotSentYet(String),
     ProviderUnavailable(String),
     Storage(String),
+    /// Another invocation is sending a reply to this number and did not finish in our time.
+    Waiting(String),
+    /// An earlier record of the same number in this batch failed: this one waits for its retry,
+    /// so that the number's replies keep their order.
+    HeldBehind,
 }
 
 impl From<StoreError> for Retry {
@@ -134,11 +149,12 @@ impl Done {
 }
 
 impl Retry {
-    fn metric(&self) -> Metric {
+    fn metric(&self) -> Option<Metric> {
         match self {
-            Retry::NotSentYet(_) => Metric::RepliesDeferred,
-            Retry::ProviderUnavailable(_) => Metric::ProviderUnavailable,
-            Retry::Storage(_) => Metric::StorageErrors,
+            Retry::NotSentYet(_) | Retry::Waiting(_) => Some(Metric::RepliesDeferred),
+            Retry::ProviderUnavailable(_) => Some(Metric::ProviderUnavailable),
+            Retry::Storage(_) => Some(Metric::StorageErrors),
+            Retry::HeldBehind => None,
         }
     }
 }
@@ -215,16 +231,18 @@ impl Notify {
         };
         // Futures of a named async fn, not of a closure: a closure's future would not be `Send`
         // for every lifetime, which `tokio::spawn` of a whole invocation needs.
-        let each: Vec<_> = records
-            .iter()
-            .enumerate()
-            .map(|(i, record)| self.one(i, record, deadline))
+        let each: Vec<_> = by_number(&records)
+            .into_iter()
+            .map(|group| self.one_number(group, deadline))
             .collect();
         let mut results: Vec<(usize, Option<String>, Result<Done, Retry>)> =
             futures::stream::iter(each)
                 .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
         results.sort_by_key(|(i, _, _)| *i);
         let batch_item_failures = results
             .into_iter()
@@ -238,22 +256,34 @@ impl Notify {
         }
     }
 
-    async fn one(
+    /// One number's records (with their places in the batch), in order; after the first that
+    /// fails, the rest are held back.
+    async fn one_number(
         &self,
-        i: usize,
-        record: &serde_json::Value,
+        records: Vec<(usize, &serde_json::Value)>,
         deadline: Instant,
-    ) -> (usize, Option<String>, Result<Done, Retry>) {
-        let started = Instant::now();
-        let result = self.process(record, deadline).await;
-        self.report(record, &result, started);
-        (i, stream_event::sequence_number(record), result)
+    ) -> Vec<(usize, Option<String>, Result<Done, Retry>)> {
+        let mut results = Vec::with_capacity(records.len());
+        let mut failed = false;
+        for (i, record) in records {
+            let started = Instant::now();
+            // Only what may act for the person is held: the stream's other records are nothing.
+            let result = if failed && is_new_history_entry(record) {
+                Err(Retry::HeldBehind)
+            } else {
+                self.process(record, deadline).await
+            };
+            failed |= result.is_err();
+            self.report(record, &result, started);
+            results.push((i, stream_event::sequence_number(record), result));
+        }
+        results
     }
 
     fn report(&self, record: &serde_json::Value, result: &Result<Done, Retry>, started: Instant) {
         let metric = match result {
             Ok(done) => done.metric(),
-            Err(retry) => Some(retry.metric()),
+            Err(retry) => retry.metric(),
         };
         if let Some(metric) = metric {
             let mut metrics = Metrics::new(FUNCTION).count(metric);
@@ -339,88 +369,75 @@ impl Notify {
             self.replies.is_some(),
         ) {
             Plan::Nothing => Ok(Done::Nothing),
-            Plan::Reply(kind) => self.reply(&msisdn, &entry, kind, deadline).await,
-            Plan::ReplyIfStillOptedOut => {
-                let still = self
-                    .store
-                    .state(&msisdn)
-                    .await?
-                    .is_some_and(|s| s.status == Status::OptedOut);
-                if still {
-                    self.reply(&msisdn, &entry, ReplyKind::StopConfirmation, deadline)
-                        .await
-                } else {
-                    self.skip(
-                        &msisdn,
-                        &entry,
-                        ReplyKind::StopConfirmation,
-                        "resubscribed since",
-                    )
-                    .await
-                }
-            }
+            Plan::Reply(kind) => self.reply(msisdn, &entry, kind, deadline).await,
             Plan::LiftThenRecord => self.lift_then_record(msisdn, &entry, deadline).await,
         }
     }
 
-    fn owed(&self, msisdn: &Msisdn, entry: &HistoryEntry, kind: ReplyKind) -> Option<OwedReply> {
-        let replies = self.replies.as_ref()?;
-        Some(OwedReply {
-            msisdn: msisdn.clone(),
-            event_id: entry.event_id.clone(),
-            kind,
-            from: entry.details.get("short_code").cloned().unwrap_or_default(),
-            text: replies.texts.text(kind).to_owned(),
-        })
-    }
-
-    async fn skip(
-        &self,
-        msisdn: &Msisdn,
-        entry: &HistoryEntry,
-        kind: ReplyKind,
-        reason: &str,
-    ) -> Result<Done, Retry> {
-        let Some(owed) = self.owed(msisdn, entry, kind) else {
-            return Ok(Done::Nothing);
-        };
-        self.store.skip_reply(&owed, reason).await?;
-        Ok(Done::Skipped { kind })
+    async fn skip(&self, owed: &OwedReply, reason: &str) -> Result<Done, Retry> {
+        self.store.skip_reply(owed, reason).await?;
+        Ok(Done::Skipped { kind: owed.kind })
     }
 
     async fn reply(
         &self,
-        msisdn: &Msisdn,
+        msisdn: Msisdn,
         entry: &HistoryEntry,
         kind: ReplyKind,
         deadline: Instant,
     ) -> Result<Done, Retry> {
-        let (Some(replies), Some(owed)) = (self.replies.as_ref(), self.owed(msisdn, entry, kind))
-        else {
+        let Some(replies) = self.replies.as_ref() else {
             return Ok(Done::Nothing);
         };
+        let Some(event) = Event::from_history(msisdn.clone(), entry) else {
+            return Ok(Done::Malformed);
+        };
+        let owed = OwedReply {
+            msisdn,
+            event_id: entry.event_id.clone(),
+            kind,
+            from: entry.details.get("short_code").cloned().unwrap_or_default(),
+            text: replies.texts.text(kind).to_owned(),
+            order: event.order(),
+        };
+        let msisdn = &owed.msisdn;
         if owed.from.trim().is_empty() {
             return self
-                .skip(
-                    msisdn,
-                    entry,
-                    kind,
-                    "no sender number in the inbound message",
-                )
+                .skip(&owed, "no sender number in the inbound message")
                 .await;
         }
-        match self.store.claim_reply(&owed).await? {
-            Claim::Claimed { .. } => {}
-            Claim::Settled(_) => return Ok(Done::AlreadySettled),
-            Claim::Unsettled(found) => {
-                tracing::error!(
-                    msisdn = %msisdn,
-                    event_id = entry.event_id,
-                    status = found.status.as_str(),
-                    claimed_at = found.claimed_at.as_deref(),
-                    "reply claimed earlier and never settled (or its outcome unknown): not sent again; see optout-admin replies stuck"
-                );
-                return Ok(Done::Unsettled);
+        // The lease: until this invocation ends (the deadline plus what is kept to settle).
+        let left = deadline.saturating_duration_since(Instant::now()) + SETTLE_RESERVE;
+        let lease_until =
+            timestamp::now() + time::Duration::try_from(left).unwrap_or(time::Duration::ZERO);
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.store.claim_reply(&owed, lease_until).await? {
+                Claim::Claimed => break,
+                Claim::Settled(_) => return Ok(Done::AlreadySettled),
+                Claim::Stale(reason) => return self.skip(&owed, reason).await,
+                Claim::Unsettled(found) => {
+                    tracing::error!(
+                        msisdn = %msisdn,
+                        event_id = entry.event_id,
+                        status = found.status.as_str(),
+                        claimed_at = found.claimed_at.as_deref(),
+                        lease_until = found.lease_until.as_deref(),
+                        "reply claimed earlier and never settled (or its outcome unknown): not sent again; see optout-admin replies stuck"
+                    );
+                    return Ok(Done::Unsettled);
+                }
+                // Another invocation is sending this reply, or another reply to this number:
+                // wait for it (it settles within its lease), or leave the record to a retry.
+                Claim::InFlight(_) | Claim::Busy => {
+                    if Instant::now() + pause >= deadline {
+                        return Err(Retry::Waiting(
+                            "another invocation is sending a reply to this number".into(),
+                        ));
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_LOCK_PAUSE);
+                }
             }
         }
         let client_ref = client_ref(&entry.event_id);
@@ -550,6 +567,39 @@ pub fn texts_from_settings(settings: &Settings) -> Result<ReplyTexts, ConfigErro
     })
 }
 
+/// Whether a stream record is the insert of a history entry, the only records that may owe a
+/// reply or an opt-in (states, replies and the rest are written by us and ask nothing).
+fn is_new_history_entry(record: &serde_json::Value) -> bool {
+    let sk = record
+        .pointer("/dynamodb/NewImage/sk/S")
+        .and_then(|v| v.as_str());
+    record.pointer("/eventName").and_then(|v| v.as_str()) == Some("INSERT")
+        && sk.is_some_and(|sk| sk.starts_with(sort_keys::HISTORY_PREFIX))
+}
+
+/// The batch's records grouped by number (the partition key; a record without one alone), each
+/// group in batch order, the groups in the order of their first record.
+fn by_number(records: &[serde_json::Value]) -> Vec<Vec<(usize, &serde_json::Value)>> {
+    let mut groups: Vec<Vec<(usize, &serde_json::Value)>> = Vec::new();
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    for (i, record) in records.iter().enumerate() {
+        let key = record
+            .pointer("/dynamodb/Keys/pk/S")
+            .or_else(|| record.pointer("/dynamodb/NewImage/pk/S"))
+            .and_then(|v| v.as_str());
+        match key.and_then(|k| by_key.get(k).copied()) {
+            Some(group) => groups[group].push((i, record)),
+            None => {
+                if let Some(k) = key {
+                    by_key.insert(k, groups.len());
+                }
+                groups.push(vec![(i, record)]);
+            }
+        }
+    }
+    groups
+}
+
 /// Our reference on the send (echoed in the delivery receipt): at most 40 characters, the same
 /// for the same inbound event.
 fn client_ref(event_id: &str) -> String {
@@ -560,6 +610,29 @@ fn client_ref(event_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_grouped_by_number_in_order() {
+        let record = |pk: Option<&str>, seq: &str| match pk {
+            Some(pk) => {
+                serde_json::json!({"dynamodb": {"Keys": {"pk": {"S": pk}}, "SequenceNumber": seq}})
+            }
+            None => serde_json::json!({"dynamodb": {"SequenceNumber": seq}}),
+        };
+        let records = [
+            record(Some("N#1"), "1"),
+            record(Some("N#2"), "2"),
+            record(None, "3"),
+            record(Some("N#1"), "4"),
+            record(None, "5"),
+            record(Some("N#2"), "6"),
+        ];
+        let groups: Vec<Vec<usize>> = by_number(&records)
+            .into_iter()
+            .map(|g| g.into_iter().map(|(i, _)| i).collect())
+            .collect();
+        assert_eq!(groups, [vec![0, 3], vec![1, 5], vec![2], vec![4]]);
+    }
 
     #[test]
     fn client_refs_fit_vonage_and_are_stable() {

@@ -10,20 +10,31 @@
 //!   (none) ──skip──▶ skipped
 //! ```
 //!
-//! A claim is a conditional write: only one invocation can hold it. A `claimed` item found by a
-//! later invocation means an earlier one stopped between claiming and recording the answer (a
-//! crash, a timeout): whether Vonage sent the text is unknown, so it is never sent again blindly;
-//! like `unknown`, it is reported ([`Store::unsettled_replies`], `optout-admin replies stuck`) for
-//! a person to decide.
+//! A claim is a conditional write: only one invocation can hold it, until its lease ends (the
+//! claiming invocation's own deadline). A `claimed` item found by a later invocation is either
+//! in flight (its lease runs: wait for it to settle) or abandoned (the lease ran out: the earlier
+//! invocation stopped between claiming and recording the answer, so whether Vonage sent the text
+//! is unknown). An abandoned claim is never sent again blindly; like `unknown`, it is reported
+//! ([`Store::unsettled_replies`], `optout-admin replies stuck`) for a person to decide.
+//!
+//! Order: one reply to a number at a time. The claim takes the number's reply lock (`pk` =
+//! `N#<digits>`, `sk` = `REPLY_LOCK`: the event holding it, until when, and the order of the
+//! newest event whose confirmation was claimed) in the same transaction, with, for a
+//! confirmation, a check that the number is still in the state it confirms. So a confirmation is
+//! never sent after a newer one, nor when it is no longer true (docs/decisions/0001-reply-order.md).
 
 use super::items::{partition_key, s};
-use super::{unavailable, Store, StoreError};
+use super::{unavailable, Store, StoreError, STATE_SK};
+use crate::domain::event::Status;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::replies::ReplyKind;
-use crate::domain::timestamp;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::domain::{sort_keys, timestamp};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use serde::Serialize;
 use std::collections::HashMap;
+use time::OffsetDateTime;
 
 /// Sort key prefix of reply items.
 pub const REPLY_PREFIX: &str = crate::domain::sort_keys::REPLY_PREFIX;
@@ -73,6 +84,8 @@ pub struct OwedReply {
     /// The number or short code the person texted.
     pub from: String,
     pub text: String,
+    /// The order of the event that owes it (`Event::order`): confirmations go out in it.
+    pub order: String,
 }
 
 /// A reply item as read back.
@@ -86,6 +99,9 @@ pub struct ReplyRecord {
     pub text: String,
     pub attempts: u32,
     pub claimed_at: Option<String>,
+    /// Until when the claiming invocation may still settle it (absent on items claimed before
+    /// leases existed: [`LEGACY_LEASE`] after `claimed_at`).
+    pub lease_until: Option<String>,
     pub updated_at: String,
     pub sent_at: Option<String>,
     pub message_ids: Vec<String>,
@@ -96,12 +112,36 @@ pub struct ReplyRecord {
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// Ours to send: this is attempt number `attempt` (1 for a new reply).
-    Claimed { attempt: u32 },
+    /// Ours to send, and the number's reply lock is ours until the lease ends.
+    Claimed,
     /// Already settled (sent, not sent, skipped): nothing to do.
     Settled(ReplyRecord),
-    /// Claimed earlier and never settled, or its outcome unknown: a person decides.
+    /// Claimed by an invocation whose lease still runs: it will settle it.
+    InFlight(ReplyRecord),
+    /// Claimed and abandoned (its lease ran out), or its outcome unknown: a person decides.
     Unsettled(ReplyRecord),
+    /// Another reply to this number is being sent (or a concurrent write got in first): try
+    /// again shortly, so that replies to one number go out one at a time, in order.
+    Busy,
+    /// No longer to be sent: the number is not in the state this reply confirms, or a newer
+    /// event's confirmation was claimed first. The reason, for the skipped reply item.
+    Stale(&'static str),
+}
+
+/// How long a claim made before claims carried a lease counts as in flight: Lambda's longest
+/// timeout.
+pub const LEGACY_LEASE: time::Duration = time::Duration::minutes(15);
+
+impl ReplyRecord {
+    /// Whether the claiming invocation may still settle it at `now`.
+    pub fn lease_runs(&self, now: OffsetDateTime) -> bool {
+        let until = match (&self.lease_until, &self.claimed_at) {
+            (Some(until), _) => timestamp::parse_rfc3339(until),
+            (None, Some(claimed)) => timestamp::parse_rfc3339(claimed).map(|c| c + LEGACY_LEASE),
+            (None, None) => None,
+        };
+        until.is_some_and(|until| now < until)
+    }
 }
 
 /// How a claimed send ended.
@@ -135,20 +175,66 @@ fn reply_sk(event_id: &str) -> String {
     format!("{REPLY_PREFIX}{event_id}")
 }
 
+fn lock_key(msisdn: &Msisdn) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_string(), s(partition_key(msisdn))),
+        ("sk".to_string(), s(sort_keys::REPLY_LOCK)),
+    ])
+}
+
+/// The number's reply lock as read back.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ReplyLock {
+    holder: Option<String>,
+    held_until: Option<String>,
+    last_order: Option<String>,
+}
+
 impl Store {
-    /// Claim `reply` for sending: create its item as `claimed`, or move a `retryable` one back to
-    /// `claimed` (counting the attempt). Anything else is returned as found.
-    pub async fn claim_reply(&self, reply: &OwedReply) -> Result<Claim, StoreError> {
+    /// Claim `reply` for sending until `lease_until` (the claiming invocation's deadline): in one
+    /// transaction, create its item as `claimed` (or move a `retryable` one back, counting the
+    /// attempt), take the number's reply lock, and for a confirmation check that the number is
+    /// still in the state it confirms and that no newer event's confirmation was claimed.
+    pub async fn claim_reply(
+        &self,
+        reply: &OwedReply,
+        lease_until: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
         let now = timestamp::format(timestamp::now());
-        let result = self
-            .client
-            .update_item()
+        let lease = timestamp::format(lease_until);
+        let confirms = reply.kind.confirms();
+        let mut lock = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(&reply.msisdn)))
+            .expression_attribute_values(":event", s(reply.event_id.as_str()))
+            .expression_attribute_values(":lease", s(lease.as_str()))
+            .expression_attribute_values(":now", s(now.as_str()));
+        let (set, condition) = match confirms {
+            None => (
+                "SET holder = :event, held_until = :lease",
+                "attribute_not_exists(holder) OR holder = :event OR held_until < :now",
+            ),
+            Some(_) => {
+                lock = lock.expression_attribute_values(":order", s(reply.order.as_str()));
+                (
+                    "SET holder = :event, held_until = :lease, last_order = :order",
+                    "(attribute_not_exists(holder) OR holder = :event OR held_until < :now) \
+                     AND (attribute_not_exists(last_order) OR last_order <= :order)",
+                )
+            }
+        };
+        let lock = lock
+            .update_expression(set)
+            .condition_expression(condition)
+            .build()
+            .map_err(unavailable)?;
+        let claim = Update::builder()
             .table_name(&self.table)
             .set_key(Some(reply_key(&reply.msisdn, &reply.event_id)))
             .update_expression(
                 "SET #status = :claimed, msisdn = :msisdn, event_id = :event_id, kind = :kind, \
-                 #from = :from, #text = :text, claimed_at = :now, updated_at = :now, \
-                 attempts = if_not_exists(attempts, :zero) + :one",
+                 #from = :from, #text = :text, claimed_at = :now, lease_until = :lease, \
+                 updated_at = :now, attempts = if_not_exists(attempts, :zero) + :one",
             )
             .condition_expression("attribute_not_exists(pk) OR #status = :retryable")
             .expression_attribute_names("#status", "status")
@@ -161,34 +247,132 @@ impl Store {
             .expression_attribute_values(":kind", s(reply.kind.as_str()))
             .expression_attribute_values(":from", s(reply.from.as_str()))
             .expression_attribute_values(":text", s(reply.text.as_str()))
-            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":now", s(now.as_str()))
+            .expression_attribute_values(":lease", s(lease.as_str()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .build()
+            .map_err(unavailable)?;
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(lock).build())
+            .transact_items(TransactWriteItem::builder().update(claim).build());
+        if let Some(status) = confirms {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key("pk", s(partition_key(&reply.msisdn)))
+                .key("sk", s(STATE_SK))
+                .condition_expression("#status = :confirmed")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":confirmed", s(status.as_str()))
+                .build()
+                .map_err(unavailable)?;
+            request =
+                request.transact_items(TransactWriteItem::builder().condition_check(check).build());
+        }
+        let err = match request.send().await {
+            Ok(_) => return Ok(Claim::Claimed),
+            Err(err) => err,
+        };
+        let reasons: Vec<String> = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code().map(String::from))
+                .collect(),
+            Some(other) if other.code() == Some("TransactionConflictException") => {
+                return Ok(Claim::Busy)
+            }
+            _ => return Err(unavailable(err)),
+        };
+        // A concurrent transaction on one of the items: as if the lock were held.
+        if reasons
+            .iter()
+            .any(|c| c == "TransactionConflict" || c == "ThrottlingError")
+        {
+            return Ok(Claim::Busy);
+        }
+        if !reasons.iter().any(|c| c == "ConditionalCheckFailed") {
+            return Err(StoreError::Unavailable(format!(
+                "reply claim cancelled: {}",
+                reasons.join(",")
+            )));
+        }
+        self.why_not_claimed(reply, confirms).await
+    }
+
+    /// After a claim's condition failed: which one, read back consistently.
+    async fn why_not_claimed(
+        &self,
+        reply: &OwedReply,
+        confirms: Option<Status>,
+    ) -> Result<Claim, StoreError> {
+        let now = timestamp::now();
+        if let Some(found) = self.reply(&reply.msisdn, &reply.event_id).await? {
+            match found.status {
+                ReplyStatus::Retryable => {}
+                ReplyStatus::Claimed if found.lease_runs(now) => return Ok(Claim::InFlight(found)),
+                ReplyStatus::Claimed | ReplyStatus::Unknown => return Ok(Claim::Unsettled(found)),
+                ReplyStatus::Sent | ReplyStatus::NotSent | ReplyStatus::Skipped => {
+                    return Ok(Claim::Settled(found))
+                }
+            }
+        }
+        if let Some(confirmed) = confirms {
+            let state = self.state(&reply.msisdn).await?.map(|s| s.status);
+            if state != Some(confirmed) {
+                return Ok(Claim::Stale(match confirmed {
+                    Status::OptedOut => "resubscribed since",
+                    Status::Subscribed => "opted out since",
+                }));
+            }
+        }
+        let lock = self.reply_lock(&reply.msisdn).await?;
+        if confirms.is_some()
+            && lock
+                .last_order
+                .as_deref()
+                .is_some_and(|last| last > reply.order.as_str())
+        {
+            return Ok(Claim::Stale(
+                "a newer message's confirmation was sent first",
+            ));
+        }
+        // Held by another reply in flight, or changed between the claim and these reads.
+        Ok(Claim::Busy)
+    }
+
+    async fn reply_lock(&self, msisdn: &Msisdn) -> Result<ReplyLock, StoreError> {
+        let item = self
+            .get_consistent(partition_key(msisdn), sort_keys::REPLY_LOCK.into())
+            .await?
+            .unwrap_or_default();
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        Ok(ReplyLock {
+            holder: text("holder"),
+            held_until: text("held_until"),
+            last_order: text("last_order"),
+        })
+    }
+
+    /// Give the number's reply lock back, if `event_id` still holds it (a lock taken over after
+    /// its lease ran out is someone else's).
+    async fn release_reply_lock(&self, msisdn: &Msisdn, event_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_key(msisdn)))
+            .update_expression("REMOVE holder, held_until")
+            .condition_expression("holder = :event")
+            .expression_attribute_values(":event", s(event_id))
             .send()
             .await;
         match result {
-            Ok(out) => {
-                let attempt = out
-                    .attributes()
-                    .and_then(|a| a.get("attempts"))
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1);
-                Ok(Claim::Claimed { attempt })
-            }
+            Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => {
-                    let Some(found) = self.reply(&reply.msisdn, &reply.event_id).await? else {
-                        return Err(StoreError::Unavailable(
-                            "reply claim failed but no reply item exists".into(),
-                        ));
-                    };
-                    Ok(match found.status {
-                        ReplyStatus::Claimed | ReplyStatus::Unknown => Claim::Unsettled(found),
-                        _ => Claim::Settled(found),
-                    })
-                }
+                Some(e) if e.is_conditional_check_failed_exception() => Ok(()),
                 _ => Err(unavailable(err)),
             },
         }
@@ -233,11 +417,11 @@ impl Store {
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(())
+        self.release_reply_lock(msisdn, event_id).await
     }
 
-    /// Record that `reply` is not sent, and why, unless its item exists already. `true` when
-    /// written.
+    /// Record that `reply` is not sent, and why, unless its item exists already (but for a
+    /// `retryable` one: a send that never happened and now never will). `true` when written.
     pub async fn skip_reply(&self, reply: &OwedReply, reason: &str) -> Result<bool, StoreError> {
         let now = timestamp::format(timestamp::now());
         let mut item = reply_key(&reply.msisdn, &reply.event_id);
@@ -259,7 +443,9 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression("attribute_not_exists(pk) OR #status = :retryable")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":retryable", s(ReplyStatus::Retryable.as_str()))
             .send()
             .await;
         match put {
@@ -342,6 +528,7 @@ pub fn parse_reply(item: &HashMap<String, AttributeValue>) -> Result<ReplyRecord
             .and_then(|n| n.parse().ok())
             .unwrap_or(0),
         claimed_at: text("claimed_at"),
+        lease_until: text("lease_until"),
         updated_at: text("updated_at").unwrap_or_default(),
         sent_at: text("sent_at"),
         message_ids: item
