@@ -37,6 +37,12 @@ pub struct GatewayResponse {
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
+    /// Payload 2.0 and function URLs only, and always there (empty: no handler sets a cookie).
+    /// API Gateway and function URLs take an answer without it, but `aws_lambda_events`'
+    /// `ApiGatewayV2httpResponse` requires the field, and `cargo lambda watch` reads a function
+    /// URL's answer with it: without `cookies` every `/lambda-url/...` call there was a 500.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookies: Option<Vec<String>>,
     pub body: String,
     pub is_base64_encoded: bool,
 }
@@ -219,7 +225,7 @@ pub fn into_gateway_response(response: Response<Body>, shape: Shape) -> GatewayR
                 .push(value.to_owned());
         }
     }
-    let (headers, multi_value_headers) = match shape {
+    let (headers, multi_value_headers, cookies) = match shape {
         Shape::V2 => (
             Some(
                 headers
@@ -228,13 +234,15 @@ pub fn into_gateway_response(response: Response<Body>, shape: Shape) -> GatewayR
                     .collect(),
             ),
             None,
+            Some(Vec::new()),
         ),
-        Shape::V1 => (None, Some(headers)),
+        Shape::V1 => (None, Some(headers), None),
     };
     GatewayResponse {
         status_code: parts.status.as_u16(),
         headers,
         multi_value_headers,
+        cookies,
         body,
         is_base64_encoded,
     }
@@ -371,5 +379,94 @@ mod tests {
             "application/json"
         );
         assert!(v1.get("headers").is_none());
+        assert!(v1.get("cookies").is_none(), "no such field in payload 1.0");
+    }
+
+    /// What `cargo lambda watch` sends for `curl http://127.0.0.1:9000/lambda-url/<fn>/<path>`
+    /// (cargo-lambda 1.9.2, `trigger_router.rs`, `furls_handler`): a payload 2.0 event with the
+    /// function's name cut from the path, `localhost` as the domain, the caller's headers.
+    fn cargo_lambda_url_event(method: &str, path: &str, query: &str, body: &str) -> String {
+        serde_json::json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+            "headers": {"host": "127.0.0.1:9000", "user-agent": "curl/8.5.0", "accept": "*/*",
+                        "x-api-key": "k", "content-type": "application/json",
+                        "lambda-runtime-aws-request-id": "4c5d"},
+            "queryStringParameters": {"limit": "10"},
+            "requestContext": {
+                "routeKey": "$default", "stage": "$default", "requestId": "4c5d",
+                "domainName": "localhost", "domainPrefix": "resubscribe",
+                "http": {"method": method, "path": path, "protocol": "http",
+                         "sourceIp": "127.0.0.1", "userAgent": "cargo-lambda"},
+                "time": "03/Dec/2026:08:34:25 +0000", "timeEpoch": 1796286865
+            },
+            "pathParameters": {}, "body": body, "isBase64Encoded": false
+        })
+        .to_string()
+    }
+
+    /// The answer as `cargo lambda watch` reads it before answering the curl (and as lambda_http
+    /// would have written it): `aws_lambda_events`' `ApiGatewayV2httpResponse`. Before `cookies`
+    /// was there this failed, and every printed `scripts/local` curl line got a 500.
+    #[tokio::test]
+    async fn a_function_url_call_under_cargo_lambda_watch_gets_the_handlers_answer() {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+        use lambda_http::aws_lambda_events::encodings::Body as EventBody;
+        let event = cargo_lambda_url_event("POST", "/opt-outs", "limit=10", r#"{"a":1}"#);
+        let payload = RawValue::from_string(event).unwrap_or_else(|e| panic!("{e}"));
+        let seen = std::sync::Mutex::new(String::new());
+        let answer = serve(LambdaEvent::new(payload, Context::default()), |req| {
+            let body = match req.body() {
+                Body::Text(t) => t.clone(),
+                _ => String::new(),
+            };
+            if let Ok(mut seen) = seen.lock() {
+                *seen = format!(
+                    "{} {} {:?} {:?} {body}",
+                    req.method(),
+                    req.uri().path(),
+                    req.uri().query(),
+                    req.headers().get("x-api-key"),
+                );
+            }
+            async {
+                crate::handlers::http::json_response(
+                    lambda_http::http::StatusCode::UNAUTHORIZED,
+                    &serde_json::json!({"error": "unauthorized"}),
+                )
+            }
+        })
+        .await
+        .unwrap_or_else(|e| match e {});
+        assert_eq!(
+            *seen.lock().unwrap_or_else(|e| e.into_inner()),
+            r#"POST /opt-outs Some("limit=10") Some("k") {"a":1}"#
+        );
+        let wire = serde_json::to_vec(&answer).unwrap_or_default();
+        let read: ApiGatewayV2httpResponse =
+            serde_json::from_slice(&wire).unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+        assert_eq!(read.status_code, 401);
+        assert_eq!(read.headers["content-type"], "application/json");
+        assert!(read.cookies.is_empty());
+        assert!(!read.is_base64_encoded);
+        assert_eq!(
+            read.body,
+            Some(EventBody::Text(r#"{"error":"unauthorized"}"#.into()))
+        );
+    }
+
+    /// The same for a REST API (payload 1.0) answer: `ApiGatewayProxyResponse` reads it.
+    #[test]
+    fn a_rest_api_answer_reads_as_aws_lambda_events_reads_it() {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyResponse;
+        let response = crate::handlers::http::json_response(
+            lambda_http::http::StatusCode::CONFLICT,
+            &serde_json::json!({"error": "x"}),
+        );
+        let wire =
+            serde_json::to_vec(&into_gateway_response(response, Shape::V1)).unwrap_or_default();
+        let read: ApiGatewayProxyResponse =
+            serde_json::from_slice(&wire).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read.status_code, 409);
+        assert_eq!(read.multi_value_headers["content-type"], "application/json");
     }
 }
