@@ -58,17 +58,44 @@ ensure_sam_cli() {
     && .local/sam-venv/bin/python -m pip install --quiet --disable-pip-version-check 'aws-sam-cli==1.170.0' >.local/sam-install.log 2>&1
 }
 
-# schemathesis (the OpenAPI fuzzer) in .local/schemathesis-venv, pinned in
-# scripts/requirements-schemathesis.txt; a virtualenv of its own so its pins never move moto's.
-ensure_schemathesis() {
+# A virtualenv .local/$1 holding the pins of requirements file $2 (one `name==version` a line;
+# comments on lines of their own), installed on first use and again when a pin changes; its own
+# virtualenv so that its pins never move moto's. Fails softly (log: .local/$1-install.log).
+ensure_venv() {
+  local venv=.local/$1 requirements=$2
   local installed
   local missing
-  installed=$(.local/schemathesis-venv/bin/pip freeze 2>/dev/null || true)
+  installed=$("$venv/bin/pip" freeze 2>/dev/null || true)
   # Up to date when every pinned line is installed as pinned.
-  missing=$(grep -v '^#' scripts/requirements-schemathesis.txt | grep -vxF -f <(printf '%s\n' "$installed") || true)
-  [ -x .local/schemathesis-venv/bin/st ] && [ -z "$missing" ] && return 0
-  say "installing schemathesis into .local/schemathesis-venv"
-  python3 -m venv .local/schemathesis-venv >/dev/null 2>&1 \
-    && .local/schemathesis-venv/bin/python -m pip install --quiet --disable-pip-version-check \
-      -r scripts/requirements-schemathesis.txt >.local/schemathesis-install.log 2>&1
+  missing=$(grep -v -e '^#' -e '^$' "$requirements" | grep -vxF -f <(printf '%s\n' "$installed") || true)
+  [ -x "$venv/bin/python" ] && [ -z "$missing" ] && return 0
+  say "installing $requirements into $venv"
+  python3 -m venv "$venv" >/dev/null 2>&1 \
+    && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$requirements" >".local/$1-install.log" 2>&1
+}
+
+# schemathesis (the OpenAPI fuzzer) in .local/schemathesis-venv, pinned in
+# scripts/requirements-schemathesis.txt.
+ensure_schemathesis() {
+  ensure_venv schemathesis-venv scripts/requirements-schemathesis.txt
+}
+
+# openapi-python-client (a Python client generated from openapi.yaml) in
+# .local/openapi-client-venv, pinned in scripts/requirements-openapi-client.txt.
+ensure_openapi_client() {
+  ensure_venv openapi-client-venv scripts/requirements-openapi-client.txt
+}
+
+# Spectral (the OpenAPI linter) in .local/spectral: exactly the tree of scripts/spectral's lock
+# file (`npm ci`), without install scripts (one dependency's only phones home). Fails softly
+# (log: .local/spectral-install.log).
+ensure_spectral() {
+  need npm "Install Node.js 20 or newer, with npm."
+  [ -x .local/spectral/node_modules/.bin/spectral ] \
+    && cmp -s scripts/spectral/package-lock.json .local/spectral/package-lock.json && return 0
+  say "installing Spectral into .local/spectral (scripts/spectral/package-lock.json)"
+  mkdir -p .local/spectral \
+    && cp scripts/spectral/package.json scripts/spectral/package-lock.json .local/spectral/ \
+    && (cd .local/spectral && npm ci --ignore-scripts --no-audit --no-fund) >.local/spectral-install.log 2>&1
 }

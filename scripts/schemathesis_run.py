@@ -1,4 +1,5 @@
-"""Schemathesis's command line (`st`), with one work-around for the Python it runs on.
+"""Schemathesis's command line (`st`), with one work-around for the Python it runs on and the
+project's own check (scripts/schemathesis_checks.py, registered on import).
 
 CPython 3.11.7 (this machine's Python) can raise SystemError("AST constructor recursion depth
 mismatch") from `ast.parse` when it is called deep in a recursion. Hypothesis parses source
@@ -26,6 +27,7 @@ def lambda_description(f):
 
 lambda_sources.lambda_description = lambda_description
 
+import schemathesis_checks  # noqa: E402,F401 (registers refusals_beyond_schema)
 from schemathesis.cli import schemathesis  # noqa: E402 (after the patch, on purpose)
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 //! Every file in `events/` replayed through the real handlers against the local DynamoDB server
 //! (and a wiremock Vonage), in manifest order, each checked against its documented status, so
 //! the samples never rot.
+//!
+//! With `API_SAMPLES_DIR` set, each website API answer is also written there, one JSON file per
+//! event (`{"method", "path", "status", "content_type", "body"}`): real responses of every
+//! route, which `scripts/spec_check` reads back through a client generated from openapi.yaml.
 
 use shared::adapters::config::Settings;
 use shared::adapters::provider::ProviderMode;
@@ -34,6 +38,29 @@ impl Respond for ManageEcho {
         json["msisdn"] = msisdn.into();
         ResponseTemplate::new(200).set_body_raw(json.to_string(), "application/json")
     }
+}
+
+/// One API answer as `API_SAMPLES_DIR` holds it (see the top of this file).
+fn write_sample(
+    dir: &std::path::Path,
+    file: &str,
+    method: &str,
+    path: &str,
+    response: &lambda_http::Response<lambda_http::Body>,
+) {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    let sample = serde_json::json!({
+        "method": method,
+        "path": path,
+        "status": response.status().as_u16(),
+        "content_type": content_type,
+        "body": String::from_utf8_lossy(response.body().as_ref()),
+    });
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(file), sample.to_string()).unwrap();
 }
 
 #[tokio::test]
@@ -102,6 +129,7 @@ async fn every_sample_event_gets_its_documented_status() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
+    let samples = std::env::var_os("API_SAMPLES_DIR").map(std::path::PathBuf::from);
     for entry in &manifest.events {
         let text = std::fs::read_to_string(format!("{EVENTS}/{}", entry.file)).unwrap();
         let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -129,11 +157,18 @@ async fn every_sample_event_gets_its_documented_status() {
         }
         let request = lambda_http::request::from_str(&event.to_string())
             .unwrap_or_else(|e| panic!("{} is not a valid Lambda HTTP event: {e}", entry.file));
+        let (method, path) = (
+            request.method().to_string(),
+            request.uri().path().to_owned(),
+        );
         let response = match entry.function.as_str() {
             "unsubscribe-webhook" => webhook.handle(request).await,
             "resubscribe" => api.handle(request).await,
             other => panic!("{}: unknown function {other}", entry.file),
         };
+        if let (Some(dir), "resubscribe") = (&samples, entry.function.as_str()) {
+            write_sample(dir, &entry.file, &method, &path, &response);
+        }
         assert_eq!(
             response.status().as_u16(),
             entry.status,

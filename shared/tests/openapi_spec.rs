@@ -1,7 +1,8 @@
 //! `openapi.yaml` cannot drift from the code: its routes equal the code's `ROUTES` and the
-//! template's, its error codes equal `ErrorCode::ALL`, its event kinds `EventKind::ALL`. (Every
-//! response of the API handler tests is validated against it through
-//! `testkit::openapi::CheckedApi`.)
+//! template's, its error codes equal `ErrorCode::ALL`, its event kinds `EventKind::ALL`, its page
+//! sizes and list limits the code's constants. (Every response of the API handler tests is
+//! validated against it through `testkit::openapi::CheckedApi`; `scripts/api_fuzz` checks the
+//! rest of its request limits against the running API.)
 
 use shared::domain::event::EventKind;
 use shared::handlers::http::ErrorCode;
@@ -81,4 +82,58 @@ fn it_is_openapi_3_1_with_the_api_key_scheme_on_every_operation() {
             );
         }
     }
+}
+
+/// A parameter of an operation (`$ref`s followed).
+fn parameter<'a>(path: &str, method: &str, name: &str) -> &'a serde_json::Value {
+    let spec = openapi::spec();
+    let parameters = spec["paths"][path][method]["parameters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{method} {path} has no parameters"));
+    parameters
+        .iter()
+        .map(|p| match p["$ref"].as_str() {
+            Some(r) => spec
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("{r}")),
+            None => p,
+        })
+        .find(|p| {
+            p["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
+}
+
+#[test]
+fn the_page_sizes_and_list_limits_are_the_code_s() {
+    use shared::handlers::resubscribe::*;
+    for (path, name, default, max) in [
+        ("/opt-outs", "limit", DEFAULT_PAGE, MAX_PAGE),
+        ("/reviews", "limit", DEFAULT_REVIEW_PAGE, MAX_REVIEW_PAGE),
+        (
+            "/subscriptions/{msisdn}",
+            "history_limit",
+            DEFAULT_HISTORY,
+            MAX_HISTORY,
+        ),
+    ] {
+        let schema = &parameter(path, "get", name)["schema"];
+        assert_eq!(
+            (
+                schema["minimum"].as_i64(),
+                schema["maximum"].as_i64(),
+                schema["default"].as_i64()
+            ),
+            (Some(1), Some(i64::from(max)), Some(i64::from(default))),
+            "{path} {name}"
+        );
+    }
+    let numbers = &openapi::spec()["components"]["schemas"]["EligibilityRequest"]["properties"]
+        ["numbers"]["maxItems"];
+    assert_eq!(numbers.as_u64(), Some(MAX_NUMBERS as u64));
+    let key = parameter("/opt-outs", "post", IDEMPOTENCY_HEADER);
+    assert_eq!(key["in"], "header");
+    assert_eq!(key["required"], true);
 }
