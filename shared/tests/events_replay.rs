@@ -155,8 +155,13 @@ async fn every_sample_event_gets_its_documented_status() {
             );
             continue;
         }
-        let request = lambda_http::request::from_str(&event.to_string())
+        lambda_http::request::from_str(&event.to_string())
             .unwrap_or_else(|e| panic!("{} is not a valid Lambda HTTP event: {e}", entry.file));
+        // Through the functions' own entry, as deployed.
+        let (request, _) = shared::handlers::gateway::request_from_event(
+            &event.to_string(),
+            lambda_http::Context::default(),
+        );
         let (method, path) = (
             request.method().to_string(),
             request.uri().path().to_owned(),
@@ -177,6 +182,13 @@ async fn every_sample_event_gets_its_documented_status() {
             entry.note,
             body_json(&response)
         );
+        if entry.status == 405 {
+            assert!(
+                response.headers().contains_key("allow"),
+                "{}: a 405 without Allow",
+                entry.file
+            );
+        }
         if entry.status >= 400 {
             let json = body_json(&response);
             assert!(

@@ -1,7 +1,69 @@
 //! API Gateway events as the functions receive them (HTTP API 2.0, REST API 1.0, function URL),
-//! turned into `lambda_http::Request`s by lambda_http's own conversion code.
+//! turned into `lambda_http::Request`s by the functions' own entry
+//! (`shared::handlers::gateway::request_from_event`, which runs lambda_http's conversion).
+//!
+//! The events carry what API Gateway reports of its route selection ([`gateway_route`] over the
+//! stack's routes): an HTTP API its `routeKey` (`GET /subscriptions/{msisdn}`), its
+//! `pathParameters` and its path percent-decoded; a REST API its `resource`, its
+//! `pathParameters` and its path as sent (both still percent-encoded); a function URL only its
+//! raw path (`routeKey` `$default`). A request no route matches is sent as an HTTP API with a
+//! `$default` route, and a REST API with a `/{proxy+}` resource, would send it.
 
 use base64::Engine;
+
+/// Every route of the stack's HTTP API, as template.yaml declares them
+/// (`shared/tests/template_routes.rs` holds the functions' lists to it).
+pub fn stack_routes() -> impl Iterator<Item = (&'static str, &'static str)> {
+    shared::handlers::resubscribe::ROUTES
+        .iter()
+        .chain(shared::handlers::webhook::ROUTES)
+        .copied()
+}
+
+/// The route API Gateway selects for a request, as it names it to the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRoute {
+    /// The route's path, e.g. `/subscriptions/{msisdn}`.
+    pub template: &'static str,
+    /// Each parameter's name and its segment of the path, still percent-encoded.
+    pub params: Vec<(String, String)>,
+}
+
+/// The stack's route for `method` and `raw_path` (as sent, without the query): each `{name}`
+/// stands for one non-empty segment, the others must equal theirs once decoded. `None`: no
+/// route has them (API Gateway answers such a request itself unless a catch-all route takes it).
+pub fn gateway_route(method: &str, raw_path: &str) -> Option<GatewayRoute> {
+    let segments: Vec<&str> = raw_path.strip_prefix('/')?.split('/').collect();
+    stack_routes().find_map(|(m, template)| {
+        if m != method {
+            return None;
+        }
+        let pattern: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+        if pattern.len() != segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (p, s) in pattern.iter().zip(&segments) {
+            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                if s.is_empty() {
+                    return None;
+                }
+                params.push((name.to_string(), s.to_string()));
+            } else if decoded(s) != *p {
+                return None;
+            }
+        }
+        Some(GatewayRoute { template, params })
+    })
+}
+
+/// Percent-decoded, as an HTTP API hands over paths and path parameters (bytes that are not
+/// UTF-8 as U+FFFD).
+pub fn decoded(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
 
 /// How an API Gateway / Lambda event carries the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,24 +142,43 @@ impl<'a> HttpCall<'a> {
             .collect();
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(self.query).unwrap_or_default();
+        let route = gateway_route(self.method, self.path);
         match shape {
             EventShape::HttpApiV2 | EventShape::FunctionUrl => {
                 let mut qsp = serde_json::Map::new();
                 for (k, v) in &pairs {
                     qsp.insert(k.clone(), v.clone().into());
                 }
-                let route_key = if shape == EventShape::FunctionUrl {
-                    "$default".to_string()
-                } else {
-                    format!("{} {}", self.method, self.path)
+                let (route_key, path, path_parameters) = match (shape, &route) {
+                    (EventShape::HttpApiV2, Some(route)) => (
+                        format!("{} {}", self.method, route.template),
+                        decoded(self.path),
+                        route
+                            .params
+                            .iter()
+                            .map(|(k, v)| (k.clone(), decoded(v).into()))
+                            .collect::<serde_json::Map<_, _>>()
+                            .into(),
+                    ),
+                    (EventShape::HttpApiV2, None) => (
+                        "$default".to_string(),
+                        decoded(self.path),
+                        serde_json::Value::Null,
+                    ),
+                    _ => (
+                        "$default".to_string(),
+                        self.path.to_string(),
+                        serde_json::Value::Null,
+                    ),
                 };
                 serde_json::json!({
                     "version": "2.0",
                     "routeKey": route_key,
-                    "rawPath": self.path,
+                    "rawPath": path,
                     "rawQueryString": self.query,
                     "headers": headers,
                     "queryStringParameters": if qsp.is_empty() { serde_json::Value::Null } else { qsp.into() },
+                    "pathParameters": path_parameters,
                     "requestContext": {
                         "accountId": "123456789012",
                         "apiId": "example",
@@ -105,7 +186,7 @@ impl<'a> HttpCall<'a> {
                         "domainPrefix": "example",
                         "http": {
                             "method": self.method,
-                            "path": self.path,
+                            "path": path,
                             "protocol": "HTTP/1.1",
                             "sourceIp": "169.63.86.174",
                             "userAgent": "Apache-HttpAsyncClient/4.1 (Java/1.8.0_66)"
@@ -136,15 +217,34 @@ impl<'a> HttpCall<'a> {
                     .iter()
                     .map(|(k, v)| (k.clone(), serde_json::json!([v])))
                     .collect();
+                let (resource, path_parameters): (&str, serde_json::Map<_, _>) = match &route {
+                    Some(route) => (
+                        route.template,
+                        route
+                            .params
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone().into()))
+                            .collect(),
+                    ),
+                    None => (
+                        "/{proxy+}",
+                        [(
+                            "proxy".to_string(),
+                            self.path.trim_start_matches('/').into(),
+                        )]
+                        .into_iter()
+                        .collect(),
+                    ),
+                };
                 serde_json::json!({
-                    "resource": self.path,
+                    "resource": resource,
                     "path": self.path,
                     "httpMethod": self.method,
                     "headers": headers,
                     "multiValueHeaders": multi_headers,
                     "queryStringParameters": if single.is_empty() { serde_json::Value::Null } else { single.into() },
                     "multiValueQueryStringParameters": if multi.is_empty() { serde_json::Value::Null } else { multi.into() },
-                    "pathParameters": null,
+                    "pathParameters": if path_parameters.is_empty() { serde_json::Value::Null } else { path_parameters.into() },
                     "stageVariables": null,
                     "requestContext": {
                         "accountId": "123456789012",
@@ -152,7 +252,7 @@ impl<'a> HttpCall<'a> {
                         "stage": "prod",
                         "requestId": format!("req-{:x}", fastrand::u64(..)),
                         "identity": { "sourceIp": "169.63.86.174" },
-                        "resourcePath": self.path,
+                        "resourcePath": resource,
                         "httpMethod": self.method,
                         "apiId": "example",
                         "path": format!("/prod{}", self.path)
@@ -164,8 +264,13 @@ impl<'a> HttpCall<'a> {
         }
     }
 
+    /// The event as the function's entry turns it into a request.
     pub fn request(&self, shape: EventShape) -> lambda_http::Request {
-        lambda_http::request::from_str(&self.event(shape).to_string()).expect("a valid event")
+        shared::handlers::gateway::request_from_event(
+            &self.event(shape).to_string(),
+            lambda_http::Context::default(),
+        )
+        .0
     }
 }
 

@@ -8,6 +8,14 @@
 //! answers 500 and no line of ours is logged. Here every event becomes a request: one we cannot
 //! convert becomes a stand-in request carrying [`Unreadable`], which the handler answers with
 //! 400 through its normal error path (its one log line, its metric), never a panic.
+//!
+//! The path: an HTTP API hands the function its path percent-decoded (`rawPath`), a REST API
+//! and a function URL as the caller sent it. Pasted into a URI as it is, a decoded `#` or `?`
+//! would start a fragment or a query (`/subscriptions/14155550100%23x` read as
+//! `/subscriptions/14155550100`). So every character that cannot stand for itself in a path is
+//! escaped first ([`escape_path`]): an encoded path is unchanged, a decoded one keeps its
+//! characters inside their segments. The handlers route on the event's own route, or on this
+//! raw path decoded once (`super::routing`), never on the URI's path.
 
 use lambda_http::request::{LambdaRequest, RequestOrigin};
 use lambda_http::{Body, Context, LambdaEvent, Request, RequestExt, Response};
@@ -65,7 +73,12 @@ where
 /// whose URI parts it can build.
 pub fn request_from_event(event: &str, context: Context) -> (Request, Shape) {
     let (request, shape) = match serde_json::from_str::<LambdaRequest>(event) {
-        Ok(parsed) => {
+        Ok(mut parsed) => {
+            match &mut parsed {
+                LambdaRequest::ApiGatewayV2(r) => escape_path(&mut r.raw_path),
+                LambdaRequest::ApiGatewayV1(r) => escape_path(&mut r.path),
+                _ => {}
+            }
             let shape = match parsed.request_origin() {
                 RequestOrigin::ApiGatewayV1 => Shape::V1,
                 _ => Shape::V2,
@@ -92,6 +105,39 @@ pub fn request_from_event(event: &str, context: Context) -> (Request, Shape) {
         ),
     };
     (request.with_lambda_context(context), shape)
+}
+
+/// What cannot stand for itself in a URI's path (RFC 3986, section 3.3: a path holds
+/// unreserved characters, sub-delims, `:`, `@`, `/` and `%` escapes); non-ASCII is always escaped.
+/// `%` is left alone: in an encoded path it starts an escape, and a decoded one cannot be told
+/// from it.
+const NOT_IN_A_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The path with every character that cannot appear in a URI's path percent-encoded (a no-op on
+/// a path that is already encoded), so that lambda_http's URI keeps the whole path as its path
+/// and the raw path the routes are matched on keeps each segment's characters in it.
+fn escape_path(path: &mut Option<String>) {
+    if let Some(p) = path.as_mut() {
+        if let std::borrow::Cow::Owned(escaped) =
+            percent_encoding::utf8_percent_encode(p, NOT_IN_A_PATH).into()
+        {
+            *p = escaped;
+        }
+    }
 }
 
 /// Why `lambda_http` could not build this event's URI (it would panic), if it could not. This
@@ -337,6 +383,37 @@ mod tests {
         // What stays readable: percent signs, non-ASCII, `#`, and other printable characters.
         for fine in ["a=%", "a=%zz", "a=é", "a=#x", "a={}|^`\\"] {
             assert!(unreadable(&v2(fine, host.clone())).is_none(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_decoded_path_keeps_its_characters_in_the_path() {
+        // What an HTTP API hands over for `/subscriptions/14155550100%23x?history_limit=5`,
+        // and for other escapes of characters a path cannot hold.
+        for (raw, path) in [
+            (
+                "/subscriptions/14155550100#x",
+                "/subscriptions/14155550100%23x",
+            ),
+            ("/reviews/a?b", "/reviews/a%3Fb"),
+            ("/reviews/ \r\u{1a}", "/reviews/%20%0D%1A"),
+            ("/reviews/a\\b", "/reviews/a%5Cb"),
+            ("/reviews/\u{e9}", "/reviews/%C3%A9"),
+            ("/subscriptions/%2B1", "/subscriptions/%2B1"),
+            ("/a/b:c@d!$&'()*+,;=-._~", "/a/b:c@d!$&'()*+,;=-._~"),
+        ] {
+            let mut event: serde_json::Value =
+                serde_json::from_str(&v2("history_limit=5", serde_json::json!({"host": "h"})))
+                    .unwrap_or_default();
+            event["rawPath"] = raw.into();
+            let (request, _) = request_from_event(&event.to_string(), Context::default());
+            assert!(
+                request.extensions().get::<Unreadable>().is_none(),
+                "{raw:?}"
+            );
+            assert_eq!(request.uri().path(), path, "{raw:?}");
+            assert_eq!(request.raw_http_path(), path, "{raw:?}");
+            assert_eq!(request.uri().query(), Some("history_limit=5"), "{raw:?}");
         }
     }
 

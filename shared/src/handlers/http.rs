@@ -144,6 +144,8 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// A 405's `Allow` header: the methods the path has (RFC 9110, section 15.5.6).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -151,16 +153,21 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            allow: None,
         }
     }
     pub fn status(&self) -> StatusCode {
         self.code.status()
     }
+    /// 405 for a path whose methods are `allowed` (`GET, POST`), sent in the `Allow` header too.
     pub fn method_not_allowed(allowed: &str) -> Self {
-        Self::new(
-            ErrorCode::MethodNotAllowed,
-            format!("allowed methods: {allowed}"),
-        )
+        Self {
+            allow: Some(allowed.to_owned()),
+            ..Self::new(
+                ErrorCode::MethodNotAllowed,
+                format!("allowed methods: {allowed}"),
+            )
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
@@ -189,13 +196,20 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response<Body> {
-        json_response(
+        let mut response = json_response(
             self.status(),
             &ErrorBody {
                 error: self.code,
                 message: &self.message,
             },
-        )
+        );
+        if let Some(allow) = self
+            .allow
+            .and_then(|a| header::HeaderValue::from_str(&a).ok())
+        {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        response
     }
 }
 
@@ -314,6 +328,15 @@ mod tests {
         assert_eq!(body["error"], "invalid_message");
         assert_eq!(body["message"], "missing field `msisdn`");
         assert_eq!(body.as_object().map(|o| o.len()), Some(2));
+    }
+
+    #[test]
+    fn a_405_names_the_allowed_methods_in_its_allow_header() {
+        let response = ApiError::method_not_allowed("GET, POST").into_response();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[header::ALLOW], "GET, POST");
+        let response = ApiError::not_found("no such route").into_response();
+        assert!(response.headers().get(header::ALLOW).is_none());
     }
 
     #[test]

@@ -7,5 +7,6 @@ pub mod notify;
 pub mod reconcile;
 pub mod resubscribe;
 pub mod review_check;
+pub mod routing;
 pub mod stream_event;
 pub mod webhook;

@@ -23,6 +23,7 @@ use crate::domain::revocation::{ReviewCues, DEFAULT_REVIEW_CUES};
 use crate::domain::signature::{self, SignatureMethod};
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
+use crate::handlers::routing::{self, Selected};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -169,13 +170,20 @@ impl Webhook {
 
     async fn process(&self, req: &Request, log: &mut LogLine) -> Result<Handled, ApiError> {
         ApiError::check_readable(req)?;
-        let token = route_token(req.uri().path())
-            .ok_or_else(|| ApiError::not_found(format!("no such route; the webhook is {ROUTE}")))?;
-        if !matches!(req.method().as_str(), "GET" | "POST") {
-            return Err(ApiError::method_not_allowed("GET, POST"));
-        }
+        // The path's token segment is decoded once and compared whole (`routing`).
+        let token = match routing::select(req, ROUTES) {
+            Selected::Route { params, .. } => params.into_iter().next(),
+            Selected::MethodNotAllowed { allow } => {
+                return Err(ApiError::method_not_allowed(&allow))
+            }
+            Selected::NotFound => {
+                return Err(ApiError::not_found(format!(
+                    "no such route; the webhook is {ROUTE}"
+                )))
+            }
+        };
         if let Some(expected) = &self.auth.token {
-            let given = token.unwrap_or("");
+            let given = token.as_deref().unwrap_or("");
             if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                 return Err(ApiError::new(
                     ErrorCode::InvalidToken,
@@ -352,17 +360,6 @@ fn inbound_event(
     }
 }
 
-/// `Some(None)` for `/webhooks/inbound`, `Some(Some(token))` for `/webhooks/inbound/<token>`,
-/// `None` for any other path. Matching the end of the path keeps working behind a stage prefix.
-fn route_token(path: &str) -> Option<Option<&str>> {
-    let path = path.trim_end_matches('/');
-    if path.ends_with(ROUTE) {
-        return Some(None);
-    }
-    let (head, token) = path.rsplit_once('/')?;
-    (head.ends_with(ROUTE) && !token.is_empty()).then_some(Some(token))
-}
-
 /// What the webhook did with a valid inbound message: every such message is answered 200.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -467,16 +464,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes() {
-        assert_eq!(route_token("/webhooks/inbound"), Some(None));
-        assert_eq!(route_token("/webhooks/inbound/"), Some(None));
-        assert_eq!(route_token("/prod/webhooks/inbound"), Some(None));
+    fn routes_match_the_whole_path_and_keep_the_token_in_one_segment() {
+        let select = |method: &str, path: &str| {
+            let mut req = Request::default();
+            *req.method_mut() = method.parse().unwrap_or_default();
+            routing::select(&req.with_raw_http_path(path), ROUTES)
+        };
+        let token = |path: &str| match select("POST", path) {
+            Selected::Route { params, .. } => Some(params.into_iter().next()),
+            _ => None,
+        };
+        assert_eq!(token("/webhooks/inbound"), Some(None));
+        assert_eq!(token("/webhooks/inbound/"), Some(None));
         assert_eq!(
-            route_token("/webhooks/inbound/s3cr3t"),
-            Some(Some("s3cr3t"))
+            token("/webhooks/inbound/s3cr3t"),
+            Some(Some("s3cr3t".into()))
         );
-        assert_eq!(route_token("/webhooks/other"), None);
-        assert_eq!(route_token("/"), None);
-        assert_eq!(route_token("/webhooks/inbound/a/b"), None);
+        assert_eq!(
+            token("/webhooks/inbound/s3%2Fcr%23t"),
+            Some(Some("s3/cr#t".into()))
+        );
+        assert_eq!(token("/webhooks/other"), None);
+        assert_eq!(token("/"), None);
+        assert_eq!(token("/webhooks/inbound/a/b"), None);
+        assert_eq!(token("/x/webhooks/inbound"), None);
+        assert_eq!(
+            select("PUT", "/webhooks/inbound/s3cr3t"),
+            Selected::MethodNotAllowed {
+                allow: "GET, POST".into()
+            }
+        );
     }
 }

@@ -5,6 +5,13 @@
 //! event response goes back as the HTTP response: what the deployed function does behind API
 //! Gateway, minus API Gateway itself.
 //!
+//! The event is the one API Gateway would send: for a request one of the stack's routes matches
+//! (`testkit::gateway_route`), its `routeKey` (`GET /subscriptions/{msisdn}`), its
+//! `pathParameters` and its path, all percent-decoded as an HTTP API hands them over. A request
+//! no route matches, which the HTTP API would answer itself (404), goes to the function as a
+//! function URL sends it instead (`routeKey` `$default`, the path as sent), so that the
+//! function's own 404, and 405 with `Allow`, answer it as they do behind a function URL.
+//!
 //! ```text
 //! local-api --port 8126 --table optout-api --vonage http://127.0.0.1:8090 --api-key local-api-key
 //! ```
@@ -82,16 +89,34 @@ fn event(method: &str, uri: &hyper::Uri, headers: &hyper::HeaderMap, body: &[u8]
             true,
         ),
     };
+    let (route_key, raw_path, path_parameters) = match testkit::gateway_route(method, uri.path()) {
+        Some(route) => (
+            format!("{method} {}", route.template),
+            testkit::decoded(uri.path()),
+            route
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), testkit::decoded(v).into()))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        ),
+        None => (
+            "$default".to_string(),
+            uri.path().to_string(),
+            serde_json::Value::Null,
+        ),
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
     serde_json::json!({
         "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": uri.path(),
+        "routeKey": route_key,
+        "rawPath": raw_path,
         "rawQueryString": uri.query().unwrap_or(""),
         "headers": map,
+        "pathParameters": path_parameters,
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "local",
@@ -99,13 +124,13 @@ fn event(method: &str, uri: &hyper::Uri, headers: &hyper::HeaderMap, body: &[u8]
             "domainPrefix": "local",
             "http": {
                 "method": method,
-                "path": uri.path(),
+                "path": raw_path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
                 "userAgent": headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("")
             },
             "requestId": format!("local-{:016x}", fastrand::u64(..)),
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": "26/Nov/2026:10:00:00 +0000",
             "timeEpoch": now

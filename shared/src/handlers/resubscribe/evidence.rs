@@ -3,7 +3,7 @@
 //! ([`crate::domain::evidence`]). JSON by default; the plain-text rendering for a person with
 //! `?format=text` (or `Accept: text/plain` without `application/json`).
 
-use super::{percent_decode, query_param, LogLine, ResubscribeApi};
+use super::{query_param, LogLine, ResubscribeApi};
 use crate::domain::evidence::render_text;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::timestamp;
@@ -51,8 +51,7 @@ impl ResubscribeApi {
         number: &str,
         log: &mut LogLine,
     ) -> Result<Response<Body>, ApiError> {
-        let decoded = percent_decode(number);
-        let readings = Msisdn::readings(&decoded, self.default_region)?;
+        let readings = Msisdn::readings(number, self.default_region)?;
         let format = format(req)?;
         let evidence = self
             .store

@@ -15,8 +15,10 @@
 //!   first, with a check that its state is the one its history implies (JSON or plain text).
 //!
 //! This file: the settings, the router, the API key check, and the one log line and metrics per
-//! request. Every route needs `x-api-key` equal to one of `API_KEYS`. Errors are
-//! `{"error", "message"}` ([`ApiError`]); docs/api.md lists them.
+//! request. Every request needs `x-api-key` equal to one of `API_KEYS`, checked before its path
+//! is looked at; routes are matched on the event's route or its raw path
+//! ([`crate::handlers::routing`]). Errors are `{"error", "message"}` ([`ApiError`]); docs/api.md
+//! lists them.
 
 mod eligibility;
 mod evidence;
@@ -33,6 +35,7 @@ use crate::adapters::store::Store;
 use crate::adapters::vonage::VonageClient;
 use crate::domain::event::Outcome;
 use crate::handlers::http::{ApiError, ErrorCode};
+use crate::handlers::routing::{self, Selected};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::sync::Arc;
 use std::time::Instant;
@@ -194,45 +197,31 @@ impl ResubscribeApi {
         response
     }
 
+    /// The key check first, for every request: a missing or wrong key gets 401 whatever the
+    /// path, so nothing about the API's paths is told to a caller without a key. Then the route
+    /// (`routing::select`): 404 for a path we do not have, 405 with `Allow` for another method.
     async fn route(&self, req: &Request, log: &mut LogLine) -> Result<Response<Body>, ApiError> {
+        // An event that is no readable HTTP request has no headers to check a key in.
         ApiError::check_readable(req)?;
-        let path = req.uri().path().trim_end_matches('/');
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let method = req.method().as_str();
-        // Match on the path's end so a stage prefix (REST API) does not break routing.
-        // The `{msisdn}` routes first, so that a number segment spelled like another route
-        // (`/subscriptions/opt-outs`) is read as a number, not routed elsewhere.
-        let route = match (segments.as_slice(), method) {
-            ([.., "subscriptions", number, "evidence"], "GET") => Route::Evidence(number),
-            ([.., "subscriptions", _, "evidence"], _) => {
-                return Err(ApiError::method_not_allowed("GET"))
-            }
-            ([.., "subscriptions", number], "GET") => Route::Subscription(number),
-            ([.., "subscriptions", _], _) => return Err(ApiError::method_not_allowed("GET")),
-            ([.., "resubscribe"], "POST") => Route::Resubscribe,
-            ([.., "resubscribe"], _) => return Err(ApiError::method_not_allowed("POST")),
-            ([.., "eligibility"], "POST") => Route::Eligibility,
-            ([.., "eligibility"], _) => return Err(ApiError::method_not_allowed("POST")),
-            ([.., "reviews", id], "POST") => Route::ResolveReview(id),
-            ([.., "reviews", _], _) => return Err(ApiError::method_not_allowed("POST")),
-            ([.., "reviews"], "GET") => Route::Reviews,
-            ([.., "reviews"], _) => return Err(ApiError::method_not_allowed("GET")),
-            ([.., "opt-outs"], "GET") => Route::OptOuts,
-            ([.., "opt-outs"], "POST") => Route::PostOptOut,
-            ([.., "opt-outs"], _) => return Err(ApiError::method_not_allowed("GET, POST")),
-            _ => return Err(ApiError::not_found("no such route")),
+        let no_route = || ApiError::not_found("no such route");
+        let route = match routing::select(req, ROUTES) {
+            Selected::Route { route, params } => Route::of(route, params).ok_or_else(no_route),
+            Selected::MethodNotAllowed { allow } => Err(ApiError::method_not_allowed(&allow)),
+            Selected::NotFound => Err(no_route()),
         };
-        log.route = route.name();
+        if let Ok(route) = &route {
+            log.route = route.name();
+        }
         self.authenticate(req)?;
-        match route {
+        match route? {
             Route::Resubscribe => self.resubscribe(req, log).await,
-            Route::Subscription(number) => self.subscription(req, number, log).await,
+            Route::Subscription(number) => self.subscription(req, &number, log).await,
             Route::OptOuts => self.opt_outs(req).await,
             Route::PostOptOut => self.post_opt_out(req, log).await,
             Route::Reviews => self.reviews(req).await,
-            Route::ResolveReview(id) => self.resolve_review(req, id, log).await,
+            Route::ResolveReview(id) => self.resolve_review(req, &id, log).await,
             Route::Eligibility => self.eligibility(req, log).await,
-            Route::Evidence(number) => self.evidence(req, number, log).await,
+            Route::Evidence(number) => self.evidence(req, &number, log).await,
         }
     }
 
@@ -258,18 +247,38 @@ impl ResubscribeApi {
     }
 }
 
-enum Route<'a> {
+/// A route with its path parameters' values (decoded).
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
     Resubscribe,
-    Subscription(&'a str),
+    Subscription(String),
     OptOuts,
     PostOptOut,
     Reviews,
-    ResolveReview(&'a str),
+    ResolveReview(String),
     Eligibility,
-    Evidence(&'a str),
+    Evidence(String),
 }
 
-impl Route<'_> {
+impl Route {
+    /// The route of a [`ROUTES`] entry; `None` only for an entry this match misses (a test
+    /// checks there is none).
+    fn of(route: (&str, &str), params: Vec<String>) -> Option<Route> {
+        let param = || params.first().cloned().unwrap_or_default();
+        Some(match route {
+            ("POST", "/resubscribe") => Route::Resubscribe,
+            ("GET", "/subscriptions/{msisdn}") => Route::Subscription(param()),
+            ("GET", "/opt-outs") => Route::OptOuts,
+            ("POST", "/opt-outs") => Route::PostOptOut,
+            ("GET", "/reviews") => Route::Reviews,
+            ("POST", "/reviews/{id}") => Route::ResolveReview(param()),
+            ("POST", "/eligibility") => Route::Eligibility,
+            ("GET", "/subscriptions/{msisdn}/evidence") => Route::Evidence(param()),
+            _ => return None,
+        })
+    }
+
+    /// `METHOD /template`, as in [`ROUTES`] (the log line's `route`).
     fn name(&self) -> &'static str {
         match self {
             Route::Resubscribe => "POST /resubscribe",
@@ -343,18 +352,6 @@ fn captured_at(
     Ok(at)
 }
 
-fn percent_decode(segment: &str) -> String {
-    // A path segment is not a form value: `+` is a literal plus (as in "+14155550100").
-    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!(
-        "v={}",
-        segment.replace('+', "%2B")
-    ))
-    .ok()
-    .and_then(|mut v| v.pop())
-    .map(|(_, v)| v)
-    .unwrap_or_else(|| segment.to_string())
-}
-
 /// What a request's log line says beyond its route, status and error.
 #[derive(Default)]
 struct LogLine {
@@ -377,9 +374,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn path_segments_decode_plus_literally() {
-        assert_eq!(percent_decode("%2B14155550100"), "+14155550100");
-        assert_eq!(percent_decode("+14155550100"), "+14155550100");
-        assert_eq!(percent_decode("415%20555%200100"), "415 555 0100");
+    fn every_route_is_handled_under_its_own_name() {
+        for &(method, template) in ROUTES {
+            let route = Route::of((method, template), vec!["x".into()])
+                .unwrap_or_else(|| panic!("{method} {template} has no handler"));
+            assert_eq!(route.name(), format!("{method} {template}"));
+        }
+        assert_eq!(Route::of(("DELETE", "/opt-outs"), vec![]), None);
     }
 }

@@ -7,7 +7,7 @@
 //!   resubscribe is not undone); `not_revocation` notes the decision in history. Repeating the
 //!   same decision returns the existing resolution; another decision on a resolved item is 409.
 
-use super::{percent_decode, query_int, query_param, LogLine, ResubscribeApi, BODY_LIMIT};
+use super::{query_int, query_param, LogLine, ResubscribeApi, BODY_LIMIT};
 use crate::adapters::store::reviews::ResolveOutcome;
 use crate::domain::review::{self, Decision, Resolution, Review, ReviewStatus};
 use crate::domain::timestamp;
@@ -60,7 +60,6 @@ impl ResubscribeApi {
         id: &str,
         log: &mut LogLine,
     ) -> Result<Response<Body>, ApiError> {
-        let id = percent_decode(id);
         let body = req.body().as_ref();
         if body.len() > BODY_LIMIT {
             return Err(ApiError::payload_too_large(BODY_LIMIT));
@@ -69,11 +68,11 @@ impl ResubscribeApi {
             .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
         let (decision, by, note) = request.validate()?;
         let not_found = || ApiError::not_found("no review item with this id");
-        if !review::is_review_id(&id) {
+        if !review::is_review_id(id) {
             return Err(not_found());
         }
-        log.review_id = Some(id.clone());
-        let item = self.store.review(&id).await?.ok_or_else(not_found)?;
+        log.review_id = Some(id.to_owned());
+        let item = self.store.review(id).await?.ok_or_else(not_found)?;
         log.msisdn = Some(item.msisdn.masked());
         if item.status == ReviewStatus::Resolved {
             return already_resolved(item, decision);

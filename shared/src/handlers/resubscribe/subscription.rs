@@ -1,7 +1,7 @@
 //! `GET /subscriptions/{msisdn}`: a number's status and recent history, for any spelling of a
 //! number we may hold (see `Msisdn::readings`).
 
-use super::{percent_decode, query_int, LogLine, ResubscribeApi};
+use super::{query_int, LogLine, ResubscribeApi};
 use crate::domain::event::{pick_reading, state_rank, HistoryEntry, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
@@ -19,8 +19,7 @@ impl ResubscribeApi {
         number: &str,
         log: &mut LogLine,
     ) -> Result<Response<Body>, ApiError> {
-        let decoded: String = percent_decode(number);
-        let readings = Msisdn::readings(&decoded, self.default_region)?;
+        let readings = Msisdn::readings(number, self.default_region)?;
         let limit = query_int(req, "history_limit", DEFAULT_HISTORY, MAX_HISTORY)?;
         let mut found = Vec::with_capacity(readings.len());
         for reading in readings {
