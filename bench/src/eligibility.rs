@@ -17,7 +17,7 @@ use shared::adapters::vonage::VonageClient;
 use shared::domain::event::{Event, EventKind};
 use shared::domain::msisdn::Msisdn;
 use shared::handlers::gateway;
-use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::website_api::WebsiteApi;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ pub struct EligibilityBench {
     pub budget_ms: f64,
     /// `Msisdn::readings` of 1,000 human-written numbers + `Store::states_parallel`.
     pub store: Summary,
-    /// The same through `ResubscribeApi::handle` (event in, JSON body out), in-process.
+    /// The same through `WebsiteApi::handle` (event in, JSON body out), in-process.
     pub handler: Summary,
     /// `Msisdn::readings` of the 1,000 inputs alone (CPU, no I/O).
     pub parse_only: Summary,
@@ -99,7 +99,7 @@ pub async fn measure(store: &Store, reps: usize) -> Result<EligibilityBench, Str
     let inputs = inputs();
     let region = shared::domain::msisdn::Region::US;
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").map_err(|e| e.to_string())?;
-    let api = ResubscribeApi::new(store.clone(), vonage, vec![events::API_KEY.to_string()]);
+    let api = WebsiteApi::new(store.clone(), vonage, vec![events::API_KEY.to_string()]);
     let event = String::from_utf8(event()).map_err(|e| e.to_string())?;
     let (mut get, mut via_store, mut via_handler, mut parse) = (vec![], vec![], vec![], vec![]);
     let one = Msisdn::from_provider("13035560000").map_err(|e| e.to_string())?;

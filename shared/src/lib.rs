@@ -13,7 +13,7 @@
 //!   API), [`adapters::config`] (settings, secrets, logging), [`adapters::tls`],
 //!   [`adapters::metrics`].
 //! - [`handlers`], one per function: [`handlers::webhook`] (`unsubscribe-webhook`),
-//!   [`handlers::resubscribe`] (`resubscribe`, the website's API), [`handlers::reconcile`]
+//!   [`handlers::website_api`] (`resubscribe`, the website's API), [`handlers::reconcile`]
 //!   (`reconcile`); and what the HTTP ones share: [`handlers::gateway`] (API Gateway events in
 //!   and out) and [`handlers::http`] (the error type of the HTTP boundary).
 

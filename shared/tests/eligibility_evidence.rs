@@ -8,8 +8,8 @@ use serde_json::Value;
 use shared::adapters::store::Store;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::{Event, EventKind, Status};
-use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use shared::handlers::website_api::WebsiteApi;
 use std::collections::BTreeMap;
 use testkit::openapi::CheckedApi;
 use testkit::*;
@@ -21,7 +21,7 @@ const KEY: &str = "website-key";
 fn api(store: Store) -> CheckedApi {
     // Never called by these routes: nothing listens on port 9.
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
+    CheckedApi::new(WebsiteApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 fn event(digits: &str, kind: EventKind, id: &str, at: OffsetDateTime, source: &str) -> Event {
@@ -249,7 +249,7 @@ async fn bad_bodies_are_refused_and_an_empty_list_is_fine() {
             "invalid_json",
         ),
         (
-            vec![b' '; shared::handlers::resubscribe::ELIGIBILITY_BODY_LIMIT + 1],
+            vec![b' '; shared::handlers::website_api::ELIGIBILITY_BODY_LIMIT + 1],
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),

@@ -12,8 +12,8 @@ use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
 use shared::domain::signature::SignatureMethod;
 use shared::handlers::notify::Notify;
-use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use shared::handlers::website_api::WebsiteApi;
 use testkit::sample_events::{prepare, Manifest};
 use testkit::*;
 use wiremock::matchers::{method, path};
@@ -111,7 +111,7 @@ async fn every_sample_event_gets_its_documented_status() {
     };
     let client = VonageClient::new(&vonage.uri(), "local", "local-secret").unwrap();
     // Every answer checked against openapi.yaml.
-    let api = testkit::openapi::CheckedApi::new(ResubscribeApi::new(
+    let api = testkit::openapi::CheckedApi::new(WebsiteApi::new(
         store.clone(),
         client,
         vec!["local-api-key".into()],

@@ -6,8 +6,8 @@ use lambda_http::http::StatusCode;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
 use shared::handlers::gateway::{self, Shape};
-use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use shared::handlers::website_api::WebsiteApi;
 use testkit::openapi::CheckedApi;
 use testkit::*;
 
@@ -22,7 +22,7 @@ fn webhook(store: shared::adapters::store::Store) -> Webhook {
 fn api(store: shared::adapters::store::Store) -> CheckedApi {
     // Never called by these tests: nothing listens on port 9.
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
+    CheckedApi::new(WebsiteApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 fn stop_query(digits: &str, id: &str, text: &str) -> String {

@@ -101,11 +101,8 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
     // The website API's read routes answer with full numbers, and log them masked.
     let vonage =
         shared::adapters::vonage::VonageClient::new("http://127.0.0.1:9", "k", "s").unwrap();
-    let api = shared::handlers::resubscribe::ResubscribeApi::new(
-        store.clone(),
-        vonage,
-        vec!["key".into()],
-    );
+    let api =
+        shared::handlers::website_api::WebsiteApi::new(store.clone(), vonage, vec!["key".into()]);
     let review = shared::domain::review::review_id(&msisdn("14155559876"), "sms:J4");
     let path = format!("/reviews/{review}");
     let decision = br#"{"decision":"opt_out","by":"agent"}"#;

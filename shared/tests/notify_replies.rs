@@ -6,7 +6,7 @@
 use lambda_http::http::StatusCode;
 use shared::adapters::provider::ProviderMode;
 use shared::adapters::provider::{OptOutAssist, Provider, SelfManaged, ShortCodeApi};
-use shared::adapters::store::replies::{Claim, OwedReply, ReplyStatus};
+use shared::adapters::store::replies::{OwedReply, ReplyClaim, ReplyStatus};
 use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
 use shared::domain::event::{Event, EventKind, Status};
@@ -493,7 +493,7 @@ async fn a_crash_between_claim_and_send_is_reported_not_resent() {
     };
     let lease = shared::domain::timestamp::now() + time::Duration::milliseconds(700);
     let claim = s.store.claim_reply(&owed, lease).await;
-    assert_eq!(claim.ok(), Some(Claim::Claimed));
+    assert_eq!(claim.ok(), Some(ReplyClaim::Claimed));
     s.text("14155550208", "K2", "HELP").await;
     let (_, response) = s.drain().await;
     assert_eq!(
@@ -885,7 +885,7 @@ async fn the_website_resubscribe_in_each_mode() {
         ),
     ] {
         let api = testkit::openapi::CheckedApi::new(
-            shared::handlers::resubscribe::ResubscribeApi::with_provider(
+            shared::handlers::website_api::WebsiteApi::with_provider(
                 store.clone(),
                 provider,
                 vec!["k".into()],

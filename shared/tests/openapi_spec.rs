@@ -11,15 +11,11 @@ use testkit::template::{http_routes, Routes};
 
 #[test]
 fn the_spec_describes_exactly_the_routes_the_code_and_the_template_serve() {
-    let code: Routes = shared::handlers::resubscribe::ROUTES
+    let code: Routes = shared::handlers::website_api::ROUTES
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
-    assert_eq!(
-        openapi::routes(),
-        code,
-        "openapi.yaml vs ResubscribeApi ROUTES"
-    );
+    assert_eq!(openapi::routes(), code, "openapi.yaml vs WebsiteApi ROUTES");
     assert_eq!(
         openapi::routes(),
         http_routes("resubscribe"),
@@ -108,7 +104,7 @@ fn parameter<'a>(path: &str, method: &str, name: &str) -> &'a serde_json::Value 
 
 #[test]
 fn the_page_sizes_and_list_limits_are_the_code_s() {
-    use shared::handlers::resubscribe::*;
+    use shared::handlers::website_api::*;
     for (path, name, default, max) in [
         ("/opt-outs", "limit", DEFAULT_PAGE, MAX_PAGE),
         ("/reviews", "limit", DEFAULT_REVIEW_PAGE, MAX_REVIEW_PAGE),

@@ -7,7 +7,7 @@ use shared::adapters::store::Store;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::{Event, EventKind, Status};
 use shared::domain::timestamp;
-use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::website_api::WebsiteApi;
 use std::collections::BTreeMap;
 use testkit::*;
 
@@ -16,7 +16,7 @@ const KEY: &str = "website-key";
 /// Every answer checked against openapi.yaml.
 fn api(store: Store) -> testkit::openapi::CheckedApi {
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    testkit::openapi::CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
+    testkit::openapi::CheckedApi::new(WebsiteApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 fn body(number: &str, captured_at: &str) -> String {
@@ -33,11 +33,7 @@ fn body(number: &str, captured_at: &str) -> String {
     .to_string()
 }
 
-async fn post(
-    api: &ResubscribeApi,
-    key: Option<&str>,
-    body: &str,
-) -> (StatusCode, serde_json::Value) {
+async fn post(api: &WebsiteApi, key: Option<&str>, body: &str) -> (StatusCode, serde_json::Value) {
     let mut call =
         HttpCall::post("/opt-outs", "application/json", body.as_bytes()).header("x-api-key", KEY);
     if let Some(key) = key {

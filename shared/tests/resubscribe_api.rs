@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
 use shared::domain::event::{Event, EventKind, Outcome, Status};
-use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::website_api::WebsiteApi;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use testkit::openapi::CheckedApi;
@@ -41,7 +41,7 @@ fn api(store: Store, vonage: &MockServer) -> CheckedApi {
     let client = VonageClient::new(&vonage.uri(), "vonage-key", "vonage-secret-value")
         .unwrap()
         .with_retry_policy(fast_retries());
-    CheckedApi::new(ResubscribeApi::new(store, client, vec![KEY.to_string()]))
+    CheckedApi::new(WebsiteApi::new(store, client, vec![KEY.to_string()]))
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -391,12 +391,12 @@ async fn rotated_keys_both_work_until_the_old_one_is_removed() {
     let store = fresh_store().await;
     let vonage = MockServer::start().await;
     let client = VonageClient::new(&vonage.uri(), "k", "s").unwrap();
-    let both = CheckedApi::new(ResubscribeApi::new(
+    let both = CheckedApi::new(WebsiteApi::new(
         store.clone(),
         client.clone(),
         vec![OLD_KEY.into(), KEY.into()],
     ));
-    let new_only = CheckedApi::new(ResubscribeApi::new(store.clone(), client, vec![KEY.into()]));
+    let new_only = CheckedApi::new(WebsiteApi::new(store.clone(), client, vec![KEY.into()]));
     for (api, key, expected) in [
         (&both, OLD_KEY, StatusCode::OK),
         (&both, KEY, StatusCode::OK),

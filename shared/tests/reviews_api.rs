@@ -9,8 +9,8 @@ use shared::adapters::vonage::VonageClient;
 use shared::domain::event::{Event, EventKind, Status};
 use shared::domain::review::{self, Review, ReviewStatus};
 use shared::domain::timestamp;
-use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use shared::handlers::website_api::WebsiteApi;
 use std::collections::BTreeMap;
 use testkit::*;
 use time::OffsetDateTime;
@@ -26,7 +26,7 @@ fn webhook(store: Store) -> Webhook {
 fn api(store: Store) -> testkit::openapi::CheckedApi {
     // Never called: nothing listens on port 9.
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    testkit::openapi::CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
+    testkit::openapi::CheckedApi::new(WebsiteApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 fn inbound(digits: &str, id: &str, text: &str, sent: &str) -> String {
@@ -49,14 +49,14 @@ async fn text(hook: &Webhook, digits: &str, id: &str, body: &str) -> serde_json:
     body_json(&response)
 }
 
-async fn get(api: &ResubscribeApi, query: &str) -> (StatusCode, serde_json::Value) {
+async fn get(api: &WebsiteApi, query: &str) -> (StatusCode, serde_json::Value) {
     let call = HttpCall::get("/reviews", query).header("x-api-key", KEY);
     let response = api.handle(call.request(EventShape::HttpApiV2)).await;
     (response.status(), body_json(&response))
 }
 
 async fn decide(
-    api: &ResubscribeApi,
+    api: &WebsiteApi,
     id: &str,
     body: serde_json::Value,
 ) -> (StatusCode, serde_json::Value) {

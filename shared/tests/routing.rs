@@ -11,8 +11,8 @@ use shared::adapters::store::Store;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
 use shared::handlers::gateway;
-use shared::handlers::resubscribe::{ResubscribeApi, ROUTES};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use shared::handlers::website_api::{WebsiteApi, ROUTES};
 use testkit::openapi::CheckedApi;
 use testkit::*;
 
@@ -27,7 +27,7 @@ const SHAPES: [EventShape; 3] = [
 fn api(store: Store) -> CheckedApi {
     // Never called by these tests: nothing listens on port 9.
     let vonage = VonageClient::new("http://127.0.0.1:9", "k", "s").expect("client");
-    CheckedApi::new(ResubscribeApi::new(store, vonage, vec![KEY.to_string()]))
+    CheckedApi::new(WebsiteApi::new(store, vonage, vec![KEY.to_string()]))
 }
 
 /// What a caller sees: status, the `Allow` header, the body's `error`.

@@ -1,8 +1,8 @@
 //! `template.yaml` routes exactly the paths the code serves, to the function that serves them.
 
 use shared::adapters::vonage::VonageClient;
-use shared::handlers::resubscribe::ResubscribeApi;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use shared::handlers::website_api::WebsiteApi;
 use testkit::*;
 
 use testkit::template::{http_routes as template_routes, Routes};
@@ -28,7 +28,7 @@ fn the_template_routes_what_the_code_serves() {
     );
     assert_eq!(
         template_routes("resubscribe"),
-        code_routes(shared::handlers::resubscribe::ROUTES)
+        code_routes(shared::handlers::website_api::ROUTES)
     );
 }
 
@@ -49,9 +49,8 @@ async fn the_handlers_serve_every_declared_route() {
         assert!(![404, 405].contains(&status), "{method} {path}: {status}");
     }
     let client = VonageClient::new("http://127.0.0.1:9", "k", "s").unwrap();
-    let api =
-        testkit::openapi::CheckedApi::new(ResubscribeApi::new(store, client, vec!["key".into()]));
-    for (method, path) in shared::handlers::resubscribe::ROUTES {
+    let api = testkit::openapi::CheckedApi::new(WebsiteApi::new(store, client, vec!["key".into()]));
+    for (method, path) in shared::handlers::website_api::ROUTES {
         let path = concrete(path);
         let call = HttpCall::post(&path, "application/json", b"{}")
             .method(method)

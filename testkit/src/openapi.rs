@@ -12,7 +12,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::website_api::WebsiteApi;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -286,14 +286,14 @@ pub fn assert_conforms(method: &str, path: &str, response: &Response<Body>) {
 /// The website API with every response checked against `openapi.yaml` ([`assert_conforms`]).
 /// Derefs to the API, so tests use it as they would the API itself.
 #[derive(Debug, Clone)]
-pub struct CheckedApi(pub ResubscribeApi);
+pub struct CheckedApi(pub WebsiteApi);
 
 impl CheckedApi {
-    pub fn new(api: ResubscribeApi) -> Self {
+    pub fn new(api: WebsiteApi) -> Self {
         Self(api)
     }
 
-    /// `ResubscribeApi::handle`, then the response checked against the spec.
+    /// `WebsiteApi::handle`, then the response checked against the spec.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let method = req.method().as_str().to_owned();
         let path = spec_path(&req);
@@ -328,8 +328,8 @@ pub fn spec_path(req: &Request) -> String {
 }
 
 impl std::ops::Deref for CheckedApi {
-    type Target = ResubscribeApi;
-    fn deref(&self) -> &ResubscribeApi {
+    type Target = WebsiteApi;
+    fn deref(&self) -> &WebsiteApi {
         &self.0
     }
 }

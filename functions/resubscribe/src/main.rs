@@ -5,12 +5,12 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
 use shared::adapters::config;
 use shared::handlers::gateway;
-use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::website_api::WebsiteApi;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let (settings, store) = config::start_function().await?;
-    let api = ResubscribeApi::from_settings(store, &settings)?;
+    let api = WebsiteApi::from_settings(store, &settings)?;
     let api = &api;
     run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         gateway::serve(event, move |req| api.handle(req))

@@ -29,7 +29,7 @@ pub type Item = Map<String, Value>;
 
 /// The evidence file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evidence {
+pub struct EvidenceFile {
     /// E.164 digits.
     pub msisdn: String,
     pub generated_at: String,
@@ -161,7 +161,7 @@ pub fn record_rank(items: &[Item]) -> u8 {
 }
 
 /// Build the evidence file of `msisdn` from every item under it (any order).
-pub fn build(msisdn: &str, items: Vec<Item>, now: OffsetDateTime) -> Evidence {
+pub fn build(msisdn: &str, items: Vec<Item>, now: OffsetDateTime) -> EvidenceFile {
     let mut state_item = None;
     let mut timeline = Vec::with_capacity(items.len());
     for item in items {
@@ -183,7 +183,7 @@ pub fn build(msisdn: &str, items: Vec<Item>, now: OffsetDateTime) -> Evidence {
         updated_at: owned(s, "updated_at"),
     });
     let check = check(state.as_ref(), &timeline);
-    Evidence {
+    EvidenceFile {
         msisdn: msisdn.to_owned(),
         generated_at: timestamp::format(now),
         state,
@@ -467,7 +467,7 @@ fn check(state: Option<&CurrentState>, timeline: &[Entry]) -> StateCheck {
 }
 
 /// The file for a person: plain text, oldest first, every attribute of every item.
-pub fn render_text(evidence: &Evidence) -> String {
+pub fn render_text(evidence: &EvidenceFile) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Evidence file for +{}", evidence.msisdn);
     let _ = writeln!(out, "Generated {}", evidence.generated_at);

@@ -30,7 +30,7 @@ use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::provider::{self, Lift, Provider, ProviderMode};
 use crate::adapters::store::items::parse_history;
-use crate::adapters::store::replies::{Claim, OwedReply, Settle};
+use crate::adapters::store::replies::{OwedReply, ReplyClaim, Settle};
 use crate::adapters::store::{Store, StoreError};
 use crate::adapters::vonage::{OutgoingSms, RetryPolicy, SendOutcome, VonageClient, VonageError};
 use crate::domain::event::{Event, EventKind, HistoryEntry, Outcome, Status};
@@ -102,7 +102,7 @@ pub enum Done {
 
 /// Why a record must be retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Retry {
+pub enum RetryReason {
     /// The reply was certainly not sent (throttled, Vonage's error, no connection).
     NotSentYet(String),
     ProviderUnavailable(String),
@@ -114,9 +114,9 @@ pub enum Retry {
     HeldBehind,
 }
 
-impl From<StoreError> for Retry {
+impl From<StoreError> for RetryReason {
     fn from(e: StoreError) -> Self {
-        Retry::Storage(e.to_string())
+        RetryReason::Storage(e.to_string())
     }
 }
 
@@ -148,13 +148,13 @@ impl Done {
     }
 }
 
-impl Retry {
+impl RetryReason {
     fn metric(&self) -> Option<Metric> {
         match self {
-            Retry::NotSentYet(_) | Retry::Waiting(_) => Some(Metric::RepliesDeferred),
-            Retry::ProviderUnavailable(_) => Some(Metric::ProviderUnavailable),
-            Retry::Storage(_) => Some(Metric::StorageErrors),
-            Retry::HeldBehind => None,
+            RetryReason::NotSentYet(_) | RetryReason::Waiting(_) => Some(Metric::RepliesDeferred),
+            RetryReason::ProviderUnavailable(_) => Some(Metric::ProviderUnavailable),
+            RetryReason::Storage(_) => Some(Metric::StorageErrors),
+            RetryReason::HeldBehind => None,
         }
     }
 }
@@ -235,7 +235,7 @@ impl Notify {
             .into_iter()
             .map(|group| self.one_number(group, deadline))
             .collect();
-        let mut results: Vec<(usize, Option<String>, Result<Done, Retry>)> =
+        let mut results: Vec<(usize, Option<String>, Result<Done, RetryReason>)> =
             futures::stream::iter(each)
                 .buffer_unordered(CONCURRENCY)
                 .collect::<Vec<_>>()
@@ -262,14 +262,14 @@ impl Notify {
         &self,
         records: Vec<(usize, &serde_json::Value)>,
         deadline: Instant,
-    ) -> Vec<(usize, Option<String>, Result<Done, Retry>)> {
+    ) -> Vec<(usize, Option<String>, Result<Done, RetryReason>)> {
         let mut results = Vec::with_capacity(records.len());
         let mut failed = false;
         for (i, record) in records {
             let started = Instant::now();
             // Only what may act for the person is held: the stream's other records are nothing.
             let result = if failed && is_new_history_entry(record) {
-                Err(Retry::HeldBehind)
+                Err(RetryReason::HeldBehind)
             } else {
                 self.process(record, deadline).await
             };
@@ -280,7 +280,12 @@ impl Notify {
         results
     }
 
-    fn report(&self, record: &serde_json::Value, result: &Result<Done, Retry>, started: Instant) {
+    fn report(
+        &self,
+        record: &serde_json::Value,
+        result: &Result<Done, RetryReason>,
+        started: Instant,
+    ) {
         let metric = match result {
             Ok(done) => done.metric(),
             Err(retry) => retry.metric(),
@@ -338,7 +343,7 @@ impl Notify {
         &self,
         record: &serde_json::Value,
         deadline: Instant,
-    ) -> Result<Done, Retry> {
+    ) -> Result<Done, RetryReason> {
         let Ok(record) = serde_json::from_value::<StreamRecord>(record.clone()) else {
             tracing::error!("a stream record without the fields of a DynamoDB stream record");
             return Ok(Done::Malformed);
@@ -374,7 +379,7 @@ impl Notify {
         }
     }
 
-    async fn skip(&self, owed: &OwedReply, reason: &str) -> Result<Done, Retry> {
+    async fn skip(&self, owed: &OwedReply, reason: &str) -> Result<Done, RetryReason> {
         self.store.skip_reply(owed, reason).await?;
         Ok(Done::Skipped { kind: owed.kind })
     }
@@ -385,7 +390,7 @@ impl Notify {
         entry: &HistoryEntry,
         kind: ReplyKind,
         deadline: Instant,
-    ) -> Result<Done, Retry> {
+    ) -> Result<Done, RetryReason> {
         let Some(replies) = self.replies.as_ref() else {
             return Ok(Done::Nothing);
         };
@@ -413,10 +418,10 @@ impl Notify {
         let mut pause = Duration::from_millis(50);
         loop {
             match self.store.claim_reply(&owed, lease_until).await? {
-                Claim::Claimed => break,
-                Claim::Settled(_) => return Ok(Done::AlreadySettled),
-                Claim::Stale(reason) => return self.skip(&owed, reason).await,
-                Claim::Unsettled(found) => {
+                ReplyClaim::Claimed => break,
+                ReplyClaim::Settled(_) => return Ok(Done::AlreadySettled),
+                ReplyClaim::Stale(reason) => return self.skip(&owed, reason).await,
+                ReplyClaim::Unsettled(found) => {
                     tracing::error!(
                         msisdn = %msisdn,
                         event_id = entry.event_id,
@@ -429,9 +434,9 @@ impl Notify {
                 }
                 // Another invocation is sending this reply, or another reply to this number:
                 // wait for it (it settles within its lease), or leave the record to a retry.
-                Claim::InFlight(_) | Claim::Busy => {
+                ReplyClaim::InFlight(_) | ReplyClaim::Busy => {
                     if Instant::now() + pause >= deadline {
-                        return Err(Retry::Waiting(
+                        return Err(RetryReason::Waiting(
                             "another invocation is sending a reply to this number".into(),
                         ));
                     }
@@ -470,7 +475,7 @@ impl Notify {
                 Settle::Retryable {
                     detail: detail.clone(),
                 },
-                Err(Retry::NotSentYet(detail)),
+                Err(RetryReason::NotSentYet(detail)),
             ),
             SendOutcome::Unknown { detail, .. } => {
                 tracing::error!(msisdn = %msisdn, event_id = entry.event_id, error = %detail, "reply outcome unknown: not sent again; see optout-admin replies stuck");
@@ -488,7 +493,7 @@ impl Notify {
         msisdn: Msisdn,
         entry: &HistoryEntry,
         deadline: Instant,
-    ) -> Result<Done, Retry> {
+    ) -> Result<Done, RetryReason> {
         let Some(request) = Event::from_history(msisdn.clone(), entry) else {
             return Ok(Done::Malformed);
         };
@@ -532,7 +537,7 @@ impl Notify {
                 self.store.record(&event).await?;
                 Ok(Done::OptInRefused)
             }
-            Err(other) => Err(Retry::ProviderUnavailable(other.to_string())),
+            Err(other) => Err(RetryReason::ProviderUnavailable(other.to_string())),
         }
     }
 }

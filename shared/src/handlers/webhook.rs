@@ -233,27 +233,27 @@ impl Webhook {
         } else {
             Intent::Other
         };
-        let (kind, evidence): (EventKind, Evidence) = match intent {
+        let (kind, words): (EventKind, MatchedWords) = match intent {
             Intent::Other => return Ok(Handled::Ignored),
             Intent::ReviewCue { cue } => {
                 log.cue = Some(cue.clone());
                 return self.open_review(&message, cue, received_at, log).await;
             }
-            Intent::OptOut { keyword } => (EventKind::OptOut, Evidence::Keyword(keyword)),
-            Intent::Revocation { phrase } => (EventKind::OptOut, Evidence::Phrase(phrase)),
-            Intent::Help { keyword } => (EventKind::Help, Evidence::Keyword(keyword)),
+            Intent::OptOut { keyword } => (EventKind::OptOut, MatchedWords::Keyword(keyword)),
+            Intent::Revocation { phrase } => (EventKind::OptOut, MatchedWords::Phrase(phrase)),
+            Intent::Help { keyword } => (EventKind::Help, MatchedWords::Keyword(keyword)),
             // Where Vonage's block must be lifted first, only its confirmation may clear the
             // opt-out: the request is noted, and the notify function asks Vonage.
             Intent::OptIn { keyword } if self.mode == ProviderMode::ShortCodeApi => {
-                (EventKind::OptInRequest, Evidence::Keyword(keyword))
+                (EventKind::OptInRequest, MatchedWords::Keyword(keyword))
             }
-            Intent::OptIn { keyword } => (EventKind::Resubscribe, Evidence::Keyword(keyword)),
+            Intent::OptIn { keyword } => (EventKind::Resubscribe, MatchedWords::Keyword(keyword)),
         };
-        match &evidence {
-            Evidence::Keyword(keyword) => log.keyword = Some(keyword.clone()),
-            Evidence::Phrase(phrase) => log.phrase = Some(phrase.clone()),
+        match &words {
+            MatchedWords::Keyword(keyword) => log.keyword = Some(keyword.clone()),
+            MatchedWords::Phrase(phrase) => log.phrase = Some(phrase.clone()),
         }
-        let event = inbound_event(&message, kind, evidence, received_at);
+        let event = inbound_event(&message, kind, words, received_at);
         let outcome = self.store.record(&event).await?;
         Ok(match kind {
             EventKind::OptOut => Handled::OptedOut(outcome),
@@ -302,7 +302,7 @@ impl Webhook {
 }
 
 /// What an inbound event records as the reason it was acted on.
-enum Evidence {
+enum MatchedWords {
     /// An opt-out, HELP or opt-in keyword (canonical, upper case).
     Keyword(String),
     /// A revocation phrase (canonical).
@@ -332,16 +332,16 @@ fn message_time(message: &InboundSms, received_at: time::OffsetDateTime) -> time
 fn inbound_event(
     message: &InboundSms,
     kind: EventKind,
-    evidence: Evidence,
+    words: MatchedWords,
     received_at: time::OffsetDateTime,
 ) -> Event {
     let mut details = BTreeMap::new();
     details.insert("message_id".into(), message.message_id.clone());
     details.insert("short_code".into(), message.to.clone());
-    match evidence {
-        Evidence::Keyword(keyword) => details.insert("keyword".into(), keyword),
+    match words {
+        MatchedWords::Keyword(keyword) => details.insert("keyword".into(), keyword),
         // The opt-out wording that matched (the text is kept too).
-        Evidence::Phrase(phrase) => details.insert("phrase".into(), phrase),
+        MatchedWords::Phrase(phrase) => details.insert("phrase".into(), phrase),
     };
     details.insert("text".into(), message.text.chars().take(160).collect());
     details.insert("api".into(), message.api.as_str().into());

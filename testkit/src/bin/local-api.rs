@@ -1,4 +1,4 @@
-//! `local-api`: the website API (`ResubscribeApi::handle`, the real handler) served over plain
+//! `local-api`: the website API (`WebsiteApi::handle`, the real handler) served over plain
 //! HTTP on 127.0.0.1, for tools that speak HTTP rather than Lambda events (the OpenAPI fuzzer in
 //! `scripts/test`). Each HTTP request becomes an API Gateway HTTP API (payload 2.0) event, goes
 //! through the function's own entry (`shared::handlers::gateway`) and the handler, and the
@@ -27,7 +27,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use shared::adapters::vonage::VonageClient;
 use shared::handlers::gateway;
-use shared::handlers::resubscribe::ResubscribeApi;
+use shared::handlers::website_api::WebsiteApi;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -141,7 +141,7 @@ fn event(method: &str, uri: &hyper::Uri, headers: &hyper::HeaderMap, body: &[u8]
     .to_string()
 }
 
-async fn serve(api: &ResubscribeApi, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn serve(api: &WebsiteApi, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
@@ -192,7 +192,7 @@ async fn run() -> Result<(), String> {
     let store = shared::adapters::store::Store::new(client, args.table.clone());
     let vonage = VonageClient::new(&args.vonage, "local", "local-vonage-secret")
         .map_err(|e| e.to_string())?;
-    let api = Arc::new(ResubscribeApi::new(store, vonage, vec![args.api_key]));
+    let api = Arc::new(WebsiteApi::new(store, vonage, vec![args.api_key]));
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| e.to_string())?;

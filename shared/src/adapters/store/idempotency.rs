@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 /// What claiming a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
+pub enum KeyClaim {
     /// First use of the key: it now belongs to this body and event.
     New,
     /// The key was used before with the same body: the event it recorded.
@@ -24,7 +24,7 @@ pub enum Claim {
 }
 
 impl Store {
-    /// Claim `key_hash` in `scope` for a request whose canonical body hashes to `body_hash`
+    /// KeyClaim `key_hash` in `scope` for a request whose canonical body hashes to `body_hash`
     /// and which records `event_id`. A conditional put: concurrent first uses of one key get one
     /// `New` and otherwise `Same`/`Conflict`.
     pub async fn claim_idempotency_key(
@@ -33,7 +33,7 @@ impl Store {
         key_hash: &str,
         body_hash: &str,
         event_id: &str,
-    ) -> Result<Claim, StoreError> {
+    ) -> Result<KeyClaim, StoreError> {
         let pk = format!("IDEMPOTENCY#{key_hash}");
         let put = self
             .client
@@ -48,7 +48,7 @@ impl Store {
             .send()
             .await;
         match put {
-            Ok(_) => return Ok(Claim::New),
+            Ok(_) => return Ok(KeyClaim::New),
             Err(err) => match err.as_service_error() {
                 Some(e) if e.is_conditional_check_failed_exception() => {}
                 Some(e) if e.code() == Some("TransactionConflictException") => {
@@ -66,11 +66,11 @@ impl Store {
         let stored_body = super::items::string(item, "body_hash")?;
         let stored_event = super::items::string(item, "event_id")?;
         Ok(if stored_body == body_hash {
-            Claim::Same {
+            KeyClaim::Same {
                 event_id: stored_event,
             }
         } else {
-            Claim::Conflict
+            KeyClaim::Conflict
         })
     }
 }

@@ -28,15 +28,15 @@
 //! to and from domain types, keys, cursors), [`bulk`] (many states and many events at once:
 //! reconciliation and import), [`lists`] (the opted-out list, history between dates),
 //! [`checkpoint`] (where an interrupted run resumes), [`reviews`] (review items),
-//! [`idempotency`] (idempotency keys of API writes), [`record`] (everything under one number,
+//! [`idempotency`] (idempotency keys of API writes), [`evidence`] (everything under one number,
 //! for its evidence file).
 
 pub mod bulk;
 pub mod checkpoint;
+pub mod evidence;
 pub mod idempotency;
 pub mod items;
 pub mod lists;
-pub mod record;
 pub mod replies;
 pub mod reviews;
 

@@ -111,7 +111,7 @@ pub struct ReplyRecord {
 
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Claim {
+pub enum ReplyClaim {
     /// Ours to send, and the number's reply lock is ours until the lease ends.
     Claimed,
     /// Already settled (sent, not sent, skipped): nothing to do.
@@ -191,7 +191,7 @@ struct ReplyLock {
 }
 
 impl Store {
-    /// Claim `reply` for sending until `lease_until` (the claiming invocation's deadline): in one
+    /// ReplyClaim `reply` for sending until `lease_until` (the claiming invocation's deadline): in one
     /// transaction, create its item as `claimed` (or move a `retryable` one back, counting the
     /// attempt), take the number's reply lock, and for a confirmation check that the number is
     /// still in the state it confirms and that no newer event's confirmation was claimed.
@@ -199,7 +199,7 @@ impl Store {
         &self,
         reply: &OwedReply,
         lease_until: OffsetDateTime,
-    ) -> Result<Claim, StoreError> {
+    ) -> Result<ReplyClaim, StoreError> {
         let now = timestamp::format(timestamp::now());
         let lease = timestamp::format(lease_until);
         let confirms = reply.kind.confirms();
@@ -272,7 +272,7 @@ impl Store {
                 request.transact_items(TransactWriteItem::builder().condition_check(check).build());
         }
         let err = match request.send().await {
-            Ok(_) => return Ok(Claim::Claimed),
+            Ok(_) => return Ok(ReplyClaim::Claimed),
             Err(err) => err,
         };
         let reasons: Vec<String> = match err.as_service_error() {
@@ -282,7 +282,7 @@ impl Store {
                 .filter_map(|r| r.code().map(String::from))
                 .collect(),
             Some(other) if other.code() == Some("TransactionConflictException") => {
-                return Ok(Claim::Busy)
+                return Ok(ReplyClaim::Busy)
             }
             _ => return Err(unavailable(err)),
         };
@@ -291,7 +291,7 @@ impl Store {
             .iter()
             .any(|c| c == "TransactionConflict" || c == "ThrottlingError")
         {
-            return Ok(Claim::Busy);
+            return Ok(ReplyClaim::Busy);
         }
         if !reasons.iter().any(|c| c == "ConditionalCheckFailed") {
             return Err(StoreError::Unavailable(format!(
@@ -307,22 +307,26 @@ impl Store {
         &self,
         reply: &OwedReply,
         confirms: Option<Status>,
-    ) -> Result<Claim, StoreError> {
+    ) -> Result<ReplyClaim, StoreError> {
         let now = timestamp::now();
         if let Some(found) = self.reply(&reply.msisdn, &reply.event_id).await? {
             match found.status {
                 ReplyStatus::Retryable => {}
-                ReplyStatus::Claimed if found.lease_runs(now) => return Ok(Claim::InFlight(found)),
-                ReplyStatus::Claimed | ReplyStatus::Unknown => return Ok(Claim::Unsettled(found)),
+                ReplyStatus::Claimed if found.lease_runs(now) => {
+                    return Ok(ReplyClaim::InFlight(found))
+                }
+                ReplyStatus::Claimed | ReplyStatus::Unknown => {
+                    return Ok(ReplyClaim::Unsettled(found))
+                }
                 ReplyStatus::Sent | ReplyStatus::NotSent | ReplyStatus::Skipped => {
-                    return Ok(Claim::Settled(found))
+                    return Ok(ReplyClaim::Settled(found))
                 }
             }
         }
         if let Some(confirmed) = confirms {
             let state = self.state(&reply.msisdn).await?.map(|s| s.status);
             if state != Some(confirmed) {
-                return Ok(Claim::Stale(match confirmed {
+                return Ok(ReplyClaim::Stale(match confirmed {
                     Status::OptedOut => "resubscribed since",
                     Status::Subscribed => "opted out since",
                 }));
@@ -335,12 +339,12 @@ impl Store {
                 .as_deref()
                 .is_some_and(|last| last > reply.order.as_str())
         {
-            return Ok(Claim::Stale(
+            return Ok(ReplyClaim::Stale(
                 "a newer message's confirmation was sent first",
             ));
         }
         // Held by another reply in flight, or changed between the claim and these reads.
-        Ok(Claim::Busy)
+        Ok(ReplyClaim::Busy)
     }
 
     async fn reply_lock(&self, msisdn: &Msisdn) -> Result<ReplyLock, StoreError> {

@@ -5,7 +5,7 @@
 use super::items::partition_key;
 use super::{unavailable, Store, StoreError};
 use crate::domain::event::pick_reading;
-use crate::domain::evidence::{self, Evidence, Item};
+use crate::domain::evidence::{self, EvidenceFile, Item};
 use crate::domain::msisdn::Msisdn;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -46,7 +46,7 @@ impl Store {
         &self,
         readings: &[Msisdn],
         now: OffsetDateTime,
-    ) -> Result<Option<Evidence>, StoreError> {
+    ) -> Result<Option<EvidenceFile>, StoreError> {
         let mut found = Vec::with_capacity(readings.len());
         for reading in readings {
             found.push((reading.clone(), self.number_items(reading).await?));

@@ -1,4 +1,5 @@
-//! The `resubscribe` function: the API the company's website backend calls. One file per route:
+//! The website API (`WebsiteApi`, served by the `resubscribe` function, a name deployed stacks keep):
+//! the API the company's website backend and senders call. One file per route:
 //!
 //! - [`post_resubscribe`] `POST /resubscribe`: a person who once texted STOP asked, on the
 //!   website, to receive messages again. Vonage's opt-in API lifts its block first; only when
@@ -69,7 +70,7 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Everything the API needs, built once per container.
 #[derive(Clone)]
-pub struct ResubscribeApi {
+pub struct WebsiteApi {
     pub store: Store,
     /// The provider's side of clearing an opt-out (per `PROVIDER_MODE`).
     pub provider: Arc<dyn Provider>,
@@ -77,9 +78,9 @@ pub struct ResubscribeApi {
     pub default_region: crate::domain::msisdn::Region,
 }
 
-impl std::fmt::Debug for ResubscribeApi {
+impl std::fmt::Debug for WebsiteApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResubscribeApi")
+        f.debug_struct("WebsiteApi")
             .field("store", &self.store)
             .field("provider", &self.provider.mode())
             .field("api_keys", &self.api_keys.len())
@@ -88,7 +89,7 @@ impl std::fmt::Debug for ResubscribeApi {
     }
 }
 
-impl ResubscribeApi {
+impl WebsiteApi {
     /// `short-code-api` mode with this Vonage client.
     pub fn new(store: Store, vonage: VonageClient, api_keys: Vec<String>) -> Self {
         Self::with_provider(store, Arc::new(ShortCodeApi(vonage)), api_keys)

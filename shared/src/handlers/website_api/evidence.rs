@@ -3,7 +3,7 @@
 //! ([`crate::domain::evidence`]). JSON by default; the plain-text rendering for a person with
 //! `?format=text` (or `Accept: text/plain` without `application/json`).
 
-use super::{query_param, LogLine, ResubscribeApi};
+use super::{query_param, LogLine, WebsiteApi};
 use crate::domain::evidence::render_text;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::timestamp;
@@ -44,7 +44,7 @@ fn format(req: &Request) -> Result<Format, ApiError> {
     )
 }
 
-impl ResubscribeApi {
+impl WebsiteApi {
     pub(super) async fn evidence(
         &self,
         req: &Request,

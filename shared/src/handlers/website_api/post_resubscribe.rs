@@ -1,7 +1,7 @@
 //! `POST /resubscribe`: a person asked on the website to receive texts again. Checked consent,
 //! then Vonage's manage call, then our record (the same "newest event wins" rule as a STOP).
 
-use super::{captured_at, check_lengths, LogLine, ResubscribeApi, BODY_LIMIT};
+use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::adapters::provider::{Lift, ProviderMode};
 use crate::adapters::vonage::VonageError;
 use crate::domain::event::{Event, EventKind, Outcome, Status};
@@ -26,7 +26,7 @@ const STORAGE_RESERVE: Duration = Duration::from_millis(1500);
 /// Budget for the Vonage call when no Lambda deadline is known (tests, local runs).
 const DEFAULT_PROVIDER_BUDGET: Duration = Duration::from_secs(8);
 
-impl ResubscribeApi {
+impl WebsiteApi {
     pub(super) async fn resubscribe(
         &self,
         req: &Request,

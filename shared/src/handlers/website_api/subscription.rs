@@ -1,7 +1,7 @@
 //! `GET /subscriptions/{msisdn}`: a number's status and recent history, for any spelling of a
 //! number we may hold (see `Msisdn::readings`).
 
-use super::{query_int, LogLine, ResubscribeApi};
+use super::{query_int, LogLine, WebsiteApi};
 use crate::domain::event::{pick_reading, state_rank, HistoryEntry, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
@@ -12,7 +12,7 @@ use serde::Serialize;
 pub const DEFAULT_HISTORY: i32 = 20;
 pub const MAX_HISTORY: i32 = 100;
 
-impl ResubscribeApi {
+impl WebsiteApi {
     pub(super) async fn subscription(
         &self,
         req: &Request,

@@ -12,7 +12,7 @@
 //! same key with another body is 409 `idempotency_conflict`. The event id comes from the key, so
 //! a retry after a failure completes the same event.
 
-use super::{captured_at, check_lengths, LogLine, ResubscribeApi, BODY_LIMIT};
+use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::domain::event::{Event, EventKind, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::timestamp;
@@ -34,7 +34,7 @@ const SCOPE: &str = "OPT_OUT";
 /// History `source` of these opt-outs.
 pub const SOURCE: &str = "api";
 
-impl ResubscribeApi {
+impl WebsiteApi {
     pub(super) async fn post_opt_out(
         &self,
         req: &Request,
@@ -63,7 +63,7 @@ impl ResubscribeApi {
             .store
             .claim_idempotency_key(SCOPE, &key_hash, &body_hash, &event.event_id)
             .await?;
-        if claim == crate::adapters::store::idempotency::Claim::Conflict {
+        if claim == crate::adapters::store::idempotency::KeyClaim::Conflict {
             return Err(ApiError::new(
                 ErrorCode::IdempotencyConflict,
                 "this Idempotency-Key was used with another body; nothing was recorded",
@@ -159,7 +159,7 @@ struct EvidenceInput {
     note: Option<String>,
 }
 
-struct Evidence {
+struct OptOutEvidence {
     source: String,
     captured_at: OffsetDateTime,
     channel: String,
@@ -168,7 +168,7 @@ struct Evidence {
 }
 
 impl EvidenceInput {
-    fn validate(self, now: OffsetDateTime) -> Result<Evidence, ApiError> {
+    fn validate(self, now: OffsetDateTime) -> Result<OptOutEvidence, ApiError> {
         let bad = |message: String| Err(ApiError::new(ErrorCode::InvalidEvidence, message));
         let source = self.source.trim().to_string();
         if source.is_empty() {
@@ -207,7 +207,7 @@ impl EvidenceInput {
         }
         let blank_to_none =
             |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        Ok(Evidence {
+        Ok(OptOutEvidence {
             source,
             captured_at: captured_at.min(now),
             channel,
@@ -220,7 +220,7 @@ impl EvidenceInput {
 /// The opt-out event: dated when the person opted out, with the evidence in its details.
 fn opt_out_event(
     msisdn: &Msisdn,
-    evidence: &Evidence,
+    evidence: &OptOutEvidence,
     key_hash: &str,
     now: OffsetDateTime,
 ) -> Event {

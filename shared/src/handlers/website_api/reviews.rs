@@ -7,7 +7,7 @@
 //!   resubscribe is not undone); `not_revocation` notes the decision in history. Repeating the
 //!   same decision returns the existing resolution; another decision on a resolved item is 409.
 
-use super::{query_int, query_param, LogLine, ResubscribeApi, BODY_LIMIT};
+use super::{query_int, query_param, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::adapters::store::reviews::ResolveOutcome;
 use crate::domain::review::{self, Decision, Resolution, Review, ReviewStatus};
 use crate::domain::timestamp;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_REVIEW_PAGE: i32 = 50;
 pub const MAX_REVIEW_PAGE: i32 = 500;
 
-impl ResubscribeApi {
+impl WebsiteApi {
     pub(super) async fn reviews(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let status = match query_param(req, "status") {
             None => ReviewStatus::Open,

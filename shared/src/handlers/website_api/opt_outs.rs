@@ -1,7 +1,7 @@
 //! `GET /opt-outs?limit=N&cursor=C`: the opted-out numbers in number order, a page at a time (a
 //! query on the sparse `opted_out` index, never a scan).
 
-use super::{query_int, query_param, ResubscribeApi};
+use super::{query_int, query_param, WebsiteApi};
 use crate::handlers::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 pub const DEFAULT_PAGE: i32 = 100;
 pub const MAX_PAGE: i32 = 1000;
 
-impl ResubscribeApi {
+impl WebsiteApi {
     pub(super) async fn opt_outs(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let limit = query_int(req, "limit", DEFAULT_PAGE, MAX_PAGE)?;
         let cursor = query_param(req, "cursor");

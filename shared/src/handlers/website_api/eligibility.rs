@@ -10,7 +10,7 @@
 //! `BatchGetItem` per 100 distinct readings, all issued at once (`Store::states_parallel`),
 //! never a scan.
 
-use super::{LogLine, ResubscribeApi};
+use super::{LogLine, WebsiteApi};
 use crate::domain::event::{pick_reading, state_rank, State, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
@@ -52,7 +52,7 @@ struct Verdict<'a> {
     event_id: Option<&'a str>,
 }
 
-impl ResubscribeApi {
+impl WebsiteApi {
     pub(super) async fn eligibility(
         &self,
         req: &Request,
