@@ -28,11 +28,11 @@ pub const HISTORY_HEADER: [&str; 8] = [
 
 /// The date column of an export: empty for an undated (epoch) opt-out, so that it re-imports as
 /// undated.
-fn export_date(since: &str) -> &str {
-    if since == timestamp::format(OffsetDateTime::UNIX_EPOCH) {
-        ""
+fn export_date(since: OffsetDateTime) -> String {
+    if since == OffsetDateTime::UNIX_EPOCH {
+        String::new()
     } else {
-        since
+        timestamp::format(since)
     }
 }
 
@@ -97,7 +97,7 @@ pub async fn export_list<W: Write>(
             };
             csv.write_record([
                 state.msisdn.as_str(),
-                export_date(&state.since),
+                export_date(state.since).as_str(),
                 state.source.as_str(),
                 state.event_id.as_str(),
             ])
@@ -172,15 +172,15 @@ pub async fn export_history<W: Write>(
     let write_err = |e: csv::Error| ImportError::Write(e.to_string());
     csv.write_record(HISTORY_HEADER).map_err(write_err)?;
     for e in &entries {
-        let details = serde_json::to_string(&e.entry.details).unwrap_or_default();
+        let details = e.entry.origin.details().to_string();
         csv.write_record([
             e.msisdn.as_str(),
-            e.entry.occurred_at.as_str(),
+            timestamp::format(e.entry.occurred_at).as_str(),
             e.entry.kind.as_str(),
             e.entry.event_id.as_str(),
-            e.entry.source.as_str(),
+            e.entry.origin.source(),
             if e.entry.applied { "true" } else { "false" },
-            e.entry.received_at.as_str(),
+            timestamp::format(e.entry.received_at).as_str(),
             details.as_str(),
         ])
         .map_err(write_err)?;

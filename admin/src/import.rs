@@ -24,8 +24,9 @@ use shared::adapters::store::{Store, StoreError};
 use shared::domain::event::{Event, EventKind};
 use shared::domain::msisdn::Region;
 use shared::domain::msisdn::{mask, Msisdn};
+use shared::domain::origin::{ImportedRow, Origin};
 use shared::domain::timestamp;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io::Read;
 use std::time::Instant;
 use time::{Date, OffsetDateTime};
@@ -331,21 +332,18 @@ pub fn import_event(
         Some(d) => (d, timestamp::format(d)),
         None => (OffsetDateTime::UNIX_EPOCH, "undated".to_owned()),
     };
-    let mut details = BTreeMap::from([
-        ("file".to_string(), file.to_string()),
-        ("line".to_string(), line.to_string()),
-    ]);
-    if !original_source.is_empty() {
-        details.insert("original_source".into(), original_source.to_string());
-    }
     Event {
         msisdn,
         kind: EventKind::OptOut,
         event_id: format!("{SOURCE}:{id}"),
         occurred_at,
         received_at,
-        source: SOURCE.into(),
-        details,
+        origin: Origin::Import(ImportedRow {
+            file: file.to_string(),
+            line: line.to_string(),
+            original_source: (!original_source.is_empty()).then(|| original_source.to_string()),
+            extra: Default::default(),
+        }),
     }
 }
 
@@ -442,7 +440,7 @@ mod tests {
         assert_eq!(p.rows[0].line, 2);
         assert_eq!(p.rows[0].event.msisdn.as_str(), "14155550100");
         assert_eq!(p.rows[0].event.event_id, "import:2024-01-02T00:00:00.000Z");
-        assert_eq!(p.rows[0].event.details["original_source"], "oldco");
+        assert_eq!(p.rows[0].event.origin.details()["original_source"], "oldco");
         assert_eq!(p.rows[1].event.event_id, "import:undated");
         assert_eq!(p.rows[1].event.occurred_at, OffsetDateTime::UNIX_EPOCH);
 

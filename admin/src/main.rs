@@ -407,10 +407,9 @@ async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
 
 /// `replies stuck`: exit 0 when there are none, 2 when some need a person.
 async fn stuck_replies(store: &Store, older_than_minutes: i64) -> Result<u8, Failure> {
-    let before = shared::domain::timestamp::format(
-        shared::domain::timestamp::now() - time::Duration::minutes(older_than_minutes.max(0)),
-    );
-    let stuck = store.unsettled_replies(&before).await.map_err(fail)?;
+    let before =
+        shared::domain::timestamp::now() - time::Duration::minutes(older_than_minutes.max(0));
+    let stuck = store.unsettled_replies(before).await.map_err(fail)?;
     let mut out = std::io::stdout().lock();
     for reply in &stuck {
         let line = serde_json::to_string(reply).map_err(fail)?;

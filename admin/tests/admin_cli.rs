@@ -315,8 +315,7 @@ async fn suppression_export_lists_exactly_the_opted_out_numbers_as_plus_e164() {
         event_id: "resub:S".into(),
         occurred_at: shared::domain::timestamp::now(),
         received_at: shared::domain::timestamp::now(),
-        source: "website".into(),
-        details: Default::default(),
+        origin: testkit::records::website_consent(shared::domain::timestamp::now()),
     };
     store.record(&resub).await.unwrap();
 

@@ -7,8 +7,9 @@ use aws_sdk_dynamodb::Client;
 use serde::Serialize;
 use shared::adapters::store::Store;
 use shared::domain::event::{Event, EventKind};
+use shared::domain::inbound::{Api, Encoding};
 use shared::domain::msisdn::Msisdn;
-use std::collections::BTreeMap;
+use shared::domain::origin::{InboundMessage, Origin};
 use std::time::Instant;
 
 /// The SDK configuration exactly as the functions load it (environment chain).
@@ -32,26 +33,28 @@ pub struct RoundTrips {
 pub fn opt_out_event(digits: &str, message_id: &str) -> Result<Event, String> {
     let msisdn = Msisdn::from_provider(digits).map_err(|e| e.to_string())?;
     let now = shared::domain::timestamp::now();
-    let mut details = BTreeMap::new();
-    for (k, v) in [
-        ("message_id", message_id),
-        ("short_code", "16105553939"),
-        ("keyword", "STOP"),
-        ("text", "STOP"),
-        ("api", "sms-api"),
-        ("encoding", "post-form"),
-        ("message_timestamp", "2026-11-20T11:12:01.000Z"),
-    ] {
-        details.insert(k.to_string(), v.to_string());
-    }
     Ok(Event {
         msisdn,
         kind: EventKind::OptOut,
         event_id: format!("sms:{message_id}"),
         occurred_at: now - time::Duration::days(6),
         received_at: now,
-        source: "webhook".into(),
-        details,
+        origin: stop_message(message_id),
+    })
+}
+
+/// The evidence of a STOP as the webhook records it.
+pub fn stop_message(message_id: &str) -> Origin {
+    Origin::Message(InboundMessage {
+        message_id: message_id.into(),
+        short_code: "16105553939".into(),
+        keyword: Some("STOP".into()),
+        phrase: None,
+        text: "STOP".into(),
+        api: Api::Sms,
+        encoding: Encoding::PostForm,
+        message_timestamp: Some("2026-11-20T11:12:01.000Z".into()),
+        extra: Default::default(),
     })
 }
 

@@ -18,7 +18,6 @@ use shared::domain::event::{Event, EventKind};
 use shared::domain::msisdn::Msisdn;
 use shared::handlers::gateway;
 use shared::handlers::website_api::WebsiteApi;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -66,8 +65,7 @@ pub async fn seed(store: &Store) -> Result<usize, String> {
                 event_id: format!("sms:ELIG{i:06}"),
                 occurred_at: now - time::Duration::days(1),
                 received_at: now,
-                source: "webhook".into(),
-                details: BTreeMap::new(),
+                origin: crate::ddb::stop_message(&format!("ELIG{i:06}")),
             })
         })
         .collect::<Result<_, String>>()?;

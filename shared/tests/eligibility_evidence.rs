@@ -5,12 +5,14 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::StatusCode;
 use serde_json::Value;
-use shared::adapters::store::Store;
+use shared::adapters::store::replies::{OwedReply, ReplyClaim, Settle};
+use shared::adapters::store::{schema, Store};
 use shared::adapters::vonage::VonageClient;
-use shared::domain::event::{Event, EventKind, Status};
+use shared::domain::event::{Event, EventKind};
+use shared::domain::replies::ReplyKind;
+use shared::domain::review::{self, Decision, Resolution, Review, ReviewStatus};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use shared::handlers::website_api::WebsiteApi;
-use std::collections::BTreeMap;
 use testkit::openapi::CheckedApi;
 use testkit::*;
 use time::macros::datetime;
@@ -25,15 +27,11 @@ fn api(store: Store) -> CheckedApi {
 }
 
 fn event(digits: &str, kind: EventKind, id: &str, at: OffsetDateTime, source: &str) -> Event {
-    Event {
-        msisdn: msisdn(digits),
-        kind,
-        event_id: id.into(),
-        occurred_at: at,
-        received_at: at,
-        source: source.into(),
-        details: BTreeMap::from([("note".to_string(), "test".to_string())]),
-    }
+    let origin = match source {
+        "website" => testkit::records::website_consent(at),
+        _ => testkit::records::message(id, "STOP", "STOP"),
+    };
+    testkit::records::event(&msisdn(digits), kind, id, at, origin)
 }
 
 async fn check(api: &CheckedApi, numbers: &[&str]) -> (StatusCode, Value) {
@@ -386,45 +384,78 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
             .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let mut resub = event(
+    // The STOP's confirmation, sent (through the store's own claim and settle).
+    let n = msisdn(digits);
+    let stop = store.history(&n, 10).await.expect("history");
+    let stop = stop
+        .iter()
+        .find(|h| h.event_id == "sms:EV1")
+        .expect("the STOP");
+    let owed = OwedReply {
+        msisdn: n.clone(),
+        event_id: stop.event_id.clone(),
+        kind: ReplyKind::StopConfirmation,
+        from: "16105553939".into(),
+        text: "You will get no more messages".into(),
+        order: stop.order.clone(),
+    };
+    let lease = datetime!(2026-01-01 10:01 UTC) + time::Duration::days(3650);
+    assert_eq!(
+        store.claim_reply(&owed, lease).await.ok(),
+        Some(ReplyClaim::Claimed)
+    );
+    let sent = Settle::Sent {
+        message_ids: vec!["m-1".into()],
+    };
+    store
+        .settle_reply(&n, "sms:EV1", &sent)
+        .await
+        .expect("settle");
+    // A review item, decided by a person.
+    let review = Review {
+        id: review::review_id(&n, "sms:EVR"),
+        msisdn: n.clone(),
+        status: ReviewStatus::Open,
+        due: review::Due::Day(time::macros::date!(2026 - 01 - 16)),
+        cue: "unsubscribe me?".into(),
+        text: "unsubscribe me?".into(),
+        message_id: "EVR".into(),
+        message_event_id: "sms:EVR".into(),
+        short_code: "16105553939".into(),
+        message_at: datetime!(2026-01-02 12:00 UTC),
+        received_at: datetime!(2026-01-02 12:00 UTC),
+        resolution: None,
+    };
+    assert!(store.open_review(&review).await.expect("open"));
+    let decided_at = datetime!(2026-01-02 13:00 UTC);
+    let decision = review::decision_event(
+        &review,
+        Decision::NotRevocation,
+        "ops@example.com",
+        Some("asked a question"),
+        decided_at,
+    );
+    let resolution = Resolution {
+        decision: Decision::NotRevocation,
+        by: "ops@example.com".into(),
+        note: Some("asked a question".into()),
+        resolved_at: decided_at,
+        event_id: decision.event_id.clone(),
+        outcome: String::new(),
+    };
+    store
+        .resolve_review(&review, &resolution, &decision)
+        .await
+        .expect("resolve");
+    let resub = event(
         digits,
         EventKind::Resubscribe,
         "resub:E",
         datetime!(2026-01-03 10:00 UTC),
         "website",
     );
-    resub
-        .details
-        .insert("consent_source".into(), "preferences-page".into());
     store.record(&resub).await.expect("record");
-    // Item families other branches write: a reply, a review, and one nobody knows yet.
-    put_raw(
-        &store,
-        &[
-            ("pk", s(&format!("N#{digits}"))),
-            ("sk", s("R#sms:EV1")),
-            ("status", s("sent")),
-            ("kind", s("stop_confirmation")),
-            ("text", s("You will get no more messages")),
-            ("claimed_at", s("2026-01-01T10:00:01.000Z")),
-            ("sent_at", s("2026-01-01T10:00:02.000Z")),
-            ("message_ids", AttributeValue::L(vec![s("m-1")])),
-        ],
-    )
-    .await;
-    put_raw(
-        &store,
-        &[
-            ("pk", s(&format!("N#{digits}"))),
-            ("sk", s("V#rev-1")),
-            ("status", s("decided")),
-            ("decision", s("resubscribe_allowed")),
-            ("by", s("ops@example.com")),
-            ("created_at", s("2026-01-02T12:00:00.000Z")),
-            ("decided_at", s("2026-01-02T13:00:00.000Z")),
-        ],
-    )
-    .await;
+    // An item family no version writes yet: kept raw (no writer exists to make it).
     put_raw(
         &store,
         &[
@@ -458,16 +489,18 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
                 .collect()
         })
         .unwrap_or_default();
+    // The reply was claimed and sent today (by the store's own clock): it comes last.
     let expected: Vec<(String, String)> = [
-        ("E#sms:EV1", "inbound_message"),
-        ("R#sms:EV1", "reply"),
-        ("E#sms:EV2", "inbound_message"),
-        ("V#rev-1", "review"),
-        ("E#resub:E", "consent"),
-        ("Q#later", "other"),
+        ("E#sms:EV1".to_string(), "inbound_message"),
+        ("E#sms:EV2".to_string(), "inbound_message"),
+        (format!("V#{}", review.id), "review"),
+        (format!("E#review:{}", review.id), "review_decision"),
+        ("E#resub:E".to_string(), "consent"),
+        ("Q#later".to_string(), "other"),
+        ("R#sms:EV1".to_string(), "reply"),
     ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .into_iter()
+    .map(|(a, b)| (a, b.to_string()))
     .collect();
     assert_eq!(timeline, expected);
     let first = &json["timeline"][0];
@@ -475,7 +508,7 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
     assert_eq!(first["item"]["details"]["message_id"], "EV1");
     assert!(first["times"]["received_at"].is_string());
     assert_eq!(
-        json["timeline"][1]["item"]["message_ids"],
+        json["timeline"][6]["item"]["message_ids"],
         serde_json::json!(["m-1"])
     );
     assert_eq!(json["timeline"][5]["item"]["count"], 3);
@@ -500,7 +533,8 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
             "State check: OK (consistent)",
             "opt-out: inbound SMS \"STOP\", message EV1",
             "HELP request",
-            "decision resubscribe_allowed by ops@example.com",
+            "decision not_revocation by ops@example.com, note \"asked a question\"",
+            "decided_by ops@example.com",
             "consent on the website (preferences-page)",
         ] {
             assert!(text.contains(needle), "{needle:?} not in\n{text}");
@@ -513,20 +547,22 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
     assert_eq!(body_json(&response)["error"], "invalid_msisdn");
 
     // A state that disagrees with the history is flagged.
-    put_raw(
-        &store,
-        &[
-            ("pk", s(&format!("N#{digits}"))),
-            ("sk", s("STATE")),
-            ("msisdn", s(digits)),
-            ("status", s(Status::OptedOut.as_str())),
-            ("event_id", s("sms:EV1")),
-            ("event_at", s("2026-01-01T10:00:00.000Z")),
-            ("source", s("webhook")),
-            ("order", s("x")),
-        ],
-    )
-    .await;
+    let older = event(
+        digits,
+        EventKind::OptOut,
+        "sms:EV1",
+        datetime!(2026-01-01 10:00 UTC),
+        "webhook",
+    );
+    let damaged = schema::state_item(&older, datetime!(2026-01-05 00:00 UTC)).expect("a state");
+    store
+        .client()
+        .put_item()
+        .table_name(store.table_name())
+        .set_item(Some(schema::to_item(&damaged).expect("item")))
+        .send()
+        .await
+        .expect("put");
     let json = body_json(&evidence(&api, digits, "").await);
     assert_eq!(json["check"]["result"], "mismatch");
     assert_eq!(json["check"]["ok"], false);

@@ -250,10 +250,10 @@ async fn every_sample_event_gets_its_documented_status() {
             1,
             "{n}: the conflicting request wrote nothing"
         );
-        assert_eq!(history[0].source, source, "{n}");
+        assert_eq!(history[0].origin.source(), source, "{n}");
     }
     let phrase = store.history(&msisdn("14155550110"), 1).await.unwrap();
-    assert_eq!(phrase[0].details["phrase"], "stop texting me");
+    assert_eq!(phrase[0].origin.details()["phrase"], "stop texting me");
     assert_eq!(state("14155550107").await, None, "unsigned is refused");
     assert_eq!(state("14155550108").await, None, "PUT is refused");
 }

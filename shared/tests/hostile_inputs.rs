@@ -225,8 +225,7 @@ async fn an_opted_out_reading_wins_over_a_subscribed_one() {
         event_id: "resub:old".into(),
         occurred_at: time::macros::datetime!(2026-01-01 00:00 UTC),
         received_at: time::macros::datetime!(2026-01-01 00:00 UTC),
-        source: "website".into(),
-        details: Default::default(),
+        origin: testkit::records::website_consent(shared::domain::timestamp::now()),
     };
     store.record(&resub).await.expect("record");
     let query = stop_query("4155550150", "W1", "STOP");

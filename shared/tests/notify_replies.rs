@@ -6,10 +6,11 @@
 use lambda_http::http::StatusCode;
 use shared::adapters::provider::ProviderMode;
 use shared::adapters::provider::{OptOutAssist, Provider, SelfManaged, ShortCodeApi};
-use shared::adapters::store::replies::{OwedReply, ReplyClaim, ReplyStatus};
+use shared::adapters::store::replies::{OwedReply, ReplyClaim};
 use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
-use shared::domain::event::{Event, EventKind, Status};
+use shared::domain::event::{EventKind, Status};
+use shared::domain::replies::ReplyStatus;
 use shared::domain::replies::{Program, ReplyKind, ReplyTexts};
 use shared::handlers::notify::{Done, Notify, Replies};
 use shared::handlers::stream_event::BatchResponse;
@@ -478,11 +479,7 @@ async fn a_crash_between_claim_and_send_is_reported_not_resent() {
         .history(&msisdn("14155550208"), 1)
         .await
         .unwrap_or_default();
-    let order = history
-        .first()
-        .and_then(|h| Event::from_history(msisdn("14155550208"), h))
-        .map(|e| e.order())
-        .unwrap_or_default();
+    let order = history.first().map(|h| h.order.clone()).unwrap_or_default();
     let owed = OwedReply {
         msisdn: msisdn("14155550208"),
         event_id: "sms:K1".into(),
@@ -507,7 +504,7 @@ async fn a_crash_between_claim_and_send_is_reported_not_resent() {
         [texts().help],
         "the STOP confirmation never re-sent blindly; the HELP sent once the lease ran out"
     );
-    let far_future = "9999-01-01T00:00:00.000Z";
+    let far_future = time::macros::datetime!(9999-01-01 00:00 UTC);
     let unsettled = s
         .store
         .unsettled_replies(far_future)
@@ -521,7 +518,7 @@ async fn a_crash_between_claim_and_send_is_reported_not_resent() {
     // A fresh claim is not "stuck" yet for a cut-off in the past.
     assert!(s
         .store
-        .unsettled_replies("2000-01-01T00:00:00.000Z")
+        .unsettled_replies(time::macros::datetime!(2000-01-01 00:00 UTC))
         .await
         .unwrap_or_default()
         .is_empty());
@@ -617,8 +614,7 @@ async fn a_late_stop_after_a_resubscribe_is_not_confirmed() {
         event_id: "resub:later".into(),
         occurred_at: shared::domain::timestamp::now() + time::Duration::hours(1),
         received_at: shared::domain::timestamp::now(),
-        source: "website".into(),
-        details: Default::default(),
+        origin: testkit::records::website_consent(shared::domain::timestamp::now()),
     };
     s.store
         .record(&resub)
@@ -678,11 +674,9 @@ async fn start_in_self_managed_mode_resubscribes_and_confirms() {
         .cloned()
         .unwrap_or_else(|| panic!("history"));
     assert_eq!(start.kind, EventKind::Resubscribe);
-    assert_eq!(start.details.get("text").map(String::as_str), Some("START"));
-    assert_eq!(
-        start.details.get("short_code").map(String::as_str),
-        Some(SHORT_CODE)
-    );
+    let message = start.origin.message();
+    assert_eq!(message.map(|m| m.text.as_str()), Some("START"));
+    assert_eq!(message.map(|m| m.short_code.as_str()), Some(SHORT_CODE));
     // A START older than the latest STOP never undoes it; the same message twice is one event.
     s.text("14155550214", "O3", "STOP").await;
     let late = serde_urlencoded::to_string([

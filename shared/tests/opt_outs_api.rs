@@ -8,7 +8,6 @@ use shared::adapters::vonage::VonageClient;
 use shared::domain::event::{Event, EventKind, Status};
 use shared::domain::timestamp;
 use shared::handlers::website_api::WebsiteApi;
-use std::collections::BTreeMap;
 use testkit::*;
 
 const KEY: &str = "website-key";
@@ -76,10 +75,10 @@ async fn an_opt_out_from_another_channel_is_recorded_at_once_with_its_evidence()
     assert_eq!(history.len(), 1);
     let entry = &history[0];
     assert_eq!(
-        (entry.kind, entry.source.as_str(), entry.applied),
+        (entry.kind, entry.origin.source(), entry.applied),
         (EventKind::OptOut, "api", true)
     );
-    assert_eq!(entry.occurred_at, captured);
+    assert_eq!(timestamp::format(entry.occurred_at), captured);
     for (k, v) in [
         ("channel", "phone"),
         ("agent", "agent-42"),
@@ -87,7 +86,7 @@ async fn an_opt_out_from_another_channel_is_recorded_at_once_with_its_evidence()
         ("evidence_source", "support-desk"),
         ("captured_at", captured.as_str()),
     ] {
-        assert_eq!(entry.details[k], v, "{k}");
+        assert_eq!(entry.origin.details()[k], v, "{k}");
     }
     // The opted-out list and the status route show it.
     let list = HttpCall::get("/opt-outs", "").header("x-api-key", KEY);
@@ -150,8 +149,7 @@ async fn an_opt_out_older_than_a_resubscribe_is_kept_in_history_only() {
         event_id: "resub:newer".into(),
         occurred_at: timestamp::now() - time::Duration::minutes(5),
         received_at: timestamp::now(),
-        source: "website".into(),
-        details: BTreeMap::new(),
+        origin: testkit::records::website_consent(shared::domain::timestamp::now()),
     };
     store.record(&resubscribe).await.unwrap();
     let (status, reply) = post(&api, Some("late-email"), &body(n, &minutes_ago(60))).await;

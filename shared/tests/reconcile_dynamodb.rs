@@ -10,7 +10,6 @@ use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
 use shared::domain::event::{Event, EventKind, Outcome, Status};
 use shared::handlers::reconcile::{ReconcileReport, Reconciler, CHECKPOINT_NAME};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use testkit::*;
@@ -210,17 +209,20 @@ async fn zero_based_pages_from_the_documented_shape() {
     // The documented entry with several spaces inside its date.
     let n = number(0);
     let state = store.state(&msisdn(&n)).await.unwrap().unwrap();
-    assert_eq!(state.since, "2014-06-27T18:31:33.000Z");
+    assert_eq!(
+        shared::domain::timestamp::format(state.since),
+        "2014-06-27T18:31:33.000Z"
+    );
     assert_eq!(state.event_id, "vonage-sync:2014-06-27T18:31:33.000Z");
     assert_eq!(state.source, "vonage-sync");
     let history = store.history(&msisdn(&n), 10).await.unwrap();
     assert_eq!(history.len(), 1);
-    assert_eq!(history[0].source, "vonage-sync");
-    assert_eq!(history[0].details["vonage_opt_in"], "false");
+    assert_eq!(history[0].origin.source(), "vonage-sync");
+    assert_eq!(history[0].origin.details()["vonage_opt_in"], "false");
     // The documented entry with an opt-in date keeps it as evidence.
     let history = store.history(&msisdn(&number(2)), 10).await.unwrap();
     assert_eq!(
-        history[0].details["vonage_opt_in_date"],
+        history[0].origin.details()["vonage_opt_in_date"],
         "2014-07-18T15:28:23.000Z"
     );
 }
@@ -322,10 +324,16 @@ async fn malformed_entries_are_skipped_and_reported() {
     assert!(!opted_out(&store, &number(10)).await);
     assert!(!opted_out(&store, &number(11)).await);
     let odd = store.state(&msisdn(&number(12))).await.unwrap().unwrap();
-    assert_eq!(odd.since, "2015-01-02T03:04:05.000Z");
+    assert_eq!(
+        shared::domain::timestamp::format(odd.since),
+        "2015-01-02T03:04:05.000Z"
+    );
     let undated = store.state(&msisdn(&number(13))).await.unwrap().unwrap();
     assert_eq!(undated.event_id, "vonage-sync:undated");
-    assert_eq!(undated.since, "1970-01-01T00:00:00.000Z");
+    assert_eq!(
+        shared::domain::timestamp::format(undated.since),
+        "1970-01-01T00:00:00.000Z"
+    );
     let json = serde_json::to_string(&report).unwrap();
     assert!(!json.contains("5551234567") && !json.contains(&number(11)));
 }
@@ -406,8 +414,7 @@ fn event(digits: &str, kind: EventKind, id: &str, at: OffsetDateTime) -> Event {
         event_id: id.into(),
         occurred_at: at,
         received_at: at,
-        source: "test".into(),
-        details: BTreeMap::new(),
+        origin: testkit::records::message("M1", "STOP", "STOP"),
     }
 }
 

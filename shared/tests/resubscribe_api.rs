@@ -7,7 +7,6 @@ use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
 use shared::domain::event::{Event, EventKind, Outcome, Status};
 use shared::handlers::website_api::WebsiteApi;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use testkit::openapi::CheckedApi;
 use testkit::*;
@@ -74,8 +73,7 @@ async fn stop(store: &Store, digits: &str, id: &str, at: OffsetDateTime) {
         event_id: id.into(),
         occurred_at: at,
         received_at: at,
-        source: "webhook".into(),
-        details: BTreeMap::new(),
+        origin: testkit::records::message("M1", "STOP", "STOP"),
     };
     store.record(&e).await.unwrap();
 }
@@ -115,9 +113,14 @@ async fn resubscribe_lifts_vonage_block_then_clears_the_opt_out() {
     let history = store.history(&msisdn(n), 10).await.unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[0].kind, EventKind::Resubscribe);
-    assert_eq!(history[0].details["consent_source"], "preferences-page");
-    assert_eq!(history[0].details["consent_ip"], "203.0.113.7");
-    assert!(history[0].details["provider_response"].contains("\"opt_in\":true"));
+    assert_eq!(
+        history[0].origin.details()["consent_source"],
+        "preferences-page"
+    );
+    assert_eq!(history[0].origin.details()["consent_ip"], "203.0.113.7");
+    assert!(history[0].origin.details()["provider_response"]
+        .as_str()
+        .is_some_and(|r| r.contains("\"opt_in\":true")));
     // The secret went in the body, never in the URL.
     for r in vonage.received_requests().await.unwrap() {
         assert!(!r.url.as_str().contains("vonage-secret-value"));

@@ -11,7 +11,6 @@ use shared::domain::review::{self, Review, ReviewStatus};
 use shared::domain::timestamp;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use shared::handlers::website_api::WebsiteApi;
-use std::collections::BTreeMap;
 use testkit::*;
 use time::OffsetDateTime;
 
@@ -79,14 +78,14 @@ fn review_at(digits: &str, message_id: &str, received_at: OffsetDateTime) -> Rev
         id: review::review_id(&n, &event_id),
         msisdn: n,
         status: ReviewStatus::Open,
-        due: review::format_date(review::due_date(received_at).expect("a due date")),
+        due: review::Due::Day(review::due_date(received_at).expect("a due date")),
         cue: "spam".into(),
         text: "is this spam?".into(),
         message_id: message_id.into(),
         message_event_id: event_id,
         short_code: "16105553939".into(),
-        message_at: timestamp::format(received_at),
-        received_at: timestamp::format(received_at),
+        message_at: received_at,
+        received_at,
         resolution: None,
     }
 }
@@ -117,10 +116,10 @@ async fn a_clear_phrase_is_an_opt_out_at_once_with_the_phrase_in_history() {
         let history = store.history(&msisdn(&digits), 5).await.unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(history[0].kind, EventKind::OptOut);
-        assert_eq!(history[0].source, "webhook");
-        assert_eq!(history[0].details["phrase"], *phrase, "{message}");
-        assert_eq!(history[0].details["text"], *message);
-        assert!(!history[0].details.contains_key("keyword"));
+        assert_eq!(history[0].origin.source(), "webhook");
+        assert_eq!(history[0].origin.details()["phrase"], *phrase, "{message}");
+        assert_eq!(history[0].origin.details()["text"], *message);
+        assert!(history[0].origin.details().get("keyword").is_none());
     }
 }
 
@@ -200,7 +199,11 @@ async fn reviews_are_listed_oldest_due_first_over_several_pages() {
             base + time::Duration::days(*day),
         );
         assert!(store.open_review(&item).await.unwrap());
-        expected.push((item.due.clone(), item.received_at.clone(), item.id.clone()));
+        expected.push((
+            item.due.to_string(),
+            timestamp::format(item.received_at),
+            item.id.clone(),
+        ));
     }
     expected.sort();
     let mut seen = Vec::new();
@@ -290,15 +293,18 @@ async fn an_opt_out_decision_records_the_opt_out_dated_at_the_message_once() {
     let state = store.state(&msisdn(n)).await.unwrap().unwrap();
     assert_eq!(state.status, Status::OptedOut);
     assert_eq!(state.since, item.message_at);
-    assert_eq!(state.since, "2026-11-20T11:12:01.000Z");
+    assert_eq!(
+        shared::domain::timestamp::format(state.since),
+        "2026-11-20T11:12:01.000Z"
+    );
     assert_eq!(state.source, "review");
     let history = store.history(&msisdn(n), 10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].kind, EventKind::OptOut);
     assert!(history[0].applied);
-    assert_eq!(history[0].details["review_id"], id.as_str());
-    assert_eq!(history[0].details["decided_by"], "agent-7");
-    assert_eq!(history[0].details["note"], "read the message");
+    assert_eq!(history[0].origin.details()["review_id"], id.as_str());
+    assert_eq!(history[0].origin.details()["decided_by"], "agent-7");
+    assert_eq!(history[0].origin.details()["note"], "read the message");
 
     // The same decision again: the existing resolution, nothing added.
     let (status, again) = decide(&api, &id, decision("opt_out")).await;
@@ -331,8 +337,8 @@ async fn not_revocation_notes_the_decision_and_leaves_the_state_alone() {
     let history = store.history(&msisdn(n), 10).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].kind, EventKind::ReviewDecision);
-    assert_eq!(history[0].source, "review");
-    assert_eq!(history[0].details["decision"], "not_revocation");
+    assert_eq!(history[0].origin.source(), "review");
+    assert_eq!(history[0].origin.details()["decision"], "not_revocation");
     let (status, again) = decide(&api, &id, decision("not_revocation")).await;
     assert_eq!(
         (status, again["outcome"].as_str()),
@@ -356,8 +362,7 @@ async fn an_opt_out_decision_older_than_a_later_resubscribe_does_not_undo_it() {
         event_id: "resub:later".into(),
         occurred_at: received + time::Duration::days(1),
         received_at: received + time::Duration::days(1),
-        source: "website".into(),
-        details: BTreeMap::new(),
+        origin: testkit::records::website_consent(shared::domain::timestamp::now()),
     };
     store.record(&resubscribe).await.unwrap();
     let (status, body) = decide(&api, &item.id, decision("opt_out")).await;
@@ -533,7 +538,7 @@ async fn the_daily_check_counts_open_due_soon_and_overdue_items() {
     assert_eq!((report.open, report.overdue, report.due_soon), (2, 1, 0));
     assert_eq!(report.overdue_items[0].id, overdue.id);
     assert_eq!(report.overdue_items[0].msisdn, "*******3900");
-    assert_eq!(report.oldest_due.as_deref(), Some(overdue.due.as_str()));
+    assert_eq!(report.oldest_due, Some(overdue.due.to_string()));
     // Eight business days on, the fresh item is due within two.
     let soon_day = shared::domain::business_days::add_business_days(
         shared::domain::business_days::receipt_day(now),

@@ -3,7 +3,6 @@
 
 use shared::adapters::store::StoreError;
 use shared::domain::event::{Event, EventKind, Outcome, Status};
-use std::collections::BTreeMap;
 use testkit::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -15,8 +14,7 @@ fn event(digits: &str, kind: EventKind, id: &str, at: OffsetDateTime) -> Event {
         event_id: id.into(),
         occurred_at: at,
         received_at: at + Duration::seconds(1),
-        source: "test".into(),
-        details: BTreeMap::from([("message_id".to_string(), id.to_string())]),
+        origin: testkit::records::message(id, "STOP", "STOP"),
     }
 }
 
@@ -29,11 +27,14 @@ async fn an_opt_out_sets_state_and_appends_history() {
     assert_eq!(store.record(&e).await.unwrap(), Outcome::Applied);
     let state = store.state(&e.msisdn).await.unwrap().unwrap();
     assert_eq!(state.status, Status::OptedOut);
-    assert_eq!(state.since, "2026-11-01T10:00:00.000Z");
+    assert_eq!(
+        shared::domain::timestamp::format(state.since),
+        "2026-11-01T10:00:00.000Z"
+    );
     assert_eq!(state.event_id, "sms:A1");
     let history = store.history(&e.msisdn, 10).await.unwrap();
     assert_eq!(history.len(), 1);
-    assert_eq!(history[0].details["message_id"], "sms:A1");
+    assert_eq!(history[0].origin.details()["message_id"], "sms:A1");
     assert!(history[0].applied);
 }
 
@@ -304,8 +305,7 @@ async fn the_stream_carries_committed_writes_only() {
         event_id: "sms:S".into(),
         occurred_at: at,
         received_at: at,
-        source: "webhook".into(),
-        details: Default::default(),
+        origin: testkit::records::message("M1", "STOP", "STOP"),
     };
     assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
     let keys = |records: &[serde_json::Value]| -> Vec<(String, String)> {

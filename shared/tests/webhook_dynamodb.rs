@@ -54,7 +54,7 @@ fn messages_json(digits: &str, id: &str, text: &str) -> String {
 async fn history_details(store: &Store, digits: &str) -> BTreeMap<String, String> {
     let history = store.history(&msisdn(digits), 10).await.unwrap();
     assert_eq!(history.len(), 1, "one history entry for {digits}");
-    history[0].details.clone()
+    serde_json::from_value(history[0].origin.details()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -106,7 +106,8 @@ async fn every_encoding_and_event_shape_records_a_stop() {
             let state = store.state(&msisdn(&digits)).await.unwrap().unwrap();
             assert_eq!(state.status, Status::OptedOut, "{shape:?} {encoding}");
             assert_eq!(
-                state.since, "2026-11-20T11:12:01.000Z",
+                shared::domain::timestamp::format(state.since),
+                "2026-11-20T11:12:01.000Z",
                 "{shape:?} {encoding}"
             );
             let details = history_details(&store, &digits).await;
@@ -290,8 +291,7 @@ async fn a_late_redelivery_does_not_undo_a_newer_resubscribe() {
         event_id: "resub:test".into(),
         occurred_at: time::macros::datetime!(2026-11-20 12:00:00 UTC),
         received_at: time::macros::datetime!(2026-11-20 12:00:01 UTC),
-        source: "website".into(),
-        details: BTreeMap::new(),
+        origin: testkit::records::website_consent(shared::domain::timestamp::now()),
     };
     store.record(&resub).await.unwrap();
     // The STOP was sent at 11:12:01, before the resubscribe; Vonage redelivers it late.

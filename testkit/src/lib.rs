@@ -14,6 +14,7 @@ pub mod events;
 pub mod inbound;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod records;
 pub mod reference;
 pub mod sample_events;
 pub mod streams;

@@ -212,7 +212,7 @@ mod tests {
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(lsi, [shared::adapters::store::HISTORY_INDEX]);
+        assert_eq!(lsi, [shared::adapters::store::schema::HISTORY_INDEX]);
         let gsi: Vec<_> = spec
             .global_secondary_indexes
             .iter()
@@ -221,8 +221,8 @@ mod tests {
         assert_eq!(
             gsi,
             [
-                shared::adapters::store::OPTED_OUT_INDEX,
-                shared::adapters::store::REVIEWS_INDEX
+                shared::adapters::store::schema::OPTED_OUT_INDEX,
+                shared::adapters::store::schema::REVIEWS_INDEX
             ]
         );
     }

@@ -10,7 +10,17 @@ use std::io::Write;
 pub const NAMESPACE: &str = "SmsOptOut";
 
 /// Every metric the code emits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 pub enum Metric {
     /// Webhook: an opt-out recorded (new state).
     OptOutsRecorded,
@@ -67,65 +77,12 @@ pub enum Metric {
     ReviewItemsOverdue,
 }
 
-impl Metric {
-    pub const ALL: [Metric; 26] = [
-        Metric::OptOutsRecorded,
-        Metric::OptOutDuplicates,
-        Metric::OptOutsSuperseded,
-        Metric::MessagesIgnored,
-        Metric::HelpRequests,
-        Metric::OptInsByText,
-        Metric::SignatureFailures,
-        Metric::InvalidRequests,
-        Metric::StorageErrors,
-        Metric::Resubscribes,
-        Metric::VonageLatency,
-        Metric::RepliesSent,
-        Metric::RepliesFailed,
-        Metric::RepliesDeferred,
-        Metric::RepliesUnsettled,
-        Metric::ReplyLatency,
-        Metric::OptInsConfirmed,
-        Metric::OptInsRefused,
-        Metric::ProviderUnavailable,
-        Metric::StreamRecordsMalformed,
-        Metric::ApiOptOuts,
-        Metric::ReviewItemsOpened,
-        Metric::ReviewItemsResolved,
-        Metric::ReviewItemsOpen,
-        Metric::ReviewItemsDueSoon,
-        Metric::ReviewItemsOverdue,
-    ];
+crate::named_enum!(Metric);
 
+impl Metric {
+    /// Its CloudWatch name.
     pub fn name(self) -> &'static str {
-        match self {
-            Metric::OptOutsRecorded => "OptOutsRecorded",
-            Metric::OptOutDuplicates => "OptOutDuplicates",
-            Metric::OptOutsSuperseded => "OptOutsSuperseded",
-            Metric::MessagesIgnored => "MessagesIgnored",
-            Metric::HelpRequests => "HelpRequests",
-            Metric::OptInsByText => "OptInsByText",
-            Metric::SignatureFailures => "SignatureFailures",
-            Metric::InvalidRequests => "InvalidRequests",
-            Metric::StorageErrors => "StorageErrors",
-            Metric::Resubscribes => "Resubscribes",
-            Metric::VonageLatency => "VonageLatency",
-            Metric::RepliesSent => "RepliesSent",
-            Metric::RepliesFailed => "RepliesFailed",
-            Metric::RepliesDeferred => "RepliesDeferred",
-            Metric::RepliesUnsettled => "RepliesUnsettled",
-            Metric::ReplyLatency => "ReplyLatency",
-            Metric::OptInsConfirmed => "OptInsConfirmed",
-            Metric::OptInsRefused => "OptInsRefused",
-            Metric::ProviderUnavailable => "ProviderUnavailable",
-            Metric::StreamRecordsMalformed => "StreamRecordsMalformed",
-            Metric::ApiOptOuts => "ApiOptOuts",
-            Metric::ReviewItemsOpened => "ReviewItemsOpened",
-            Metric::ReviewItemsResolved => "ReviewItemsResolved",
-            Metric::ReviewItemsOpen => "ReviewItemsOpen",
-            Metric::ReviewItemsDueSoon => "ReviewItemsDueSoon",
-            Metric::ReviewItemsOverdue => "ReviewItemsOverdue",
-        }
+        self.as_str()
     }
 }
 

@@ -18,7 +18,18 @@ use futures::future::BoxFuture;
 use std::time::Instant;
 
 /// How the sender works: the `PROVIDER_MODE` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ProviderMode {
     /// Vonage's legacy US short code program: its opt-in API lifts its block.
     #[default]
@@ -29,28 +40,17 @@ pub enum ProviderMode {
     SelfManaged,
 }
 
+crate::named_enum!(ProviderMode);
+
 impl ProviderMode {
-    pub const ALL: [ProviderMode; 3] = [
-        ProviderMode::ShortCodeApi,
-        ProviderMode::OptOutAssist,
-        ProviderMode::SelfManaged,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderMode::ShortCodeApi => "short-code-api",
-            ProviderMode::OptOutAssist => "opt-out-assist",
-            ProviderMode::SelfManaged => "self-managed",
-        }
-    }
-
     /// `PROVIDER_MODE`; unset means `short-code-api` (what a deployment made before the setting
     /// existed does).
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         match settings.get("PROVIDER_MODE") {
             None => Ok(Self::default()),
             Some(value) => Self::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|m| m.as_str().eq_ignore_ascii_case(value))
                 .ok_or_else(|| ConfigError::Invalid {
                     name: "PROVIDER_MODE",

@@ -37,7 +37,6 @@ mod tests {
     use super::*;
     use crate::domain::event::EventKind;
     use crate::domain::msisdn::Msisdn;
-    use std::collections::BTreeMap;
     use time::macros::datetime;
     use time::OffsetDateTime;
 
@@ -48,8 +47,14 @@ mod tests {
             event_id: "vonage-sync:x".into(),
             occurred_at: at,
             received_at: at,
-            source: "vonage-sync".into(),
-            details: BTreeMap::new(),
+            origin: crate::domain::origin::Origin::VonageSync(
+                crate::domain::origin::VonageListEntry {
+                    vonage_opt_out_date: None,
+                    vonage_opt_in: "false".into(),
+                    vonage_opt_in_date: None,
+                    extra: Default::default(),
+                },
+            ),
         }
     }
 
@@ -57,9 +62,9 @@ mod tests {
         State {
             msisdn: e.msisdn.as_str().into(),
             status,
-            since: crate::domain::timestamp::format(e.occurred_at),
+            since: e.occurred_at,
             event_id: e.event_id.clone(),
-            source: e.source.clone(),
+            source: e.origin.source().into(),
             order: e.order(),
         }
     }

@@ -8,40 +8,36 @@
 //! order is greater than the stored one, and appends every event to history once per event id.
 
 use crate::domain::msisdn::Msisdn;
+use crate::domain::origin::Origin;
 use crate::domain::timestamp;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// Opted out, or (again) allowed to receive messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     OptedOut,
     Subscribed,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::OptedOut => "opted_out",
-            Status::Subscribed => "subscribed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "opted_out" => Some(Status::OptedOut),
-            "subscribed" => Some(Status::Subscribed),
-            _ => None,
-        }
-    }
-}
-
 /// What happened to a number, from any source. Two kinds set the number's state (an opt-out, a
 /// resubscribe); the others are history only, kept for the audit and for the replies the stream
 /// drives (they never change the state).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum EventKind {
     OptOut,
     Resubscribe,
@@ -57,29 +53,9 @@ pub enum EventKind {
     ReviewDecision,
 }
 
-impl EventKind {
-    pub const ALL: [EventKind; 6] = [
-        EventKind::OptOut,
-        EventKind::Resubscribe,
-        EventKind::Help,
-        EventKind::OptInRequest,
-        EventKind::OptInRefused,
-        EventKind::ReviewDecision,
-    ];
+crate::named_enum!(Status, EventKind, Outcome);
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::OptOut => "opt_out",
-            EventKind::Resubscribe => "resubscribe",
-            EventKind::Help => "help",
-            EventKind::OptInRequest => "opt_in_request",
-            EventKind::OptInRefused => "opt_in_refused",
-            EventKind::ReviewDecision => "review_decision",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
+impl EventKind {
     /// The state an event of this kind sets, if it sets one.
     pub fn status(self) -> Option<Status> {
         match self {
@@ -111,24 +87,21 @@ pub struct Event {
     /// When the event happened (the person's message, their consent): decides which event is newest.
     pub occurred_at: OffsetDateTime,
     pub received_at: OffsetDateTime,
-    /// `webhook`, `website`, `api`, `review`, `vonage-sync`, `import`.
-    pub source: String,
-    /// Evidence kept in the history entry (message id, short code, keyword, API, consent ...).
-    pub details: BTreeMap<String, String>,
+    /// Where it came from, with its evidence.
+    pub origin: Origin,
 }
 
 impl Event {
-    /// The event a history entry records (`None` if its times are not RFC 3339).
-    pub fn from_history(msisdn: Msisdn, entry: &HistoryEntry) -> Option<Event> {
-        Some(Event {
+    /// The event a history entry records.
+    pub fn from_history(msisdn: Msisdn, entry: &HistoryEntry) -> Event {
+        Event {
             msisdn,
             kind: entry.kind,
             event_id: entry.event_id.clone(),
-            occurred_at: timestamp::parse_rfc3339(&entry.occurred_at)?,
-            received_at: timestamp::parse_rfc3339(&entry.received_at)?,
-            source: entry.source.clone(),
-            details: entry.details.clone(),
-        })
+            occurred_at: entry.occurred_at,
+            received_at: entry.received_at,
+            origin: entry.origin.clone(),
+        }
     }
 
     /// The ordering key: time first, then kind (opt-out wins a tie), then id (deterministic).
@@ -144,8 +117,10 @@ impl Event {
 }
 
 /// What recording an event did (`Store::record`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// History appended and state set by this event.
     Applied,
@@ -157,25 +132,16 @@ pub enum Outcome {
     Noted,
 }
 
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Superseded => "superseded",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Noted => "noted",
-        }
-    }
-}
-
 /// The current state of one number.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct State {
     pub msisdn: String,
     pub status: Status,
     /// Time of the event that set the state.
-    pub since: String,
+    #[serde(with = "timestamp::fixed")]
+    pub since: OffsetDateTime,
     pub event_id: String,
+    /// The `source` of that event.
     pub source: String,
     #[serde(skip)]
     pub order: String,
@@ -186,19 +152,26 @@ pub struct State {
 pub struct HistoryEntry {
     pub event_id: String,
     pub kind: EventKind,
-    pub occurred_at: String,
-    pub received_at: String,
-    pub source: String,
+    #[serde(with = "timestamp::fixed")]
+    pub occurred_at: OffsetDateTime,
+    #[serde(with = "timestamp::fixed")]
+    pub received_at: OffsetDateTime,
+    /// `source` and `details`.
+    #[serde(flatten)]
+    pub origin: Origin,
     /// Whether this event set the state when it was recorded (false: a newer event already had).
     pub applied: bool,
-    pub details: BTreeMap<String, String>,
+    /// Its [`Event::order`] as recorded.
+    #[serde(skip)]
+    pub order: String,
 }
 
 /// One entry of the opted-out list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OptedOut {
     pub msisdn: String,
-    pub since: String,
+    #[serde(with = "timestamp::fixed")]
+    pub since: OffsetDateTime,
 }
 
 /// Of the numbers an input may mean (`Msisdn::readings`, never empty), each with what we found
@@ -233,18 +206,21 @@ mod tests {
             event_id: id.into(),
             occurred_at: at,
             received_at: at,
-            source: "test".into(),
-            details: BTreeMap::new(),
+            origin: Origin::Other {
+                source: "test".into(),
+                details: Default::default(),
+            },
         }
     }
 
     #[test]
     fn kinds_round_trip_and_only_two_set_a_state() {
-        for kind in EventKind::ALL {
+        for &kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
         }
         let stateful: Vec<_> = EventKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|k| k.status().is_some())
             .collect();
         assert_eq!(stateful, [EventKind::OptOut, EventKind::Resubscribe]);
@@ -268,7 +244,7 @@ mod tests {
         State {
             msisdn: "14155550100".into(),
             status,
-            since: "2026-01-01T00:00:00.000Z".into(),
+            since: datetime!(2026-01-01 00:00:00 UTC),
             event_id: "e".into(),
             source: "test".into(),
             order: "o".into(),

@@ -1,21 +1,19 @@
 //! The evidence file for one number: everything we hold under it, oldest first, the current
-//! state, and a check that the state is the one the history implies. Pure: it works on the
-//! number's items as JSON objects (the store adapter reads them, one Query of the number's
-//! partition, and converts them), so the API route and the admin command build the same file.
+//! state, and a check that the state is the one the history implies. Pure: the store reads the
+//! number's partition and hands over each item typed ([`Read`]) and as stored (JSON), so the API
+//! route and the admin command build the same file. An item of a family this version does not
+//! know is kept too, as stored, with whatever `*_at` times it carries.
 //!
-//! Items are recognised by their sort key: `STATE` (the current state), `E#<event id>` (history:
-//! an inbound message, a consent, a sync, an import, a HELP ...), `R#<inbound event id>`
-//! (a reply) and `V#<review id>` (a review). Any other family is kept too, raw, with whatever
-//! `*_at` times it carries, so the file stays complete when new item families are added.
-//!
-//! **The check.** The state must be set by the history entry with the greatest `h_order` among
+//! **The check.** The state must be set by the history entry with the greatest order among
 //! those whose kind sets a state ([`EventKind::status`]): that is the one rule every write goes
 //! through (`Store::record`). Anything else is flagged: a state naming another event or status
 //! (`mismatch`), a state-setting history with no state (`history_without_state`), a state with
 //! no state-setting history (`state_without_history`).
 
-use crate::domain::event::{EventKind, Status};
-use crate::domain::sort_keys;
+use crate::domain::event::{EventKind, HistoryEntry, State, Status};
+use crate::domain::origin::Origin;
+use crate::domain::replies::{ReplyKind, ReplyStatus};
+use crate::domain::review::Review;
 use crate::domain::timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -24,8 +22,38 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use time::OffsetDateTime;
 
-/// One table item as JSON (attribute name to value).
+/// One table item as JSON (attribute name to value), as stored.
 pub type Item = Map<String, Value>;
+
+/// One item under the number: its sort key, what it reads as, and the item as stored.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub sk: String,
+    pub read: Read,
+    pub item: Item,
+}
+
+/// What an item under a number reads as.
+#[derive(Debug, Clone)]
+pub enum Read {
+    State {
+        state: State,
+        updated_at: OffsetDateTime,
+    },
+    History(HistoryEntry),
+    Reply {
+        kind: ReplyKind,
+        status: ReplyStatus,
+        text: String,
+        /// Why it was not sent, skipped or is unknown.
+        detail: Option<String>,
+    },
+    Review(Review),
+    /// Bookkeeping of the replies in flight (the number's reply lock): not evidence, left out.
+    Bookkeeping,
+    /// A family this version does not know, or an item that does not read: kept as stored.
+    Other,
+}
 
 /// The evidence file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,17 +61,17 @@ pub struct EvidenceFile {
     /// E.164 digits.
     pub msisdn: String,
     pub generated_at: String,
-    /// The `STATE` item as stored, if any.
+    /// The state item, if any.
     pub state: Option<CurrentState>,
     pub check: StateCheck,
     /// Every other item under the number, oldest first.
     pub timeline: Vec<Entry>,
 }
 
-/// The current state, as the `STATE` item holds it.
+/// The current state, as the state item holds it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CurrentState {
-    /// `opted_out` or `subscribed` (as stored: an unreadable value is shown and flagged).
+    /// `opted_out` or `subscribed`.
     pub status: String,
     pub since: Option<String>,
     pub event_id: Option<String>,
@@ -64,8 +92,10 @@ pub struct StateCheck {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum CheckResult {
     /// The state is set by the newest state-setting event (or neither exists).
     Consistent,
@@ -79,29 +109,19 @@ pub enum CheckResult {
     NoRecord,
 }
 
-impl CheckResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckResult::Consistent => "consistent",
-            CheckResult::Mismatch => "mismatch",
-            CheckResult::HistoryWithoutState => "history_without_state",
-            CheckResult::StateWithoutHistory => "state_without_history",
-            CheckResult::NoRecord => "no_record",
-        }
-    }
-}
+crate::named_enum!(CheckResult);
 
 /// The item families under a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
-    /// `E#...`: a history entry.
+    /// A history entry.
     Event,
-    /// `R#...`: a reply to an inbound message.
+    /// A reply to an inbound message.
     Reply,
-    /// `V#...`: a review.
+    /// A review.
     Review,
-    /// Anything else (kept raw).
+    /// Anything else (kept as stored).
     Other,
 }
 
@@ -122,26 +142,15 @@ pub struct Entry {
     pub summary: String,
     /// Every time the item carries (`event_at`, `received_at`, `claimed_at`, `sent_at`, `due` ...).
     pub times: BTreeMap<String, String>,
-    /// The sort key (`E#sms:...`, `R#...`).
+    /// The sort key.
     pub sk: String,
     /// The item as stored, every attribute.
     pub item: Item,
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(Value::as_str)
-}
-
-fn owned(item: &Item, name: &str) -> Option<String> {
-    text(item, name).map(str::to_owned)
-}
-
-/// A detail of a history entry (`details.<name>`).
-fn detail<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get("details")
-        .and_then(Value::as_object)
-        .and_then(|d| d.get(name))
-        .and_then(Value::as_str)
+    /// The history entry's order, for sorting and the check.
+    #[serde(skip)]
+    order: Option<String>,
+    #[serde(skip)]
+    sets: Option<(Status, String)>,
 }
 
 fn is_time_attribute(name: &str) -> bool {
@@ -149,39 +158,40 @@ fn is_time_attribute(name: &str) -> bool {
 }
 
 /// The rank `pick_reading` uses for a reading's items: opted out first, then any record.
-pub fn record_rank(items: &[Item]) -> u8 {
-    let state = items
+pub fn record_rank(items: &[Stored]) -> u8 {
+    let opted_out = items
         .iter()
-        .find(|i| text(i, "sk") == Some(sort_keys::STATE));
-    match state.and_then(|s| text(s, "status")) {
-        Some("opted_out") => 0,
-        _ if !items.is_empty() => 1,
-        _ => 2,
+        .any(|i| matches!(&i.read, Read::State { state, .. } if state.status == Status::OptedOut));
+    match opted_out {
+        true => 0,
+        false if !items.is_empty() => 1,
+        false => 2,
     }
 }
 
 /// Build the evidence file of `msisdn` from every item under it (any order).
-pub fn build(msisdn: &str, items: Vec<Item>, now: OffsetDateTime) -> EvidenceFile {
-    let mut state_item = None;
+pub fn build(msisdn: &str, items: Vec<Stored>, now: OffsetDateTime) -> EvidenceFile {
+    let mut state = None;
     let mut timeline = Vec::with_capacity(items.len());
-    for item in items {
-        let sk = text(&item, "sk").unwrap_or_default().to_owned();
-        if sk == sort_keys::STATE {
-            state_item = Some(item);
-        } else if sk == sort_keys::REPLY_LOCK {
-            // Bookkeeping of the replies in flight, not evidence: the replies are.
-        } else {
-            timeline.push(entry(sk, item));
+    for stored in items {
+        match stored.read {
+            Read::State {
+                state: s,
+                updated_at,
+            } => {
+                state = Some(CurrentState {
+                    status: s.status.as_str().into(),
+                    since: Some(timestamp::format(s.since)),
+                    event_id: Some(s.event_id),
+                    source: Some(s.source),
+                    updated_at: Some(timestamp::format(updated_at)),
+                })
+            }
+            Read::Bookkeeping => {}
+            read => timeline.push(entry(stored.sk, read, stored.item)),
         }
     }
     timeline.sort_by(compare);
-    let state = state_item.as_ref().map(|s| CurrentState {
-        status: owned(s, "status").unwrap_or_default(),
-        since: owned(s, "event_at"),
-        event_id: owned(s, "event_id"),
-        source: owned(s, "source"),
-        updated_at: owned(s, "updated_at"),
-    });
     let check = check(state.as_ref(), &timeline);
     EvidenceFile {
         msisdn: msisdn.to_owned(),
@@ -192,73 +202,99 @@ pub fn build(msisdn: &str, items: Vec<Item>, now: OffsetDateTime) -> EvidenceFil
     }
 }
 
-fn entry(sk: String, item: Item) -> Entry {
+fn entry(sk: String, read: Read, item: Item) -> Entry {
     let times: BTreeMap<String, String> = item
         .iter()
         .filter(|(k, _)| is_time_attribute(k))
         .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
         .collect();
-    let earliest = || {
-        times
-            .iter()
-            .filter(|(k, _)| k.ends_with("_at"))
-            .filter_map(|(_, v)| timestamp::parse_rfc3339(v).map(|t| (t, v)))
-            .min_by_key(|(t, _)| *t)
-            .map(|(_, v)| v.clone())
-    };
-    let source = owned(&item, "source");
-    let (family, kind, category, summary, at) = if sk.starts_with(sort_keys::HISTORY_PREFIX) {
-        let kind = owned(&item, "kind").unwrap_or_else(|| "unknown".into());
-        let category = match source.as_deref() {
-            Some("webhook") => "inbound_message",
-            Some("website") => "consent",
-            Some("vonage-sync") => "sync",
-            Some("import") => "import",
-            Some("api") => "opt_out_by_other_means",
-            Some("review") => "review_decision",
-            Some("sms-opt-in") => "consent",
-            Some(other) => other,
-            None => "unknown",
-        }
-        .to_owned();
-        let summary = event_summary(&item, &kind);
-        let at = owned(&item, "event_at").or_else(earliest);
-        (Family::Event, kind, category, summary, at)
-    } else if sk.starts_with(sort_keys::REPLY_PREFIX) {
-        let summary = reply_summary(&item);
-        (
-            Family::Reply,
-            "reply".into(),
-            "reply".into(),
-            summary,
-            earliest(),
-        )
-    } else if sk.starts_with(sort_keys::REVIEW_PREFIX) {
-        let summary = review_summary(&item);
-        (
-            Family::Review,
-            "review".into(),
-            "review".into(),
-            summary,
-            earliest(),
-        )
-    } else {
-        let prefix = sk.split('#').next().unwrap_or_default().to_owned();
-        let summary = format!("{sk} (an item this version does not know; shown as stored)");
-        let category = source.clone().unwrap_or_else(|| "other".into());
-        (Family::Other, prefix, category, summary, earliest())
-    };
-    Entry {
-        at,
-        family,
-        kind,
-        category,
-        source,
-        summary,
+    let earliest = times
+        .iter()
+        .filter(|(k, _)| k.ends_with("_at"))
+        .filter_map(|(_, v)| timestamp::parse_rfc3339(v).map(|t| (t, v)))
+        .min_by_key(|(t, _)| *t)
+        .map(|(_, v)| v.clone());
+    let mut e = Entry {
+        at: earliest,
+        family: Family::Other,
+        kind: sk.split('#').next().unwrap_or_default().to_owned(),
+        category: "other".into(),
+        source: None,
+        summary: format!("{sk} (an item this version does not know; shown as stored)"),
         times,
         sk,
         item,
+        order: None,
+        sets: None,
+    };
+    match read {
+        Read::History(h) => {
+            e.family = Family::Event;
+            e.kind = h.kind.as_str().into();
+            e.category = match &h.origin {
+                Origin::Message(_) => "inbound_message",
+                Origin::Website(_) | Origin::OptInAnswer(_) => "consent",
+                Origin::VonageSync(_) => "sync",
+                Origin::Import(_) => "import",
+                Origin::Api(_) => "opt_out_by_other_means",
+                Origin::Review(_) => "review_decision",
+                Origin::Other { source, .. } => source,
+            }
+            .to_owned();
+            e.source = Some(h.origin.source().to_owned());
+            e.summary = event_summary(&h);
+            e.at = Some(timestamp::format(h.occurred_at));
+            e.sets = h.kind.status().map(|s| (s, h.event_id.clone()));
+            e.order = Some(h.order);
+        }
+        Read::Reply {
+            kind,
+            status,
+            text,
+            detail,
+        } => {
+            (e.family, e.kind, e.category) = (Family::Reply, "reply".into(), "reply".into());
+            e.summary = format!(
+                "reply ({}): {}, text {text:?}",
+                kind.as_str(),
+                status.as_str()
+            );
+            if let Some(detail) = detail {
+                let _ = write!(e.summary, ", detail {detail:?}");
+            }
+        }
+        Read::Review(r) => {
+            (e.family, e.kind, e.category) = (Family::Review, "review".into(), "review".into());
+            e.summary = format!(
+                "review: {}, cue {:?}, due {}",
+                r.status.as_str(),
+                r.cue,
+                r.due
+            );
+            if let Some(res) = &r.resolution {
+                let _ = write!(
+                    e.summary,
+                    ", decision {} by {}",
+                    res.decision.as_str(),
+                    res.by
+                );
+                if let Some(note) = &res.note {
+                    let _ = write!(e.summary, ", note {note:?}");
+                }
+            }
+        }
+        Read::State { .. } | Read::Bookkeeping | Read::Other => {
+            e.source = e
+                .item
+                .get("source")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let Some(source) = &e.source {
+                e.category = source.clone();
+            }
+        }
     }
+    e
 }
 
 /// Oldest first (by parsed time: items written by other code may format times differently);
@@ -272,123 +308,76 @@ fn compare(a: &Entry, b: &Entry) -> Ordering {
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     };
-    let order = |e: &Entry| text(&e.item, "h_order").unwrap_or_default().to_owned();
     by_time
         .then(a.family.cmp(&b.family))
-        .then_with(|| order(a).cmp(&order(b)))
+        .then_with(|| a.order.cmp(&b.order))
         .then_with(|| a.sk.cmp(&b.sk))
 }
 
-fn event_summary(item: &Item, kind: &str) -> String {
-    let parsed = EventKind::parse(kind);
-    let mut line = match parsed {
-        Some(EventKind::OptOut) => "opt-out".to_owned(),
-        Some(EventKind::Resubscribe) => "resubscribe".to_owned(),
-        Some(EventKind::Help) => "HELP request".to_owned(),
-        Some(EventKind::OptInRequest) => "opt-in request by text".to_owned(),
-        Some(EventKind::OptInRefused) => "opt-in refused by Vonage".to_owned(),
-        Some(EventKind::ReviewDecision) => "review decided: not a revocation".to_owned(),
-        None => format!("event of kind {kind:?}"),
-    };
-    match text(item, "source") {
-        Some("webhook") => {
-            let _ = write!(line, ": inbound SMS");
-            if let Some(t) = detail(item, "text") {
-                let _ = write!(line, " {t:?}");
-            }
-            if let Some(id) = detail(item, "message_id") {
-                let _ = write!(line, ", message {id}");
-            }
-            if let Some(to) = detail(item, "short_code") {
-                let _ = write!(line, ", to {to}");
-            }
-        }
-        Some("website") => {
-            let _ = write!(line, ": consent on the website");
-            if let Some(s) = detail(item, "consent_source") {
-                let _ = write!(line, " ({s})");
-            }
-            if let Some(at) = detail(item, "consent_captured_at") {
-                let _ = write!(line, ", captured {at}");
-            }
-        }
-        Some("api") => {
-            let _ = write!(line, ": reported to the company");
-            if let Some(c) = detail(item, "channel") {
-                let _ = write!(line, " by {c}");
-            }
-            if let Some(a) = detail(item, "agent") {
-                let _ = write!(line, ", recorded by {a}");
-            }
-        }
-        Some("review") => {
-            let _ = write!(line, ": a person's decision on a review item");
-            for key in ["review_id", "decided_by", "by"] {
-                if let Some(v) = detail(item, key) {
-                    let _ = write!(line, ", {key} {v}");
-                }
-            }
-        }
-        Some("sms-opt-in") => {
-            let _ = write!(line, ": opt-in by text, after Vonage's answer");
-        }
-        Some("vonage-sync") => {
-            let _ = write!(line, ": found on Vonage's opt-out list");
-        }
-        Some("import") => {
-            let _ = write!(line, ": imported");
-            if let Some(f) = detail(item, "file") {
-                let _ = write!(line, " from {f}");
-            }
-            if let Some(l) = detail(item, "line") {
-                let _ = write!(line, " line {l}");
-            }
-        }
-        Some(other) => {
-            let _ = write!(line, " (source {other})");
-        }
-        None => {}
+fn event_summary(h: &HistoryEntry) -> String {
+    let mut line = match h.kind {
+        EventKind::OptOut => "opt-out",
+        EventKind::Resubscribe => "resubscribe",
+        EventKind::Help => "HELP request",
+        EventKind::OptInRequest => "opt-in request by text",
+        EventKind::OptInRefused => "opt-in refused by Vonage",
+        EventKind::ReviewDecision => "review decided: not a revocation",
     }
-    let sets_state = parsed.and_then(EventKind::status).is_some();
-    if sets_state && item.get("applied") == Some(&Value::Bool(false)) {
+    .to_owned();
+    let message = |line: &mut String, m: &crate::domain::origin::InboundMessage| {
         let _ = write!(
             line,
-            "; did not change the state (a newer event had set it)"
+            ": inbound SMS {:?}, message {}, to {}",
+            m.text, m.message_id, m.short_code
         );
+    };
+    match &h.origin {
+        Origin::Message(m) => message(&mut line, m),
+        Origin::Website(c) => {
+            let _ = write!(
+                line,
+                ": consent on the website ({}), captured {}",
+                c.consent_source, c.consent_captured_at
+            );
+            if let Some(provider) = &c.provider {
+                let _ = write!(line, ", provider {provider}");
+            }
+        }
+        Origin::Api(r) => {
+            let _ = write!(line, ": reported to the company by {}", r.channel);
+            if let Some(agent) = &r.agent {
+                let _ = write!(line, ", recorded by {agent}");
+            }
+        }
+        Origin::Review(d) => {
+            let _ = write!(
+                line,
+                ": a person's decision on a review item, review_id {}, decided_by {}",
+                d.review_id, d.decided_by
+            );
+            if let Some(note) = &d.note {
+                let _ = write!(line, ", note {note:?}");
+            }
+        }
+        Origin::OptInAnswer(a) => {
+            let _ = write!(line, ": opt-in by text, after Vonage's answer");
+            if let Some(provider) = &a.provider {
+                let _ = write!(line, " (provider {provider})");
+            }
+            if let Some(refusal) = &a.provider_refusal {
+                let _ = write!(line, ", refused: {refusal}");
+            }
+        }
+        Origin::VonageSync(_) => line.push_str(": found on Vonage's opt-out list"),
+        Origin::Import(i) => {
+            let _ = write!(line, ": imported from {} line {}", i.file, i.line);
+        }
+        Origin::Other { source, .. } => {
+            let _ = write!(line, " (source {source})");
+        }
     }
-    line
-}
-
-fn reply_summary(item: &Item) -> String {
-    let mut line = String::from("reply");
-    if let Some(kind) = text(item, "kind") {
-        let _ = write!(line, " ({kind})");
-    }
-    if let Some(status) = text(item, "status") {
-        let _ = write!(line, ": {status}");
-    }
-    if let Some(t) = text(item, "text") {
-        let _ = write!(line, ", text {t:?}");
-    }
-    if let Some(e) = text(item, "error") {
-        let _ = write!(line, ", error {e:?}");
-    }
-    line
-}
-
-fn review_summary(item: &Item) -> String {
-    let mut line = String::from("review");
-    if let Some(status) = text(item, "status") {
-        let _ = write!(line, ": {status}");
-    }
-    if let Some(decision) = text(item, "decision") {
-        let _ = write!(line, ", decision {decision}");
-    }
-    if let Some(by) = text(item, "by") {
-        let _ = write!(line, " by {by}");
-    }
-    if let Some(note) = text(item, "note") {
-        let _ = write!(line, ", note {note:?}");
+    if h.kind.status().is_some() && !h.applied {
+        line.push_str("; did not change the state (a newer event had set it)");
     }
     line
 }
@@ -397,13 +386,11 @@ fn check(state: Option<&CurrentState>, timeline: &[Entry]) -> StateCheck {
     // The state-setting history entry with the greatest order: what `Store::record` keeps.
     let implied = timeline
         .iter()
-        .filter(|e| e.family == Family::Event)
         .filter_map(|e| {
-            let status = EventKind::parse(&e.kind).and_then(EventKind::status)?;
-            let order = text(&e.item, "h_order").unwrap_or_default();
-            Some((order, status, owned(&e.item, "event_id")))
+            let (status, id) = e.sets.clone()?;
+            Some((e.order.clone().unwrap_or_default(), status, Some(id)))
         })
-        .max_by(|a, b| a.0.cmp(b.0));
+        .max_by(|a, b| a.0.cmp(&b.0));
     let (implied_status, implied_event_id) = match &implied {
         Some((_, status, id)) => (Some(*status), id.clone()),
         None => (None, None),
@@ -552,65 +539,144 @@ fn plain(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::inbound::{Api, Encoding};
+    use crate::domain::msisdn::Msisdn;
+    use crate::domain::origin::{InboundMessage, WebsiteConsent};
+    use crate::domain::review::{Decision, Due, Resolution, ReviewStatus};
     use serde_json::json;
-    use time::macros::datetime;
+    use time::macros::{date, datetime};
 
-    fn item(v: Value) -> Item {
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
+    fn t(at: &str) -> OffsetDateTime {
+        timestamp::parse_rfc3339(at).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn origin(source: &str, at: &str) -> Origin {
+        match source {
+            "webhook" => Origin::Message(InboundMessage {
+                message_id: "M1".into(),
+                short_code: "16105553939".into(),
+                keyword: Some("STOP".into()),
+                phrase: None,
+                text: "STOP".into(),
+                api: Api::Sms,
+                encoding: Encoding::GetQuery,
+                message_timestamp: None,
+                extra: Default::default(),
+            }),
+            _ => Origin::Website(WebsiteConsent {
+                consent_source: "prefs".into(),
+                consent_captured_at: at.into(),
+                consent_ip: None,
+                consent_user_agent: None,
+                consent_wording: None,
+                provider: None,
+                provider_response: None,
+                extra: Default::default(),
+            }),
         }
     }
 
-    fn history(id: &str, kind: &str, at: &str, source: &str, rank: char) -> Item {
-        item(json!({
-            "pk": "N#14155550100", "sk": format!("E#{id}"), "msisdn": "14155550100",
-            "kind": kind, "event_id": id, "event_at": at, "received_at": at, "source": source,
-            "applied": true, "h_order": format!("{at}#{rank}#{id}"), "details": {"text": "STOP"}
-        }))
+    fn history(id: &str, kind: EventKind, at: &str, source: &str) -> Stored {
+        let rank = if kind == EventKind::OptOut { '1' } else { '0' };
+        let entry = HistoryEntry {
+            event_id: id.into(),
+            kind,
+            occurred_at: t(at),
+            received_at: t(at),
+            origin: origin(source, at),
+            applied: true,
+            order: format!("{at}#{rank}#{id}"),
+        };
+        Stored {
+            sk: format!("E#{id}"),
+            item: Map::from_iter([("received_at".to_string(), json!(at))]),
+            read: Read::History(entry),
+        }
     }
 
-    fn state(id: &str, status: &str, at: &str) -> Item {
-        item(json!({
-            "pk": "N#14155550100", "sk": "STATE", "msisdn": "14155550100", "status": status,
-            "event_id": id, "event_at": at, "source": "webhook", "order": "x",
-            "updated_at": at
-        }))
+    fn state(id: &str, status: Status, at: &str) -> Stored {
+        Stored {
+            sk: "STATE".into(),
+            item: Map::new(),
+            read: Read::State {
+                state: State {
+                    msisdn: "14155550100".into(),
+                    status,
+                    since: t(at),
+                    event_id: id.into(),
+                    source: "webhook".into(),
+                    order: "x".into(),
+                },
+                updated_at: t(at),
+            },
+        }
+    }
+
+    fn raw(sk: &str, item: Value) -> Stored {
+        Stored {
+            sk: sk.into(),
+            item: item.as_object().cloned().unwrap_or_default(),
+            read: Read::Other,
+        }
     }
 
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
 
     #[test]
     fn timeline_is_oldest_first_across_families_and_keeps_unknown_items() {
+        let review = Review {
+            id: "rv_1".into(),
+            msisdn: Msisdn::from_provider("14155550100").unwrap_or_else(|e| panic!("{e}")),
+            status: ReviewStatus::Resolved,
+            due: Due::Day(date!(2026 - 03 - 05)),
+            cue: "unsubscribe?".into(),
+            text: "unsubscribe?".into(),
+            message_id: "M2".into(),
+            message_event_id: "sms:M2".into(),
+            short_code: "16105553939".into(),
+            message_at: t("2026-03-01T00:00:00.000Z"),
+            received_at: t("2026-03-01T00:00:00.000Z"),
+            resolution: Some(Resolution {
+                decision: Decision::NotRevocation,
+                by: "ops@example.com".into(),
+                note: None,
+                resolved_at: t("2026-03-02T00:00:00.000Z"),
+                event_id: "review:rv_1".into(),
+                outcome: "noted".into(),
+            }),
+        };
         let items = vec![
-            item(
-                json!({"pk": "N#1", "sk": "V#r1", "status": "decided", "decision": "keep_opt_out",
-                        "by": "ops@example.com", "created_at": "2026-03-01T00:00:00.000Z",
-                        "decided_at": "2026-03-02T00:00:00.000Z", "due": "2026-03-05T00:00:00.000Z"}),
-            ),
-            history(
-                "resub:a",
-                "resubscribe",
-                "2026-02-01T00:00:00.000Z",
-                "website",
-                '0',
-            ),
-            item(
-                json!({"pk": "N#1", "sk": "R#sms:A", "status": "sent", "kind": "stop_confirmation",
-                        "text": "You are unsubscribed", "claimed_at": "2026-01-01T00:00:01.000Z",
-                        "sent_at": "2026-01-01T00:00:02.000Z"}),
-            ),
-            history(
-                "sms:A",
-                "opt_out",
-                "2026-01-01T00:00:00.000Z",
-                "webhook",
-                '1',
-            ),
-            item(json!({"pk": "N#1", "sk": "X#future", "note": "new family",
-                        "created_at": "2026-04-01T00:00:00+00:00"})),
-            item(json!({"pk": "N#1", "sk": "Z#undated"})),
-            state("resub:a", "subscribed", "2026-02-01T00:00:00.000Z"),
+            Stored {
+                sk: "V#rv_1".into(),
+                item: json!({"created_at": "2026-03-01T00:00:00.000Z", "resolved_at": "2026-03-02T00:00:00.000Z", "due": "2026-03-05"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                read: Read::Review(review),
+            },
+            history("resub:a", EventKind::Resubscribe, "2026-02-01T00:00:00.000Z", "website"),
+            Stored {
+                sk: "R#sms:A".into(),
+                item: json!({"claimed_at": "2026-01-01T00:00:01.000Z", "sent_at": "2026-01-01T00:00:02.000Z"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                read: Read::Reply {
+                    kind: ReplyKind::StopConfirmation,
+                    status: ReplyStatus::Sent,
+                    text: "You are unsubscribed".into(),
+                    detail: None,
+                },
+            },
+            history("sms:A", EventKind::OptOut, "2026-01-01T00:00:00.000Z", "webhook"),
+            raw("X#future", json!({"note": "new family", "created_at": "2026-04-01T00:00:00+00:00"})),
+            raw("Z#undated", json!({})),
+            Stored {
+                sk: "REPLY_LOCK".into(),
+                item: Map::new(),
+                read: Read::Bookkeeping,
+            },
+            state("resub:a", Status::Subscribed, "2026-02-01T00:00:00.000Z"),
         ];
         let e = build("14155550100", items, NOW);
         let order: Vec<&str> = e.timeline.iter().map(|e| e.sk.as_str()).collect();
@@ -620,7 +686,7 @@ mod tests {
                 "E#sms:A",
                 "R#sms:A",
                 "E#resub:a",
-                "V#r1",
+                "V#rv_1",
                 "X#future",
                 "Z#undated"
             ]
@@ -649,7 +715,7 @@ mod tests {
             "6 entries",
             "[inbound_message] opt-out: inbound SMS \"STOP\"",
             "[reply] reply (stop_confirmation): sent",
-            "decision keep_opt_out by ops@example.com",
+            "decision not_revocation by ops@example.com",
             "note: new family",
             "(item Z#undated)",
         ] {
@@ -662,23 +728,28 @@ mod tests {
         let stop = || {
             history(
                 "sms:A",
-                "opt_out",
+                EventKind::OptOut,
                 "2026-01-01T00:00:00.000Z",
                 "webhook",
-                '1',
             )
         };
         let resub = || {
             history(
                 "resub:b",
-                "resubscribe",
+                EventKind::Resubscribe,
                 "2026-01-02T00:00:00.000Z",
                 "website",
-                '0',
             )
         };
-        let help = || history("sms:H", "help", "2026-01-03T00:00:00.000Z", "webhook", '0');
-        let result = |items: Vec<Item>| build("14155550100", items, NOW).check;
+        let help = || {
+            history(
+                "sms:H",
+                EventKind::Help,
+                "2026-01-03T00:00:00.000Z",
+                "webhook",
+            )
+        };
+        let result = |items: Vec<Stored>| build("14155550100", items, NOW).check;
 
         let c = result(vec![]);
         assert_eq!((c.result, c.ok), (CheckResult::NoRecord, true));
@@ -689,7 +760,7 @@ mod tests {
             stop(),
             resub(),
             help(),
-            state("resub:b", "subscribed", "2026-01-02T00:00:00.000Z"),
+            state("resub:b", Status::Subscribed, "2026-01-02T00:00:00.000Z"),
         ]);
         assert_eq!((c.result, c.ok), (CheckResult::Consistent, true));
         assert_eq!(c.implied_event_id.as_deref(), Some("resub:b"));
@@ -698,42 +769,41 @@ mod tests {
         let c = result(vec![
             stop(),
             resub(),
-            state("sms:A", "opted_out", "2026-01-01T00:00:00.000Z"),
+            state("sms:A", Status::OptedOut, "2026-01-01T00:00:00.000Z"),
         ]);
         assert_eq!((c.result, c.ok), (CheckResult::Mismatch, false));
         assert!(c.message.contains("resub:b"), "{}", c.message);
         // The right event, the wrong status.
         let c = result(vec![
             stop(),
-            state("sms:A", "subscribed", "2026-01-01T00:00:00.000Z"),
+            state("sms:A", Status::Subscribed, "2026-01-01T00:00:00.000Z"),
         ]);
         assert_eq!(c.result, CheckResult::Mismatch);
         let c = result(vec![stop()]);
         assert_eq!((c.result, c.ok), (CheckResult::HistoryWithoutState, false));
         let c = result(vec![
             help(),
-            state("sms:A", "opted_out", "2026-01-01T00:00:00.000Z"),
+            state("sms:A", Status::OptedOut, "2026-01-01T00:00:00.000Z"),
         ]);
         assert_eq!((c.result, c.ok), (CheckResult::StateWithoutHistory, false));
         // Same instant: the opt-out's rank wins the order, as in `Store::record`.
         let tie_resub = history(
             "resub:t",
-            "resubscribe",
+            EventKind::Resubscribe,
             "2026-01-01T00:00:00.000Z",
             "website",
-            '0',
         );
         let c = result(vec![
             stop(),
             tie_resub,
-            state("sms:A", "opted_out", "2026-01-01T00:00:00.000Z"),
+            state("sms:A", Status::OptedOut, "2026-01-01T00:00:00.000Z"),
         ]);
         assert_eq!(c.result, CheckResult::Consistent);
         let text = render_text(&build(
             "14155550100",
             vec![
                 stop(),
-                state("sms:A", "subscribed", "2026-01-01T00:00:00.000Z"),
+                state("sms:A", Status::Subscribed, "2026-01-01T00:00:00.000Z"),
             ],
             NOW,
         ));
@@ -746,32 +816,27 @@ mod tests {
     #[test]
     fn rank_prefers_an_opted_out_record_then_any_record() {
         assert_eq!(record_rank(&[]), 2);
-        assert_eq!(
-            record_rank(&[history(
-                "sms:H",
-                "help",
-                "2026-01-03T00:00:00.000Z",
-                "webhook",
-                '0'
-            )]),
-            1
+        let help = history(
+            "sms:H",
+            EventKind::Help,
+            "2026-01-03T00:00:00.000Z",
+            "webhook",
         );
-        assert_eq!(
-            record_rank(&[state("sms:A", "opted_out", "2026-01-01T00:00:00.000Z")]),
-            0
-        );
+        assert_eq!(record_rank(&[help]), 1);
+        let opted_out = state("sms:A", Status::OptedOut, "2026-01-01T00:00:00.000Z");
+        assert_eq!(record_rank(&[opted_out]), 0);
     }
 
     #[test]
     fn text_rendering_escapes_control_characters() {
         let mut stop = history(
             "sms:A",
-            "opt_out",
+            EventKind::OptOut,
             "2026-01-01T00:00:00.000Z",
             "webhook",
-            '1',
         );
-        stop.insert("note".into(), json!("line one\nline two\u{1b}[31m"));
+        stop.item
+            .insert("note".into(), json!("line one\nline two\u{1b}[31m"));
         let text = render_text(&build("14155550100", vec![stop], NOW));
         assert!(
             text.contains("note: line one\\nline two\\u{1b}[31m"),

@@ -1,5 +1,42 @@
 //! The domain: pure functions and types, no AWS and no I/O.
 
+/// `as_str`, `parse`, `ALL` and serde for an enum whose names strum derives (`IntoStaticStr`,
+/// `EnumString`, `VariantArray`): each name is written once, in the enum's strum attributes, and
+/// is the same in the table, the API, logs and settings.
+#[macro_export]
+macro_rules! named_enum {
+    ($($name:ty),+ $(,)?) => {$(
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = <$name as ::strum::VariantArray>::VARIANTS;
+            /// Its name.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+            /// The value with this name.
+            pub fn parse(name: &str) -> Option<Self> {
+                name.parse().ok()
+            }
+        }
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = <String as ::serde::Deserialize>::deserialize(d)?;
+                Self::parse(&name).ok_or_else(|| {
+                    ::serde::de::Error::custom(format!(
+                        "unknown {} {name:?}",
+                        stringify!($name)
+                    ))
+                })
+            }
+        }
+    )+};
+}
+
 pub mod bulk;
 pub mod business_days;
 pub mod event;
@@ -9,6 +46,7 @@ pub mod intent;
 pub mod jwt;
 pub mod keywords;
 pub mod msisdn;
+pub mod origin;
 pub mod replies;
 pub mod review;
 pub mod revocation;

@@ -25,21 +25,27 @@ pub const SOURCE_SMS: &str = "webhook";
 pub const SOURCE_SMS_OPT_IN: &str = "sms-opt-in";
 
 /// The replies we send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum ReplyKind {
     StopConfirmation,
     Help,
     OptInConfirmation,
 }
 
+crate::named_enum!(ReplyKind);
+
 impl ReplyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReplyKind::StopConfirmation => "stop_confirmation",
-            ReplyKind::Help => "help",
-            ReplyKind::OptInConfirmation => "opt_in_confirmation",
-        }
-    }
     /// The state a reply tells the person they are in: it is sent only while the number is in
     /// it. HELP tells no state.
     pub fn confirms(self) -> Option<Status> {
@@ -49,16 +55,23 @@ impl ReplyKind {
             ReplyKind::Help => None,
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            ReplyKind::StopConfirmation,
-            ReplyKind::Help,
-            ReplyKind::OptInConfirmation,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
 }
+
+/// Where a reply stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum ReplyStatus {
+    Claimed,
+    Sent,
+    NotSent,
+    Retryable,
+    Unknown,
+    Skipped,
+}
+
+crate::named_enum!(ReplyStatus);
 
 /// What a new history entry asks of the notify function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

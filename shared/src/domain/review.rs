@@ -10,10 +10,10 @@
 use crate::domain::business_days::{add_business_days, receipt_day};
 use crate::domain::event::{Event, EventKind};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::origin::{Origin, ReviewDecision};
 use crate::domain::timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use time::{Date, OffsetDateTime};
 
 /// Business days a person has to decide (FCC 24-24: honour a revocation within 10).
@@ -24,32 +24,20 @@ pub const SOURCE: &str = "review";
 const ID_PREFIX: &str = "rv_";
 
 /// Open until a person decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum ReviewStatus {
     Open,
     Resolved,
 }
 
-impl ReviewStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewStatus::Open => "open",
-            ReviewStatus::Resolved => "resolved",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(ReviewStatus::Open),
-            "resolved" => Some(ReviewStatus::Resolved),
-            _ => None,
-        }
-    }
-}
-
 /// What a person decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Decision {
     /// The message was a revocation: record the opt-out, dated at the message.
     OptOut,
@@ -57,21 +45,7 @@ pub enum Decision {
     NotRevocation,
 }
 
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::OptOut => "opt_out",
-            Decision::NotRevocation => "not_revocation",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "opt_out" => Some(Decision::OptOut),
-            "not_revocation" => Some(Decision::NotRevocation),
-            _ => None,
-        }
-    }
-}
+crate::named_enum!(ReviewStatus, Decision);
 
 /// One review item as stored and listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,8 +53,8 @@ pub struct Review {
     pub id: String,
     pub msisdn: Msisdn,
     pub status: ReviewStatus,
-    /// The last day (a US business day, `YYYY-MM-DD`) to decide.
-    pub due: String,
+    /// The last day (a US business day) to decide.
+    pub due: Due,
     /// The cue that sent the message here.
     pub cue: String,
     /// The message's text (first 160 characters).
@@ -92,9 +66,11 @@ pub struct Review {
     pub short_code: String,
     /// When the person sent it (the message's own time, never later than our receipt): what a
     /// decision to opt out is dated at.
-    pub message_at: String,
+    #[serde(with = "timestamp::fixed")]
+    pub message_at: OffsetDateTime,
     /// When our webhook received it: the business-day clock starts here.
-    pub received_at: String,
+    #[serde(with = "timestamp::fixed")]
+    pub received_at: OffsetDateTime,
     pub resolution: Option<Resolution>,
 }
 
@@ -106,11 +82,42 @@ pub struct Resolution {
     pub by: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    pub resolved_at: String,
+    #[serde(with = "timestamp::fixed")]
+    pub resolved_at: OffsetDateTime,
     /// The history entry the decision recorded (`review:<id>`).
     pub event_id: String,
     /// What recording it did (`applied`, `superseded`, `noted`, `duplicate`).
     pub outcome: String,
+}
+
+/// The last day to decide: a date (`YYYY-MM-DD`), or text stored by something else that is not
+/// one, kept as it is (listed, and counted overdue: looked at rather than missed).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Due {
+    Day(Date),
+    Unreadable(String),
+}
+
+impl std::fmt::Display for Due {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Due::Day(day) => f.write_str(&format_date(*day)),
+            Due::Unreadable(text) => f.write_str(text),
+        }
+    }
+}
+
+impl Serialize for Due {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Due {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(parse_date(&text).map_or(Due::Unreadable(text), Due::Day))
+    }
 }
 
 /// The id of the review item for one inbound message: stable across Vonage's redeliveries (the
@@ -161,36 +168,31 @@ pub fn decision_event(
     by: &str,
     note: Option<&str>,
     now: OffsetDateTime,
-) -> Option<Event> {
+) -> Event {
     let (kind, occurred_at) = match decision {
-        Decision::OptOut => (
-            EventKind::OptOut,
-            timestamp::parse_rfc3339(&review.message_at)?,
-        ),
+        Decision::OptOut => (EventKind::OptOut, review.message_at),
         Decision::NotRevocation => (EventKind::ReviewDecision, now),
     };
-    let mut details = BTreeMap::new();
-    details.insert("review_id".into(), review.id.clone());
-    details.insert("decision".into(), decision.as_str().into());
-    details.insert("decided_by".into(), by.to_owned());
-    if let Some(note) = note {
-        details.insert("note".into(), note.to_owned());
-    }
-    details.insert("cue".into(), review.cue.clone());
-    details.insert("message_id".into(), review.message_id.clone());
-    details.insert("message_event_id".into(), review.message_event_id.clone());
-    details.insert("short_code".into(), review.short_code.clone());
-    details.insert("text".into(), review.text.clone());
-    details.insert("message_received_at".into(), review.received_at.clone());
-    Some(Event {
+    Event {
         msisdn: review.msisdn.clone(),
         kind,
         event_id: format!("review:{}", review.id),
         occurred_at,
         received_at: now,
-        source: SOURCE.into(),
-        details,
-    })
+        origin: Origin::Review(ReviewDecision {
+            review_id: review.id.clone(),
+            decision,
+            decided_by: by.to_owned(),
+            note: note.map(str::to_owned),
+            cue: review.cue.clone(),
+            message_id: review.message_id.clone(),
+            message_event_id: review.message_event_id.clone(),
+            short_code: review.short_code.clone(),
+            text: review.text.clone(),
+            message_received_at: timestamp::format(review.received_at),
+            extra: Default::default(),
+        }),
+    }
 }
 
 #[cfg(test)]

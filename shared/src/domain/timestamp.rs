@@ -30,6 +30,46 @@ pub fn now() -> OffsetDateTime {
         .unwrap_or(t)
 }
 
+/// Serde for a time as stored and answered: [`format`] out, any RFC 3339 in
+/// (`#[serde(with = "timestamp::fixed")]`; `fixed::option` for an optional one).
+pub mod fixed {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_rfc3339(&text)
+            .ok_or_else(|| D::Error::custom(format!("not an RFC 3339 time: {text:?}")))
+    }
+
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use time::OffsetDateTime;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] OffsetDateTime);
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(t)| t))
+        }
+    }
+}
+
 /// Parse a Vonage date leniently, as UTC: `YYYY-MM-DD HH:MM:SS` with any amount of whitespace
 /// around and between date and time (one official example has several spaces); also accepts a
 /// `T` separator and a trailing `Z`. `None` for anything else.

@@ -14,8 +14,18 @@ use serde::Serialize;
 
 /// Every error code a caller can get, with its status. The code is the stable, machine-readable
 /// part of an error body; the README and docs/api.md list them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     /// Webhook: not an inbound message (missing or invalid fields, bad JSON, repeated fields).
     InvalidMessage,
@@ -44,32 +54,9 @@ pub enum ErrorCode {
     StorageUnavailable,
 }
 
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidMessage => "invalid_message",
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::InvalidJson => "invalid_json",
-            ErrorCode::InvalidMsisdn => "invalid_msisdn",
-            ErrorCode::InvalidConsent => "invalid_consent",
-            ErrorCode::InvalidEvidence => "invalid_evidence",
-            ErrorCode::InvalidParameter => "invalid_parameter",
-            ErrorCode::InvalidCursor => "invalid_cursor",
-            ErrorCode::InvalidSignature => "invalid_signature",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::NewerOptOut => "newer_opt_out",
-            ErrorCode::IdempotencyConflict => "idempotency_conflict",
-            ErrorCode::ReviewResolved => "review_resolved",
-            ErrorCode::ProviderRejected => "provider_rejected",
-            ErrorCode::ProviderUnavailable => "provider_unavailable",
-            ErrorCode::StorageUnavailable => "storage_unavailable",
-        }
-    }
+crate::named_enum!(ErrorCode);
 
+impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::InvalidMessage
@@ -112,30 +99,6 @@ impl ErrorCode {
             _ => Some(Metric::InvalidRequests),
         }
     }
-
-    /// Every code (for tests and docs).
-    pub const ALL: [ErrorCode; 20] = [
-        ErrorCode::InvalidMessage,
-        ErrorCode::InvalidRequest,
-        ErrorCode::InvalidJson,
-        ErrorCode::InvalidMsisdn,
-        ErrorCode::InvalidConsent,
-        ErrorCode::InvalidEvidence,
-        ErrorCode::InvalidParameter,
-        ErrorCode::InvalidCursor,
-        ErrorCode::InvalidSignature,
-        ErrorCode::InvalidToken,
-        ErrorCode::Unauthorized,
-        ErrorCode::NotFound,
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::NewerOptOut,
-        ErrorCode::IdempotencyConflict,
-        ErrorCode::ReviewResolved,
-        ErrorCode::ProviderRejected,
-        ErrorCode::ProviderUnavailable,
-        ErrorCode::StorageUnavailable,
-    ];
 }
 
 /// What a caller gets back when a request is refused or fails: `{"error": code, "message": text}`
@@ -341,7 +304,7 @@ mod tests {
 
     #[test]
     fn codes_serialise_as_their_names_and_map_to_statuses_and_metrics() {
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             assert_eq!(
                 serde_json::to_value(code).unwrap_or_default(),
                 code.as_str(),

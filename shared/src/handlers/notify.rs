@@ -29,15 +29,14 @@
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::provider::{self, Lift, Provider, ProviderMode};
-use crate::adapters::store::items::parse_history;
 use crate::adapters::store::replies::{OwedReply, ReplyClaim, Settle};
-use crate::adapters::store::{Store, StoreError};
+use crate::adapters::store::{schema, Store, StoreError};
 use crate::adapters::vonage::{OutgoingSms, RetryPolicy, SendOutcome, VonageClient, VonageError};
 use crate::domain::event::{Event, EventKind, HistoryEntry, Outcome, Status};
 use crate::domain::intent::DEFAULT_OPT_IN_WORDS;
 use crate::domain::msisdn::Msisdn;
-use crate::domain::replies::{self, Plan, Program, ReplyKind, ReplyTexts, SOURCE_SMS_OPT_IN};
-use crate::domain::sort_keys;
+use crate::domain::origin::{OptInAnswer, Origin};
+use crate::domain::replies::{self, Plan, Program, ReplyKind, ReplyTexts};
 use crate::domain::timestamp;
 use crate::handlers::stream_event::{self, BatchResponse, ItemFailure, StreamEvent, StreamRecord};
 use futures::StreamExt;
@@ -229,25 +228,30 @@ impl Notify {
                 return BatchResponse::default();
             }
         };
+        let read: Vec<(Option<String>, Record)> = records
+            .iter()
+            .map(|r| (stream_event::sequence_number(r), Record::read(r)))
+            .collect();
         // Futures of a named async fn, not of a closure: a closure's future would not be `Send`
         // for every lifetime, which `tokio::spawn` of a whole invocation needs.
-        let each: Vec<_> = by_number(&records)
+        let each: Vec<_> = by_number(&read)
             .into_iter()
             .map(|group| self.one_number(group, deadline))
             .collect();
-        let mut results: Vec<(usize, Option<String>, Result<Done, RetryReason>)> =
-            futures::stream::iter(each)
-                .buffer_unordered(CONCURRENCY)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .flatten()
-                .collect();
-        results.sort_by_key(|(i, _, _)| *i);
+        let mut results: Vec<(usize, Result<Done, RetryReason>)> = futures::stream::iter(each)
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        results.sort_by_key(|(i, _)| *i);
         let batch_item_failures = results
             .into_iter()
-            .filter_map(|(_, sequence, result)| match (result, sequence) {
-                (Err(_), Some(item_identifier)) => Some(ItemFailure { item_identifier }),
+            .filter_map(|(i, result)| match (result, &read[i].0) {
+                (Err(_), Some(sequence)) => Some(ItemFailure {
+                    item_identifier: sequence.clone(),
+                }),
                 _ => None,
             })
             .collect();
@@ -260,32 +264,26 @@ impl Notify {
     /// fails, the rest are held back.
     async fn one_number(
         &self,
-        records: Vec<(usize, &serde_json::Value)>,
+        records: Vec<(usize, &Record)>,
         deadline: Instant,
-    ) -> Vec<(usize, Option<String>, Result<Done, RetryReason>)> {
+    ) -> Vec<(usize, Result<Done, RetryReason>)> {
         let mut results = Vec::with_capacity(records.len());
         let mut failed = false;
         for (i, record) in records {
             let started = Instant::now();
             // Only what may act for the person is held: the stream's other records are nothing.
-            let result = if failed && is_new_history_entry(record) {
-                Err(RetryReason::HeldBehind)
-            } else {
-                self.process(record, deadline).await
+            let result = match record {
+                Record::Entry(..) if failed => Err(RetryReason::HeldBehind),
+                _ => self.act(record, deadline).await,
             };
             failed |= result.is_err();
             self.report(record, &result, started);
-            results.push((i, stream_event::sequence_number(record), result));
+            results.push((i, result));
         }
         results
     }
 
-    fn report(
-        &self,
-        record: &serde_json::Value,
-        result: &Result<Done, RetryReason>,
-        started: Instant,
-    ) {
+    fn report(&self, record: &Record, result: &Result<Done, RetryReason>, started: Instant) {
         let metric = match result {
             Ok(done) => done.metric(),
             Err(retry) => retry.metric(),
@@ -301,13 +299,10 @@ impl Notify {
             }
             metrics.emit();
         }
-        let msisdn = record
-            .pointer("/dynamodb/NewImage/msisdn/S")
-            .and_then(|v| v.as_str())
-            .map(crate::domain::msisdn::mask);
-        let event_id = record
-            .pointer("/dynamodb/NewImage/event_id/S")
-            .and_then(|v| v.as_str());
+        let (msisdn, event_id) = match record {
+            Record::Entry(msisdn, entry) => (Some(msisdn.masked()), Some(entry.event_id.as_str())),
+            _ => (None, None),
+        };
         let (outcome, retry) = match result {
             Ok(done) => (Some(done.as_str()), None),
             Err(retry) => (None, Some(format!("{retry:?}"))),
@@ -344,38 +339,24 @@ impl Notify {
         record: &serde_json::Value,
         deadline: Instant,
     ) -> Result<Done, RetryReason> {
-        let Ok(record) = serde_json::from_value::<StreamRecord>(record.clone()) else {
-            tracing::error!("a stream record without the fields of a DynamoDB stream record");
-            return Ok(Done::Malformed);
-        };
-        // History entries are only ever inserted; replies, states and the rest are not ours.
-        let image = record.image();
-        let is_history = image
-            .get("sk")
-            .and_then(|v| v.as_s().ok())
-            .is_some_and(|sk| sk.starts_with(sort_keys::HISTORY_PREFIX));
-        if record.event_name != "INSERT" || !is_history {
-            return Ok(Done::Nothing);
-        }
-        let (Ok(entry), Some(msisdn)) = (
-            parse_history(&image),
-            image
-                .get("msisdn")
-                .and_then(|v| v.as_s().ok())
-                .and_then(|m| Msisdn::from_provider(m).ok()),
-        ) else {
-            tracing::error!("a history entry in the stream that does not have our shape");
-            return Ok(Done::Malformed);
+        self.act(&Record::read(record), deadline).await
+    }
+
+    async fn act(&self, record: &Record, deadline: Instant) -> Result<Done, RetryReason> {
+        let (msisdn, entry) = match record {
+            Record::Entry(msisdn, entry) => (msisdn.clone(), entry),
+            Record::Nothing => return Ok(Done::Nothing),
+            Record::Malformed => return Ok(Done::Malformed),
         };
         match replies::plan(
             entry.kind,
-            &entry.source,
+            entry.origin.source(),
             entry.applied,
             self.replies.is_some(),
         ) {
             Plan::Nothing => Ok(Done::Nothing),
-            Plan::Reply(kind) => self.reply(msisdn, &entry, kind, deadline).await,
-            Plan::LiftThenRecord => self.lift_then_record(msisdn, &entry, deadline).await,
+            Plan::Reply(kind) => self.reply(msisdn, entry, kind, deadline).await,
+            Plan::LiftThenRecord => self.lift_then_record(msisdn, entry, deadline).await,
         }
     }
 
@@ -394,16 +375,17 @@ impl Notify {
         let Some(replies) = self.replies.as_ref() else {
             return Ok(Done::Nothing);
         };
-        let Some(event) = Event::from_history(msisdn.clone(), entry) else {
-            return Ok(Done::Malformed);
-        };
         let owed = OwedReply {
-            msisdn,
             event_id: entry.event_id.clone(),
             kind,
-            from: entry.details.get("short_code").cloned().unwrap_or_default(),
+            from: entry
+                .origin
+                .message()
+                .map(|m| m.short_code.clone())
+                .unwrap_or_default(),
             text: replies.texts.text(kind).to_owned(),
-            order: event.order(),
+            order: entry.order.clone(),
+            msisdn,
         };
         let msisdn = &owed.msisdn;
         if owed.from.trim().is_empty() {
@@ -426,8 +408,8 @@ impl Notify {
                         msisdn = %msisdn,
                         event_id = entry.event_id,
                         status = found.status.as_str(),
-                        claimed_at = found.claimed_at.as_deref(),
-                        lease_until = found.lease_until.as_deref(),
+                        claimed_at = found.claimed_at.map(timestamp::format),
+                        lease_until = found.lease_until.map(timestamp::format),
                         "reply claimed earlier and never settled (or its outcome unknown): not sent again; see optout-admin replies stuck"
                     );
                     return Ok(Done::Unsettled);
@@ -458,8 +440,8 @@ impl Notify {
             .await
         {
             SendOutcome::Accepted { message_ids, .. } => {
-                let latency_ms = timestamp::parse_rfc3339(&entry.received_at)
-                    .map(|at| (timestamp::now() - at).as_seconds_f64() * 1000.0);
+                let latency_ms =
+                    Some((timestamp::now() - entry.received_at).as_seconds_f64() * 1000.0);
                 (
                     Settle::Sent { message_ids },
                     Ok(Done::Sent { kind, latency_ms }),
@@ -494,47 +476,54 @@ impl Notify {
         entry: &HistoryEntry,
         deadline: Instant,
     ) -> Result<Done, RetryReason> {
-        let Some(request) = Event::from_history(msisdn.clone(), entry) else {
+        let Some(message) = entry.origin.message().cloned() else {
             return Ok(Done::Malformed);
         };
+        let request = Event::from_history(msisdn.clone(), entry);
         // A STOP newer than this START stands: Vonage is not asked (as the website's 409).
         if let Some(state) = self.store.state(&msisdn).await? {
             if state.status == Status::OptedOut && state.order > request.order() {
                 return Ok(Done::OptInStale);
             }
         }
-        let now = timestamp::now();
-        let mut details = request.details.clone();
-        details.insert("opt_in_request".into(), request.event_id.clone());
-        // What Vonage answered, as an event of the person's opt-in request (its time, its id).
-        let answer = |kind: EventKind, prefix: &str, details| Event {
+        // What Vonage answered, as an event of the person's opt-in request (its time, its id),
+        // with the person's message as its evidence.
+        let answer = OptInAnswer {
+            message,
+            opt_in_request: request.event_id.clone(),
+            provider: Some(self.provider.mode().as_str().into()),
+            provider_response: None,
+            provider_refusal: None,
+        };
+        let event = |kind: EventKind, prefix: &str, answer| Event {
             msisdn: msisdn.clone(),
             kind,
             event_id: format!("{prefix}:{}", request.event_id),
             occurred_at: request.occurred_at,
-            received_at: now,
-            source: SOURCE_SMS_OPT_IN.into(),
-            details,
+            received_at: timestamp::now(),
+            origin: Origin::OptInAnswer(answer),
         };
         match self.provider.lift_block(&msisdn, deadline).await {
             Ok(lift) => {
-                if let Lift::Lifted(confirmation) = &lift {
-                    details.insert(
-                        "provider_response".into(),
-                        serde_json::to_string(confirmation).unwrap_or_default(),
-                    );
-                }
-                details.insert("provider".into(), self.provider.mode().as_str().into());
-                let event = answer(EventKind::Resubscribe, "optin", details);
+                let provider_response = match &lift {
+                    Lift::Lifted(confirmation) => serde_json::to_string(confirmation).ok(),
+                    _ => None,
+                };
+                let answer = OptInAnswer {
+                    provider_response,
+                    ..answer
+                };
+                let event = event(EventKind::Resubscribe, "optin", answer);
                 Ok(Done::OptInConfirmed(self.store.record(&event).await?))
             }
             Err(VonageError::Rejected { status, detail }) => {
-                details.insert(
-                    "provider_refusal".into(),
-                    format!("HTTP {status}: {detail}"),
-                );
-                let event = answer(EventKind::OptInRefused, "optin-refused", details);
-                self.store.record(&event).await?;
+                let answer = OptInAnswer {
+                    provider_refusal: Some(format!("HTTP {status}: {detail}")),
+                    ..answer
+                };
+                self.store
+                    .record(&event(EventKind::OptInRefused, "optin-refused", answer))
+                    .await?;
                 Ok(Done::OptInRefused)
             }
             Err(other) => Err(RetryReason::ProviderUnavailable(other.to_string())),
@@ -572,32 +561,56 @@ pub fn texts_from_settings(settings: &Settings) -> Result<ReplyTexts, ConfigErro
     })
 }
 
-/// Whether a stream record is the insert of a history entry, the only records that may owe a
-/// reply or an opt-in (states, replies and the rest are written by us and ask nothing).
-fn is_new_history_entry(record: &serde_json::Value) -> bool {
-    let sk = record
-        .pointer("/dynamodb/NewImage/sk/S")
-        .and_then(|v| v.as_str());
-    record.pointer("/eventName").and_then(|v| v.as_str()) == Some("INSERT")
-        && sk.is_some_and(|sk| sk.starts_with(sort_keys::HISTORY_PREFIX))
+/// A stream record, read: a new history entry (the only records that may owe a reply or an
+/// opt-in), anything else, or one that does not read.
+pub enum Record {
+    Entry(Msisdn, Box<HistoryEntry>),
+    Nothing,
+    Malformed,
 }
 
-/// The batch's records grouped by number (the partition key; a record without one alone), each
-/// group in batch order, the groups in the order of their first record.
-fn by_number(records: &[serde_json::Value]) -> Vec<Vec<(usize, &serde_json::Value)>> {
-    let mut groups: Vec<Vec<(usize, &serde_json::Value)>> = Vec::new();
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
-    for (i, record) in records.iter().enumerate() {
-        let key = record
-            .pointer("/dynamodb/Keys/pk/S")
-            .or_else(|| record.pointer("/dynamodb/NewImage/pk/S"))
-            .and_then(|v| v.as_str());
-        match key.and_then(|k| by_key.get(k).copied()) {
-            Some(group) => groups[group].push((i, record)),
+impl Record {
+    fn read(record: &serde_json::Value) -> Record {
+        let Ok(record) = serde_json::from_value::<StreamRecord>(record.clone()) else {
+            tracing::error!("a stream record without the fields of a DynamoDB stream record");
+            return Record::Malformed;
+        };
+        // History entries are only ever inserted; replies, states and the rest are not ours.
+        if record.event_name != "INSERT" {
+            return Record::Nothing;
+        }
+        match record
+            .dynamodb
+            .new_image
+            .and_then(schema::history_from_image)
+        {
+            None => Record::Nothing,
+            Some(Ok((msisdn, entry))) => Record::Entry(msisdn, Box::new(entry)),
+            Some(Err(error)) => {
+                tracing::error!(
+                    error,
+                    "a history entry in the stream that does not have our shape"
+                );
+                Record::Malformed
+            }
+        }
+    }
+}
+
+/// The batch's records grouped by number (a record that is no history entry alone), each group
+/// in batch order, the groups in the order of their first record.
+fn by_number(records: &[(Option<String>, Record)]) -> Vec<Vec<(usize, &Record)>> {
+    let mut groups: Vec<Vec<(usize, &Record)>> = Vec::new();
+    let mut by_msisdn: HashMap<&str, usize> = HashMap::new();
+    for (i, (_, record)) in records.iter().enumerate() {
+        let Record::Entry(msisdn, _) = record else {
+            groups.push(vec![(i, record)]);
+            continue;
+        };
+        match by_msisdn.get(msisdn.as_str()) {
+            Some(&group) => groups[group].push((i, record)),
             None => {
-                if let Some(k) = key {
-                    by_key.insert(k, groups.len());
-                }
+                by_msisdn.insert(msisdn.as_str(), groups.len());
                 groups.push(vec![(i, record)]);
             }
         }
@@ -615,29 +628,6 @@ fn client_ref(event_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_batch_is_grouped_by_number_in_order() {
-        let record = |pk: Option<&str>, seq: &str| match pk {
-            Some(pk) => {
-                serde_json::json!({"dynamodb": {"Keys": {"pk": {"S": pk}}, "SequenceNumber": seq}})
-            }
-            None => serde_json::json!({"dynamodb": {"SequenceNumber": seq}}),
-        };
-        let records = [
-            record(Some("N#1"), "1"),
-            record(Some("N#2"), "2"),
-            record(None, "3"),
-            record(Some("N#1"), "4"),
-            record(None, "5"),
-            record(Some("N#2"), "6"),
-        ];
-        let groups: Vec<Vec<usize>> = by_number(&records)
-            .into_iter()
-            .map(|g| g.into_iter().map(|(i, _)| i).collect())
-            .collect();
-        assert_eq!(groups, [vec![0, 3], vec![1, 5], vec![2], vec![4]]);
-    }
 
     #[test]
     fn client_refs_fit_vonage_and_are_stable() {

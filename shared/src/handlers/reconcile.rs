@@ -34,10 +34,11 @@ use crate::adapters::store::{Store, StoreError};
 use crate::adapters::vonage::{OptListEntry, QueryPage, VonageClient, VonageError};
 use crate::domain::event::{Event, EventKind, State, Status};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::origin::{Origin, VonageListEntry};
 use crate::domain::timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
@@ -426,22 +427,18 @@ pub fn opt_out_event(entry: &OptListEntry, received_at: OffsetDateTime) -> Event
         Some(date) => (date, timestamp::format(date)),
         None => (OffsetDateTime::UNIX_EPOCH, "undated".to_owned()),
     };
-    let mut details = BTreeMap::new();
-    if let Some(date) = entry.opt_out_date {
-        details.insert("vonage_opt_out_date".into(), timestamp::format(date));
-    }
-    details.insert("vonage_opt_in".into(), entry.opted_in.to_string());
-    if let Some(date) = entry.opt_in_date {
-        details.insert("vonage_opt_in_date".into(), timestamp::format(date));
-    }
     Event {
         msisdn: entry.msisdn.clone(),
         kind: EventKind::OptOut,
         event_id: format!("{SOURCE}:{id}"),
         occurred_at,
         received_at,
-        source: SOURCE.into(),
-        details,
+        origin: Origin::VonageSync(VonageListEntry {
+            vonage_opt_out_date: entry.opt_out_date.map(timestamp::format),
+            vonage_opt_in: entry.opted_in.to_string(),
+            vonage_opt_in_date: entry.opt_in_date.map(timestamp::format),
+            extra: Default::default(),
+        }),
     }
 }
 
@@ -500,7 +497,7 @@ mod tests {
             now,
         );
         assert_eq!(dated.event_id, "vonage-sync:2014-06-27T18:31:33.000Z");
-        assert_eq!(dated.source, SOURCE);
+        assert_eq!(dated.origin.source(), SOURCE);
         assert_eq!(dated.occurred_at, datetime!(2014-06-27 18:31:33 UTC));
         let undated = opt_out_event(&entry("15558937009", None), now);
         assert_eq!(undated.event_id, "vonage-sync:undated");

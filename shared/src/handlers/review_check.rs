@@ -11,7 +11,7 @@
 use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::store::{Store, StoreError};
 use crate::domain::business_days::{add_business_days, receipt_day};
-use crate::domain::review::{format_date, parse_date, Review};
+use crate::domain::review::{format_date, Due, Review};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -48,29 +48,31 @@ pub struct OverdueItem {
 pub fn report(open: &[Review], now: OffsetDateTime) -> ReviewReport {
     let today = receipt_day(now);
     let today_s = format_date(today);
-    let soon = add_business_days(today, DUE_SOON_BUSINESS_DAYS).map(format_date);
+    let soon = add_business_days(today, DUE_SOON_BUSINESS_DAYS);
     let mut report = ReviewReport {
         today: today_s.clone(),
         open: open.len() as u64,
         due_soon: 0,
         overdue: 0,
-        oldest_due: open.iter().map(|r| r.due.clone()).min(),
+        oldest_due: open.iter().map(|r| &r.due).min().map(Due::to_string),
         overdue_items: Vec::new(),
     };
     for review in open {
-        // Dates are YYYY-MM-DD, so string order is date order; an unreadable one counts as
-        // overdue (look at it rather than miss it).
-        let readable = parse_date(&review.due).is_some();
-        if !readable || review.due < today_s {
+        // An unreadable due date counts as overdue (look at it rather than miss it).
+        let due = match &review.due {
+            Due::Day(day) => Some(*day),
+            Due::Unreadable(_) => None,
+        };
+        if due.is_none_or(|day| day < today) {
             report.overdue += 1;
             if report.overdue_items.len() < MAX_LISTED {
                 report.overdue_items.push(OverdueItem {
                     id: review.id.clone(),
-                    due: review.due.clone(),
+                    due: review.due.to_string(),
                     msisdn: review.msisdn.masked(),
                 });
             }
-        } else if soon.as_ref().is_some_and(|soon| review.due <= *soon) {
+        } else if due.zip(soon).is_some_and(|(day, soon)| day <= soon) {
             report.due_soon += 1;
         }
     }
@@ -109,18 +111,20 @@ mod tests {
     use time::macros::datetime;
 
     fn open(id: &str, due: &str) -> Review {
+        let at = datetime!(2026-11-01 10:00 UTC);
         Review {
             id: id.into(),
             msisdn: Msisdn::from_provider("14155550100").unwrap(),
             status: ReviewStatus::Open,
-            due: due.into(),
+            due: serde_json::from_value(serde_json::json!(due))
+                .unwrap_or(Due::Unreadable(due.into())),
             cue: "spam".into(),
             text: "spam".into(),
             message_id: "M".into(),
             message_event_id: "sms:M".into(),
             short_code: "16105553939".into(),
-            message_at: "2026-11-01T10:00:00.000Z".into(),
-            received_at: "2026-11-01T10:00:00.000Z".into(),
+            message_at: at,
+            received_at: at,
             resolution: None,
         }
     }

@@ -18,6 +18,7 @@ use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
 use crate::domain::intent::{Intent, IntentRules, DEFAULT_OPT_IN_WORDS};
 use crate::domain::keywords::KeywordRules;
+use crate::domain::origin::{InboundMessage, Origin};
 use crate::domain::review::{self, Review, ReviewStatus};
 use crate::domain::revocation::{ReviewCues, DEFAULT_REVIEW_CUES};
 use crate::domain::signature::{self, SignatureMethod};
@@ -27,7 +28,6 @@ use crate::handlers::routing::{self, Selected};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
@@ -284,14 +284,14 @@ impl Webhook {
             id,
             msisdn: message.msisdn.clone(),
             status: ReviewStatus::Open,
-            due: review::format_date(due),
+            due: review::Due::Day(due),
             cue,
             text: message.text.chars().take(160).collect(),
             message_id: message.message_id.clone(),
             message_event_id,
             short_code: message.to.clone(),
-            message_at: timestamp::format(message_time(message, received_at)),
-            received_at: timestamp::format(received_at),
+            message_at: message_time(message, received_at),
+            received_at,
             resolution: None,
         };
         Ok(match self.store.open_review(&item).await? {
@@ -335,28 +335,28 @@ fn inbound_event(
     words: MatchedWords,
     received_at: time::OffsetDateTime,
 ) -> Event {
-    let mut details = BTreeMap::new();
-    details.insert("message_id".into(), message.message_id.clone());
-    details.insert("short_code".into(), message.to.clone());
-    match words {
-        MatchedWords::Keyword(keyword) => details.insert("keyword".into(), keyword),
+    let (keyword, phrase) = match words {
+        MatchedWords::Keyword(keyword) => (Some(keyword), None),
         // The opt-out wording that matched (the text is kept too).
-        MatchedWords::Phrase(phrase) => details.insert("phrase".into(), phrase),
+        MatchedWords::Phrase(phrase) => (None, Some(phrase)),
     };
-    details.insert("text".into(), message.text.chars().take(160).collect());
-    details.insert("api".into(), message.api.as_str().into());
-    details.insert("encoding".into(), message.encoding.as_str().into());
-    if let Some(sent_at) = message.sent_at {
-        details.insert("message_timestamp".into(), timestamp::format(sent_at));
-    }
     Event {
         msisdn: message.msisdn.clone(),
         kind,
         event_id: message_event_id(message),
         occurred_at: message_time(message, received_at),
         received_at,
-        source: "webhook".into(),
-        details,
+        origin: Origin::Message(InboundMessage {
+            message_id: message.message_id.clone(),
+            short_code: message.to.clone(),
+            keyword,
+            phrase,
+            text: message.text.chars().take(160).collect(),
+            api: message.api,
+            encoding: message.encoding,
+            message_timestamp: message.sent_at.map(timestamp::format),
+            extra: Default::default(),
+        }),
     }
 }
 

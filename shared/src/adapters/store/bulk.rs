@@ -3,12 +3,10 @@
 //! wins" still has one implementation). [`apply`] is the part both share: decide from the
 //! current states ([`crate::domain::bulk::decide`]), write what needs writing.
 
-use super::items::{parse_state, partition_key, s};
-use super::{unavailable, Store, StoreError, STATE_SK};
+use super::schema::{self, Key, StateRead};
+use super::{unavailable, Store, StoreError, Write, Written};
 use crate::domain::event::{Event, Outcome, State};
 use crate::domain::msisdn::Msisdn;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -63,30 +61,10 @@ impl Store {
     /// One BatchGetItem chunk (at most [`BATCH_GET_KEYS`] distinct numbers), its unprocessed
     /// keys asked again with backoff until none are left.
     async fn states_chunk(&self, chunk: &[&Msisdn]) -> Result<Vec<State>, StoreError> {
-        let keys: Vec<HashMap<String, AttributeValue>> = chunk
-            .iter()
-            .map(|n| {
-                HashMap::from([
-                    ("pk".to_string(), s(partition_key(n))),
-                    ("sk".to_string(), s(STATE_SK)),
-                ])
-            })
-            .collect();
         // Only what `State` needs: smaller answers (a local server spends its time on them).
-        let mut pending = Some(
-            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .projection_expression("#m, #st, #at, #id, #src, #o")
-                .expression_attribute_names("#m", "msisdn")
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_names("#at", "event_at")
-                .expression_attribute_names("#id", "event_id")
-                .expression_attribute_names("#src", "source")
-                .expression_attribute_names("#o", "order")
-                .build()
-                .map_err(unavailable)?,
-        );
+        let mut pending = Some(schema::states_request(
+            chunk.iter().map(|n| Key::state(n)).collect(),
+        )?);
         let mut states = Vec::with_capacity(chunk.len());
         let mut attempt = 0;
         while let Some(request) = pending.take() {
@@ -109,7 +87,7 @@ impl Store {
                 .map_err(unavailable)?;
             if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
                 for item in items {
-                    states.push(parse_state(item)?);
+                    states.push(schema::from_item::<StateRead>(item.clone())?.into());
                 }
             }
             pending = out
@@ -191,24 +169,15 @@ impl Store {
     }
 
     async fn record_transaction(&self, events: &[Event], chunk: &[usize]) -> Result<(), String> {
-        let mut request = self.client.transact_write_items();
+        let mut items = Vec::with_capacity(chunk.len() * 2);
         for &i in chunk {
-            let event = &events[i];
-            let (history, state) = self
-                .record_puts(event, &event.order())
-                .map_err(|e| e.to_string())?;
-            request = request
-                .transact_items(TransactWriteItem::builder().put(history).build())
-                .transact_items(TransactWriteItem::builder().put(state).build());
+            items.extend(self.record_writes(&events[i]).map_err(|e| e.to_string())?);
         }
-        request
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| match e.as_service_error() {
-                Some(service) => service.code().unwrap_or("service error").to_string(),
-                None => DisplayErrorContext(e).to_string(),
-            })
+        match self.write(Write::Transaction(items)).await {
+            Ok(Written::Yes) => Ok(()),
+            Ok(Written::ConditionFailed(_)) => Err("a condition failed".into()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 

@@ -1,44 +1,35 @@
 //! Checkpoints: one small item per long-running job (`RECONCILE`), saying where an interrupted run
 //! resumes. It carries no index attributes, so it is in neither the history index nor the list.
 
-use super::items::{s, string};
-use super::{unavailable, Store, StoreError};
+use super::schema::{self, Checkpoint, Key, Keyed};
+use super::{unavailable, Store, StoreError, Write};
 use crate::domain::timestamp;
 
-/// Sort key of a checkpoint item (partition key: the checkpoint's name, e.g. `RECONCILE`).
-pub const CHECKPOINT_SK: &str = "CHECKPOINT";
-
 impl Store {
-    /// The checkpoint saved under `name`, if any (item `pk` = `name`, `sk` = `CHECKPOINT`).
+    /// The checkpoint saved under `name`, if any.
     pub async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let item = self
-            .get_consistent(name.into(), CHECKPOINT_SK.into())
-            .await?;
-        item.as_ref().map(|item| string(item, "data")).transpose()
+        let item: Option<Checkpoint> = self.get(Key::checkpoint(name)).await?;
+        Ok(item.map(|c| c.data))
     }
 
-    /// Save (replace) the checkpoint `name`. It carries no index attributes, so it is in neither
-    /// the history index nor the opted-out list.
+    /// Save (replace) the checkpoint `name`.
     pub async fn save_checkpoint(&self, name: &str, data: &str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(name))
-            .item("sk", s(CHECKPOINT_SK))
-            .item("data", s(data))
-            .item("updated_at", s(timestamp::format(timestamp::now())))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        let item = Keyed {
+            key: Key::checkpoint(name),
+            attrs: Checkpoint {
+                data: data.into(),
+                updated_at: timestamp::now(),
+            },
+        };
+        let put = schema::put(&self.table, schema::to_item(&item)?, None)?;
+        self.write(Write::Put(put)).await.map(|_| ())
     }
 
     pub async fn clear_checkpoint(&self, name: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(name))
-            .key("sk", s(CHECKPOINT_SK))
+            .set_key(Some(Key::checkpoint(name).item()))
             .send()
             .await
             .map_err(unavailable)?;

@@ -1,21 +1,22 @@
 //! Everything under one number, for its evidence file: one Query of the number's partition
-//! (`pk = N#<digits>`, every item family, paginated, strongly consistent), the items as JSON for
-//! the pure [`crate::domain::evidence`] module.
+//! (every item family, paginated, strongly consistent), each item read by its family's type and
+//! kept as stored, for the pure [`crate::domain::evidence`] module.
 
-use super::items::partition_key;
+use super::schema::{self, Family, HistoryAttrs, Item, Keyed, Reply, ReviewAttrs, StateAttrs};
 use super::{unavailable, Store, StoreError};
 use crate::domain::event::pick_reading;
-use crate::domain::evidence::{self, EvidenceFile, Item};
+use crate::domain::evidence::{self, EvidenceFile, Read, Stored};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::review::Review;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use std::collections::HashMap;
 use time::OffsetDateTime;
 
 impl Store {
-    /// Every item under `msisdn` (state, history, replies, reviews, anything else), as JSON.
-    pub async fn number_items(&self, msisdn: &Msisdn) -> Result<Vec<Item>, StoreError> {
+    /// Every item under `msisdn` (state, history, replies, reviews, anything else), read.
+    pub async fn number_items(&self, msisdn: &Msisdn) -> Result<Vec<Stored>, StoreError> {
+        let condition = schema::partition_is(msisdn);
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -23,14 +24,14 @@ impl Store {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(partition_key(msisdn)))
+                .key_condition_expression(&condition.text)
+                .set_expression_attribute_values(Some(condition.values.clone()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(unavailable)?;
-            items.extend(out.items().iter().map(item_json));
+            items.extend(out.items().iter().map(stored));
             match out.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
                 _ => break,
@@ -56,10 +57,48 @@ impl Store {
     }
 }
 
+/// An item read by its family's type; one that does not read is kept as stored ([`Read::Other`]).
+fn stored(item: &Item) -> Stored {
+    let json = item_json(item);
+    let sk = json
+        .get("sk")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let read = match Family::of(item) {
+        Family::State => schema::from_item::<StateAttrs>(item.clone()).map(|s| Read::State {
+            updated_at: s.updated_at,
+            state: s.read.into(),
+        }),
+        Family::History => schema::from_item::<Keyed<HistoryAttrs>>(item.clone())
+            .map(|h| Read::History(h.attrs.into())),
+        Family::Reply => schema::from_item::<Reply>(item.clone()).map(|r| Read::Reply {
+            kind: r.kind,
+            status: r.status,
+            text: r.text,
+            detail: r.detail,
+        }),
+        Family::Review => schema::from_item::<ReviewAttrs>(item.clone())
+            .and_then(Review::try_from)
+            .map(Read::Review),
+        Family::ReplyLock => Ok(Read::Bookkeeping),
+        Family::Other => Ok(Read::Other),
+    };
+    let read = read.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "an item under a number that does not read: shown as stored");
+        Read::Other
+    });
+    Stored {
+        sk,
+        read,
+        item: json,
+    }
+}
+
 /// A DynamoDB item as JSON: strings, booleans and null as they are, numbers as JSON numbers
 /// when they fit (as strings otherwise), maps and lists recursively, sets as arrays, binary as
 /// base64.
-pub fn item_json(item: &HashMap<String, AttributeValue>) -> Item {
+pub fn item_json(item: &Item) -> evidence::Item {
     item.iter()
         .map(|(k, v)| (k.clone(), value_json(v)))
         .collect()
@@ -98,6 +137,7 @@ fn value_json(v: &AttributeValue) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn every_attribute_type_becomes_json() {

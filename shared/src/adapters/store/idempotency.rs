@@ -1,16 +1,10 @@
 //! Idempotency keys of API writes (`POST /opt-outs`): the same key with the same body is one
-//! event; the same key with another body is refused.
-//!
-//! | item | `pk` | `sk` | attributes |
-//! |---|---|---|---|
-//! | idempotency key | `IDEMPOTENCY#<sha256 of the key, hex>` | the route's scope (`OPT_OUT`) | `body_hash` (sha256 of the canonical body), `event_id`, `created_at` |
-//!
-//! The key itself is never stored (only its hash): a caller may put anything in it.
+//! event; the same key with another body is refused. Only the key's hash is stored: a caller may
+//! put anything in it.
 
-use super::items::s;
-use super::{unavailable, Store, StoreError};
+use super::schema::{self, IdempotencyKey, Key, Keyed};
+use super::{Store, StoreError, Write, Written};
 use crate::domain::timestamp;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 /// What claiming a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +18,7 @@ pub enum KeyClaim {
 }
 
 impl Store {
-    /// KeyClaim `key_hash` in `scope` for a request whose canonical body hashes to `body_hash`
+    /// Claim `key_hash` in `scope` for a request whose canonical body hashes to `body_hash`
     /// and which records `event_id`. A conditional put: concurrent first uses of one key get one
     /// `New` and otherwise `Same`/`Conflict`.
     pub async fn claim_idempotency_key(
@@ -34,40 +28,27 @@ impl Store {
         body_hash: &str,
         event_id: &str,
     ) -> Result<KeyClaim, StoreError> {
-        let pk = format!("IDEMPOTENCY#{key_hash}");
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(pk.as_str()))
-            .item("sk", s(scope))
-            .item("body_hash", s(body_hash))
-            .item("event_id", s(event_id))
-            .item("created_at", s(timestamp::format(timestamp::now())))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => return Ok(KeyClaim::New),
-            Err(err) => match err.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => {}
-                Some(e) if e.code() == Some("TransactionConflictException") => {
-                    return Err(StoreError::Unavailable(e.to_string()))
-                }
-                _ => return Err(unavailable(err)),
+        let key = Key::idempotency(key_hash, scope);
+        let item = Keyed {
+            key: key.clone(),
+            attrs: IdempotencyKey {
+                body_hash: body_hash.into(),
+                event_id: event_id.into(),
+                created_at: timestamp::now(),
             },
+        };
+        let put = schema::put(&self.table, schema::to_item(&item)?, Some(schema::is_new()))?;
+        if self.write(Write::Put(put)).await? == Written::Yes {
+            return Ok(KeyClaim::New);
         }
-        let existing = self.get_consistent(pk, scope.into()).await?;
-        let Some(item) = existing.as_ref() else {
+        let Some(stored) = self.get::<IdempotencyKey>(key).await? else {
             return Err(StoreError::Unavailable(
                 "idempotency key neither new nor found".into(),
             ));
         };
-        let stored_body = super::items::string(item, "body_hash")?;
-        let stored_event = super::items::string(item, "event_id")?;
-        Ok(if stored_body == body_hash {
+        Ok(if stored.body_hash == body_hash {
             KeyClaim::Same {
-                event_id: stored_event,
+                event_id: stored.event_id,
             }
         } else {
             KeyClaim::Conflict

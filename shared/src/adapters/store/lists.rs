@@ -1,16 +1,11 @@
 //! Lists: the opted-out numbers a page at a time (the API's `/opt-outs`, the list export) and every
 //! history entry between two instants (the history export).
 
-use super::items::{
-    decode_cursor, encode_cursor, parse_history, partition_key, s, string, OPTED_OUT_PARTITION,
-};
-use super::{unavailable, Store, StoreError, OPTED_OUT_INDEX, STATE_SK};
+use super::schema::{self, HistoryAttrs, Item, Keyed, OptedOutRead};
+use super::{cursor, unavailable, Store, StoreError};
 use crate::domain::event::{HistoryEntry, OptedOut};
-use crate::domain::sort_keys::HISTORY_PREFIX;
-use crate::domain::timestamp;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::domain::msisdn::Msisdn;
 use serde::Serialize;
-use std::collections::HashMap;
 use time::OffsetDateTime;
 
 /// One history entry with the number it belongs to (the history export).
@@ -23,7 +18,7 @@ pub struct NumberHistoryEntry {
 
 /// Where [`Store::history_between`] goes on; opaque to callers.
 #[derive(Debug, Clone)]
-pub struct ScanCursor(HashMap<String, AttributeValue>);
+pub struct ScanCursor(Item);
 
 impl Store {
     /// One page of the opted-out list in number order. `cursor` is what the previous page
@@ -33,39 +28,28 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<(Vec<OptedOut>, Option<String>), StoreError> {
+        let condition = schema::opted_out_query();
         let mut query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(OPTED_OUT_INDEX)
-            .key_condition_expression("oo_pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(OPTED_OUT_PARTITION.into()))
+            .index_name(schema::OPTED_OUT_INDEX)
+            .key_condition_expression(condition.text)
+            .set_expression_attribute_values(Some(condition.values))
             .limit(limit);
         if let Some(cursor) = cursor {
-            let msisdn = decode_cursor(cursor)?;
-            let mut start = HashMap::new();
-            start.insert("pk".into(), AttributeValue::S(partition_key(&msisdn)));
-            start.insert("sk".into(), AttributeValue::S(STATE_SK.into()));
-            start.insert(
-                "oo_pk".into(),
-                AttributeValue::S(OPTED_OUT_PARTITION.into()),
-            );
-            start.insert("oo_sk".into(), AttributeValue::S(msisdn.as_str().into()));
-            query = query.set_exclusive_start_key(Some(start));
+            let [digits] = cursor::decode(cursor)?;
+            let msisdn = Msisdn::from_provider(&digits).map_err(|_| StoreError::BadCursor)?;
+            query = query.set_exclusive_start_key(Some(schema::opted_out_start(&msisdn)));
         }
         let out = query.send().await.map_err(unavailable)?;
         let items = out
             .items()
             .iter()
-            .map(|item| {
-                Ok(OptedOut {
-                    msisdn: string(item, "msisdn")?,
-                    since: string(item, "event_at")?,
-                })
-            })
+            .map(|item| schema::from_item::<OptedOutRead>(item.clone()).map(OptedOut::from))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let next = match out.last_evaluated_key() {
-            Some(key) => Some(encode_cursor(&string(key, "oo_sk")?)),
+            Some(key) => Some(cursor::encode(&[schema::opted_out_position(key)?.as_str()])),
             None => None,
         };
         Ok((items, next))
@@ -81,14 +65,13 @@ impl Store {
         start: Option<ScanCursor>,
         limit: i32,
     ) -> Result<(Vec<NumberHistoryEntry>, Option<ScanCursor>), StoreError> {
+        let filter = schema::history_between(from, to);
         let out = self
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("begins_with(sk, :e) AND event_at >= :from AND event_at < :to")
-            .expression_attribute_values(":e", s(HISTORY_PREFIX))
-            .expression_attribute_values(":from", s(timestamp::format(from)))
-            .expression_attribute_values(":to", s(timestamp::format(to)))
+            .filter_expression(filter.text)
+            .set_expression_attribute_values(Some(filter.values))
             .set_exclusive_start_key(start.map(|c| c.0))
             .consistent_read(true)
             .limit(limit)
@@ -99,9 +82,10 @@ impl Store {
             .items()
             .iter()
             .map(|item| {
+                let history: Keyed<HistoryAttrs> = schema::from_item(item.clone())?;
                 Ok(NumberHistoryEntry {
-                    msisdn: string(item, "msisdn")?,
-                    entry: parse_history(item)?,
+                    msisdn: history.attrs.msisdn.clone(),
+                    entry: history.attrs.into(),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

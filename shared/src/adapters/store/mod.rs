@@ -1,59 +1,35 @@
-//! The opt-out record in DynamoDB: one current state per phone number plus an immutable history.
-//!
-//! Table design (docs/table-design.md; `template.yaml` is its one definition):
-//!
-//! | item | `pk` | `sk` | other attributes |
-//! |---|---|---|---|
-//! | state | `N#<digits>` | `STATE` | `msisdn`, `status`, `event_at`, `event_id`, `order`, `source`, `updated_at`; `oo_pk`/`oo_sk` only while opted out |
-//! | history | `N#<digits>` | `E#<event id>` | `msisdn`, `kind`, `event_id`, `event_at`, `received_at`, `source`, `applied`, `details` (map), `h_order` |
-//! | checkpoint | `RECONCILE` | `CHECKPOINT` | `data` (JSON), `updated_at`: where an interrupted reconciliation resumes |
-//! | review | `N#<digits>` | `V#<review id>` | the message, its cue and due date, the decision: see [`reviews`] |
-//! | review pointer | `REVIEWID#<review id>` | `REVIEWID` | `msisdn` |
-//! | idempotency key | `IDEMPOTENCY#<hash>` | `OPT_OUT` | `body_hash`, `event_id`: see [`idempotency`] |
-//!
-//! - Index `history_by_order` (LSI, sort key `h_order`): a number's history newest first.
-//! - Index `opted_out` (sparse GSI, `oo_pk` = `OPTED_OUT`, `oo_sk` = digits): the opted-out list
-//!   in number order, read by a query, never a scan.
-//! - Index `reviews_by_due` (sparse GSI, `rv_pk` = `REVIEW#open`/`REVIEW#resolved`, `rv_sk` =
-//!   `<due>#<received_at>#<id>`): review items oldest due first.
+//! The opt-out record in DynamoDB: one current state per phone number plus an immutable history,
+//! and the items that serve them (replies, reviews, idempotency keys, checkpoints). The items'
+//! types, keys and expressions are in [`schema`]; the layout and its reasons in
+//! docs/table-design.md.
 //!
 //! Every change goes through [`Store::record`], the one implementation of "newest event wins":
 //! the history entry (keyed by the event id, so a redelivery is a no-op) and the state (written
-//! only if this event's `order` is greater than the stored one) are written in one transaction,
-//! so state and history never disagree whatever step is interrupted. [`Store::record_many`]
-//! (reconciliation, import) puts the same conditional writes for up to 50 numbers into one
-//! transaction and falls back to `record` for every event of a transaction that is cancelled.
-//!
-//! Files: this one (the store, [`Store::record`] and the reads of one number), [`items`] (items
-//! to and from domain types, keys, cursors), [`bulk`] (many states and many events at once:
-//! reconciliation and import), [`lists`] (the opted-out list, history between dates),
-//! [`checkpoint`] (where an interrupted run resumes), [`reviews`] (review items),
-//! [`idempotency`] (idempotency keys of API writes), [`evidence`] (everything under one number,
-//! for its evidence file).
+//! only if this event's order is greater than the stored one) in one transaction, so state and
+//! history never disagree whatever step is interrupted. Every conditional write goes through
+//! [`Store::write`]: one retry policy for conflicts, one reading of why a write was refused.
 
 pub mod bulk;
 pub mod checkpoint;
+pub mod cursor;
 pub mod evidence;
 pub mod idempotency;
-pub mod items;
 pub mod lists;
 pub mod replies;
 pub mod reviews;
+pub mod schema;
 
 use crate::domain::event::{Event, HistoryEntry, Outcome, State};
 use crate::domain::msisdn::Msisdn;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use items::{history_item, parse_history, parse_state, partition_key, state_item};
-use std::collections::HashMap;
+use schema::{Key, Keyed, StateRead};
+use serde::de::DeserializeOwned;
 use std::time::Duration;
 
-pub const STATE_SK: &str = crate::domain::sort_keys::STATE;
-pub const HISTORY_INDEX: &str = "history_by_order";
-pub const OPTED_OUT_INDEX: &str = "opted_out";
-pub use reviews::REVIEWS_INDEX;
-/// Attempts at one write when DynamoDB reports a conflicting concurrent transaction.
+/// Attempts at one write while DynamoDB reports a conflicting concurrent transaction.
 const CONFLICT_ATTEMPTS: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +47,31 @@ pub enum StoreError {
 
 pub(crate) fn unavailable<E: std::error::Error + 'static>(err: E) -> StoreError {
     StoreError::Unavailable(DisplayErrorContext(err).to_string())
+}
+
+/// A conditional write: one put, one update, or a transaction of several items.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put(Put),
+    Update(Update),
+    Transaction(Vec<TransactWriteItem>),
+}
+
+/// How a conditional write went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// Nothing was written: a condition failed. For a transaction, which items' conditions
+    /// (in its order); for a put or an update, its one.
+    ConditionFailed(Vec<bool>),
+}
+
+/// Why one try of a write did not go through.
+enum Refused {
+    Condition(Vec<bool>),
+    /// A concurrent transaction or throttling: worth another try.
+    Conflict(String),
+    Failed(StoreError),
 }
 
 #[derive(Clone, Debug)]
@@ -97,155 +98,134 @@ impl Store {
 
     /// Record one event: append it to history (once per event id) and, if it is newer than
     /// what set the current state, make it the state. Kinds that set no state (HELP, an opt-in
-    /// request, ...) are appended to history only ([`Outcome::Noted`]). Safe to call any number of times,
-    /// concurrently, for the same event.
+    /// request, ...) are appended to history only ([`Outcome::Noted`]). Safe to call any number of
+    /// times, concurrently, for the same event.
     pub async fn record(&self, event: &Event) -> Result<Outcome, StoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_record(event).await {
-                Err(Retry::Conflict(detail)) if attempt < CONFLICT_ATTEMPTS => {
-                    tracing::debug!(attempt, detail, "transaction conflict, retrying");
-                    let cap = 25u64 << attempt.min(5);
-                    tokio::time::sleep(Duration::from_millis(fastrand::u64(5..=cap))).await;
-                }
-                Err(Retry::Conflict(detail)) => return Err(StoreError::Unavailable(detail)),
-                Err(Retry::Fail(err)) => return Err(err),
-                Ok(outcome) => return Ok(outcome),
+        if event.kind.status().is_some() {
+            let written = self
+                .write(Write::Transaction(self.record_writes(event)?))
+                .await?;
+            if written == Written::Yes {
+                return Ok(Outcome::Applied);
             }
         }
-    }
-
-    async fn try_record(&self, event: &Event) -> Result<Outcome, Retry> {
-        let order = event.order();
-        if event.kind.status().is_none() {
-            // History only: this kind never changes the state.
-            return Ok(match self.append_history(event, &order).await? {
-                true => Outcome::Noted,
-                false => Outcome::Duplicate,
-            });
-        }
-        let (history, state) = self.record_puts(event, &order).map_err(Retry::Fail)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(history).build())
-            .transact_items(TransactWriteItem::builder().put(state).build())
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(Outcome::Applied),
-            Err(err) => err,
-        };
-        let Some(service) = err.as_service_error() else {
-            return Err(Retry::Fail(unavailable(err)));
-        };
-        let codes: Vec<&str> = match service {
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                c.cancellation_reasons().iter().filter_map(|r| r.code()).collect()
-            }
-            other if other.code() == Some("TransactionConflictException") => {
-                return Err(Retry::Conflict(other.to_string()))
-            }
-            _ => return Err(Retry::Fail(unavailable(err))),
-        };
-        if codes
-            .iter()
-            .any(|c| *c == "TransactionConflict" || *c == "ThrottlingError")
-        {
-            return Err(Retry::Conflict(codes.join(",")));
-        }
-        if !codes.contains(&"ConditionalCheckFailed") && !codes.is_empty() {
-            return Err(Retry::Fail(StoreError::Unavailable(format!(
-                "transaction cancelled: {}",
-                codes.join(",")
-            ))));
-        }
-        // A condition failed: either this event id is already in history (a redelivery), or the
-        // state holds a newer event. Append the history entry alone; if it exists, it was a
-        // duplicate. The state only ever moves forward, so "older than the state" stays true.
-        Ok(match self.append_history(event, &order).await? {
-            true => Outcome::Superseded,
-            false => Outcome::Duplicate,
+        // A condition failed (this event id is in history already, or the state holds a newer
+        // event), or the kind sets no state: the history entry alone, unapplied. If it exists,
+        // it was a duplicate. The state only ever moves forward, so "older" stays true.
+        let history = schema::put(
+            &self.table,
+            schema::to_item(&schema::history_item(event, false))?,
+            Some(schema::is_new()),
+        )?;
+        Ok(match self.write(Write::Put(history)).await? {
+            Written::Yes if event.kind.status().is_none() => Outcome::Noted,
+            Written::Yes => Outcome::Superseded,
+            Written::ConditionFailed(_) => Outcome::Duplicate,
         })
     }
 
-    /// The history entry alone (`applied: false`), only if its event id is new: `true` when it
-    /// was written, `false` when it already existed.
-    async fn append_history(&self, event: &Event, order: &str) -> Result<bool, Retry> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(history_item(event, order, false)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                Some(e) if e.is_conditional_check_failed_exception() => Ok(false),
-                Some(e) if e.code() == Some("TransactionConflictException") => {
-                    Err(Retry::Conflict(e.to_string()))
-                }
-                _ => Err(Retry::Fail(unavailable(err))),
-            },
-        }
-    }
-
-    /// The two conditional writes of one event, as [`Store::record`] makes them: the history entry
-    /// (only if this event id is new) and the state (only if this event is newer than the stored
-    /// one). [`Store::record_many`] puts the same writes into its batch transactions.
-    pub(crate) fn record_puts(&self, event: &Event, order: &str) -> Result<(Put, Put), StoreError> {
-        let history = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(history_item(event, order, true)))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(unavailable)?;
-        let Some(state_item) = state_item(event, order) else {
+    /// The two conditional writes of a state-setting event, as [`Store::record`] makes them: the
+    /// history entry (only if this event id is new) and the state (only if this event is newer
+    /// than the stored one). Batches and review decisions put the same writes in their
+    /// transactions.
+    pub(crate) fn record_writes(
+        &self,
+        event: &Event,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let history = schema::to_item(&schema::history_item(event, true))?;
+        let Some(state) = schema::state_item(event, crate::domain::timestamp::now()) else {
             return Err(StoreError::Corrupt(format!(
                 "a {} event sets no state",
                 event.kind.as_str()
             )));
         };
-        let state = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(state_item))
-            .condition_expression("attribute_not_exists(pk) OR #order < :order")
-            .expression_attribute_names("#order", "order")
-            .expression_attribute_values(":order", AttributeValue::S(order.to_owned()))
-            .build()
-            .map_err(unavailable)?;
-        Ok((history, state))
+        Ok(vec![
+            schema::put_item(schema::put(&self.table, history, Some(schema::is_new()))?),
+            schema::put_item(schema::put(
+                &self.table,
+                schema::to_item(&state)?,
+                Some(schema::state_is_older_than(event)),
+            )?),
+        ])
     }
 
-    /// The current state of a number, if we hold any record of it.
-    pub async fn state(&self, msisdn: &Msisdn) -> Result<Option<State>, StoreError> {
-        let item = self
-            .get_consistent(partition_key(msisdn), STATE_SK.into())
-            .await?;
-        item.as_ref().map(parse_state).transpose()
+    /// Perform `write`, trying again (with jittered backoff) while DynamoDB reports a
+    /// conflicting concurrent transaction or throttles a transaction's item.
+    pub async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_write(&write).await {
+                Ok(()) => return Ok(Written::Yes),
+                Err(Refused::Condition(failed)) => return Ok(Written::ConditionFailed(failed)),
+                Err(Refused::Conflict(detail)) if attempt < CONFLICT_ATTEMPTS => {
+                    tracing::debug!(attempt, detail, "write conflict, retrying");
+                    let cap = 25u64 << attempt.min(5);
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(5..=cap))).await;
+                }
+                Err(Refused::Conflict(detail)) => return Err(StoreError::Unavailable(detail)),
+                Err(Refused::Failed(e)) => return Err(e),
+            }
+        }
     }
 
-    /// The item with this key, read consistently: every read here decides a write or answers
+    async fn try_write(&self, write: &Write) -> Result<(), Refused> {
+        match write {
+            Write::Put(put) => self
+                .client
+                .put_item()
+                .table_name(put.table_name())
+                .set_item(Some(put.item().clone()))
+                .set_condition_expression(put.condition_expression().map(str::to_owned))
+                .set_expression_attribute_names(put.expression_attribute_names().cloned())
+                .set_expression_attribute_values(put.expression_attribute_values().cloned())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| single_refusal(e, |e| e.is_conditional_check_failed_exception())),
+            Write::Update(update) => self
+                .client
+                .update_item()
+                .table_name(update.table_name())
+                .set_key(Some(update.key().clone()))
+                .update_expression(update.update_expression())
+                .set_condition_expression(update.condition_expression().map(str::to_owned))
+                .set_expression_attribute_names(update.expression_attribute_names().cloned())
+                .set_expression_attribute_values(update.expression_attribute_values().cloned())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| single_refusal(e, |e| e.is_conditional_check_failed_exception())),
+            Write::Transaction(items) => self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(transaction_refusal),
+        }
+    }
+
+    /// The item at `key` as `T`, read consistently: every read here decides a write or answers
     /// "may we text this number", so none may miss a write that was acknowledged.
-    async fn get_consistent(
-        &self,
-        pk: String,
-        sk: String,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, key: Key) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk))
+            .set_key(Some(key.item()))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(out.item)
+        out.item.map(schema::from_item).transpose()
+    }
+
+    /// The current state of a number, if we hold any record of it.
+    pub async fn state(&self, msisdn: &Msisdn) -> Result<Option<State>, StoreError> {
+        let state: Option<StateRead> = self.get(Key::state(msisdn)).await?;
+        Ok(state.map(State::from))
     }
 
     /// A number's history, newest first, at most `limit` entries.
@@ -254,24 +234,77 @@ impl Store {
         msisdn: &Msisdn,
         limit: i32,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let condition = schema::partition_is(msisdn);
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(HISTORY_INDEX)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(partition_key(msisdn)))
+            .index_name(schema::HISTORY_INDEX)
+            .key_condition_expression(condition.text)
+            .set_expression_attribute_values(Some(condition.values))
             .scan_index_forward(false)
             .limit(limit)
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
-        out.items().iter().map(parse_history).collect()
+        out.items()
+            .iter()
+            .map(|item| {
+                schema::from_item::<Keyed<schema::HistoryAttrs>>(item.clone())
+                    .map(|h| h.attrs.into())
+            })
+            .collect()
     }
 }
 
-enum Retry {
-    Conflict(String),
-    Fail(StoreError),
+/// A put's or an update's error.
+fn single_refusal<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> Refused
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(e) if is_condition(e) => Refused::Condition(vec![true]),
+        Some(e) if e.code() == Some("TransactionConflictException") => {
+            Refused::Conflict(e.to_string())
+        }
+        _ => Refused::Failed(unavailable(err)),
+    }
+}
+
+/// A transaction's error: which conditions failed, or a conflict, or a failure.
+fn transaction_refusal<R>(err: SdkError<TransactWriteItemsError, R>) -> Refused
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let codes: Vec<String> = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None").to_owned())
+            .collect(),
+        Some(other) if other.code() == Some("TransactionConflictException") => {
+            return Refused::Conflict(other.to_string())
+        }
+        _ => return Refused::Failed(unavailable(err)),
+    };
+    if codes
+        .iter()
+        .any(|c| c == "TransactionConflict" || c == "ThrottlingError")
+    {
+        return Refused::Conflict(codes.join(","));
+    }
+    if codes.iter().any(|c| c == "ConditionalCheckFailed") {
+        return Refused::Condition(
+            codes
+                .iter()
+                .map(|c| c == "ConditionalCheckFailed")
+                .collect(),
+        );
+    }
+    Refused::Failed(StoreError::Unavailable(format!(
+        "transaction cancelled: {}",
+        codes.join(",")
+    )))
 }

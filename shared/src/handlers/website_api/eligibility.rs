@@ -45,7 +45,8 @@ struct Verdict<'a> {
     /// opt-out on file) or `invalid` (not a phone number).
     status: &'static str,
     /// When the state was set, if we hold one.
-    since: Option<&'a str>,
+    #[serde(with = "crate::domain::timestamp::fixed::option")]
+    since: Option<time::OffsetDateTime>,
     /// Why not, when `may_send` is false.
     reason: Option<String>,
     /// The event that set the state, if we hold one.
@@ -139,7 +140,7 @@ fn verdict<'a>(input: &'a str, picked: &'a Result<(Msisdn, Option<&State>), &str
                 msisdn: Some(msisdn.as_str()),
                 may_send,
                 status,
-                since: state.map(|s| s.since.as_str()),
+                since: state.map(|s| s.since),
                 reason,
                 event_id: state.map(|s| s.event_id.as_str()),
             }

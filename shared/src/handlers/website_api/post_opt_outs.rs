@@ -15,13 +15,13 @@
 use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::domain::event::{Event, EventKind, Status};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::origin::{OptOutReport, Origin};
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use unicode_normalization::UnicodeNormalization;
 
@@ -31,8 +31,6 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
 /// Scope of this route's keys (the idempotency item's sort key).
 const SCOPE: &str = "OPT_OUT";
-/// History `source` of these opt-outs.
-pub const SOURCE: &str = "api";
 
 impl WebsiteApi {
     pub(super) async fn post_opt_out(
@@ -79,7 +77,7 @@ impl WebsiteApi {
             &OptOutReply {
                 msisdn: msisdn.as_str(),
                 status: state.as_ref().map_or(Status::OptedOut, |s| s.status),
-                since: state.map(|s| s.since),
+                since: state.map(|s| timestamp::format(s.since)),
                 outcome: outcome.as_str(),
                 event_id: &event.event_id,
             },
@@ -224,27 +222,20 @@ fn opt_out_event(
     key_hash: &str,
     now: OffsetDateTime,
 ) -> Event {
-    let mut details = BTreeMap::new();
-    details.insert("evidence_source".into(), evidence.source.clone());
-    details.insert("channel".into(), evidence.channel.clone());
-    details.insert(
-        "captured_at".into(),
-        timestamp::format(evidence.captured_at),
-    );
-    if let Some(agent) = &evidence.agent {
-        details.insert("agent".into(), agent.clone());
-    }
-    if let Some(note) = &evidence.note {
-        details.insert("note".into(), note.clone());
-    }
     Event {
         msisdn: msisdn.clone(),
         kind: EventKind::OptOut,
         event_id: format!("api:{}", &key_hash[..32]),
         occurred_at: evidence.captured_at,
         received_at: now,
-        source: SOURCE.into(),
-        details,
+        origin: Origin::Api(OptOutReport {
+            evidence_source: evidence.source.clone(),
+            channel: evidence.channel.clone(),
+            captured_at: timestamp::format(evidence.captured_at),
+            agent: evidence.agent.clone(),
+            note: evidence.note.clone(),
+            extra: Default::default(),
+        }),
     }
 }
 

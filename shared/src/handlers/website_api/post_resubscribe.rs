@@ -2,17 +2,17 @@
 //! then Vonage's manage call, then our record (the same "newest event wins" rule as a STOP).
 
 use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT};
-use crate::adapters::provider::{Lift, ProviderMode};
+use crate::adapters::provider::Lift;
 use crate::adapters::vonage::VonageError;
 use crate::domain::event::{Event, EventKind, Outcome, Status};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::origin::{Origin, WebsiteConsent};
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 use time::OffsetDateTime;
 
@@ -49,7 +49,7 @@ impl WebsiteApi {
         let current = self.store.state(&msisdn).await?;
         if let Some(state) = &current {
             if state.status == Status::OptedOut && state.order > event.order() {
-                return Err(newer_opt_out(&state.since));
+                return Err(newer_opt_out(Some(state.since)));
             }
         }
 
@@ -69,34 +69,20 @@ impl WebsiteApi {
         };
         let mut event = event;
         let mode = self.provider.mode();
-        if let Lift::Lifted(confirmation) = &lift {
-            log.provider_attempts = Some(confirmation.attempts);
-            event.details.insert(
-                "provider_response".into(),
-                serde_json::to_string(confirmation).unwrap_or_default(),
-            );
+        if let Origin::Website(consent) = &mut event.origin {
+            if let Lift::Lifted(confirmation) = &lift {
+                log.provider_attempts = Some(confirmation.attempts);
+                consent.provider_response = serde_json::to_string(confirmation).ok();
+            }
+            consent.provider = Some(mode.as_str().into());
         }
-        event.details.insert(
-            "provider".into(),
-            match mode {
-                ProviderMode::ShortCodeApi => "vonage-us-short-code".into(),
-                other => other.as_str().into(),
-            },
-        );
         let outcome = self.store.record(&event).await?;
         log.outcome = Some(outcome);
         if outcome == Outcome::Superseded {
             // A STOP newer than this consent landed while Vonage was being called. Our record
             // keeps the opt-out; Vonage's list now says opted in, which reconciliation reports.
-            let since = self
-                .store
-                .state(&msisdn)
-                .await
-                .ok()
-                .flatten()
-                .map(|s| s.since)
-                .unwrap_or_default();
-            return Err(newer_opt_out(&since));
+            let since = self.store.state(&msisdn).await.ok().flatten();
+            return Err(newer_opt_out(since.map(|s| s.since)));
         }
         let still_blocked = matches!(lift, Lift::StillBlocked);
         Ok(json_response(
@@ -210,33 +196,27 @@ fn resubscribe_event(msisdn: &Msisdn, consent: &Consent, now: OffsetDateTime) ->
         hasher.update([0u8]);
     }
     let id = hex::encode(&hasher.finalize()[..16]);
-    let mut details = BTreeMap::new();
-    details.insert("consent_source".into(), consent.source.clone());
-    details.insert(
-        "consent_captured_at".into(),
-        timestamp::format(consent.captured_at),
-    );
-    for (name, value) in [
-        ("consent_ip", &consent.ip),
-        ("consent_user_agent", &consent.user_agent),
-        ("consent_wording", &consent.wording),
-    ] {
-        if let Some(value) = value {
-            details.insert(name.into(), value.clone());
-        }
-    }
     Event {
         msisdn: msisdn.clone(),
         kind: EventKind::Resubscribe,
         event_id: format!("resub:{id}"),
         occurred_at: consent.captured_at,
         received_at: now,
-        source: "website".into(),
-        details,
+        origin: Origin::Website(WebsiteConsent {
+            consent_source: consent.source.clone(),
+            consent_captured_at: timestamp::format(consent.captured_at),
+            consent_ip: consent.ip.clone(),
+            consent_user_agent: consent.user_agent.clone(),
+            consent_wording: consent.wording.clone(),
+            provider: None,
+            provider_response: None,
+            extra: Default::default(),
+        }),
     }
 }
 
-fn newer_opt_out(since: &str) -> ApiError {
+fn newer_opt_out(since: Option<time::OffsetDateTime>) -> ApiError {
+    let since = since.map_or_else(|| "an unknown time".into(), timestamp::format);
     ApiError::new(
         ErrorCode::NewerOptOut,
         format!(

@@ -78,14 +78,12 @@ impl WebsiteApi {
             return already_resolved(item, decision);
         }
         let now = timestamp::now();
-        let Some(event) = review::decision_event(&item, decision, &by, note.as_deref(), now) else {
-            return Err(ApiError::storage_unavailable());
-        };
+        let event = review::decision_event(&item, decision, &by, note.as_deref(), now);
         let resolution = Resolution {
             decision,
             by,
             note,
-            resolved_at: timestamp::format(now),
+            resolved_at: now,
             event_id: event.event_id.clone(),
             outcome: String::new(),
         };

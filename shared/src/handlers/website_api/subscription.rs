@@ -40,7 +40,7 @@ impl WebsiteApi {
                 msisdn: msisdn.as_str(),
                 // No record means no opt-out on file.
                 status: state.as_ref().map_or(Status::Subscribed, |s| s.status),
-                since: state.as_ref().map(|s| s.since.as_str()),
+                since: state.as_ref().map(|s| s.since),
                 known: state.is_some(),
                 history,
             },
@@ -52,7 +52,8 @@ impl WebsiteApi {
 struct SubscriptionReply<'a> {
     msisdn: &'a str,
     status: Status,
-    since: Option<&'a str>,
+    #[serde(with = "crate::domain::timestamp::fixed::option")]
+    since: Option<time::OffsetDateTime>,
     known: bool,
     history: Vec<HistoryEntry>,
 }

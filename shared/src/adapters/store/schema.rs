@@ -1,0 +1,922 @@
+//! The table's schema: one type per item family, whose fields are the item's attributes (their
+//! names are the table's attribute names, written here and nowhere else), read and written with
+//! `serde_dynamo`; the keys; and every condition, update and key condition that names an
+//! attribute. The layout and its reasons: docs/table-design.md.
+
+use super::StoreError;
+use crate::domain::event::{Event, EventKind, HistoryEntry, OptedOut, Outcome, State, Status};
+use crate::domain::msisdn::Msisdn;
+use crate::domain::origin::Origin;
+use crate::domain::replies::{ReplyKind, ReplyStatus};
+use crate::domain::review::{Decision, Due, Resolution, Review, ReviewStatus};
+use crate::domain::timestamp::{self, fixed};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// An item as the SDK holds it.
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const HISTORY_INDEX: &str = "history_by_order";
+pub const OPTED_OUT_INDEX: &str = "opted_out";
+pub const REVIEWS_INDEX: &str = "reviews_by_due";
+
+const STATE_SK: &str = "STATE";
+const HISTORY_PREFIX: &str = "E#";
+const REPLY_PREFIX: &str = "R#";
+const REPLY_LOCK_SK: &str = "REPLY_LOCK";
+const REVIEW_PREFIX: &str = "V#";
+const REVIEW_POINTER_PREFIX: &str = "REVIEWID#";
+const REVIEW_POINTER_SK: &str = "REVIEWID";
+const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+const CHECKPOINT_SK: &str = "CHECKPOINT";
+/// The partition of the sparse `opted_out` index: every opted-out state is in it.
+const OPTED_OUT_PARTITION: &str = "OPTED_OUT";
+
+/// `value` as an item.
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(format!("unwritable item: {e}")))
+}
+
+/// An item as `T`; an item of another shape is [`StoreError::Corrupt`], naming its key.
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    let key = key_text(&item);
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("item {key}: {e}")))
+}
+
+/// An item's key for a message (its sort key only: the partition key holds the number).
+fn key_text(item: &Item) -> String {
+    match item.get("sk") {
+        Some(AttributeValue::S(sk)) => sk.clone(),
+        _ => "(no sort key)".into(),
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// An item's primary key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// An item: its key and its attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keyed<T> {
+    #[serde(flatten)]
+    pub key: Key,
+    #[serde(flatten)]
+    pub attrs: T,
+}
+
+impl Key {
+    fn number(msisdn: &Msisdn, sk: String) -> Self {
+        Key {
+            pk: format!("N#{}", msisdn.as_str()),
+            sk,
+        }
+    }
+    pub fn state(msisdn: &Msisdn) -> Self {
+        Self::number(msisdn, STATE_SK.into())
+    }
+    pub fn history(msisdn: &Msisdn, event_id: &str) -> Self {
+        Self::number(msisdn, format!("{HISTORY_PREFIX}{event_id}"))
+    }
+    pub fn reply(msisdn: &Msisdn, event_id: &str) -> Self {
+        Self::number(msisdn, format!("{REPLY_PREFIX}{event_id}"))
+    }
+    pub fn reply_lock(msisdn: &Msisdn) -> Self {
+        Self::number(msisdn, REPLY_LOCK_SK.into())
+    }
+    pub fn review(msisdn: &Msisdn, id: &str) -> Self {
+        Self::number(msisdn, format!("{REVIEW_PREFIX}{id}"))
+    }
+    pub fn review_pointer(id: &str) -> Self {
+        Key {
+            pk: format!("{REVIEW_POINTER_PREFIX}{id}"),
+            sk: REVIEW_POINTER_SK.into(),
+        }
+    }
+    pub fn idempotency(key_hash: &str, scope: &str) -> Self {
+        Key {
+            pk: format!("{IDEMPOTENCY_PREFIX}{key_hash}"),
+            sk: scope.into(),
+        }
+    }
+    pub fn checkpoint(name: &str) -> Self {
+        Key {
+            pk: name.into(),
+            sk: CHECKPOINT_SK.into(),
+        }
+    }
+    /// The partition key of a number (every item under it).
+    pub fn partition(msisdn: &Msisdn) -> String {
+        Self::state(msisdn).pk
+    }
+    pub fn item(&self) -> Item {
+        Item::from([("pk".into(), s(&self.pk)), ("sk".into(), s(&self.sk))])
+    }
+}
+
+/// Which family an item under a number belongs to, by its sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    State,
+    History,
+    Reply,
+    ReplyLock,
+    Review,
+    Other,
+}
+
+impl Family {
+    pub fn of(item: &Item) -> Family {
+        let sk = key_text(item);
+        match sk.as_str() {
+            STATE_SK => Family::State,
+            REPLY_LOCK_SK => Family::ReplyLock,
+            _ if sk.starts_with(HISTORY_PREFIX) => Family::History,
+            _ if sk.starts_with(REPLY_PREFIX) => Family::Reply,
+            _ if sk.starts_with(REVIEW_PREFIX) => Family::Review,
+            _ => Family::Other,
+        }
+    }
+}
+
+/// A stream record's image, if it is a history entry: the number and the entry (or why it does
+/// not read).
+pub fn history_from_image(
+    image: serde_dynamo::Item,
+) -> Option<Result<(Msisdn, HistoryEntry), String>> {
+    let is_history = matches!(
+        image.inner().get("sk"),
+        Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with(HISTORY_PREFIX)
+    );
+    if !is_history {
+        return None;
+    }
+    let entry = serde_dynamo::from_item::<_, Keyed<HistoryAttrs>>(image)
+        .map_err(|e| e.to_string())
+        .and_then(|h| {
+            let msisdn = Msisdn::from_provider(&h.attrs.msisdn).map_err(|e| e.to_string())?;
+            Ok((msisdn, h.attrs.into()))
+        });
+    Some(entry)
+}
+
+/// A condition, an update or a filter: the expression and the names and values it uses.
+#[derive(Debug, Default, Clone)]
+pub struct Expr {
+    pub text: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    fn new(text: &str) -> Self {
+        Expr {
+            text: text.into(),
+            ..Expr::default()
+        }
+    }
+    fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names.insert(placeholder.into(), attribute.into());
+        self
+    }
+    fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.into(), value);
+        self
+    }
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+/// A put of `item`, only if `condition` holds (any, when `None`).
+pub fn put(table: &str, item: Item, condition: Option<Expr>) -> Result<Put, StoreError> {
+    let condition = condition.unwrap_or_default();
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression((!condition.text.is_empty()).then(|| condition.text.clone()))
+        .set_expression_attribute_names(condition.names())
+        .set_expression_attribute_values(condition.values())
+        .build()
+        .map_err(super::unavailable)
+}
+
+/// An update of the item at `key` by `update`, only if `condition` holds.
+pub fn update(table: &str, key: &Key, update: Expr, condition: Expr) -> Result<Update, StoreError> {
+    let mut names = update.names.clone();
+    names.extend(condition.names.clone());
+    let mut values = update.values.clone();
+    values.extend(condition.values.clone());
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(key.item()))
+        .update_expression(update.text)
+        .condition_expression(condition.text)
+        .set_expression_attribute_names((!names.is_empty()).then_some(names))
+        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+        .build()
+        .map_err(super::unavailable)
+}
+
+/// A check, in a transaction, that the item at `key` meets `condition`.
+pub fn condition_check(
+    table: &str,
+    key: &Key,
+    condition: Expr,
+) -> Result<ConditionCheck, StoreError> {
+    ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key.item()))
+        .condition_expression(&condition.text)
+        .set_expression_attribute_names(condition.names())
+        .set_expression_attribute_values(condition.values())
+        .build()
+        .map_err(super::unavailable)
+}
+
+/// Only if no item has this key yet.
+pub fn is_new() -> Expr {
+    Expr::new("attribute_not_exists(pk)")
+}
+
+// ---- state -------------------------------------------------------------------------------
+
+/// What every read of a state needs (the send-time check projects these alone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateRead {
+    pub msisdn: String,
+    pub status: Status,
+    #[serde(with = "fixed")]
+    pub event_at: OffsetDateTime,
+    pub event_id: String,
+    pub source: String,
+    pub order: String,
+}
+
+/// The state item: set by the newest event ([`state_put`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateAttrs {
+    #[serde(flatten)]
+    pub read: StateRead,
+    #[serde(with = "fixed")]
+    pub updated_at: OffsetDateTime,
+    /// The `opted_out` index's keys, only while opted out: the index *is* the opted-out list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oo_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oo_sk: Option<String>,
+}
+
+impl From<StateRead> for State {
+    fn from(r: StateRead) -> State {
+        State {
+            msisdn: r.msisdn,
+            status: r.status,
+            since: r.event_at,
+            event_id: r.event_id,
+            source: r.source,
+            order: r.order,
+        }
+    }
+}
+
+/// The state item `event` sets (`None` for kinds that set none).
+pub fn state_item(event: &Event, now: OffsetDateTime) -> Option<Keyed<StateAttrs>> {
+    let status = event.kind.status()?;
+    let opted_out = status == Status::OptedOut;
+    Some(Keyed {
+        key: Key::state(&event.msisdn),
+        attrs: StateAttrs {
+            read: StateRead {
+                msisdn: event.msisdn.as_str().into(),
+                status,
+                event_at: event.occurred_at,
+                event_id: event.event_id.clone(),
+                source: event.origin.source().into(),
+                order: event.order(),
+            },
+            updated_at: now,
+            oo_pk: opted_out.then(|| OPTED_OUT_PARTITION.into()),
+            oo_sk: opted_out.then(|| event.msisdn.as_str().into()),
+        },
+    })
+}
+
+/// Only if no state is stored or `event` is newer than the one that set it.
+pub fn state_is_older_than(event: &Event) -> Expr {
+    Expr::new("attribute_not_exists(pk) OR #order < :order")
+        .name("#order", "order")
+        .value(":order", s(event.order()))
+}
+
+/// Only if the number's state is `status`.
+pub fn state_is(status: Status) -> Expr {
+    Expr::new("#status = :status")
+        .name("#status", "status")
+        .value(":status", s(status.as_str()))
+}
+
+/// A BatchGetItem request for the states at `keys`, projecting what [`StateRead`] holds.
+pub fn states_request(keys: Vec<Key>) -> Result<KeysAndAttributes, StoreError> {
+    let fields = field_names::<StateRead>();
+    let placeholders: Vec<String> = (0..fields.len()).map(|i| format!("#a{i}")).collect();
+    KeysAndAttributes::builder()
+        .set_keys(Some(keys.iter().map(Key::item).collect()))
+        .consistent_read(true)
+        .projection_expression(placeholders.join(", "))
+        .set_expression_attribute_names(Some(
+            placeholders
+                .into_iter()
+                .zip(fields.iter().map(|f| f.to_string()))
+                .collect(),
+        ))
+        .build()
+        .map_err(super::unavailable)
+}
+
+/// The `opted_out` index: its key condition, and the start key after `msisdn`.
+pub fn opted_out_query() -> Expr {
+    Expr::new("oo_pk = :p").value(":p", s(OPTED_OUT_PARTITION))
+}
+
+pub fn opted_out_start(msisdn: &Msisdn) -> Item {
+    let mut item = Key::state(msisdn).item();
+    item.insert("oo_pk".into(), s(OPTED_OUT_PARTITION));
+    item.insert("oo_sk".into(), s(msisdn.as_str()));
+    item
+}
+
+/// An entry of the opted-out list, as the index projects it.
+#[derive(Debug, Deserialize)]
+pub struct OptedOutRead {
+    msisdn: String,
+    #[serde(with = "fixed")]
+    event_at: OffsetDateTime,
+}
+
+impl From<OptedOutRead> for OptedOut {
+    fn from(r: OptedOutRead) -> OptedOut {
+        OptedOut {
+            msisdn: r.msisdn,
+            since: r.event_at,
+        }
+    }
+}
+
+/// The number a page of the opted-out list ended at.
+pub fn opted_out_position(last_key: &Item) -> Result<Msisdn, StoreError> {
+    #[derive(Deserialize)]
+    struct Position {
+        oo_sk: String,
+    }
+    let position: Position = from_item(last_key.clone())?;
+    Msisdn::from_provider(&position.oo_sk)
+        .map_err(|e| StoreError::Corrupt(format!("opted-out index key: {e}")))
+}
+
+// ---- history ------------------------------------------------------------------------------
+
+/// A history entry: one per event id, never changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryAttrs {
+    pub msisdn: String,
+    pub kind: EventKind,
+    pub event_id: String,
+    #[serde(with = "fixed")]
+    pub event_at: OffsetDateTime,
+    #[serde(with = "fixed")]
+    pub received_at: OffsetDateTime,
+    /// `source` and `details`.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// Whether it set the state when it was recorded.
+    pub applied: bool,
+    /// [`Event::order`]; only history entries carry it, so the index holds them alone.
+    pub h_order: String,
+}
+
+pub fn history_item(event: &Event, applied: bool) -> Keyed<HistoryAttrs> {
+    Keyed {
+        key: Key::history(&event.msisdn, &event.event_id),
+        attrs: HistoryAttrs {
+            msisdn: event.msisdn.as_str().into(),
+            kind: event.kind,
+            event_id: event.event_id.clone(),
+            event_at: event.occurred_at,
+            received_at: event.received_at,
+            origin: event.origin.clone(),
+            applied,
+            h_order: event.order(),
+        },
+    }
+}
+
+impl From<HistoryAttrs> for HistoryEntry {
+    fn from(h: HistoryAttrs) -> HistoryEntry {
+        HistoryEntry {
+            event_id: h.event_id,
+            kind: h.kind,
+            occurred_at: h.event_at,
+            received_at: h.received_at,
+            origin: h.origin,
+            applied: h.applied,
+            order: h.h_order,
+        }
+    }
+}
+
+/// The key condition of a number's partition (on the table or the history index).
+pub fn partition_is(msisdn: &Msisdn) -> Expr {
+    Expr::new("pk = :pk").value(":pk", s(Key::partition(msisdn)))
+}
+
+/// The scan filter of history entries whose event time is in `[from, to)`.
+pub fn history_between(from: OffsetDateTime, to: OffsetDateTime) -> Expr {
+    Expr::new("begins_with(sk, :e) AND event_at >= :from AND event_at < :to")
+        .value(":e", s(HISTORY_PREFIX))
+        .value(":from", s(timestamp::format(from)))
+        .value(":to", s(timestamp::format(to)))
+}
+
+// ---- replies ------------------------------------------------------------------------------
+
+/// A reply item: one per reply owed, keyed by the inbound event that owes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub msisdn: String,
+    /// The inbound event that owes it.
+    pub event_id: String,
+    pub kind: ReplyKind,
+    pub status: ReplyStatus,
+    /// The number the person texted, which the reply is sent from.
+    pub from: String,
+    pub text: String,
+    pub attempts: u32,
+    #[serde(
+        default,
+        with = "fixed::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub claimed_at: Option<OffsetDateTime>,
+    /// Until when the claiming invocation may still settle it.
+    #[serde(
+        default,
+        with = "fixed::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lease_until: Option<OffsetDateTime>,
+    #[serde(with = "fixed")]
+    pub updated_at: OffsetDateTime,
+    #[serde(
+        default,
+        with = "fixed::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sent_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_ids: Vec<String>,
+    /// Why it was not sent, skipped or is unknown (Vonage's status and text; never a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The number's reply lock: one reply to a number at a time, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplyLock {
+    /// The event whose reply is being sent.
+    #[serde(default)]
+    pub holder: Option<String>,
+    #[serde(default, with = "fixed::option")]
+    pub held_until: Option<OffsetDateTime>,
+    /// The order of the newest event whose confirmation was claimed.
+    #[serde(default)]
+    pub last_order: Option<String>,
+}
+
+/// Claim a reply: create it as `claimed`, or move a `retryable` one back, counting the attempt.
+pub fn reply_claim(reply: &Reply) -> (Expr, Expr) {
+    let set = Expr::new(
+        "SET #status = :claimed, msisdn = :msisdn, event_id = :event_id, kind = :kind, \
+         #from = :from, #text = :text, claimed_at = :now, lease_until = :lease, \
+         updated_at = :now, attempts = if_not_exists(attempts, :zero) + :one",
+    )
+    .name("#from", "from")
+    .name("#text", "text")
+    .value(":claimed", s(ReplyStatus::Claimed.as_str()))
+    .value(":msisdn", s(&reply.msisdn))
+    .value(":event_id", s(&reply.event_id))
+    .value(":kind", s(reply.kind.as_str()))
+    .value(":from", s(&reply.from))
+    .value(":text", s(&reply.text))
+    .value(":now", s(timestamp::format(reply.updated_at)))
+    .value(
+        ":lease",
+        s(reply.lease_until.map(timestamp::format).unwrap_or_default()),
+    )
+    .value(":zero", AttributeValue::N("0".into()))
+    .value(":one", AttributeValue::N("1".into()));
+    (set.name("#status", "status"), reply_is_new_or_retryable())
+}
+
+/// Only a new reply or a `retryable` one (a send that certainly did not happen).
+pub fn reply_is_new_or_retryable() -> Expr {
+    Expr::new("attribute_not_exists(pk) OR #status = :retryable")
+        .name("#status", "status")
+        .value(":retryable", s(ReplyStatus::Retryable.as_str()))
+}
+
+/// Record how a claimed send ended (only a `claimed` reply moves).
+pub fn reply_settle(
+    status: ReplyStatus,
+    detail: Option<&str>,
+    message_ids: Option<&[String]>,
+    now: OffsetDateTime,
+) -> (Expr, Expr) {
+    let mut text = "SET #status = :status, updated_at = :now".to_string();
+    let mut set = Expr::default()
+        .name("#status", "status")
+        .value(":status", s(status.as_str()))
+        .value(":now", s(timestamp::format(now)));
+    if let Some(detail) = detail {
+        text.push_str(", detail = :detail");
+        set = set.value(":detail", s(detail));
+    }
+    if let Some(ids) = message_ids {
+        text.push_str(", sent_at = :now, message_ids = :ids");
+        set = set.value(":ids", AttributeValue::L(ids.iter().map(s).collect()));
+    }
+    set.text = text;
+    let condition = Expr::new("#status = :claimed")
+        .name("#status", "status")
+        .value(":claimed", s(ReplyStatus::Claimed.as_str()));
+    (set, condition)
+}
+
+/// Take the number's reply lock for `event_id` until `lease`: free, ours already, or its holder's
+/// lease ran out; for a confirmation also record its order, which must not be older than the
+/// newest claimed.
+pub fn reply_lock_take(
+    event_id: &str,
+    lease: OffsetDateTime,
+    now: OffsetDateTime,
+    confirmation_order: Option<&str>,
+) -> (Expr, Expr) {
+    let mut set = Expr::new("SET holder = :event, held_until = :lease")
+        .value(":event", s(event_id))
+        .value(":lease", s(timestamp::format(lease)));
+    let mut condition =
+        Expr::new("(attribute_not_exists(holder) OR holder = :event OR held_until < :now)")
+            .value(":event", s(event_id))
+            .value(":now", s(timestamp::format(now)));
+    if let Some(order) = confirmation_order {
+        set.text.push_str(", last_order = :order");
+        set = set.value(":order", s(order));
+        condition
+            .text
+            .push_str(" AND (attribute_not_exists(last_order) OR last_order <= :order)");
+        condition = condition.value(":order", s(order));
+    }
+    (set, condition)
+}
+
+/// Give the lock back, if `event_id` still holds it.
+pub fn reply_lock_release(event_id: &str) -> (Expr, Expr) {
+    (
+        Expr::new("REMOVE holder, held_until"),
+        Expr::new("holder = :event").value(":event", s(event_id)),
+    )
+}
+
+/// The scan filter of replies no invocation will settle: `unknown`, or `claimed` before
+/// `claimed_before`.
+pub fn replies_unsettled(claimed_before: OffsetDateTime) -> Expr {
+    Expr::new(
+        "begins_with(sk, :r) AND (#status = :unknown OR (#status = :claimed AND claimed_at < :before))",
+    )
+    .name("#status", "status")
+    .value(":r", s(REPLY_PREFIX))
+    .value(":unknown", s(ReplyStatus::Unknown.as_str()))
+    .value(":claimed", s(ReplyStatus::Claimed.as_str()))
+    .value(":before", s(timestamp::format(claimed_before)))
+}
+
+// ---- reviews ------------------------------------------------------------------------------
+
+/// A review item, and the index keys that list it (`rv_pk`: `REVIEW#open` or
+/// `REVIEW#resolved`; `rv_sk`: `<due>#<received_at>#<id>`, so each list reads oldest due first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewAttrs {
+    pub review_id: String,
+    pub msisdn: String,
+    pub status: ReviewStatus,
+    pub due: Due,
+    pub cue: String,
+    pub text: String,
+    pub message_id: String,
+    pub message_event_id: String,
+    pub short_code: String,
+    #[serde(with = "fixed")]
+    pub message_at: OffsetDateTime,
+    #[serde(with = "fixed")]
+    pub received_at: OffsetDateTime,
+    #[serde(with = "fixed")]
+    pub created_at: OffsetDateTime,
+    pub rv_pk: String,
+    pub rv_sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(
+        default,
+        with = "fixed::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resolved_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_outcome: Option<String>,
+}
+
+/// The `rv_pk` of a status's list.
+pub fn review_list(status: ReviewStatus) -> String {
+    format!("REVIEW#{}", status.as_str())
+}
+
+pub fn review_item(review: &Review, now: OffsetDateTime) -> Keyed<ReviewAttrs> {
+    let resolution = review.resolution.as_ref();
+    Keyed {
+        key: Key::review(&review.msisdn, &review.id),
+        attrs: ReviewAttrs {
+            review_id: review.id.clone(),
+            msisdn: review.msisdn.as_str().into(),
+            status: review.status,
+            due: review.due.clone(),
+            cue: review.cue.clone(),
+            text: review.text.clone(),
+            message_id: review.message_id.clone(),
+            message_event_id: review.message_event_id.clone(),
+            short_code: review.short_code.clone(),
+            message_at: review.message_at,
+            received_at: review.received_at,
+            created_at: now,
+            rv_pk: review_list(review.status),
+            rv_sk: format!(
+                "{}#{}#{}",
+                review.due,
+                timestamp::format(review.received_at),
+                review.id
+            ),
+            decision: resolution.map(|r| r.decision),
+            decided_by: resolution.map(|r| r.by.clone()),
+            note: resolution.and_then(|r| r.note.clone()),
+            resolved_at: resolution.map(|r| r.resolved_at),
+            decision_event_id: resolution.map(|r| r.event_id.clone()),
+            decision_outcome: resolution.map(|r| r.outcome.clone()),
+        },
+    }
+}
+
+impl TryFrom<ReviewAttrs> for Review {
+    type Error = StoreError;
+    fn try_from(r: ReviewAttrs) -> Result<Review, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("review {}: {what}", r.review_id));
+        let resolution = match r.status {
+            ReviewStatus::Open => None,
+            ReviewStatus::Resolved => Some(Resolution {
+                decision: r
+                    .decision
+                    .ok_or_else(|| corrupt("resolved without a decision"))?,
+                by: r.decided_by.clone().unwrap_or_default(),
+                note: r.note.clone(),
+                resolved_at: r
+                    .resolved_at
+                    .ok_or_else(|| corrupt("resolved without a time"))?,
+                event_id: r.decision_event_id.clone().unwrap_or_default(),
+                outcome: r.decision_outcome.clone().unwrap_or_default(),
+            }),
+        };
+        Ok(Review {
+            msisdn: Msisdn::from_provider(&r.msisdn).map_err(|e| corrupt(&e.to_string()))?,
+            id: r.review_id,
+            status: r.status,
+            due: r.due,
+            cue: r.cue,
+            text: r.text,
+            message_id: r.message_id,
+            message_event_id: r.message_event_id,
+            short_code: r.short_code,
+            message_at: r.message_at,
+            received_at: r.received_at,
+            resolution,
+        })
+    }
+}
+
+/// Resolve a review with `resolution` (whose recording did `outcome`), only while it is open
+/// (two concurrent decisions are one); it moves to the resolved list.
+pub fn review_resolve(resolution: &Resolution, outcome: Outcome) -> (Expr, Expr) {
+    let mut set = Expr::new(
+        "SET #status = :resolved, rv_pk = :rv_pk, decision = :decision, decided_by = :by, \
+         resolved_at = :at, decision_event_id = :event_id, decision_outcome = :outcome",
+    )
+    .name("#status", "status")
+    .value(":resolved", s(ReviewStatus::Resolved.as_str()))
+    .value(":rv_pk", s(review_list(ReviewStatus::Resolved)))
+    .value(":decision", s(resolution.decision.as_str()))
+    .value(":by", s(&resolution.by))
+    .value(":at", s(timestamp::format(resolution.resolved_at)))
+    .value(":event_id", s(&resolution.event_id))
+    .value(":outcome", s(outcome.as_str()));
+    if let Some(note) = &resolution.note {
+        set.text.push_str(", note = :note");
+        set = set.value(":note", s(note));
+    }
+    let open = Expr::new("#status = :open")
+        .name("#status", "status")
+        .value(":open", s(ReviewStatus::Open.as_str()));
+    (set, open)
+}
+
+/// The key condition of a review list, due before `due_before` (`YYYY-MM-DD`) when given.
+pub fn review_list_query(status: ReviewStatus, due_before: Option<&str>) -> Expr {
+    let expr = Expr::new("rv_pk = :p").value(":p", s(review_list(status)));
+    match due_before {
+        // `rv_sk` starts with the due date, so "< date" is "due before that day".
+        Some(day) => Expr {
+            text: "rv_pk = :p AND rv_sk < :before".into(),
+            ..expr
+        }
+        .value(":before", s(day)),
+        None => expr,
+    }
+}
+
+/// A review's pointer: finds a review from its id alone (ids hold no number).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewPointer {
+    pub msisdn: String,
+}
+
+/// The position after a page of a review list (the index's keys and the table's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewListKey {
+    pub pk: String,
+    pub sk: String,
+    pub rv_pk: String,
+    pub rv_sk: String,
+}
+
+// ---- idempotency keys and checkpoints -----------------------------------------------------
+
+/// An idempotency key of an API write (only the key's hash is stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyKey {
+    /// sha256 of the canonical body.
+    pub body_hash: String,
+    pub event_id: String,
+    #[serde(with = "fixed")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Where an interrupted job resumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub data: String,
+    #[serde(with = "fixed")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A transaction item.
+pub fn put_item(put: Put) -> TransactWriteItem {
+    TransactWriteItem::builder().put(put).build()
+}
+
+pub fn update_item(update: Update) -> TransactWriteItem {
+    TransactWriteItem::builder().update(update).build()
+}
+
+pub fn check_item(check: ConditionCheck) -> TransactWriteItem {
+    TransactWriteItem::builder().condition_check(check).build()
+}
+
+/// The field names of a struct `T` derives `Deserialize` for (its attribute names), read from
+/// what serde's derive hands a deserializer.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Names;
+    #[derive(Debug)]
+    struct Found(&'static [&'static str]);
+    impl std::fmt::Display for Found {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "fields")
+        }
+    }
+    impl std::error::Error for Found {}
+    impl serde::de::Error for Found {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Found(&[])
+        }
+    }
+    impl<'de> serde::Deserializer<'de> for Names {
+        type Error = Found;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Found> {
+            Err(Found(&[]))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Found> {
+            Err(Found(fields))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    match T::deserialize(Names) {
+        Err(Found(fields)) => fields,
+        Ok(_) => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::inbound::{Api, Encoding};
+    use crate::domain::origin::{Extra, InboundMessage};
+    use time::macros::datetime;
+
+    fn event(kind: EventKind) -> Event {
+        let at = datetime!(2026-01-01 10:00:00 UTC);
+        Event {
+            msisdn: Msisdn::from_provider("14155550100").unwrap_or_else(|e| panic!("{e}")),
+            kind,
+            event_id: "sms:A1".into(),
+            occurred_at: at,
+            received_at: at,
+            origin: Origin::Message(InboundMessage {
+                message_id: "A1".into(),
+                short_code: "16105553939".into(),
+                keyword: Some("STOP".into()),
+                phrase: None,
+                text: "stop".into(),
+                api: Api::Sms,
+                encoding: Encoding::GetQuery,
+                message_timestamp: None,
+                extra: Extra::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_history_entry_round_trips_with_its_evidence_in_details() {
+        let item = history_item(&event(EventKind::OptOut), true);
+        let stored = to_item(&item).unwrap_or_default();
+        assert_eq!(stored.get("source"), Some(&s("webhook")));
+        let details = stored.get("details").and_then(|d| d.as_m().ok());
+        assert_eq!(details.and_then(|d| d.get("keyword")), Some(&s("STOP")));
+        assert_eq!(stored.get("event_at"), Some(&s("2026-01-01T10:00:00.000Z")));
+        let back: Result<Keyed<HistoryAttrs>, _> = from_item(stored);
+        assert_eq!(back.ok(), Some(item));
+    }
+
+    #[test]
+    fn only_opted_out_states_carry_the_list_index_keys() {
+        let now = datetime!(2026-01-02 00:00:00 UTC);
+        let opted_out = state_item(&event(EventKind::OptOut), now).map(|i| to_item(&i));
+        let stored = opted_out.and_then(Result::ok).unwrap_or_default();
+        assert!(stored.contains_key("oo_pk") && stored.contains_key("oo_sk"));
+        let subscribed = state_item(&event(EventKind::Resubscribe), now).map(|i| to_item(&i));
+        let stored = subscribed.and_then(Result::ok).unwrap_or_default();
+        assert!(!stored.is_empty() && !stored.contains_key("oo_pk"));
+        assert!(state_item(&event(EventKind::Help), now).is_none());
+    }
+
+    #[test]
+    fn the_state_projection_is_what_a_state_read_holds() {
+        assert_eq!(
+            field_names::<StateRead>(),
+            ["msisdn", "status", "event_at", "event_id", "source", "order"]
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! Where an event came from and the evidence it carries: a history entry's `source` and
+//! `details`, one type per source. Every writer (the webhook, the API routes, notify,
+//! reconciliation, the import) builds these and every reader (the API, the evidence file,
+//! notify) reads them, so a fact has one name. The details are the evidence as the API shows it
+//! and the table keeps it: strings as written; fields another version wrote and this one does
+//! not know are kept in `extra`.
+
+use crate::domain::inbound::{Api, Encoding};
+use crate::domain::review::Decision;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The name every version from this one writes for Vonage's legacy US short code API
+/// (`PROVIDER_MODE=short-code-api`).
+pub const SHORT_CODE_API: &str = "short-code-api";
+/// What the website route once wrote for it: read as [`SHORT_CODE_API`].
+const LEGACY_SHORT_CODE_API: &str = "vonage-us-short-code";
+
+/// Unknown fields, as stored.
+pub type Extra = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", content = "details")]
+pub enum Origin {
+    /// An inbound SMS (a keyword, a revocation phrase, HELP, an opt-in word) through the webhook.
+    #[serde(rename = "webhook")]
+    Message(InboundMessage),
+    /// Consent given on the website (`POST /resubscribe`).
+    #[serde(rename = "website")]
+    Website(WebsiteConsent),
+    /// An opt-out that reached the company another way (`POST /opt-outs`).
+    #[serde(rename = "api")]
+    Api(OptOutReport),
+    /// A person's decision on a review item.
+    #[serde(rename = "review")]
+    Review(ReviewDecision),
+    /// An entry of Vonage's opt-out list (reconciliation).
+    #[serde(rename = "vonage-sync")]
+    VonageSync(VonageListEntry),
+    /// A row of an imported file.
+    #[serde(rename = "import")]
+    Import(ImportedRow),
+    /// Vonage's answer to an opt-in by text: the person's message and what Vonage said.
+    #[serde(rename = "sms-opt-in")]
+    OptInAnswer(OptInAnswer),
+    /// Any other source (written by another version or a test), as stored.
+    #[serde(untagged)]
+    Other {
+        source: String,
+        #[serde(default)]
+        details: Extra,
+    },
+}
+
+impl Origin {
+    /// The `source` name.
+    pub fn source(&self) -> &str {
+        match self {
+            Origin::Message(_) => "webhook",
+            Origin::Website(_) => "website",
+            Origin::Api(_) => "api",
+            Origin::Review(_) => "review",
+            Origin::VonageSync(_) => "vonage-sync",
+            Origin::Import(_) => "import",
+            Origin::OptInAnswer(_) => "sms-opt-in",
+            Origin::Other { source, .. } => source,
+        }
+    }
+
+    /// The details alone, as JSON (an object; empty when there are none).
+    pub fn details(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut map)) => map.remove("details").unwrap_or_default(),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// The person's own message, for an event that came in by SMS.
+    pub fn message(&self) -> Option<&InboundMessage> {
+        match self {
+            Origin::Message(m) => Some(m),
+            Origin::OptInAnswer(a) => Some(&a.message),
+            _ => None,
+        }
+    }
+}
+
+/// The evidence of an inbound message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// Vonage's message id.
+    pub message_id: String,
+    /// The number or short code the person texted (replies go out from it).
+    pub short_code: String,
+    /// The keyword it matched (canonical, upper case), or the revocation phrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<String>,
+    /// The first 160 characters.
+    pub text: String,
+    pub api: Api,
+    pub encoding: Encoding,
+    /// The message's own time, when Vonage gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_timestamp: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Consent to be texted again, as the website backend reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebsiteConsent {
+    pub consent_source: String,
+    pub consent_captured_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_wording: Option<String>,
+    /// The provider mode that cleared the block ([`SHORT_CODE_API`], `opt-out-assist`,
+    /// `self-managed`), and Vonage's confirmation (JSON) when it was asked.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "provider_name"
+    )]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_response: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// An opt-out reported through the API: how it reached the company.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptOutReport {
+    pub evidence_source: String,
+    pub channel: String,
+    pub captured_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A person's decision on a review item, with the message it was about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDecision {
+    pub review_id: String,
+    pub decision: Decision,
+    pub decided_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub cue: String,
+    pub message_id: String,
+    pub message_event_id: String,
+    pub short_code: String,
+    pub text: String,
+    pub message_received_at: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// What Vonage's opt-out list said of the number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VonageListEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vonage_opt_out_date: Option<String>,
+    /// `true` or `false`, as Vonage's list said.
+    pub vonage_opt_in: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vonage_opt_in_date: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Where an imported opt-out came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportedRow {
+    pub file: String,
+    pub line: String,
+    /// The `source` column of the file, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_source: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Vonage's answer to an opt-in by text (short-code-api mode): the person's message, the request
+/// it answers, and the confirmation or the refusal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptInAnswer {
+    #[serde(flatten)]
+    pub message: InboundMessage,
+    /// The opt-in request's event id.
+    pub opt_in_request: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "provider_name"
+    )]
+    pub provider: Option<String>,
+    /// Vonage's confirmation (JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_response: Option<String>,
+    /// Vonage's refusal (`HTTP <status>: <detail>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_refusal: Option<String>,
+}
+
+/// A stored provider name, the legacy spelling read as today's.
+fn provider_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name = Option::<String>::deserialize(d)?;
+    Ok(name.map(|n| match n.as_str() {
+        LEGACY_SHORT_CODE_API => SHORT_CODE_API.to_owned(),
+        _ => n,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message() -> InboundMessage {
+        InboundMessage {
+            message_id: "0A00".into(),
+            short_code: "16105553939".into(),
+            keyword: Some("STOP".into()),
+            phrase: None,
+            text: "stop".into(),
+            api: Api::Sms,
+            encoding: Encoding::GetQuery,
+            message_timestamp: None,
+            extra: Extra::new(),
+        }
+    }
+
+    #[test]
+    fn each_source_reads_back_as_written_and_unknown_ones_as_stored() {
+        let origins = [
+            Origin::Message(message()),
+            Origin::OptInAnswer(OptInAnswer {
+                message: message(),
+                opt_in_request: "sms:0A00".into(),
+                provider: Some(SHORT_CODE_API.into()),
+                provider_response: None,
+                provider_refusal: Some("HTTP 400: no".into()),
+            }),
+            Origin::Other {
+                source: "test".into(),
+                details: Extra::from([("a".into(), "b".into())]),
+            },
+        ];
+        for origin in origins {
+            let json = serde_json::to_value(&origin).unwrap_or_default();
+            let back: Result<Origin, _> = serde_json::from_value(json.clone());
+            assert_eq!(back.ok(), Some(origin), "{json}");
+        }
+        let message = serde_json::to_value(Origin::Message(message())).unwrap_or_default();
+        assert_eq!(
+            message,
+            json!({"source": "webhook", "details": {"message_id": "0A00", "short_code": "16105553939",
+                "keyword": "STOP", "text": "stop", "api": "sms-api", "encoding": "get-query"}})
+        );
+    }
+
+    #[test]
+    fn fields_of_other_versions_are_kept_and_the_legacy_provider_name_is_read_as_today() {
+        let stored = json!({"source": "website", "details": {"consent_source": "prefs",
+            "consent_captured_at": "2026-11-01T10:00:00.000Z", "provider": "vonage-us-short-code",
+            "future_field": "x"}});
+        let origin: Option<Origin> = serde_json::from_value(stored).ok();
+        let Some(Origin::Website(consent)) = origin else {
+            panic!("{origin:?}");
+        };
+        assert_eq!(consent.provider.as_deref(), Some(SHORT_CODE_API));
+        assert_eq!(
+            consent.extra.get("future_field").map(String::as_str),
+            Some("x")
+        );
+        // A known source whose details miss a required field is kept as stored, not refused.
+        let odd = json!({"source": "api", "details": {"channel": "email"}});
+        let origin: Option<Origin> = serde_json::from_value(odd).ok();
+        assert!(
+            matches!(&origin, Some(Origin::Other { source, details }) if source == "api" && details.len() == 1),
+            "{origin:?}"
+        );
+    }
+}

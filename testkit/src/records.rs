@@ -1,0 +1,78 @@
+//! Events with the evidence each source records, for tests that put a number's record in place
+//! through the store's own writes (`Store::record`), never as hand-made items.
+
+use shared::domain::event::{Event, EventKind};
+use shared::domain::inbound::{Api, Encoding};
+use shared::domain::msisdn::Msisdn;
+use shared::domain::origin::{InboundMessage, Origin, WebsiteConsent};
+use shared::domain::timestamp;
+use time::OffsetDateTime;
+
+/// An inbound SMS as the webhook records it (`text` matched as `keyword`).
+pub fn message(message_id: &str, keyword: &str, text: &str) -> Origin {
+    Origin::Message(InboundMessage {
+        message_id: message_id.into(),
+        short_code: "16105553939".into(),
+        keyword: Some(keyword.into()),
+        phrase: None,
+        text: text.into(),
+        api: Api::Sms,
+        encoding: Encoding::GetQuery,
+        message_timestamp: None,
+        extra: Default::default(),
+    })
+}
+
+/// A consent on the website as `POST /resubscribe` records it.
+pub fn website_consent(captured_at: OffsetDateTime) -> Origin {
+    Origin::Website(WebsiteConsent {
+        consent_source: "preferences-page".into(),
+        consent_captured_at: timestamp::format(captured_at),
+        consent_ip: None,
+        consent_user_agent: None,
+        consent_wording: None,
+        provider: Some("self-managed".into()),
+        provider_response: None,
+        extra: Default::default(),
+    })
+}
+
+/// `kind` for `msisdn` at `at`, with `origin`.
+pub fn event(
+    msisdn: &Msisdn,
+    kind: EventKind,
+    id: &str,
+    at: OffsetDateTime,
+    origin: Origin,
+) -> Event {
+    Event {
+        msisdn: msisdn.clone(),
+        kind,
+        event_id: id.into(),
+        occurred_at: at,
+        received_at: timestamp::now(),
+        origin,
+    }
+}
+
+/// A STOP texted at `at` (event id `sms:<id>`).
+pub fn stop(msisdn: &Msisdn, id: &str, at: OffsetDateTime) -> Event {
+    event(
+        msisdn,
+        EventKind::OptOut,
+        &format!("sms:{id}"),
+        at,
+        message(id, "STOP", "STOP"),
+    )
+}
+
+/// A resubscribe on the website at `at` (event id `resub:<id>`).
+pub fn resubscribe(msisdn: &Msisdn, id: &str, at: OffsetDateTime) -> Event {
+    event(
+        msisdn,
+        EventKind::Resubscribe,
+        &format!("resub:{id}"),
+        at,
+        website_consent(at),
+    )
+}
