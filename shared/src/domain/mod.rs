@@ -2,6 +2,7 @@
 
 pub mod bulk;
 pub mod business_days;
+pub mod deadline;
 pub mod event;
 pub mod evidence;
 pub mod inbound;
