@@ -486,7 +486,9 @@ async fn run_reconcile(
     reconciler.ignore_checkpoint = restart;
     // No Lambda deadline here: stop after `max_time`, keeping the usual margin meaningful.
     reconciler.stop_margin = Duration::from_secs(5);
-    let report = reconciler.run(Instant::now() + max_time).await;
+    let report = reconciler
+        .run(shared::domain::deadline::Deadline::after(max_time))
+        .await;
     print_json(&report);
     if let Some(error) = &report.error {
         return Err(fail(format!(

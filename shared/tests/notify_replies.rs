@@ -108,7 +108,6 @@ async fn setup(mode: ProviderMode, replies: bool) -> Setup {
         replies: replies.then(|| Replies {
             texts: texts(),
             vonage: vonage_client(&vonage.uri()),
-            policy: fast(),
         }),
     };
     let webhook = Webhook {
@@ -1338,7 +1337,7 @@ async fn losing_a_claim_race_is_not_an_unsettled_reply() {
         .find(|r| r["dynamodb"]["Keys"]["sk"]["S"] == "E#sms:Z1")
         .cloned()
         .unwrap_or_default();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = shared::domain::deadline::Deadline::after(Duration::from_secs(20));
     let (a, b) = (s.notify.clone(), s.notify.clone());
     let (ra, rb) = (record.clone(), record.clone());
     let (one, two) = tokio::join!(

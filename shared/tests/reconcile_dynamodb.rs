@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde_json::{json, Value};
 use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
+use shared::domain::deadline::Deadline;
 use shared::domain::event::{Event, EventKind, Outcome, Status};
 use shared::handlers::reconcile::{ReconcileReport, Reconciler, CHECKPOINT_NAME};
 use std::sync::{Arc, Mutex};
@@ -156,7 +157,7 @@ fn reconciler(store: &Store, server: &MockServer, page_size: u32) -> Reconciler 
 }
 
 async fn run(r: &Reconciler) -> ReconcileReport {
-    r.run(Instant::now() + Duration::from_secs(60)).await
+    r.run(Deadline::after(Duration::from_secs(60))).await
 }
 
 async fn opted_out(store: &Store, digits: &str) -> bool {
@@ -677,7 +678,7 @@ async fn measure_reconcile_100k() {
     let paged = PagedList::new(list, Paging::ZeroBased);
     let server = vonage(&paged).await;
     let r = reconciler(&store, &server, 100);
-    let deadline = Instant::now() + Duration::from_secs(15 * 60);
+    let deadline = Deadline::after(Duration::from_secs(15 * 60));
     let started = Instant::now();
     let first = r.run(deadline).await;
     let first_time = started.elapsed();
@@ -685,7 +686,7 @@ async fn measure_reconcile_100k() {
     assert!(first.complete, "{first:?}");
     assert_eq!(first.added, n as u64);
     let started = Instant::now();
-    let second = r.run(Instant::now() + Duration::from_secs(15 * 60)).await;
+    let second = r.run(Deadline::after(Duration::from_secs(15 * 60))).await;
     println!("reconcile 100k again: {:?}: {second:?}", started.elapsed());
     assert_eq!((second.added, second.already), (0, n as u64));
 }

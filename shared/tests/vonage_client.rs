@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use shared::adapters::vonage::responses::{parse_manage_response, parse_query_response};
 use shared::adapters::vonage::{RetryPolicy, VonageClient, VonageError};
+use shared::domain::deadline::Deadline;
 use shared::domain::msisdn::Msisdn;
 use shared::domain::timestamp::parse_vonage_date;
 use time::macros::datetime;
@@ -46,8 +47,8 @@ fn number() -> Msisdn {
     Msisdn::from_provider(NUMBER).unwrap()
 }
 
-fn in_secs(s: u64) -> Instant {
-    Instant::now() + Duration::from_secs(s)
+fn in_secs(s: u64) -> Deadline {
+    Deadline::after(Duration::from_secs(s))
 }
 
 async fn mount(server: &MockServer, p: &str, response: ResponseTemplate, times: u64) {
@@ -370,7 +371,7 @@ async fn manage_slow_server_times_out_before_deadline() {
     };
     let c = client(&server, policy);
     let started = Instant::now();
-    let deadline = started + Duration::from_millis(600);
+    let deadline = Deadline::at(started + Duration::from_millis(600));
     let result = c.manage_opt_in(&number(), deadline).await;
     let elapsed = started.elapsed();
     match &result {
@@ -398,7 +399,10 @@ async fn manage_attempt_timeout_longer_than_deadline_is_cut_by_deadline() {
     let c = client(&server, policy);
     let started = Instant::now();
     let result = c
-        .manage_opt_in(&number(), started + Duration::from_millis(600))
+        .manage_opt_in(
+            &number(),
+            Deadline::at(started + Duration::from_millis(600)),
+        )
         .await;
     assert_unavailable(result, 1);
     assert!(
@@ -419,7 +423,11 @@ async fn manage_with_deadline_already_passed_sends_nothing() {
     )
     .await;
     let c = client(&server, fast_policy(3));
-    assert_unavailable(c.manage_opt_in(&number(), Instant::now()).await, 0);
+    assert_unavailable(
+        c.manage_opt_in(&number(), Deadline::at(Instant::now()))
+            .await,
+        0,
+    );
     server.verify().await;
 }
 

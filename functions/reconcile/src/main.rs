@@ -6,7 +6,8 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use shared::adapters::config;
-use shared::handlers::reconcile::{deadline_from_epoch_ms, Reconciler};
+use shared::domain::deadline::{Deadline, MIN_LEFT_AT_START};
+use shared::handlers::reconcile::Reconciler;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,12 +15,9 @@ async fn main() -> Result<(), Error> {
     let reconciler = Reconciler::from_settings(store, &settings)?;
     let reconciler = &reconciler;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        // A deadline already (nearly) past at the start cannot be Lambda's; local emulators send
-        // one. Then Lambda's longest run applies.
-        let now = std::time::Instant::now();
-        let deadline = Some(deadline_from_epoch_ms(event.context.deadline))
-            .filter(|d| d.saturating_duration_since(now) > std::time::Duration::from_secs(3))
-            .unwrap_or(now + std::time::Duration::from_secs(900));
+        // A deadline (nearly) past cannot be Lambda's: then Lambda's longest run applies.
+        let deadline = Deadline::from_lambda(event.context.deadline, MIN_LEFT_AT_START)
+            .unwrap_or_else(|| Deadline::after(std::time::Duration::from_secs(900)));
         let report = reconciler.run(deadline).await;
         match &report.error {
             Some(error) => Err(Error::from(format!("reconcile run failed: {error}"))),

@@ -13,9 +13,9 @@
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::vonage::{ManageConfirmation, VonageClient, VonageError};
+use crate::domain::deadline::Deadline;
 use crate::domain::msisdn::Msisdn;
 use futures::future::BoxFuture;
-use std::time::Instant;
 
 /// How the sender works: the `PROVIDER_MODE` setting.
 #[derive(
@@ -91,7 +91,7 @@ pub trait Provider: Send + Sync {
     fn lift_block<'a>(
         &'a self,
         msisdn: &'a Msisdn,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<Lift, VonageError>>;
 }
 
@@ -105,7 +105,7 @@ impl Provider for ShortCodeApi {
     fn lift_block<'a>(
         &'a self,
         msisdn: &'a Msisdn,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> BoxFuture<'a, Result<Lift, VonageError>> {
         Box::pin(async move {
             self.0
@@ -126,7 +126,7 @@ impl Provider for OptOutAssist {
     fn lift_block<'a>(
         &'a self,
         _: &'a Msisdn,
-        _: Instant,
+        _: Deadline,
     ) -> BoxFuture<'a, Result<Lift, VonageError>> {
         Box::pin(async { Ok(Lift::StillBlocked) })
     }
@@ -142,7 +142,7 @@ impl Provider for SelfManaged {
     fn lift_block<'a>(
         &'a self,
         _: &'a Msisdn,
-        _: Instant,
+        _: Deadline,
     ) -> BoxFuture<'a, Result<Lift, VonageError>> {
         Box::pin(async { Ok(Lift::NothingToLift) })
     }
@@ -185,7 +185,7 @@ mod tests {
     #[tokio::test]
     async fn the_modes_without_an_api_answer_without_calling_anything() {
         let m = Msisdn::from_provider("14155550100").unwrap_or_else(|e| panic!("{e}"));
-        let deadline = Instant::now();
+        let deadline = Deadline::at(std::time::Instant::now());
         assert!(matches!(
             OptOutAssist.lift_block(&m, deadline).await,
             Ok(Lift::StillBlocked)

@@ -39,6 +39,7 @@ macro_rules! named_enum {
 
 pub mod bulk;
 pub mod business_days;
+pub mod deadline;
 pub mod event;
 pub mod evidence;
 pub mod inbound;

@@ -31,7 +31,8 @@ use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::provider::{self, Lift, Provider, ProviderMode};
 use crate::adapters::store::replies::{OwedReply, ReplyClaim, Settle};
 use crate::adapters::store::{schema, Store, StoreError};
-use crate::adapters::vonage::{OutgoingSms, RetryPolicy, SendOutcome, VonageClient, VonageError};
+use crate::adapters::vonage::{OutgoingSms, SendOutcome, VonageClient, VonageError};
+use crate::domain::deadline::Deadline;
 use crate::domain::event::{Event, EventKind, HistoryEntry, Outcome, Status};
 use crate::domain::intent::DEFAULT_OPT_IN_WORDS;
 use crate::domain::msisdn::Msisdn;
@@ -55,12 +56,12 @@ const SETTLE_RESERVE: Duration = Duration::from_secs(2);
 /// Budget when no deadline is known (tests, local runs).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(20);
 
-/// Replies on: the texts, and the client that sends them.
+/// Replies on: the texts, and the client that sends them (with its
+/// [`crate::adapters::vonage::RetryPolicy::SEND`]).
 #[derive(Clone)]
 pub struct Replies {
     pub texts: ReplyTexts,
     pub vonage: VonageClient,
-    pub policy: RetryPolicy,
 }
 
 /// Everything the function needs, built once per container.
@@ -192,12 +193,6 @@ impl Notify {
             Some(Replies {
                 texts: texts_from_settings(settings)?,
                 vonage: VonageClient::from_settings(settings)?,
-                policy: RetryPolicy {
-                    max_attempts: 4,
-                    base_delay: Duration::from_millis(250),
-                    max_delay: Duration::from_secs(2),
-                    attempt_timeout: Duration::from_secs(5),
-                },
             })
         } else {
             None
@@ -213,11 +208,11 @@ impl Notify {
     pub async fn handle(
         &self,
         event: serde_json::Value,
-        deadline: Option<Instant>,
+        deadline: Option<Deadline>,
     ) -> BatchResponse {
         let deadline = deadline
-            .map(|d| d.checked_sub(SETTLE_RESERVE).unwrap_or_else(Instant::now))
-            .unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
+            .map(|d| d.minus(SETTLE_RESERVE))
+            .unwrap_or_else(|| Deadline::after(DEFAULT_BUDGET));
         let records = match serde_json::from_value::<StreamEvent>(event) {
             Ok(e) => e.records,
             Err(e) => {
@@ -265,7 +260,7 @@ impl Notify {
     async fn one_number(
         &self,
         records: Vec<(usize, &Record)>,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Vec<(usize, Result<Done, RetryReason>)> {
         let mut results = Vec::with_capacity(records.len());
         let mut failed = false;
@@ -337,12 +332,12 @@ impl Notify {
     pub async fn process(
         &self,
         record: &serde_json::Value,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<Done, RetryReason> {
         self.act(&Record::read(record), deadline).await
     }
 
-    async fn act(&self, record: &Record, deadline: Instant) -> Result<Done, RetryReason> {
+    async fn act(&self, record: &Record, deadline: Deadline) -> Result<Done, RetryReason> {
         let (msisdn, entry) = match record {
             Record::Entry(msisdn, entry) => (msisdn.clone(), entry),
             Record::Nothing => return Ok(Done::Nothing),
@@ -370,7 +365,7 @@ impl Notify {
         msisdn: Msisdn,
         entry: &HistoryEntry,
         kind: ReplyKind,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<Done, RetryReason> {
         let Some(replies) = self.replies.as_ref() else {
             return Ok(Done::Nothing);
@@ -394,9 +389,7 @@ impl Notify {
                 .await;
         }
         // The lease: until this invocation ends (the deadline plus what is kept to settle).
-        let left = deadline.saturating_duration_since(Instant::now()) + SETTLE_RESERVE;
-        let lease_until =
-            timestamp::now() + time::Duration::try_from(left).unwrap_or(time::Duration::ZERO);
+        let lease_until = deadline.plus(SETTLE_RESERVE).wall_clock();
         let mut pause = Duration::from_millis(50);
         loop {
             match self.store.claim_reply(&owed, lease_until).await? {
@@ -417,7 +410,7 @@ impl Notify {
                 // Another invocation is sending this reply, or another reply to this number:
                 // wait for it (it settles within its lease), or leave the record to a retry.
                 ReplyClaim::InFlight(_) | ReplyClaim::Busy => {
-                    if Instant::now() + pause >= deadline {
+                    if deadline.remaining() <= pause {
                         return Err(RetryReason::Waiting(
                             "another invocation is sending a reply to this number".into(),
                         ));
@@ -434,11 +427,7 @@ impl Notify {
             text: &owed.text,
             client_ref: &client_ref,
         };
-        let (settle, done) = match replies
-            .vonage
-            .send_sms(&sms, &replies.policy, deadline)
-            .await
-        {
+        let (settle, done) = match replies.vonage.send_sms(&sms, deadline).await {
             SendOutcome::Accepted { message_ids, .. } => {
                 let latency_ms =
                     Some((timestamp::now() - entry.received_at).as_seconds_f64() * 1000.0);
@@ -474,7 +463,7 @@ impl Notify {
         &self,
         msisdn: Msisdn,
         entry: &HistoryEntry,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<Done, RetryReason> {
         let Some(message) = entry.origin.message().cloned() else {
             return Ok(Done::Malformed);

@@ -32,6 +32,7 @@ use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::store::bulk::{self, BulkResult};
 use crate::adapters::store::{Store, StoreError};
 use crate::adapters::vonage::{OptListEntry, QueryPage, VonageClient, VonageError};
+use crate::domain::deadline::Deadline;
 use crate::domain::event::{Event, EventKind, State, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::{Origin, VonageListEntry};
@@ -39,7 +40,7 @@ use crate::domain::timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// History `source` of opt-outs found on Vonage's list.
@@ -170,7 +171,7 @@ impl Reconciler {
 
     /// One run, ending by `deadline` (less the stop margin). Never fails: an error ends the run
     /// early and is in the report (`error`), with `complete: false`.
-    pub async fn run(&self, deadline: Instant) -> ReconcileReport {
+    pub async fn run(&self, deadline: Deadline) -> ReconcileReport {
         let started = Instant::now();
         let mut report = ReconcileReport::default();
         let mut run = Run {
@@ -211,11 +212,11 @@ impl Reconciler {
 
     async fn run_pages(
         &self,
-        deadline: Instant,
+        deadline: Deadline,
         run: &mut Run,
         report: &mut ReconcileReport,
     ) -> Result<(), ReconcileError> {
-        let out_of_time = || Instant::now() + self.stop_margin >= deadline;
+        let out_of_time = || deadline.remaining() <= self.stop_margin;
         if !self.ignore_checkpoint {
             self.resume(deadline, out_of_time(), run, report).await?;
         }
@@ -276,7 +277,7 @@ impl Reconciler {
     /// Continue after a previous run's last processed page, if the list has not moved since.
     async fn resume(
         &self,
-        deadline: Instant,
+        deadline: Deadline,
         out_of_time: bool,
         run: &mut Run,
         report: &mut ReconcileReport,
@@ -465,15 +466,6 @@ fn page_hash(page: &QueryPage) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// A Lambda deadline (milliseconds since the UNIX epoch) as an [`Instant`].
-pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,20 +507,5 @@ mod tests {
         let b = page(vec![entry("15554908975", None)]);
         assert_eq!(page_hash(&a), page_hash(&a.clone()));
         assert_ne!(page_hash(&a), page_hash(&b));
-    }
-
-    #[test]
-    fn lambda_deadline() {
-        let now_ms = u64::try_from(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock")
-                .as_millis(),
-        )
-        .expect("fits");
-        let d = deadline_from_epoch_ms(now_ms + 60_000);
-        let left = d.saturating_duration_since(Instant::now());
-        assert!(left > Duration::from_secs(58) && left <= Duration::from_secs(60));
-        assert!(deadline_from_epoch_ms(0) <= Instant::now());
     }
 }

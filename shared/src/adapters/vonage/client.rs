@@ -1,16 +1,17 @@
 //! The HTTP side of Vonage's REST API: one reqwest client per container, form-urlencoded POSTs
-//! with the credentials in the body (never the URL), bounded bodies, retries as [`super::retry`]
-//! decides, and answers parsed by [`super::responses`].
+//! with the credentials in the body (never the URL), bounded bodies, every call's attempts made
+//! by [`retry::run`] under the call's [`RetryPolicy`], and answers parsed by [`super::responses`].
 
 use super::redact::redact_secret;
 use super::responses::{
     body_suffix, error_detail, fix_error, parse_manage, parse_query_response, parse_send_response,
     SendAnswer,
 };
-use super::retry::{self, full_jitter, GiveUp, Next, RetryPolicy, Verdict, MIN_ATTEMPT_BUDGET};
+use super::retry::{self, RetryPolicy, Step, Verdict};
 use super::{
     ManageConfirmation, OutgoingSms, QueryPage, SendOutcome, VonageError, DEFAULT_BASE_URL,
 };
+use crate::domain::deadline::Deadline;
 use crate::domain::msisdn::Msisdn;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -26,69 +27,66 @@ const SEND_PATH: &str = "/sms/json";
 /// anything bigger is not a Vonage answer we understand.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Client for the US short code opt-in API. Cheap to clone (the HTTP client is shared):
-/// build it once per Lambda container.
+/// Client for Vonage's SMS and US short code opt-in APIs. Cheap to clone (the HTTP client is
+/// shared): build it once per Lambda container.
 #[derive(Clone)]
 pub struct VonageClient {
     http: reqwest::Client,
-    manage_url: reqwest::Url,
-    query_url: reqwest::Url,
-    send_url: reqwest::Url,
+    manage: Endpoint,
+    query: Endpoint,
+    send: Endpoint,
     api_key: String,
     api_secret: String,
+}
+
+/// One call: its name (for logs), URL and retry policy.
+#[derive(Clone, Debug)]
+struct Endpoint {
+    name: &'static str,
+    url: reqwest::Url,
     policy: RetryPolicy,
 }
 
 impl fmt::Debug for VonageClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VonageClient")
-            .field("manage_url", &self.manage_url.as_str())
-            .field("query_url", &self.query_url.as_str())
+            .field("manage", &self.manage)
+            .field("query", &self.query)
+            .field("send", &self.send)
             .field("api_key", &self.api_key)
             .field("api_secret", &"[redacted]")
-            .field("policy", &self.policy)
             .finish()
     }
 }
 
-/// Which call is being made (for logs and response parsing).
-#[derive(Clone, Copy)]
-enum Call {
-    Manage,
-    Query,
-    Send,
-}
-
-impl Call {
-    fn name(self) -> &'static str {
-        match self {
-            Call::Manage => "manage",
-            Call::Query => "query",
-            Call::Send => "send",
-        }
-    }
-}
-
-/// What one HTTP attempt produced.
-enum Attempt {
-    /// A complete answer: status and (size-capped) body.
-    Answer {
+/// What one HTTP attempt came to, classified by [`retry::classify`] (bodies have the secret
+/// stripped); each call makes its [`Step`] of it.
+enum Exchange {
+    /// A 2xx: the (size-capped) body decides.
+    Answered {
         status: u16,
         body: Vec<u8>,
         truncated: bool,
-        retry_after: Option<Duration>,
     },
-    /// No answer: network/connect error or timeout (retryable).
-    NoAnswer {
-        detail: String,
-        /// Whether the request may have reached Vonage (anything but a failed connection).
+    /// No answer (network error, timeout), or a 429/5xx: worth another attempt.
+    Failed {
+        failure: String,
+        retry_after: Option<Duration>,
+        /// Whether the request may have reached Vonage: an attempt without an answer, unless the
+        /// connection failed.
         maybe_delivered: bool,
     },
+    /// Another 4xx: Vonage said no.
+    Refused { status: u16, body: Vec<u8> },
+    /// Anything else (1xx, 3xx: redirects are not followed): not processed, not retried.
+    Unusable(String),
 }
 
 impl VonageClient {
     /// One reqwest client, built once per Lambda container. `base_url` without trailing slash
     /// (one is tolerated), e.g. [`DEFAULT_BASE_URL`]; `http` is accepted for local test servers.
+    /// Each call has its policy ([`RetryPolicy::SEND`], [`RetryPolicy::MANAGE`],
+    /// [`RetryPolicy::QUERY`]).
     pub fn new(base_url: &str, api_key: &str, api_secret: &str) -> Result<Self, VonageError> {
         let trimmed = base_url.trim();
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
@@ -120,12 +118,11 @@ impl VonageClient {
             return Err(VonageError::Config("Vonage API secret is empty".into()));
         }
         // `trimmed` has no trailing slash; a base with a path prefix keeps it.
-        let manage_url = reqwest::Url::parse(&format!("{trimmed}{MANAGE_PATH}"))
-            .map_err(|e| VonageError::Config(format!("cannot build the manage URL: {e}")))?;
-        let query_url = reqwest::Url::parse(&format!("{trimmed}{QUERY_PATH}"))
-            .map_err(|e| VonageError::Config(format!("cannot build the query URL: {e}")))?;
-        let send_url = reqwest::Url::parse(&format!("{trimmed}{SEND_PATH}"))
-            .map_err(|e| VonageError::Config(format!("cannot build the send URL: {e}")))?;
+        let endpoint = |name: &'static str, path: &str, policy: RetryPolicy| {
+            let url = reqwest::Url::parse(&format!("{trimmed}{path}"))
+                .map_err(|e| VonageError::Config(format!("cannot build the {name} URL: {e}")))?;
+            Ok::<_, VonageError>(Endpoint { name, url, policy })
+        };
         // The compiled-in roots and the cryptography the SDK uses too ([`crate::adapters::tls`]).
         let http = crate::adapters::tls::reqwest_builder()
             // A redirect would turn the POST into a GET and drop the form: never follow one.
@@ -137,12 +134,11 @@ impl VonageClient {
             .map_err(|e| VonageError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            manage_url,
-            query_url,
-            send_url,
+            manage: endpoint("manage", MANAGE_PATH, RetryPolicy::MANAGE)?,
+            query: endpoint("query", QUERY_PATH, RetryPolicy::QUERY)?,
+            send: endpoint("send", SEND_PATH, RetryPolicy::SEND)?,
             api_key: api_key.to_owned(),
             api_secret: api_secret.to_owned(),
-            policy: RetryPolicy::default(),
         })
     }
 
@@ -165,9 +161,12 @@ impl VonageClient {
         })
     }
 
-    /// Replace the retry policy (default: [`RetryPolicy::default`]).
-    pub fn with_retry_policy(self, policy: RetryPolicy) -> Self {
-        Self { policy, ..self }
+    /// One retry policy for every call, instead of each call's own (tests: fast retries).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        for endpoint in [&mut self.manage, &mut self.query, &mut self.send] {
+            endpoint.policy = policy.clone();
+        }
+        self
     }
 
     /// "Remove from the opt-out list": POST form-urlencoded to
@@ -178,7 +177,7 @@ impl VonageClient {
     pub async fn manage_opt_in(
         &self,
         msisdn: &Msisdn,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<ManageConfirmation, VonageError> {
         let form = [
             ("api_key", self.api_key.as_str()),
@@ -186,9 +185,7 @@ impl VonageClient {
             ("msisdn", msisdn.as_str()),
         ];
         let masked = msisdn.to_string();
-        let (status, body, attempts) = self
-            .call(Call::Manage, &self.manage_url, &form, &masked, deadline)
-            .await?;
+        let (status, body, attempts) = self.call(&self.manage, &form, &masked, deadline).await?;
         let (mut confirmation, echoed) =
             parse_manage(&body).map_err(|e| fix_error(e, status, attempts))?;
         match echoed {
@@ -227,7 +224,7 @@ impl VonageClient {
         &self,
         page: u32,
         page_size: u32,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<QueryPage, VonageError> {
         let page_s = page.to_string();
         let size_s = page_size.to_string();
@@ -238,9 +235,7 @@ impl VonageClient {
             ("page-size", size_s.as_str()),
         ];
         let label = format!("page {page}");
-        let (status, body, attempts) = self
-            .call(Call::Query, &self.query_url, &form, &label, deadline)
-            .await?;
+        let (status, body, attempts) = self.call(&self.query, &form, &label, deadline).await?;
         let parsed = parse_query_response(&body).map_err(|e| fix_error(e, status, attempts))?;
         for skipped in &parsed.skipped {
             tracing::warn!(
@@ -265,15 +260,10 @@ impl VonageClient {
     /// Send one SMS (`POST {base}/sms/json`, form body, credentials in the body). Vonage has no
     /// idempotency key (two calls are two texts), so only what certainly did not send is tried
     /// again: a failed connection, an HTTP 429 or 5xx, and the body statuses `"1"` (throttled)
-    /// and `"5"` (internal error), with backoff per `policy`, by `deadline`. A request that may
-    /// have reached Vonage without an answer we can read is [`SendOutcome::Unknown`], never
-    /// retried here.
-    pub async fn send_sms(
-        &self,
-        sms: &OutgoingSms<'_>,
-        policy: &RetryPolicy,
-        deadline: Instant,
-    ) -> SendOutcome {
+    /// and `"5"` (internal error), with backoff per [`RetryPolicy::SEND`], by `deadline`. A
+    /// request that may have reached Vonage without an answer we can read is
+    /// [`SendOutcome::Unknown`], never retried here.
+    pub async fn send_sms(&self, sms: &OutgoingSms<'_>, deadline: Deadline) -> SendOutcome {
         let unicode = crate::domain::sms::measure(sms.text).0 == crate::domain::sms::Alphabet::Ucs2;
         let mut form = vec![
             ("api_key", self.api_key.as_str()),
@@ -286,270 +276,153 @@ impl VonageClient {
         if unicode {
             form.push(("type", "unicode"));
         }
-        let subject = sms.to.masked();
-        let mut attempt: u32 = 0;
-        let mut last = String::from("deadline reached before the first attempt");
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining < MIN_ATTEMPT_BUDGET {
-                return SendOutcome::NotSent {
-                    detail: format!("{last}; deadline reached"),
-                    attempts: attempt,
-                };
-            }
-            attempt += 1;
-            let timeout = remaining.min(policy.attempt_timeout);
-            let retry_after = match self.attempt(&self.send_url, &form, timeout).await {
-                Attempt::NoAnswer {
-                    detail,
-                    maybe_delivered: true,
-                } => {
-                    tracing::warn!(call = Call::Send.name(), subject, attempt, error = %detail, "Vonage send: no answer after the request may have arrived");
-                    return SendOutcome::Unknown {
-                        detail,
-                        attempts: attempt,
-                    };
-                }
-                Attempt::NoAnswer { detail, .. } => {
-                    tracing::warn!(call = Call::Send.name(), subject, attempt, error = %detail, "Vonage send: not connected");
-                    last = detail;
-                    None
-                }
-                Attempt::Answer {
-                    status,
-                    body,
-                    retry_after,
-                    ..
-                } => {
-                    let body = redact_secret(body, &self.api_secret);
-                    match retry::classify(Some((status, retry_after))) {
-                        Verdict::Answered => match parse_send_response(&body) {
-                            SendAnswer::Accepted(message_ids) => {
-                                tracing::info!(
-                                    call = Call::Send.name(),
-                                    subject,
-                                    attempt,
-                                    "Vonage send: accepted"
-                                );
-                                return SendOutcome::Accepted {
-                                    message_ids,
-                                    attempts: attempt,
-                                };
-                            }
-                            SendAnswer::TryAgain { status, detail } => {
-                                tracing::warn!(
-                                    call = Call::Send.name(),
-                                    subject,
-                                    attempt,
-                                    vonage_status = status.as_str(),
-                                    "Vonage send: not sent, worth another try"
-                                );
-                                last = format!("status {status}: {detail}");
-                                None
-                            }
-                            SendAnswer::Refused { status, detail } => {
-                                tracing::warn!(
-                                    call = Call::Send.name(),
-                                    subject,
-                                    attempt,
-                                    vonage_status = status.as_str(),
-                                    "Vonage send: refused"
-                                );
-                                return SendOutcome::Refused {
-                                    status,
-                                    detail,
-                                    attempts: attempt,
-                                };
-                            }
-                            SendAnswer::Unreadable(detail) => {
-                                return SendOutcome::Unknown {
-                                    detail: format!("HTTP {status}: {detail}"),
-                                    attempts: attempt,
-                                }
-                            }
+        let (form, subject) = (&form[..], &sms.to.masked()[..]);
+        let send = &self.send;
+        let outcome = retry::run(&send.policy, deadline, |attempt, timeout| async move {
+            let attempts = attempt;
+            Step::Done(
+                match self.exchange(send, form, subject, attempt, timeout).await {
+                    Exchange::Failed {
+                        failure: detail,
+                        maybe_delivered: true,
+                        ..
+                    } => SendOutcome::Unknown { detail, attempts },
+                    Exchange::Failed {
+                        failure,
+                        retry_after,
+                        ..
+                    } => {
+                        return Step::Retry {
+                            failure,
+                            retry_after,
+                        }
+                    }
+                    Exchange::Refused { status, body } => SendOutcome::Refused {
+                        status: format!("http-{status}"),
+                        detail: error_detail(&body),
+                        attempts,
+                    },
+                    Exchange::Unusable(detail) => SendOutcome::NotSent { detail, attempts },
+                    Exchange::Answered { status, body, .. } => match parse_send_response(&body) {
+                        SendAnswer::Accepted(message_ids) => SendOutcome::Accepted {
+                            message_ids,
+                            attempts,
                         },
-                        Verdict::Retry { retry_after } => {
-                            last = format!("HTTP {status}{}", body_suffix(&body));
-                            retry_after
+                        SendAnswer::TryAgain { status, detail } => {
+                            tracing::warn!(
+                                call = send.name,
+                                subject,
+                                attempt,
+                                vonage_status = status.as_str(),
+                                "Vonage send: not sent, worth another try"
+                            );
+                            return Step::retry(format!("status {status}: {detail}"));
                         }
-                        Verdict::Refused => {
-                            return SendOutcome::Refused {
-                                status: format!("http-{status}"),
-                                detail: error_detail(&body),
-                                attempts: attempt,
-                            }
-                        }
-                        // Redirects are not followed: the request was not processed.
-                        Verdict::Unusable => {
-                            return SendOutcome::NotSent {
-                                detail: format!("unexpected HTTP {status}{}", body_suffix(&body)),
-                                attempts: attempt,
-                            }
-                        }
-                    }
-                }
-            };
-            let left = deadline.saturating_duration_since(Instant::now());
-            match retry::next(policy, attempt, retry_after, left, full_jitter) {
-                Next::Wait(wait) => tokio::time::sleep(wait).await,
-                Next::GiveUp(_) => {
-                    return SendOutcome::NotSent {
-                        detail: format!("{last} (gave up after {attempt} attempt(s))"),
-                        attempts: attempt,
-                    }
-                }
-            }
+                        SendAnswer::Refused { status, detail } => SendOutcome::Refused {
+                            status,
+                            detail,
+                            attempts,
+                        },
+                        SendAnswer::Unreadable(detail) => SendOutcome::Unknown {
+                            detail: format!("HTTP {status}: {detail}"),
+                            attempts,
+                        },
+                    },
+                },
+            )
+        })
+        .await
+        .unwrap_or_else(|stopped| SendOutcome::NotSent {
+            detail: stopped.detail,
+            attempts: stopped.attempts,
+        });
+        // Each attempt is logged; what only the body says is logged here (the record's outcome
+        // is the caller's to log).
+        if let SendOutcome::Refused {
+            status, attempts, ..
+        } = &outcome
+        {
+            tracing::warn!(
+                call = send.name,
+                subject,
+                attempts,
+                vonage_status = status.as_str(),
+                "Vonage send: refused"
+            );
         }
+        outcome
     }
 
-    /// Run one call with retries ([`super::retry`] decides). Returns the 2xx status, the body
-    /// (secret stripped) and the number of attempts made; every other outcome is an error.
+    /// An opt-in call (manage, query), with its endpoint's retries. Returns the 2xx status, the
+    /// body (secret stripped) and the number of attempts made; every other outcome is an error.
+    /// These calls change nothing twice, so every answerless attempt may be made again.
     async fn call(
         &self,
-        call: Call,
-        url: &reqwest::Url,
+        endpoint: &Endpoint,
         form: &[(&str, &str)],
         subject: &str,
-        deadline: Instant,
+        deadline: Deadline,
     ) -> Result<(u16, Vec<u8>, u32), VonageError> {
-        let mut attempt: u32 = 0;
-        let mut last_failure = String::from("deadline reached before the first attempt");
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining < MIN_ATTEMPT_BUDGET {
-                tracing::warn!(
-                    call = call.name(),
-                    subject,
-                    attempts = attempt,
-                    "Vonage: deadline reached, giving up"
-                );
-                let detail = if attempt == 0 {
-                    last_failure
-                } else {
-                    format!("{last_failure}; deadline reached, no time for another attempt")
-                };
-                return Err(VonageError::Unavailable {
+        retry::run(&endpoint.policy, deadline, |attempt, timeout| async move {
+            let unavailable = |detail| {
+                Step::Done(Err(VonageError::Unavailable {
                     detail,
                     attempts: attempt,
-                });
-            }
-            attempt += 1;
-            let timeout = remaining.min(self.policy.attempt_timeout);
-            let started = Instant::now();
-            let outcome = self.attempt(url, form, timeout).await;
-            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-
-            let (verdict, status, body) = match outcome {
-                Attempt::NoAnswer { detail, .. } => {
-                    tracing::warn!(
-                        call = call.name(),
-                        subject,
-                        attempt,
-                        latency_ms,
-                        error = %detail,
-                        "Vonage attempt failed without an answer"
-                    );
-                    last_failure = detail;
-                    (retry::classify(None), 0, Vec::new())
-                }
-                Attempt::Answer {
+                }))
+            };
+            match self
+                .exchange(endpoint, form, subject, attempt, timeout)
+                .await
+            {
+                Exchange::Answered {
                     status,
-                    body,
-                    truncated,
+                    truncated: true,
+                    ..
+                } => unavailable(format!(
+                    "HTTP {status} with a body larger than {MAX_BODY_BYTES} bytes"
+                )),
+                Exchange::Answered { status, body, .. } => Step::Done(Ok((status, body, attempt))),
+                Exchange::Failed {
+                    failure,
                     retry_after,
-                } => {
-                    let body = redact_secret(body, &self.api_secret);
-                    let verdict = retry::classify(Some((status, retry_after)));
-                    if verdict == Verdict::Answered {
-                        tracing::info!(
-                            call = call.name(),
-                            subject,
-                            attempt,
-                            status,
-                            latency_ms,
-                            "Vonage attempt answered"
-                        );
-                        if truncated {
-                            return Err(VonageError::Unavailable {
-                                detail: format!(
-                                    "HTTP {status} with a body larger than {MAX_BODY_BYTES} bytes"
-                                ),
-                                attempts: attempt,
-                            });
-                        }
-                    } else {
-                        tracing::warn!(
-                            call = call.name(),
-                            subject,
-                            attempt,
-                            status,
-                            latency_ms,
-                            "Vonage attempt answered with an error status"
-                        );
-                    }
-                    (verdict, status, body)
-                }
-            };
-            let retry_after = match verdict {
-                Verdict::Answered => return Ok((status, body, attempt)),
-                Verdict::Refused => {
-                    return Err(VonageError::Rejected {
-                        status,
-                        detail: error_detail(&body),
-                    })
-                }
-                Verdict::Unusable => {
-                    return Err(VonageError::Unavailable {
-                        detail: format!("unexpected HTTP {status}{}", body_suffix(&body)),
-                        attempts: attempt,
-                    })
-                }
-                Verdict::Retry { retry_after } => {
-                    if status != 0 {
-                        last_failure = format!("HTTP {status}{}", body_suffix(&body));
-                    }
-                    retry_after
-                }
-            };
-            let left = deadline.saturating_duration_since(Instant::now());
-            let wait = match retry::next(&self.policy, attempt, retry_after, left, full_jitter) {
-                Next::Wait(wait) => wait,
-                Next::GiveUp(GiveUp::AttemptsExhausted) => {
-                    return Err(VonageError::Unavailable {
-                        detail: format!("{last_failure} (gave up after {attempt} attempt(s))"),
-                        attempts: attempt,
-                    })
-                }
-                Next::GiveUp(GiveUp::RetryAfterTooLong(wait)) => {
-                    return Err(VonageError::Unavailable {
-                        detail: format!(
-                            "{last_failure}; Retry-After {}s does not fit before the deadline",
-                            wait.as_secs()
-                        ),
-                        attempts: attempt,
-                    })
-                }
-                Next::GiveUp(GiveUp::NoTimeLeft) => {
-                    return Err(VonageError::Unavailable {
-                        detail: format!("{last_failure}; no time left for another attempt"),
-                        attempts: attempt,
-                    })
-                }
-            };
-            tokio::time::sleep(wait).await;
-        }
+                    ..
+                } => Step::Retry {
+                    failure,
+                    retry_after,
+                },
+                Exchange::Refused { status, body } => Step::Done(Err(VonageError::Rejected {
+                    status,
+                    detail: error_detail(&body),
+                })),
+                Exchange::Unusable(detail) => unavailable(detail),
+            }
+        })
+        .await
+        .unwrap_or_else(|stopped| {
+            tracing::warn!(
+                call = endpoint.name, subject, attempts = stopped.attempts, error = %stopped.detail,
+                "Vonage: giving up"
+            );
+            Err(VonageError::Unavailable {
+                detail: stopped.detail,
+                attempts: stopped.attempts,
+            })
+        })
     }
 
-    /// One HTTP attempt, bounded by `timeout` from sending to the end of the body.
-    async fn attempt(
+    /// One HTTP attempt, bounded by `timeout` from sending to the end of the body, logged.
+    async fn exchange(
         &self,
-        url: &reqwest::Url,
+        endpoint: &Endpoint,
         form: &[(&str, &str)],
+        subject: &str,
+        attempt: u32,
         timeout: Duration,
-    ) -> Attempt {
+    ) -> Exchange {
+        let started = Instant::now();
         let request = self
             .http
-            .post(url.clone())
+            .post(endpoint.url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(form)
             .timeout(timeout);
@@ -571,23 +444,70 @@ impl VonageClient {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok::<_, reqwest::Error>(Attempt::Answer {
-                status,
-                body,
-                truncated,
-                retry_after,
-            })
+            Ok::<_, reqwest::Error>((status, retry_after, body, truncated))
         };
-        match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => Attempt::NoAnswer {
-                detail: format!("timed out after {} ms", timeout.as_millis()),
-                maybe_delivered: true,
-            },
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => Attempt::NoAnswer {
-                maybe_delivered: !e.is_connect(),
-                detail: describe_reqwest_error(e, timeout),
-            },
+        let answer = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Err(_) => Err((format!("timed out after {} ms", timeout.as_millis()), true)),
+            Ok(Err(e)) => {
+                // A failed connection sent nothing.
+                let maybe_delivered = !e.is_connect();
+                Err((describe_reqwest_error(e, timeout), maybe_delivered))
+            }
+        };
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let call = endpoint.name;
+        let (status, retry_after, body, truncated) = match answer {
+            Ok(answer) => answer,
+            Err((failure, maybe_delivered)) => {
+                tracing::warn!(
+                    call, subject, attempt, latency_ms, error = %failure,
+                    "Vonage attempt failed without an answer"
+                );
+                return Exchange::Failed {
+                    failure,
+                    retry_after: None,
+                    maybe_delivered,
+                };
+            }
+        };
+        let body = redact_secret(body, &self.api_secret);
+        let status_failure = |body: &[u8]| format!("HTTP {status}{}", body_suffix(body));
+        match retry::classify(Some((status, retry_after))) {
+            Verdict::Answered => {
+                tracing::info!(
+                    call,
+                    subject,
+                    attempt,
+                    status,
+                    latency_ms,
+                    "Vonage attempt answered"
+                );
+                Exchange::Answered {
+                    status,
+                    body,
+                    truncated,
+                }
+            }
+            verdict => {
+                tracing::warn!(
+                    call,
+                    subject,
+                    attempt,
+                    status,
+                    latency_ms,
+                    "Vonage attempt answered with an error status"
+                );
+                match verdict {
+                    Verdict::Retry { retry_after } => Exchange::Failed {
+                        failure: status_failure(&body),
+                        retry_after,
+                        maybe_delivered: false,
+                    },
+                    Verdict::Refused => Exchange::Refused { status, body },
+                    _ => Exchange::Unusable(format!("unexpected {}", status_failure(&body))),
+                }
+            }
         }
     }
 }

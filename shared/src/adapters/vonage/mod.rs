@@ -22,7 +22,8 @@
 //!   retried; a 2xx with a bad body is not (asking again would not make it trustworthy).
 //! - **Config** (`provider_config`): bad base URL, empty credentials, HTTP client build failure.
 //!
-//! Files: [`client`] (the HTTP calls and their retries), [`retry`] (the retry decision, pure),
+//! Files: [`client`] (the HTTP calls: one attempt classified, and what each call makes of it),
+//! [`retry`] (the retry decision, each call's policy, and the one retry loop every call runs in),
 //! [`responses`] (parsing and classifying answers, pure), [`redact`] (what may be echoed into an
 //! error or a log line).
 //!

@@ -1,12 +1,19 @@
-//! When a Vonage call is tried again, and how long to wait first: pure functions of the attempt's
-//! outcome, the policy and the time left, so every rule has a unit test.
+//! When a Vonage call is tried again and how long to wait first (pure functions of the
+//! attempt's outcome, the policy and the time left, so every rule has a unit test), the policy
+//! of each call as data ([`RetryPolicy::SEND`], [`RetryPolicy::MANAGE`], [`RetryPolicy::QUERY`]),
+//! and the one loop that applies them to every call ([`run`]).
 //!
 //! Retried: no answer (network error, timeout), 429 (honouring `Retry-After`) and 5xx. Not
 //! retried: 2xx (done: the body decides), other 4xx (Vonage said no), anything else (1xx/3xx:
 //! redirects are not followed, they would turn the POST into a GET without the credentials).
-//! Waits are exponential with full jitter, capped; no attempt starts, and no wait begins,
-//! unless at least [`MIN_ATTEMPT_BUDGET`] is left before the caller's deadline.
+//! What a call makes of an attempt is its own [`Step`]: a send that may have reached Vonage
+//! without an answer is not tried again (it could make two texts), a send's body status `"1"`
+//! is; a manage body never is. Waits are exponential with full jitter, capped; no
+//! attempt starts, and no wait begins, unless at least [`MIN_ATTEMPT_BUDGET`] is left before the
+//! caller's deadline.
 
+use crate::domain::deadline::Deadline;
+use std::future::Future;
 use std::time::Duration;
 
 /// An attempt is not started (and a backoff sleep not begun) unless at least this much time is
@@ -28,15 +35,124 @@ pub struct RetryPolicy {
     pub attempt_timeout: Duration,
 }
 
-impl Default for RetryPolicy {
-    /// 3 attempts, backoff 100 ms doubling up to 1 s, 3 s per attempt.
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-            attempt_timeout: Duration::from_secs(3),
+/// The policy of each call. Constants, not settings: they follow from each caller's time limits
+/// (the functions' timeouts in template.yaml), which a deployment does not change either; tests
+/// pass their own through [`super::VonageClient::with_retry_policy`].
+impl RetryPolicy {
+    /// Sending a reply (notify): nobody waits on the answer and the function has a minute, so
+    /// more and longer attempts before the stream record goes back for a retry: 4 attempts,
+    /// backoff 250 ms doubling up to 2 s, 5 s each.
+    pub const SEND: Self = Self {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(250),
+        max_delay: Duration::from_secs(2),
+        attempt_timeout: Duration::from_secs(5),
+    };
+    /// Lifting Vonage's block on a number: the website's resubscribe, where a person waits and
+    /// the function has 15 s (a record to write after Vonage answers), and notify's opt-ins by
+    /// text: 3 attempts, backoff 100 ms doubling up to 1 s, 3 s each (at most ~10 s).
+    pub const MANAGE: Self = Self {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(1),
+        attempt_timeout: Duration::from_secs(3),
+    };
+    /// One page of the opted-out list (reconcile): as [`Self::MANAGE`], so that a page fits the
+    /// run's stop margin (`reconcile::DEFAULT_STOP_MARGIN`) with its DynamoDB calls; a page that
+    /// fails is read again by the next run.
+    pub const QUERY: Self = Self::MANAGE;
+}
+
+/// What one attempt came to, as the call making it judges it.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// The call's result: a success, or a failure another attempt would not change.
+    Done(T),
+    /// Worth another attempt: why this one failed (the detail if it is the last), and the wait
+    /// Vonage asked for (`Retry-After`).
+    Retry {
+        failure: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl<T> Step<T> {
+    /// Worth another attempt, with no wait asked for.
+    pub fn retry(failure: String) -> Self {
+        Step::Retry {
+            failure,
+            retry_after: None,
         }
+    }
+}
+
+/// The loop ended without a result: out of attempts or out of time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// The last failure and why no further attempt was made.
+    pub detail: String,
+    /// Attempts made (0: the deadline allowed none).
+    pub attempts: u32,
+}
+
+/// Make attempts until one is [`Step::Done`], the policy's attempts are spent, or the deadline
+/// leaves no room for another. `attempt` gets the attempt's number (1-based) and its timeout
+/// (the policy's, or the time left if that is shorter); between attempts the loop sleeps as
+/// [`next`] decides, with [`full_jitter`].
+pub async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    deadline: Deadline,
+    mut attempt: F,
+) -> Result<T, Stopped>
+where
+    F: FnMut(u32, Duration) -> Fut,
+    Fut: Future<Output = Step<T>>,
+{
+    let mut attempts: u32 = 0;
+    let mut last = String::from("deadline reached before the first attempt");
+    loop {
+        let remaining = deadline.remaining();
+        if remaining < MIN_ATTEMPT_BUDGET {
+            let detail = if attempts == 0 {
+                last
+            } else {
+                format!("{last}; deadline reached, no time for another attempt")
+            };
+            return Err(Stopped { detail, attempts });
+        }
+        attempts += 1;
+        let retry_after = match attempt(attempts, remaining.min(policy.attempt_timeout)).await {
+            Step::Done(result) => return Ok(result),
+            Step::Retry {
+                failure,
+                retry_after,
+            } => {
+                last = failure;
+                retry_after
+            }
+        };
+        let why = match next(
+            policy,
+            attempts,
+            retry_after,
+            deadline.remaining(),
+            full_jitter,
+        ) {
+            Next::Wait(wait) => {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            Next::GiveUp(why) => why,
+        };
+        let detail = match why {
+            GiveUp::AttemptsExhausted => format!("{last} (gave up after {attempts} attempt(s))"),
+            GiveUp::RetryAfterTooLong(wait) => format!(
+                "{last}; Retry-After {}s does not fit before the deadline",
+                wait.as_secs()
+            ),
+            GiveUp::NoTimeLeft => format!("{last}; no time left for another attempt"),
+        };
+        return Err(Stopped { detail, attempts });
     }
 }
 
@@ -226,5 +342,87 @@ mod tests {
             next(&once, 1, None, MS(5000), all),
             Next::GiveUp(GiveUp::AttemptsExhausted)
         );
+    }
+
+    /// [`run`] with attempts that answer from `steps` in turn, recording each attempt's number
+    /// and timeout.
+    async fn run_steps(
+        policy: &RetryPolicy,
+        deadline: Deadline,
+        steps: Vec<Step<&'static str>>,
+    ) -> (Result<&'static str, Stopped>, Vec<(u32, Duration)>) {
+        let steps = std::sync::Mutex::new(steps.into_iter());
+        let seen = std::sync::Mutex::new(Vec::new());
+        let result = run(policy, deadline, |n, timeout| {
+            if let Ok(mut seen) = seen.lock() {
+                seen.push((n, timeout));
+            }
+            let step = steps.lock().ok().and_then(|mut s| s.next());
+            async move { step.unwrap_or(Step::Done("out of steps")) }
+        })
+        .await;
+        (result, seen.into_inner().unwrap_or_default())
+    }
+
+    fn retry(failure: &str) -> Step<&'static str> {
+        Step::retry(failure.into())
+    }
+
+    #[tokio::test]
+    async fn the_loop_stops_at_a_result_or_after_the_policys_attempts() {
+        let p = RetryPolicy {
+            base_delay: MS(1),
+            max_delay: MS(2),
+            ..policy()
+        };
+        let soon = || Deadline::after(Duration::from_secs(5));
+        let (result, seen) = run_steps(&p, soon(), vec![retry("HTTP 503"), Step::Done("ok")]).await;
+        assert_eq!(result, Ok("ok"));
+        assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 2]);
+        // The attempt timeout is the policy's while the deadline is further away.
+        assert!(seen.iter().all(|s| s.1 == p.attempt_timeout), "{seen:?}");
+
+        let (result, seen) =
+            run_steps(&p, soon(), vec![retry("a"), retry("b"), retry("HTTP 500")]).await;
+        assert_eq!(
+            result,
+            Err(Stopped {
+                detail: "HTTP 500 (gave up after 3 attempt(s))".into(),
+                attempts: 3
+            })
+        );
+        assert_eq!(seen.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_loop_keeps_to_the_deadline() {
+        let p = policy();
+        // Nothing left: no attempt.
+        let (result, seen) = run_steps(&p, Deadline::at(std::time::Instant::now()), vec![]).await;
+        assert_eq!(
+            result,
+            Err(Stopped {
+                detail: "deadline reached before the first attempt".into(),
+                attempts: 0
+            })
+        );
+        assert!(seen.is_empty());
+        // Less left than the policy's timeout: the attempt gets what is left.
+        let (_, seen) = run_steps(&p, Deadline::after(MS(400)), vec![Step::Done("ok")]).await;
+        assert!(seen[0].1 <= MS(400) && seen[0].1 > MS(300), "{seen:?}");
+        // A Retry-After that does not fit ends the loop at once.
+        let asked = Step::Retry {
+            failure: "HTTP 429".into(),
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        let (result, seen) = run_steps(&p, Deadline::after(MS(2000)), vec![asked]).await;
+        assert_eq!(
+            result.map_err(|s| (s.detail, s.attempts)),
+            Err((
+                "HTTP 429; Retry-After 30s does not fit before the deadline".into(),
+                1
+            ))
+        );
+        assert_eq!(seen.len(), 1);
     }
 }

@@ -4,6 +4,7 @@
 use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::adapters::provider::Lift;
 use crate::adapters::vonage::VonageError;
+use crate::domain::deadline::Deadline;
 use crate::domain::event::{Event, EventKind, Outcome, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::{Origin, WebsiteConsent};
@@ -13,7 +14,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// A consent must be at most this old when it reaches us (a website backend that queued the
@@ -225,16 +226,13 @@ fn newer_opt_out(since: Option<time::OffsetDateTime>) -> ApiError {
     )
 }
 
-/// The Vonage call must leave time to write the record before the Lambda is stopped.
-fn provider_deadline(req: &Request) -> Instant {
-    let now = Instant::now();
-    let budget = req
-        .lambda_context_ref()
-        .filter(|c| c.deadline > 0)
-        .and_then(|c| c.deadline().duration_since(SystemTime::now()).ok())
-        .map(|left| left.saturating_sub(STORAGE_RESERVE))
-        .unwrap_or(DEFAULT_PROVIDER_BUDGET);
-    now + budget
+/// The Vonage call must leave time to write the record before the Lambda is stopped. Read in
+/// the middle of the invocation, any time left on the context's deadline is real.
+fn provider_deadline(req: &Request) -> Deadline {
+    req.lambda_context_ref()
+        .and_then(|c| Deadline::from_lambda(c.deadline, Duration::ZERO))
+        .map(|d| d.minus(STORAGE_RESERVE))
+        .unwrap_or_else(|| Deadline::after(DEFAULT_PROVIDER_BUDGET))
 }
 
 #[derive(Serialize)]
