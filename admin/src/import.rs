@@ -10,7 +10,7 @@
 //!
 //! - Each row is one fact with event id `import:<date>` (`import:undated` without one, dated the
 //!   UNIX epoch so it never overrides an event of ours but creates the opt-out when we hold
-//!   nothing). Rows are decided and written by [`crate::bulk`]: numbers we hold as opted out are
+//!   nothing). Rows are decided and written by [`shared::domain::bulk`]: numbers we hold as opted out are
 //!   left alone (`already`), numbers a person resubscribed after the row's date are not written
 //!   and are reported (`ours_newer`). Re-running the same file adds nothing.
 //! - A bad row (no or invalid number, unreadable or future date, too many columns, bad source,
