@@ -33,6 +33,16 @@ ROUTES = {
     "reconcile": [("run", "scheduled run")],
     "baseline": [("hello", "fixed 200")],
 }
+# Warm scenarios as the report names them (others: their key).
+SCENARIOS = {
+    "hello": "fixed 200",
+    "non_keyword": "signed non-keyword message",
+    "stop": "signed STOP, a new number each time",
+    "stop_redelivered": "the same STOPs redelivered",
+    "resubscribe": "POST /resubscribe",
+    "status": "GET /subscriptions/{n}, opted out",
+    "run": "scheduled run, one page of 5",
+}
 MIB = 1024 * 1024
 
 
@@ -184,9 +194,8 @@ def main():
     w(f"## Cold starts (first request <= warm + {TARGET_FIRST_OVER_WARM_MS:.0f} ms, own time at p50)")
     w("")
     w(
-        f"{data['cold_starts']} fresh processes per route: the route's first request, then 5 more, whose median is "
-        "\"warm\". Differences are per process; own time leaves out each request's DynamoDB time, whose jitter on the "
-        "local server is larger than what a cold start adds."
+        f"{data['cold_starts']} fresh processes per route: the first request, then 5 more (their median: \"warm\"). "
+        "Own time leaves out each request's DynamoDB time, whose jitter here exceeds what a cold start adds."
     )
     w("")
     rows = []
@@ -208,9 +217,8 @@ def main():
     w(f"## Warm invocations (webhook handler overhead <= {TARGET_OVERHEAD_P99_MS} ms at p99)")
     w("")
     w(
-        f"{data['events_per_scenario']} sequential invocations per scenario after {data['warmup']} warm-up ones. Own "
-        "time: latency minus the invocation's DynamoDB time (measured per request by a proxy); overhead: own time "
-        "minus the baseline's at the same percentile."
+        f"{data['events_per_scenario']} invocations per scenario after {data['warmup']} warm-up ones. Own time: "
+        "latency minus the invocation's DynamoDB time; overhead: own time minus the baseline's."
     )
     w("")
     rows = []
@@ -227,11 +235,11 @@ def main():
                 ok = over99 <= TARGET_OVERHEAD_P99_MS
                 v = verdict(ok) + ("" if ok else f" (by {over99 - TARGET_OVERHEAD_P99_MS:.3f} ms)")
             rows.append([
-                f"`{name}`: {s['description']}", f"{ms(l['p50_ms'])} / {ms(l['p99_ms'])}",
+                f"`{name}` {SCENARIOS.get(key, key)}", f"{ms(l['p50_ms'])} / {ms(l['p99_ms'])}",
                 f"{ms(d['p50_ms'])} / {ms(d['p99_ms'])}", f"{ms(o['p50_ms'])} / {ms(o['p99_ms'])}",
                 f"{over50:+.3f} / {over99:+.3f}", requests_text(s["dynamodb_requests_per_invocation"]), v,
             ])
-    table(w, ["scenario", "latency p50 / p99", "DynamoDB p50 / p99", "own p50 / p99", "overhead p50 / p99", "DynamoDB requests each", "verdict"], rows)
+    table(w, ["scenario", "latency p50 / p99", "DynamoDB p50 / p99", "own p50 / p99", "overhead p50 / p99", "DynamoDB requests", "verdict"], rows)
     errors = [
         f"`{name}` {key}: {c['errors']}"
         for name in ["baseline"] + FUNCTIONS
@@ -279,7 +287,7 @@ def main():
     rt = data["dynamodb_round_trips"]
     w("## The local DynamoDB server's own round trip")
     w("")
-    w("From the emulator process, straight to the server: the floor under every STOP above, not a prediction of production.")
+    w("Straight from the emulator process: the floor under every STOP above, not a prediction of production.")
     w("")
     table(w, ["operation", "p50", "p99", "n"], [
         [label, ms(s["p50_ms"]), ms(s["p99_ms"]), str(s["count"])]
@@ -295,10 +303,10 @@ def main():
     w("## Micro-benchmarks (criterion, `shared/benches/hot_paths.rs`)")
     w("")
     if crit:
-        table(w, ["benchmark", "median", "mean"], [[f"`{i}`", ns(median), ns(mean)] for i, mean, _, _, median in crit])
+        w("Medians: " + ", ".join(f"`{i}` {ns(median)}" for i, _, _, _, median in crit) + ".")
     else:
         w("Not run in this report (BENCH_SKIP_CRITERION).")
-        w("")
+    w("")
     print("\n".join(out).rstrip("\n"))
     return 0
 
