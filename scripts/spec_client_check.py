@@ -20,7 +20,7 @@ import attrs
 import httpx
 from ruamel.yaml import YAML
 
-# Models a client lost once (issue 17): they must exist and be what the review routes return.
+# Models a generated client once lost: they must exist and be what the review routes return.
 REQUIRED_MODELS = {"Review", "ReviewPage", "ResolvedReview", "Resolution"}
 
 

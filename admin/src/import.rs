@@ -2,15 +2,15 @@
 //! `import` (`optout-admin import`). The way out is [`crate::export`].
 //!
 //! Import CSV: one number per row, columns `msisdn[,opt_out_date[,source]]`. A header row is
-//! optional; with one, columns are found by name (`msisdn`/`phone`/`phone_number`/`number`,
-//! `opt_out_date`/`date`, `source`; others are ignored and listed in the report). Numbers are
-//! read as a person writes them (`+1 415 555 0100`, `(415) 555-0100` with the default country) or
-//! as E.164 digits. Dates: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC) or `YYYY-MM-DD` (midnight UTC);
-//! empty means unknown. Lines starting with `#` are comments.
+//! optional; with one, columns are found by name (`msisdn`/`phone`/`phone_number`/`number`/
+//! `mobile`, `opt_out_date`/`date`, `source`; others are ignored and listed in the report).
+//! Numbers are read as a person writes them (`+1 415 555 0100`, `(415) 555-0100` with the
+//! default country) or as E.164 digits. Dates: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC) or
+//! `YYYY-MM-DD` (midnight UTC); empty means unknown. Lines starting with `#` are comments.
 //!
 //! - Each row is one fact with event id `import:<date>` (`import:undated` without one, dated the
 //!   UNIX epoch so it never overrides an event of ours but creates the opt-out when we hold
-//!   nothing). Rows are decided and written by [`crate::bulk`]: numbers we hold as opted out are
+//!   nothing). Rows are decided and written by [`shared::domain::bulk`]: numbers we hold as opted out are
 //!   left alone (`already`), numbers a person resubscribed after the row's date are not written
 //!   and are reported (`ours_newer`). Re-running the same file adds nothing.
 //! - A bad row (no or invalid number, unreadable or future date, too many columns, bad source,

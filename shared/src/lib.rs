@@ -3,19 +3,24 @@
 //! Three layers, and dependencies point one way: [`handlers`] use [`adapters`] and [`domain`];
 //! [`adapters`] use [`domain`]; [`domain`] uses neither (pure: no AWS, no I/O).
 //!
-//! - [`domain`]: [`domain::msisdn`] (phone numbers), [`domain::keywords`] (which texts are
-//!   opt-outs), [`domain::inbound`] (Vonage's inbound SMS in every encoding),
+//! - [`domain`]: [`domain::msisdn`] (phone numbers), [`domain::inbound`] (Vonage's inbound SMS
+//!   in every encoding), [`domain::intent`] (what a text asks for), built on
+//!   [`domain::keywords`] (opt-out words) and [`domain::revocation`] (phrases and review cues),
+//!   [`domain::review`] and [`domain::business_days`] (review items and their due dates),
 //!   [`domain::signature`] and [`domain::jwt`] (Vonage signatures), [`domain::event`] (events,
-//!   states and the newest-event-wins order), [`domain::evidence`] (the evidence file of one
-//!   number and its state check), [`domain::bulk`] (what a bulk opt-out writes),
-//!   [`domain::timestamp`].
+//!   states and the newest-event-wins order), [`domain::sort_keys`] (the item families under a
+//!   number), [`domain::evidence`] (one number's evidence file and its state check),
+//!   [`domain::replies`] and [`domain::sms`] (the reply texts and their length),
+//!   [`domain::bulk`] (what a bulk opt-out writes), [`domain::timestamp`].
 //! - [`adapters`]: [`adapters::store`] (the DynamoDB record), [`adapters::vonage`] (Vonage's REST
-//!   API), [`adapters::config`] (settings, secrets, logging), [`adapters::tls`],
-//!   [`adapters::metrics`].
+//!   API), [`adapters::provider`] (the three provider modes), [`adapters::config`] (settings,
+//!   secrets, logging), [`adapters::tls`], [`adapters::metrics`].
 //! - [`handlers`], one per function: [`handlers::webhook`] (`unsubscribe-webhook`),
-//!   [`handlers::website_api`] (`resubscribe`, the website's API), [`handlers::reconcile`]
-//!   (`reconcile`); and what the HTTP ones share: [`handlers::gateway`] (API Gateway events in
-//!   and out) and [`handlers::http`] (the error type of the HTTP boundary).
+//!   [`handlers::website_api`] (`resubscribe`, the website's API), [`handlers::reconcile`],
+//!   [`handlers::notify`] (with [`handlers::stream_event`], the stream's events),
+//!   [`handlers::review_check`] (`review-check`); and what the HTTP ones share:
+//!   [`handlers::gateway`] (API Gateway events in and out), [`handlers::routing`] and
+//!   [`handlers::http`] (the error type of the HTTP boundary).
 
 pub mod adapters;
 pub mod domain;

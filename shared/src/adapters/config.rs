@@ -130,9 +130,10 @@ where
     )
 }
 
-/// `RUST_LOG` as a level (`debug`) or per-module levels (`warn,shared::store=debug`); `default`
-/// when it is unset or unreadable. A plain target filter rather than `EnvFilter`, whose span and
-/// field matching (regular expressions) is a quarter of a megabyte of each bootstrap we never use.
+/// `RUST_LOG` as a level (`debug`) or per-module levels (`warn,shared::adapters::store=debug`);
+/// `default` when it is unset or unreadable. A plain target filter rather than `EnvFilter`, whose
+/// span and field matching (regular expressions) is a quarter of a megabyte of each bootstrap we
+/// never use.
 pub fn log_filter(default: &str) -> Targets {
     parse_log_filter(std::env::var("RUST_LOG").ok().as_deref(), default)
 }
@@ -208,7 +209,7 @@ mod tests {
 
     #[test]
     fn rust_log_levels_and_module_filters_work() {
-        // Issue 10: with `RUST_LOG=debug` a debug line must appear; at `info` it must not.
+        // With `RUST_LOG=debug` a debug line must appear; at `info` it must not.
         let emit = || {
             tracing::debug!(target: "shared::store", "store debug");
             tracing::debug!(target: "shared::vonage", "vonage debug");

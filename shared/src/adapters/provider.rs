@@ -1,11 +1,9 @@
 //! How the sender works with Vonage ([`ProviderMode`]), and the one small interface to the
 //! provider's side of an opt-out ([`Provider`]): lifting its block before we clear an opt-out.
 //!
-//! | mode | who replies to STOP/HELP | who blocks an opted-out number | resubscribe | reconcile |
-//! |---|---|---|---|---|
-//! | `short-code-api` | Vonage (legacy shared short codes) | Vonage's list, and our table | Vonage's manage call first; only its confirmation clears our opt-out | hourly, against Vonage's list |
-//! | `opt-out-assist` | Vonage (Opt-Out Assist on) | Vonage, and our table | recorded; Vonage keeps blocking until the person texts the opt-in keyword (no API lifts it) | none: no list to read |
-//! | `self-managed` | us (the notify function) | our table only | recorded | none |
+//! The three modes (`short-code-api`, `opt-out-assist`, `self-managed`): who replies to STOP
+//! and HELP, who blocks an opted-out number, and what a resubscribe does in each are in one
+//! table, docs/operations.md "Which mode".
 //!
 //! A trait with a reason: the three modes answer the same question ("may we clear this opt-out,
 //! and what does the provider still do?") in three ways, and the resubscribe route and the

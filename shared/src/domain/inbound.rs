@@ -622,7 +622,7 @@ mod tests {
 
     #[test]
     fn fields_we_do_not_read_are_ignored_whatever_their_type() {
-        // Issue 10: an object or array field added by Vonage or a proxy must not refuse a STOP.
+        // An object or array field added by Vonage or a proxy must not refuse a STOP.
         let body = br#"{"msisdn":"14155550100","to":"16105553939","messageId":"X1","text":"STOP","extra":{"a":[1,2]},"list":[1,"x"],"n":null,"count":3,"flag":true}"#;
         let raw = extract("POST", Some("application/json"), None, body).unwrap();
         let RawInbound::Sms { params, .. } = &raw else {
@@ -662,7 +662,7 @@ mod tests {
 
     #[test]
     fn repeated_json_keys_are_refused_like_repeated_form_fields() {
-        // Issue 10: serde_json alone keeps the last `msisdn`; the README promises 400.
+        // serde_json alone keeps the last `msisdn`; docs/api.md promises 400.
         for body in [
             br#"{"msisdn":"14155550100","to":"1","messageId":"X1","text":"STOP","msisdn":"14155550101"}"#.as_slice(),
             br#"{"msisdn":"14155550100","to":"1","messageId":"X1","text":"hello","text":"STOP"}"#,

@@ -5,8 +5,9 @@
 //! nothing else, and both backends link every algorithm the library knows (RSA, ECDSA, EdDSA),
 //! which was hundreds of KB of each bootstrap. Everything else (parsing the token, the header,
 //! base64url, claims, algorithm checks) stays the library's. [`install`] must run before any
-//! `jsonwebtoken` call: [`crate::domain::signature`] and [`crate::sample_events`] call it, and a token
-//! of an algorithm outside the family is an error here, never a panic.
+//! `jsonwebtoken` call: [`crate::domain::signature`] and the test kit's sample-event signing
+//! (`testkit::sample_events`) call it, and a token of an algorithm outside the family is an
+//! error here, never a panic.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};

@@ -348,7 +348,7 @@ mod tests {
             ("stop\tall", Some("STOPALL")),
             ("OPT\nOUT", Some("OPT OUT")),
             (" \t stop \n", Some("STOP")),
-            // Punctuation between words separates them as white space does (issue 10), for the
+            // Punctuation between words separates them as white space does, for the
             // leading-keyword rule and the whole-message rule alike.
             ("Stop,please", Some("STOP")),
             ("STOP.Thanks", Some("STOP")),

@@ -29,57 +29,13 @@
 //! - Letters (vanity numbers like `1-800-FLOWERS`, `ext. 12`, `tel:` URIs) are rejected, as are
 //!   extensions: the number must be reachable by SMS as written.
 //!
-//! `+<digits>` is parsed with no region, so the result never depends on `default_region` (with
-//! `phonenumber` 0.3, used before, passing the region had the default region's national prefix
-//! stripped from foreign numbers: `+49 151 12345678` became `+49 5112345678`). National forms
-//! are double-checked to keep the region's country code.
+//! `+<digits>` is parsed with no region, so the result never depends on `default_region`;
+//! national forms are double-checked to keep the region's country code.
 //!
-//! # Why `rlibphonenumber` with `lite` (measured 2026-12-01)
-//!
-//! The library builds its metadata on first use, so the first website request after a cold start
-//! paid for it: 90-110 ms with `phonenumber` 0.3 on a quiet machine. Candidates, each in a tiny
-//! release program (opt-level z, fat LTO, stripped, x86_64), on this project's 2-core machine
-//! while another build ran; "first parse" is parse + validity + E.164 of `+1 (415) 555-0100` in
-//! a fresh process (median of 15 processes, all metadata built on the way), "warm" the mean over
-//! 20,000 parses of six numbers, "size" the growth of the stripped binary:
-//!
-//! | candidate | first parse | warm parse | size |
-//! |---|---|---|---|
-//! | `phonenumber` 0.3.10 (before) | 204 ms (167-218 ms for other numbers) | 26 µs | +2.40 MB |
-//! | `rlibphonenumber` 2.2.15, `regex` | 24 ms (21-30 ms) | 7.6 µs | +1.56 MB |
-//! | `rlibphonenumber` 2.2.15, `lite` (regex-lite) | **5.1 ms** (5.1-5.3 ms) | 46 µs | **+0.43 MB** |
-//!
-//! - `phonenumber` 0.3 validates the syntax of every regex of every region when its database is
-//!   first touched (`Database::from`, 150-185 ms of the 200). Building less of it is possible
-//!   only from our own copy of the metadata XML (`metadata::loader`); even the 25 regions of +1
-//!   alone took 12-17 ms plus a 6-8 ms first parse, and the binary keeps the full 2.4 MB. Rejected.
-//! - `rlibphonenumber` decodes its protobuf metadata (all regions) and compiles a few fixed
-//!   regexes up front (4.5 ms with `lite`), and each region's regexes on first use (0.3-0.6 ms).
-//!   With `regex` the fixed, Unicode-heavy patterns alone take ~18 ms to compile.
-//! - `lite` it is: within the 10 ms first-request budget without moving anything into init, the
-//!   smallest, and regex-lite is linked already (the AWS SDK uses it), so the functions lose the
-//!   `regex` crate altogether. Its warm parse is slower here (46 µs against 26 µs), well below
-//!   a request's DynamoDB and Vonage time; the crate's criterion benchmark of the whole
-//!   [`Msisdn::parse`] of one US number (`msisdn/parse_website`) is 31 µs, 30 µs before. The `protox` feature is build-time only (compiles the
-//!   library's `.proto` files without a system `protoc`); nothing of it is linked.
-//! - Nothing is warmed up at init: the first request that parses a number pays the ~5 ms, the
-//!   others (e.g. `GET /opt-outs`) nothing. [`Region`] is checked against a list of codes
-//!   instead of asking the library, so reading `DEFAULT_COUNTRY` at init does not build it.
-//!
-//! The function-level numbers (init, first request of each route, warm): `docs/benchmarks.md`.
-//!
-//! Checked against the previous library: every row of this module's tests and of
-//! `tests/prop_msisdn.rs` passes unchanged. On 100,000 random phone-like inputs (half `+` and 7
-//! to 15 digits, half digit groups with separators after `00`, `011`, `0`, `+1`, `+44` or
-//! nothing) in 16 regions, 98.5% got the same result. Wherever one of the two accepted a number
-//! (599 inputs), Google's libphonenumber (its Python port `phonenumbers` 9.0.43, through this
-//! module's logic) agreed with `rlibphonenumber` every time: 516 numbers `phonenumber` 0.3
-//! accepted are invalid (newer metadata, e.g. `+95 163 991 018`), 74 are newly valid (new
-//! ranges such as `+7 856…`, and `+1 1 682 …` with the trunk `1` written after the country code),
-//! 9 read differently (`0035962 20 2156` in BR is now Bulgarian: `00` is BR's international
-//! prefix). The other 901 were rejected by both with another error: e.g. `0045` is now
-//! `WrongLength` rather than `NotANumber`, and `WrongLength` counts the international prefix's
-//! digits when the library removed it (`00622` has 5, not 3).
+//! Why this library and feature, measured against the others:
+//! docs/decisions/0010-phone-number-library.md. Its metadata is built on the first parse (~5 ms),
+//! not at init; [`Region`] is checked against a list of codes so that reading `DEFAULT_COUNTRY`
+//! does not build it.
 //!
 //! # Logging
 //!
@@ -765,7 +721,7 @@ mod tests {
         let read = |input: &str| -> Result<Vec<String>, MsisdnError> {
             Msisdn::readings(input, US).map(|v| v.iter().map(|m| m.as_str().to_owned()).collect())
         };
-        // Issue 10: 15559301529 (Vonage's example) is refused by the strict reading, but the
+        // 15559301529 (Vonage's example) is refused by the strict reading, but the
         // webhook records it; a lookup must find it in every form a caller sends.
         for input in [
             "15559301529",

@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn phrase_table() {
         let table: &[(&str, Option<&str>)] = &[
-            // The examples.
+            // The wordings a reasonable person reads as "stop texting me".
             ("please stop texting me", Some("stop texting me")),
             (
                 "Please don't text me anymore",

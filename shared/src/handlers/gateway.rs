@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn every_input_that_panicked_lambda_http_is_unreadable_instead() {
-        // Found by trying every byte (issue 10): these characters in a raw query string made the
+        // Found by trying every byte: these characters in a raw query string made the
         // conversion panic; so did these Host and X-Forwarded-Proto values.
         let host = serde_json::json!({"host": "api.example.com"});
         let mut bad_query_chars: Vec<char> = (0u8..0x20).map(char::from).collect();

@@ -13,7 +13,8 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 /// Every error code a caller can get, with its status. The code is the stable, machine-readable
-/// part of an error body; the README and docs/api.md list them.
+/// part of an error body; openapi.yaml lists them (the `Error` schema) and docs/api.md says
+/// what a caller should do with each.
 #[derive(
     Debug,
     Clone,

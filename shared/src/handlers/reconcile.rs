@@ -1,32 +1,11 @@
 //! Reconciliation: catching our table up with Vonage's opt-out list, for the webhooks that were
 //! lost (a misconfigured URL for a day outlasts Vonage's 24 hours of resending).
 //!
-//! One run pages through Vonage's query call and, per page:
-//! - reads our state of every listed number (BatchGetItem);
-//! - records each number listed as opted out that we do not hold as opted out, and whose opt-out
-//!   date is newer than our last event for it, as an opt-out with source `vonage-sync` and event id
-//!   `vonage-sync:<opt-out date>` (`vonage-sync:undated` without a date, dated the UNIX epoch so it
-//!   never overrides one of our events but does create the opt-out when we hold nothing). Writes
-//!   go through [`crate::domain::bulk`], i.e. [`Store::record_many`]: a second run adds nothing;
-//! - **reports** drift and never writes it: a number we hold as opted out that Vonage lists as not
-//!   opted out, and a number Vonage lists as opted out that we hold as subscribed by a newer
-//!   event (a person's resubscribe). Each is a log line (number masked) and a count;
-//! - saves a checkpoint (item `RECONCILE`/`CHECKPOINT`) naming the next page.
-//!
-//! Paging. Vonage does not say whether `page` starts at 0 or 1. Pages are fetched from 0 until one
-//! is empty or repeats (same content hash as) a page already read in this run, with one
-//! exception: when page 1 repeats page 0, page 0 was an alias of page 1 (1-based paging), and
-//! reading goes on at page 2. An empty page 0 followed by a non-empty page 1 is 1-based paging
-//! too. So both readings terminate, and no page is processed twice. A number listed again in the
-//! same run (the list changed between pages and entries shifted) is counted once, as a
-//! duplicate. Entries that shift backwards between two page reads can be missed by one run;
-//! the next run finds them (the list is re-read from the start by every run that completes).
-//!
-//! Resume. A run stops before the deadline (Lambda's 15 minutes less a margin) with
-//! `complete: false`; a failed Vonage or DynamoDB call also ends it, and the page being processed
-//! is redone next time (its writes are idempotent). The next run re-reads the last processed page:
-//! if its content hash is unchanged it continues after it (`resumed_from`), else the list moved
-//! under us and it starts again from page 0 (`restarted`). A completed run deletes the checkpoint.
+//! One run pages through Vonage's query call; per page it reads our states (BatchGetItem),
+//! records the opt-outs we lack through [`crate::domain::bulk`] and [`Store::record_many`] (a
+//! second run adds nothing), reports drift without writing it, and saves a checkpoint so that a
+//! run stopped by the deadline or a failure resumes. Paging (0- or 1-based, undocumented),
+//! resume and the report: docs/reconciliation.md.
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::store::bulk::{self, BulkResult};
