@@ -237,7 +237,7 @@ async fn every_sample_event_gets_its_documented_status() {
         serde_urlencoded::from_bytes(&sends[0].body).unwrap_or_default();
     assert!(form.contains(&("to".to_string(), "14155550106".to_string())));
     assert!(form.contains(&("from".to_string(), "16105553939".to_string())));
-    // Issue 13: a revocation phrase, a review decided as a revocation, an opt-out by the API.
+    // A revocation phrase, a review decided as a revocation, an opt-out by the API.
     for (n, source) in [
         ("14155550110", "webhook"),
         ("14155550111", "review"),

@@ -1,4 +1,4 @@
-//! Issue 10's defects, each through the real handlers (and, where it matters, the real event
+//! Hostile inputs found from outside, each through the real handlers (and, where it matters, the real event
 //! entry `shared::handlers::gateway`) against the local DynamoDB-compatible server. Every test here failed
 //! on the code before the fix.
 
@@ -74,7 +74,7 @@ async fn punctuation_between_words_is_an_opt_out() {
         let state = store.state(&msisdn(&digits)).await.expect("read");
         assert_eq!(state.map(|s| s.status), Some(Status::OptedOut), "{text}");
     }
-    // And the negatives are no opt-out: no state, no history. (Since issue 13 they carry the
+    // And the negatives are no opt-out: no state, no history. (They carry the
     // review cue "stop", so a person reads them: a review item, which never sets the state.)
     for (i, text) in ["Don't stop.", "Non-stop"].iter().enumerate() {
         let digits = format!("1415555{:04}", 2100 + i);

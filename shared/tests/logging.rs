@@ -83,7 +83,7 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
         StatusCode::UNAUTHORIZED
     );
 
-    // Issue 13: a revocation phrase, a review item and its decision, an opt-out by the API.
+    // A revocation phrase, a review item and its decision, an opt-out by the API.
     for (id, text) in [("J3", "please stop texting me"), ("J4", "is this spam?")] {
         let query = signed_text(
             "14155559876",

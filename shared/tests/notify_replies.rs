@@ -1,4 +1,4 @@
-//! Issue 12: replies and opt-ins by text, end to end. Messages go through the real webhook
+//! Replies and opt-ins by text, end to end. Messages go through the real webhook
 //! handler into the local DynamoDB-compatible server; its stream is read as the event source
 //! mapping would (`testkit::streams`) and handed to the real notify handler; Vonage is a wiremock
 //! server answering in the documented send shape (`testdata/vonage/us-short-codes/`).

@@ -1,4 +1,4 @@
-//! `POST /opt-outs` (issue 13): an opt-out that reached the company another way, through the
+//! `POST /opt-outs`: an opt-out that reached the company another way, through the
 //! real handler against the local DynamoDB-compatible server. Vonage is never called (nothing
 //! listens on its port here).
 

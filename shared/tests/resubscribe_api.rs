@@ -578,7 +578,7 @@ async fn unknown_number_reads_as_subscribed_with_no_history() {
 
 #[tokio::test]
 async fn outcome_enum_is_what_the_api_reports() {
-    // Guard the API's vocabulary: the README documents these strings.
+    // Guard the API's vocabulary: openapi.yaml and docs/api.md document these strings.
     assert_eq!(serde_json::to_value(Outcome::Applied).unwrap(), "applied");
     assert_eq!(
         serde_json::to_value(Outcome::Duplicate).unwrap(),

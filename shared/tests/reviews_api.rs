@@ -1,4 +1,4 @@
-//! Revocations in other words (issue 13), through the real webhook and API handlers against the
+//! Revocations in other words, through the real webhook and API handlers against the
 //! local DynamoDB-compatible server: a clear phrase is an opt-out at once; a cue opens a review
 //! item that changes nothing until a person decides; review items are listed oldest due first
 //! over pages and resolved each way, once.

@@ -1,4 +1,4 @@
-//! Issue 17, item 4: routing on the event's route, not on its path re-parsed as a URI. Every
+//! Routing on the event's route, not on its path re-parsed as a URI. Every
 //! request goes through the functions' real entry (`shared::handlers::gateway`) and handler,
 //! as API Gateway HTTP API (payload 2.0), REST API (1.0) and function URL events
 //! (`testkit::HttpCall`: an HTTP API hands over its path and parameters percent-decoded, a REST

@@ -159,7 +159,7 @@ async fn non_keywords_are_acknowledged_and_not_stored() {
         assert_eq!(response.status(), StatusCode::OK, "{text:?}");
         assert_eq!(body_json(&response)["status"], "ignored", "{text:?}");
     }
-    // "Don't stop" is no opt-out either; it carries the review cue "stop" (issue 13), so it is
+    // "Don't stop" is no opt-out either; it carries the review cue "stop", so it is
     // a review item for a person, and the number's state and history stay empty.
     let q = sms_query("14155550148", "B-dont-stop", "Don't stop");
     let response = hook

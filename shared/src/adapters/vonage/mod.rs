@@ -2,7 +2,7 @@
 //! that texted STOP (what the resubscribe side calls), and the "query" call that lists the
 //! opted-out numbers one page at a time.
 //!
-//! Facts this module is built on (see the project's Vonage reference, section 1):
+//! Facts this module is built on (docs/vonage.md, "The legacy US short code opt-in API"):
 //! - both calls take `api_key` + `api_secret` as parameters; this client always sends them in a
 //!   form-urlencoded POST **body**, never in the URL, so no proxy or access log sees the secret;
 //! - every value in a response is a JSON **string**, booleans included (`"true"` / `"false"`);
