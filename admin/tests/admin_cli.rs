@@ -377,14 +377,10 @@ async fn evidence_prints_the_file_as_json_or_text_and_exits_3_when_the_check_fai
         .client()
         .delete_item()
         .table_name(store.table_name())
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S("N#14155550102".into()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("E#import:undated".into()),
-        )
+        .set_key(Some(
+            shared::adapters::store::schema::Key::history(&msisdn("14155550102"), "import:undated")
+                .item(),
+        ))
         .send()
         .await
         .unwrap();

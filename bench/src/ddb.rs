@@ -5,6 +5,7 @@ use crate::stats::Summary;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
+use shared::adapters::store::schema::Key;
 use shared::adapters::store::Store;
 use shared::domain::event::{Event, EventKind};
 use shared::domain::inbound::{Api, Encoding};
@@ -82,9 +83,13 @@ pub async fn round_trips(store: &Store, prefix: &str, n: usize) -> Result<RoundT
             .client()
             .put_item()
             .table_name(store.table_name())
-            .item("pk", AttributeValue::S(format!("BENCH#{i}")))
-            .item("sk", AttributeValue::S("X".into()))
-            .item("v", AttributeValue::S("x".repeat(64)))
+            .set_item(Some(
+                Key::checkpoint(&format!("BENCH#{i}"))
+                    .item()
+                    .into_iter()
+                    .chain([("v".to_string(), AttributeValue::S("x".repeat(64)))])
+                    .collect(),
+            ))
             .send()
             .await
             .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;

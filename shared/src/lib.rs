@@ -8,11 +8,13 @@
 //!   [`domain::keywords`] (opt-out words) and [`domain::revocation`] (phrases and review cues),
 //!   [`domain::review`] and [`domain::business_days`] (review items and their due dates),
 //!   [`domain::signature`] and [`domain::jwt`] (Vonage signatures), [`domain::event`] (events,
-//!   states and the newest-event-wins order), [`domain::sort_keys`] (the item families under a
-//!   number), [`domain::evidence`] (one number's evidence file and its state check),
+//!   states and the newest-event-wins order), [`domain::origin`] (where an event came from and
+//!   its evidence), [`domain::evidence`] (one number's evidence file and its state check),
 //!   [`domain::replies`] and [`domain::sms`] (the reply texts and their length),
-//!   [`domain::bulk`] (what a bulk opt-out writes), [`domain::timestamp`].
-//! - [`adapters`]: [`adapters::store`] (the DynamoDB record), [`adapters::vonage`] (Vonage's REST
+//!   [`domain::bulk`] (what a bulk opt-out writes), [`domain::timestamp`] and
+//!   [`domain::deadline`].
+//! - [`adapters`]: [`adapters::store`] (the DynamoDB record; [`adapters::store::schema`] the
+//!   table's items), [`adapters::vonage`] (Vonage's REST
 //!   API), [`adapters::provider`] (the three provider modes), [`adapters::config`] (settings,
 //!   secrets, logging), [`adapters::tls`], [`adapters::metrics`].
 //! - [`handlers`], one per function: [`handlers::webhook`] (`unsubscribe-webhook`),

@@ -4,8 +4,8 @@
 //! server. Afterwards every number is opted out exactly once in state, by its newest message,
 //! every distinct message id is in history exactly once, and no request failed.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::StatusCode;
+use shared::adapters::store::schema::{self, Family, Key};
 use shared::domain::event::Status;
 use shared::domain::signature::{sms_signature, SignatureMethod};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
@@ -143,23 +143,25 @@ async fn a_thousand_concurrent_stops_with_duplicates_record_each_exactly_once() 
     let mut total_history = 0;
     for (digits, sent) in &by_number {
         let items = items_for(&store, digits).await;
-        let sort_keys: Vec<String> = items
+        let sort_keys: Vec<String> = items.iter().map(schema::sort_key).collect();
+        let family = |f: Family| items.iter().filter(|i| Family::of(i) == f).count();
+        assert_eq!(family(Family::State), 1, "{digits}: {sort_keys:?}");
+        let history: Vec<&String> = sort_keys
             .iter()
-            .filter_map(|i| match i.get("sk") {
-                Some(AttributeValue::S(s)) => Some(s.clone()),
-                _ => None,
-            })
+            .zip(&items)
+            .filter(|(_, i)| Family::of(i) == Family::History)
+            .map(|(sk, _)| sk)
             .collect();
-        let states = sort_keys.iter().filter(|sk| *sk == "STATE").count();
-        assert_eq!(states, 1, "{digits}: {sort_keys:?}");
-        let history: Vec<&String> = sort_keys.iter().filter(|sk| sk.starts_with("E#")).collect();
         let unique: BTreeSet<&String> = history.iter().copied().collect();
         assert_eq!(
             unique.len(),
             history.len(),
             "{digits}: a message twice in history"
         );
-        let expected: BTreeSet<String> = sent.iter().map(|m| format!("E#sms:{}", m.id)).collect();
+        let expected: BTreeSet<String> = sent
+            .iter()
+            .map(|m| Key::history(&msisdn(digits), &format!("sms:{}", m.id)).sk)
+            .collect();
         assert_eq!(
             unique.into_iter().cloned().collect::<BTreeSet<String>>(),
             expected,

@@ -11,6 +11,7 @@
 use crate::table::TableSpec;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
+use shared::adapters::store::schema::Family;
 use shared::adapters::store::Store;
 use shared::domain::msisdn::Msisdn;
 use std::time::Duration;
@@ -126,12 +127,13 @@ pub async fn items_for(
     store: &Store,
     digits: &str,
 ) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let partition = shared::adapters::store::schema::partition_is(&msisdn(digits));
     let out = store
         .client()
         .query()
         .table_name(store.table_name())
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("N#{digits}")))
+        .key_condition_expression(partition.text)
+        .set_expression_attribute_values(Some(partition.values))
         .consistent_read(true)
         .send()
         .await
@@ -143,7 +145,7 @@ pub async fn history_count(store: &Store, digits: &str) -> usize {
     items_for(store, digits)
         .await
         .iter()
-        .filter(|i| matches!(i.get("sk"), Some(AttributeValue::S(s)) if s.starts_with("E#")))
+        .filter(|i| Family::of(i) == Family::History)
         .count()
 }
 

@@ -53,5 +53,4 @@ pub mod review;
 pub mod revocation;
 pub mod signature;
 pub mod sms;
-pub mod sort_keys;
 pub mod timestamp;

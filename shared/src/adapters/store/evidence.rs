@@ -60,11 +60,7 @@ impl Store {
 /// An item read by its family's type; one that does not read is kept as stored ([`Read::Other`]).
 fn stored(item: &Item) -> Stored {
     let json = item_json(item);
-    let sk = json
-        .get("sk")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let sk = schema::sort_key(item);
     let read = match Family::of(item) {
         Family::State => schema::from_item::<StateAttrs>(item.clone()).map(|s| Read::State {
             updated_at: s.updated_at,

@@ -44,12 +44,12 @@ pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 
 /// An item as `T`; an item of another shape is [`StoreError::Corrupt`], naming its key.
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    let key = key_text(&item);
+    let key = sort_key(&item);
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("item {key}: {e}")))
 }
 
-/// An item's key for a message (its sort key only: the partition key holds the number).
-fn key_text(item: &Item) -> String {
+/// An item's sort key (for messages and the evidence file: the partition key holds the number).
+pub fn sort_key(item: &Item) -> String {
     match item.get("sk") {
         Some(AttributeValue::S(sk)) => sk.clone(),
         _ => "(no sort key)".into(),
@@ -138,7 +138,7 @@ pub enum Family {
 
 impl Family {
     pub fn of(item: &Item) -> Family {
-        let sk = key_text(item);
+        let sk = sort_key(item);
         match sk.as_str() {
             STATE_SK => Family::State,
             REPLY_LOCK_SK => Family::ReplyLock,
@@ -267,7 +267,7 @@ pub struct StateRead {
     pub order: String,
 }
 
-/// The state item: set by the newest event ([`state_put`]).
+/// The state item: set by the newest event ([`state_item`], [`state_is_older_than`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateAttrs {
     #[serde(flatten)]
