@@ -5,7 +5,7 @@
 //! every distinct message id is in history exactly once, and no request failed.
 
 use lambda_http::http::StatusCode;
-use shared::adapters::store::schema::{self, Family, Key};
+use shared::adapters::store::schema::{self, ItemFamily, Key};
 use shared::domain::event::Status;
 use shared::domain::signature::{sms_signature, SignatureMethod};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
@@ -144,12 +144,12 @@ async fn a_thousand_concurrent_stops_with_duplicates_record_each_exactly_once() 
     for (digits, sent) in &by_number {
         let items = items_for(&store, digits).await;
         let sort_keys: Vec<String> = items.iter().map(schema::sort_key).collect();
-        let family = |f: Family| items.iter().filter(|i| Family::of(i) == f).count();
-        assert_eq!(family(Family::State), 1, "{digits}: {sort_keys:?}");
+        let family = |f: ItemFamily| items.iter().filter(|i| ItemFamily::of(i) == f).count();
+        assert_eq!(family(ItemFamily::State), 1, "{digits}: {sort_keys:?}");
         let history: Vec<&String> = sort_keys
             .iter()
             .zip(&items)
-            .filter(|(_, i)| Family::of(i) == Family::History)
+            .filter(|(_, i)| ItemFamily::of(i) == ItemFamily::History)
             .map(|(sk, _)| sk)
             .collect();
         let unique: BTreeSet<&String> = history.iter().copied().collect();

@@ -11,7 +11,7 @@
 use crate::table::TableSpec;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::adapters::store::schema::Family;
+use shared::adapters::store::schema::ItemFamily;
 use shared::adapters::store::Store;
 use shared::domain::msisdn::Msisdn;
 use std::time::Duration;
@@ -145,7 +145,7 @@ pub async fn history_count(store: &Store, digits: &str) -> usize {
     items_for(store, digits)
         .await
         .iter()
-        .filter(|i| Family::of(i) == Family::History)
+        .filter(|i| ItemFamily::of(i) == ItemFamily::History)
         .count()
 }
 

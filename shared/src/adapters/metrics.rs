@@ -9,75 +9,64 @@ use std::io::Write;
 
 pub const NAMESPACE: &str = "SmsOptOut";
 
-/// Every metric the code emits.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-pub enum Metric {
-    /// Webhook: an opt-out recorded (new state).
-    OptOutsRecorded,
-    /// Webhook: a redelivery of a message already recorded.
-    OptOutDuplicates,
-    /// Webhook: an opt-out older than the current state, kept in history only.
-    OptOutsSuperseded,
-    /// Webhook: a message we do not act on.
-    MessagesIgnored,
-    /// Webhook: HELP or INFO (a HELP reply is owed).
-    HelpRequests,
-    /// Webhook: an opt-in by text (START, ...), recorded or requested.
-    OptInsByText,
-    /// Webhook: a missing or wrong signature or URL token.
-    SignatureFailures,
-    /// Any HTTP function: a request refused as wrong (4xx).
-    InvalidRequests,
-    /// Any function: the table could not be read or written.
-    StorageErrors,
-    /// Website API: `POST /resubscribe`, by `Outcome`.
-    Resubscribes,
-    /// Time of a Vonage call (milliseconds).
-    VonageLatency,
-    /// Notify: a reply Vonage accepted.
-    RepliesSent,
-    /// Notify: a reply Vonage refused for good (barred, refused).
-    RepliesFailed,
-    /// Notify: a reply not sent yet (throttled, Vonage's error, no connection): its record is
-    /// retried.
-    RepliesDeferred,
-    /// Notify: a reply claimed and never settled, or whose outcome is unknown: a person decides.
-    RepliesUnsettled,
-    /// Notify: from the inbound message's receipt to Vonage accepting the reply (milliseconds).
-    ReplyLatency,
-    /// Notify: Vonage lifted its block for an opt-in by text; the resubscribe was recorded.
-    OptInsConfirmed,
-    /// Notify: Vonage refused to lift its block for an opt-in by text.
-    OptInsRefused,
-    /// Vonage gave no usable answer (an opt-in by text, the website's resubscribe).
-    ProviderUnavailable,
-    /// Notify: a stream record that does not have our shape.
-    StreamRecordsMalformed,
-    /// Website API: `POST /opt-outs`, by `Outcome`.
-    ApiOptOuts,
-    /// Webhook: a message with a revocation cue became a review item.
-    ReviewItemsOpened,
-    /// Website API: a person decided a review item (`POST /reviews/{id}`), by `Decision`.
-    ReviewItemsResolved,
-    /// Daily check (gauge): review items open.
-    ReviewItemsOpen,
-    /// Daily check (gauge): open review items due within 2 business days (not yet overdue).
-    ReviewItemsDueSoon,
-    /// Daily check (gauge): open review items past their due date (the FCC's 10 business days).
-    ReviewItemsOverdue,
+crate::named_enum! {
+    /// Every metric the code emits.
+    pub enum Metric {
+        /// Webhook: an opt-out recorded (new state).
+        OptOutsRecorded,
+        /// Webhook: a redelivery of a message already recorded.
+        OptOutDuplicates,
+        /// Webhook: an opt-out older than the current state, kept in history only.
+        OptOutsSuperseded,
+        /// Webhook: a message we do not act on.
+        MessagesIgnored,
+        /// Webhook: HELP or INFO (a HELP reply is owed).
+        HelpRequests,
+        /// Webhook: an opt-in by text (START, ...), recorded or requested.
+        OptInsByText,
+        /// Webhook: a missing or wrong signature or URL token.
+        SignatureFailures,
+        /// Any HTTP function: a request refused as wrong (4xx).
+        InvalidRequests,
+        /// Any function: the table could not be read or written.
+        StorageErrors,
+        /// Website API: `POST /resubscribe`, by `Outcome`.
+        Resubscribes,
+        /// Time of a Vonage call (milliseconds).
+        VonageLatency,
+        /// Notify: a reply Vonage accepted.
+        RepliesSent,
+        /// Notify: a reply Vonage refused for good (barred, refused).
+        RepliesFailed,
+        /// Notify: a reply not sent yet (throttled, Vonage's error, no connection): its record is
+        /// retried.
+        RepliesDeferred,
+        /// Notify: a reply claimed and never settled, or whose outcome is unknown: a person decides.
+        RepliesUnsettled,
+        /// Notify: from the inbound message's receipt to Vonage accepting the reply (milliseconds).
+        ReplyLatency,
+        /// Notify: Vonage lifted its block for an opt-in by text; the resubscribe was recorded.
+        OptInsConfirmed,
+        /// Notify: Vonage refused to lift its block for an opt-in by text.
+        OptInsRefused,
+        /// Vonage gave no usable answer (an opt-in by text, the website's resubscribe).
+        ProviderUnavailable,
+        /// Notify: a stream record that does not have our shape.
+        StreamRecordsMalformed,
+        /// Website API: `POST /opt-outs`, by `Outcome`.
+        ApiOptOuts,
+        /// Webhook: a message with a revocation cue became a review item.
+        ReviewItemsOpened,
+        /// Website API: a person decided a review item (`POST /reviews/{id}`), by `Decision`.
+        ReviewItemsResolved,
+        /// Daily check (gauge): review items open.
+        ReviewItemsOpen,
+        /// Daily check (gauge): open review items due within 2 business days (not yet overdue).
+        ReviewItemsDueSoon,
+        /// Daily check (gauge): open review items past their due date (the FCC's 10 business days).
+        ReviewItemsOverdue,
+    }
 }
-
-crate::named_enum!(Metric);
 
 impl Metric {
     /// Its CloudWatch name.

@@ -15,30 +15,20 @@ use crate::domain::deadline::Deadline;
 use crate::domain::msisdn::Msisdn;
 use futures::future::BoxFuture;
 
-/// How the sender works: the `PROVIDER_MODE` setting.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "kebab-case")]
-pub enum ProviderMode {
-    /// Vonage's legacy US short code program: its opt-in API lifts its block.
-    #[default]
-    ShortCodeApi,
-    /// Opt-Out Assist on: Vonage replies and blocks; nothing can lift its block but the person.
-    OptOutAssist,
-    /// Vonage does nothing: we reply, and our table is the only block.
-    SelfManaged,
+crate::named_enum! {
+    /// How the sender works: the `PROVIDER_MODE` setting.
+    #[derive(Default)]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum ProviderMode {
+        /// Vonage's legacy US short code program: its opt-in API lifts its block.
+        #[default]
+        ShortCodeApi,
+        /// Opt-Out Assist on: Vonage replies and blocks; nothing can lift its block but the person.
+        OptOutAssist,
+        /// Vonage does nothing: we reply, and our table is the only block.
+        SelfManaged,
+    }
 }
-
-crate::named_enum!(ProviderMode);
 
 impl ProviderMode {
     /// `PROVIDER_MODE`; unset means `short-code-api` (what a deployment made before the setting

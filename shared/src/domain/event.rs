@@ -13,47 +13,35 @@ use crate::domain::timestamp;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-/// Opted out, or (again) allowed to receive messages.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Status {
-    OptedOut,
-    Subscribed,
+crate::named_enum! {
+    /// Opted out, or (again) allowed to receive messages.
+    #[strum(serialize_all = "snake_case")]
+    pub enum Status {
+        OptedOut,
+        Subscribed,
+    }
 }
 
-/// What happened to a number, from any source. Two kinds set the number's state (an opt-out, a
-/// resubscribe); the others are history only, kept for the audit and for the replies the stream
-/// drives (they never change the state).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum EventKind {
-    OptOut,
-    Resubscribe,
-    /// The person texted HELP or INFO.
-    Help,
-    /// The person texted an opt-in word (START, ...) where Vonage's block must be lifted first
-    /// (`short-code-api` mode): the notify function asks Vonage, then records the resubscribe.
-    OptInRequest,
-    /// Vonage refused to lift its block for an opt-in request: the opt-out stands.
-    OptInRefused,
-    /// A person decided a review item was not a revocation (a decision to opt out is an
-    /// [`EventKind::OptOut`] with source `review`): the audit shows every decision.
-    ReviewDecision,
+crate::named_enum! {
+    /// What happened to a number, from any source. Two kinds set the number's state (an opt-out, a
+    /// resubscribe); the others are history only, kept for the audit and for the replies the stream
+    /// drives (they never change the state).
+    #[strum(serialize_all = "snake_case")]
+    pub enum EventKind {
+        OptOut,
+        Resubscribe,
+        /// The person texted HELP or INFO.
+        Help,
+        /// The person texted an opt-in word (START, ...) where Vonage's block must be lifted first
+        /// (`short-code-api` mode): the notify function asks Vonage, then records the resubscribe.
+        OptInRequest,
+        /// Vonage refused to lift its block for an opt-in request: the opt-out stands.
+        OptInRefused,
+        /// A person decided a review item was not a revocation (a decision to opt out is an
+        /// [`EventKind::OptOut`] with source `review`): the audit shows every decision.
+        ReviewDecision,
+    }
 }
-
-crate::named_enum!(Status, EventKind, Outcome);
 
 impl EventKind {
     /// The state an event of this kind sets, if it sets one.
@@ -116,20 +104,19 @@ impl Event {
     }
 }
 
-/// What recording an event did (`Store::record`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Outcome {
-    /// History appended and state set by this event.
-    Applied,
-    /// History appended; the state already reflects a newer event and was left alone.
-    Superseded,
-    /// This event id was recorded before; nothing changed.
-    Duplicate,
-    /// History appended for a kind that never changes the state ([`EventKind::status`] is none).
-    Noted,
+crate::named_enum! {
+    /// What recording an event did (`Store::record`).
+    #[strum(serialize_all = "snake_case")]
+    pub enum Outcome {
+        /// History appended and state set by this event.
+        Applied,
+        /// History appended; the state already reflects a newer event and was left alone.
+        Superseded,
+        /// This event id was recorded before; nothing changed.
+        Duplicate,
+        /// History appended for a kind that never changes the state ([`EventKind::status`] is none).
+        Noted,
+    }
 }
 
 /// The current state of one number.

@@ -92,24 +92,21 @@ pub struct StateCheck {
     pub message: String,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum CheckResult {
-    /// The state is set by the newest state-setting event (or neither exists).
-    Consistent,
-    /// The state names another event, or another status, than the history implies.
-    Mismatch,
-    /// History holds state-setting events, but there is no state item.
-    HistoryWithoutState,
-    /// A state item, but no history entry that could have set it.
-    StateWithoutHistory,
-    /// Nothing at all under the number.
-    NoRecord,
+crate::named_enum! {
+    #[strum(serialize_all = "snake_case")]
+    pub enum CheckResult {
+        /// The state is set by the newest state-setting event (or neither exists).
+        Consistent,
+        /// The state names another event, or another status, than the history implies.
+        Mismatch,
+        /// History holds state-setting events, but there is no state item.
+        HistoryWithoutState,
+        /// A state item, but no history entry that could have set it.
+        StateWithoutHistory,
+        /// Nothing at all under the number.
+        NoRecord,
+    }
 }
-
-crate::named_enum!(CheckResult);
 
 /// The item families under a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

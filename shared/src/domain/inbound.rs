@@ -12,31 +12,27 @@ use crate::domain::msisdn::Msisdn;
 use crate::domain::timestamp;
 use time::OffsetDateTime;
 
-/// Which Vonage API delivered the message.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-pub enum Api {
-    /// The SMS API inbound webhook (`msisdn`, `to`, `messageId`, ...).
-    #[strum(serialize = "sms-api")]
-    Sms,
-    /// The Messages API inbound SMS (`from`, `to`, `message_uuid`, ...).
-    #[strum(serialize = "messages-api")]
-    Messages,
+crate::named_enum! {
+    /// Which Vonage API delivered the message.
+    pub enum Api {
+        /// The SMS API inbound webhook (`msisdn`, `to`, `messageId`, ...).
+        #[strum(serialize = "sms-api")]
+        Sms,
+        /// The Messages API inbound SMS (`from`, `to`, `message_uuid`, ...).
+        #[strum(serialize = "messages-api")]
+        Messages,
+    }
 }
 
-/// How the request carried it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "kebab-case")]
-pub enum Encoding {
-    GetQuery,
-    PostForm,
-    PostJson,
+crate::named_enum! {
+    /// How the request carried it.
+    #[strum(serialize_all = "kebab-case")]
+    pub enum Encoding {
+        GetQuery,
+        PostForm,
+        PostJson,
+    }
 }
-
-crate::named_enum!(Api, Encoding);
 
 /// Why a request is not an inbound message we can read. Always answered with 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

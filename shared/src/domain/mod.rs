@@ -1,11 +1,17 @@
 //! The domain: pure functions and types, no AWS and no I/O.
 
-/// `as_str`, `parse`, `ALL` and serde for an enum whose names strum derives (`IntoStaticStr`,
-/// `EnumString`, `VariantArray`): each name is written once, in the enum's strum attributes, and
-/// is the same in the table, the API, logs and settings.
+/// An enum whose values have names: the same in the table, the API, logs and settings. Written
+/// once, in strum's attributes; the macro derives the rest (strum's `IntoStaticStr`,
+/// `EnumString`, `VariantArray`, and `Debug`, `Clone`, `Copy`, `PartialEq`, `Eq`, `Hash`) and
+/// gives it `as_str`, `parse`, `ALL` and serde by name.
 #[macro_export]
 macro_rules! named_enum {
-    ($($name:ty),+ $(,)?) => {$(
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(::strum::IntoStaticStr, ::strum::EnumString, ::strum::VariantArray)]
+        $(#[$meta])*
+        $vis enum $name { $($body)* }
+
         impl $name {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = <$name as ::strum::VariantArray>::VARIANTS;
@@ -27,14 +33,11 @@ macro_rules! named_enum {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let name = <String as ::serde::Deserialize>::deserialize(d)?;
                 Self::parse(&name).ok_or_else(|| {
-                    ::serde::de::Error::custom(format!(
-                        "unknown {} {name:?}",
-                        stringify!($name)
-                    ))
+                    ::serde::de::Error::custom(format!("unknown {} {name:?}", stringify!($name)))
                 })
             }
         }
-    )+};
+    };
 }
 
 pub mod bulk;

@@ -24,26 +24,15 @@ pub const SOURCE_SMS: &str = "webhook";
 /// Source of the resubscribe recorded once Vonage lifted its block for an opt-in by text.
 pub const SOURCE_SMS_OPT_IN: &str = "sms-opt-in";
 
-/// The replies we send.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum ReplyKind {
-    StopConfirmation,
-    Help,
-    OptInConfirmation,
+crate::named_enum! {
+    /// The replies we send.
+    #[strum(serialize_all = "snake_case")]
+    pub enum ReplyKind {
+        StopConfirmation,
+        Help,
+        OptInConfirmation,
+    }
 }
-
-crate::named_enum!(ReplyKind);
 
 impl ReplyKind {
     /// The state a reply tells the person they are in: it is sent only while the number is in
@@ -57,21 +46,18 @@ impl ReplyKind {
     }
 }
 
-/// Where a reply stands.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum ReplyStatus {
-    Claimed,
-    Sent,
-    NotSent,
-    Retryable,
-    Unknown,
-    Skipped,
+crate::named_enum! {
+    /// Where a reply stands.
+    #[strum(serialize_all = "snake_case")]
+    pub enum ReplyStatus {
+        Claimed,
+        Sent,
+        NotSent,
+        Retryable,
+        Unknown,
+        Skipped,
+    }
 }
-
-crate::named_enum!(ReplyStatus);
 
 /// What a new history entry asks of the notify function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

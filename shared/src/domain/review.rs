@@ -23,29 +23,25 @@ pub const SOURCE: &str = "review";
 /// Review ids: `rv_` and 32 lower-case hex digits.
 const ID_PREFIX: &str = "rv_";
 
-/// Open until a person decides.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum ReviewStatus {
-    Open,
-    Resolved,
+crate::named_enum! {
+    /// Open until a person decides.
+    #[strum(serialize_all = "snake_case")]
+    pub enum ReviewStatus {
+        Open,
+        Resolved,
+    }
 }
 
-/// What a person decided.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Decision {
-    /// The message was a revocation: record the opt-out, dated at the message.
-    OptOut,
-    /// It was not: nothing changes but the audit trail.
-    NotRevocation,
+crate::named_enum! {
+    /// What a person decided.
+    #[strum(serialize_all = "snake_case")]
+    pub enum Decision {
+        /// The message was a revocation: record the opt-out, dated at the message.
+        OptOut,
+        /// It was not: nothing changes but the audit trail.
+        NotRevocation,
+    }
 }
-
-crate::named_enum!(ReviewStatus, Decision);
 
 /// One review item as stored and listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]

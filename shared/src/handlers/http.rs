@@ -12,50 +12,39 @@ use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-/// Every error code a caller can get, with its status. The code is the stable, machine-readable
-/// part of an error body; openapi.yaml lists them (the `Error` schema) and docs/api.md says
-/// what a caller should do with each.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum ErrorCode {
-    /// Webhook: not an inbound message (missing or invalid fields, bad JSON, repeated fields).
-    InvalidMessage,
-    /// The event could not be read as an HTTP request at all ([`super::gateway::Unreadable`]).
-    InvalidRequest,
-    InvalidJson,
-    InvalidMsisdn,
-    InvalidConsent,
-    InvalidEvidence,
-    InvalidParameter,
-    InvalidCursor,
-    InvalidSignature,
-    InvalidToken,
-    Unauthorized,
-    NotFound,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    /// The number opted out after the consent was captured.
-    NewerOptOut,
-    /// The same `Idempotency-Key` with another body.
-    IdempotencyConflict,
-    /// A review item already resolved with another decision.
-    ReviewResolved,
-    ProviderRejected,
-    ProviderUnavailable,
-    StorageUnavailable,
+crate::named_enum! {
+    /// Every error code a caller can get, with its status. The code is the stable, machine-readable
+    /// part of an error body; openapi.yaml lists them (the `Error` schema) and docs/api.md says
+    /// what a caller should do with each.
+    #[strum(serialize_all = "snake_case")]
+    pub enum ErrorCode {
+        /// Webhook: not an inbound message (missing or invalid fields, bad JSON, repeated fields).
+        InvalidMessage,
+        /// The event could not be read as an HTTP request at all ([`super::gateway::Unreadable`]).
+        InvalidRequest,
+        InvalidJson,
+        InvalidMsisdn,
+        InvalidConsent,
+        InvalidEvidence,
+        InvalidParameter,
+        InvalidCursor,
+        InvalidSignature,
+        InvalidToken,
+        Unauthorized,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        /// The number opted out after the consent was captured.
+        NewerOptOut,
+        /// The same `Idempotency-Key` with another body.
+        IdempotencyConflict,
+        /// A review item already resolved with another decision.
+        ReviewResolved,
+        ProviderRejected,
+        ProviderUnavailable,
+        StorageUnavailable,
+    }
 }
-
-crate::named_enum!(ErrorCode);
 
 impl ErrorCode {
     pub fn status(self) -> StatusCode {

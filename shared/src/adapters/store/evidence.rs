@@ -2,7 +2,7 @@
 //! (every item family, paginated, strongly consistent), each item read by its family's type and
 //! kept as stored, for the pure [`crate::domain::evidence`] module.
 
-use super::schema::{self, Family, HistoryAttrs, Item, Keyed, Reply, ReviewAttrs, StateAttrs};
+use super::schema::{self, HistoryAttrs, Item, ItemFamily, Keyed, Reply, ReviewAttrs, StateAttrs};
 use super::{unavailable, Store, StoreError};
 use crate::domain::event::pick_reading;
 use crate::domain::evidence::{self, EvidenceFile, Read, Stored};
@@ -61,24 +61,24 @@ impl Store {
 fn stored(item: &Item) -> Stored {
     let json = item_json(item);
     let sk = schema::sort_key(item);
-    let read = match Family::of(item) {
-        Family::State => schema::from_item::<StateAttrs>(item.clone()).map(|s| Read::State {
+    let read = match ItemFamily::of(item) {
+        ItemFamily::State => schema::from_item::<StateAttrs>(item.clone()).map(|s| Read::State {
             updated_at: s.updated_at,
             state: s.read.into(),
         }),
-        Family::History => schema::from_item::<Keyed<HistoryAttrs>>(item.clone())
+        ItemFamily::History => schema::from_item::<Keyed<HistoryAttrs>>(item.clone())
             .map(|h| Read::History(h.attrs.into())),
-        Family::Reply => schema::from_item::<Reply>(item.clone()).map(|r| Read::Reply {
+        ItemFamily::Reply => schema::from_item::<Reply>(item.clone()).map(|r| Read::Reply {
             kind: r.kind,
             status: r.status,
             text: r.text,
             detail: r.detail,
         }),
-        Family::Review => schema::from_item::<ReviewAttrs>(item.clone())
+        ItemFamily::Review => schema::from_item::<ReviewAttrs>(item.clone())
             .and_then(Review::try_from)
             .map(Read::Review),
-        Family::ReplyLock => Ok(Read::Bookkeeping),
-        Family::Other => Ok(Read::Other),
+        ItemFamily::ReplyLock => Ok(Read::Bookkeeping),
+        ItemFamily::Other => Ok(Read::Other),
     };
     let read = read.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "an item under a number that does not read: shown as stored");

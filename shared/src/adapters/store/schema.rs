@@ -127,7 +127,7 @@ impl Key {
 
 /// Which family an item under a number belongs to, by its sort key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
+pub enum ItemFamily {
     State,
     History,
     Reply,
@@ -136,16 +136,16 @@ pub enum Family {
     Other,
 }
 
-impl Family {
-    pub fn of(item: &Item) -> Family {
+impl ItemFamily {
+    pub fn of(item: &Item) -> ItemFamily {
         let sk = sort_key(item);
         match sk.as_str() {
-            STATE_SK => Family::State,
-            REPLY_LOCK_SK => Family::ReplyLock,
-            _ if sk.starts_with(HISTORY_PREFIX) => Family::History,
-            _ if sk.starts_with(REPLY_PREFIX) => Family::Reply,
-            _ if sk.starts_with(REVIEW_PREFIX) => Family::Review,
-            _ => Family::Other,
+            STATE_SK => ItemFamily::State,
+            REPLY_LOCK_SK => ItemFamily::ReplyLock,
+            _ if sk.starts_with(HISTORY_PREFIX) => ItemFamily::History,
+            _ if sk.starts_with(REPLY_PREFIX) => ItemFamily::Reply,
+            _ if sk.starts_with(REVIEW_PREFIX) => ItemFamily::Review,
+            _ => ItemFamily::Other,
         }
     }
 }
