@@ -1,0 +1,5 @@
+//! The integration tests of `optout-admin`, one test binary with a module per subject. Run one
+//! with a filter: `cargo test -p optout-admin --test integration admin_cli::`.
+
+mod admin_cli;
+mod prop_import;
