@@ -12,7 +12,7 @@ to the table's size (about a second per 2-item transaction once a table holds 10
 The replacement below runs the same checks in the same order with the same errors, but snapshots
 only the items the transaction touches and, when the transaction is cancelled, puts exactly
 those back. A cancelled transaction still leaves nothing written (tested by
-shared/tests/reconcile_dynamodb.rs, `a_cancelled_transaction_leaves_nothing_written`). The patch is
+shared/tests/integration/reconcile_dynamodb.rs, `a_cancelled_transaction_leaves_nothing_written`). The patch is
 applied only to the moto version it was written against; `--no-fast-transactions` turns it off.
 It keeps DynamoDB Streams right too: a committed transaction leaves one stream record per
 write (moto's own put, update and delete add them), a cancelled one leaves none.

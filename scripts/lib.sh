@@ -1,7 +1,16 @@
 # Shared by scripts/test and scripts/local. Source it; don't run it.
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-say() { printf '==> %s\n' "$*" >&2; }
+# Under scripts/test (SCRIPTS_TEST_STARTED, the epoch second it started), each step line carries
+# the run's elapsed time, so a CI log shows where the minutes go.
+say() {
+  if [ -n "${SCRIPTS_TEST_STARTED:-}" ]; then
+    local t=$(($(date +%s) - SCRIPTS_TEST_STARTED))
+    printf '==> [%d:%02d] %s\n' $((t / 60)) $((t % 60)) "$*" >&2
+  else
+    printf '==> %s\n' "$*" >&2
+  fi
+}
 
 need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 is not installed. $2"

@@ -3,7 +3,7 @@
     spec_client_check.py PACKAGE SAMPLES_DIR
 
 PACKAGE is the client openapi-python-client generated (importable), SAMPLES_DIR the answers
-shared/tests/events_replay.rs wrote (API_SAMPLES_DIR). scripts/spec_check runs it. Fails unless:
+shared/tests/integration/events_replay.rs wrote (API_SAMPLES_DIR). scripts/spec_check runs it. Fails unless:
 every operation of the spec has a JSON sample; each JSON sample goes through the operation's own
 response parser (`_parse_response`, what `sync()` calls) to the model the spec declares for its
 status, and back (`to_dict()`) to the same JSON, so no field is dropped or changed; and the

@@ -12,7 +12,7 @@
 use base64::Engine;
 
 /// Every route of the stack's HTTP API, as template.yaml declares them
-/// (`shared/tests/template_routes.rs` holds the functions' lists to it).
+/// (`shared/tests/integration/template_routes.rs` holds the functions' lists to it).
 pub fn stack_routes() -> impl Iterator<Item = (&'static str, &'static str)> {
     shared::handlers::website_api::ROUTES
         .iter()

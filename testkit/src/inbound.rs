@@ -1,6 +1,6 @@
 //! Serialising an [`InboundSms`] back into the request Vonage would have sent, in each encoding,
 //! for the "parse, re-serialise, re-parse gives the same message" property. Shared by the
-//! property tests (`shared/tests/prop_webhook.rs`) and the fuzz targets (`fuzz/`), which include
+//! property tests (`shared/tests/integration/prop_webhook.rs`) and the fuzz targets (`fuzz/`), which include
 //! this file by path.
 #![allow(dead_code)]
 

@@ -1,7 +1,7 @@
 //! `openapi.yaml` (the website API's description) held to the code: every response a handler
 //! test produces goes through [`validate_response`] (most simply by calling the API through
 //! [`CheckedApi`], which validates every answer it gives), and the spec's routes are compared
-//! with the code's and the template's (`shared/tests/openapi_spec.rs`).
+//! with the code's and the template's (`shared/tests/integration/openapi_spec.rs`).
 //!
 //! Rules: a missing or wrong key may get 401 on any path (the key is checked before the path);
 //! otherwise a path the spec does not describe must get 404, and a method it does not describe

@@ -451,7 +451,7 @@ async fn reconcile_on_demand_against_a_vonage_stand_in() {
     assert!(stderr(&out).contains("VONAGE_API_KEY"));
 }
 
-/// Measurement, run by hand: `cargo test -p optout-admin --release --test admin_cli --
+/// Measurement, run by hand: `cargo test -p optout-admin --release --test integration --
 /// --ignored --nocapture`. 100,000 rows into an empty table, then the same file again. Prints
 /// the times; asserts only correctness.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -642,7 +642,7 @@ async fn a_cancelled_transaction_leaves_nothing_written() {
     assert_eq!(items, [item("new1", "x"), item("old", "after")]);
 }
 
-/// Measurement, run by hand (`cargo test -p optout-shared --release --test reconcile_dynamodb --
+/// Measurement, run by hand (`cargo test -p optout-shared --release --test integration --
 /// --ignored --nocapture`): 100,000 opted-out numbers, 100 a page, into an empty table, then the
 /// same list again (nothing to write). Prints both times; asserts only correctness.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,6 @@
+//! The integration tests of `optout-admin`, one test binary with a module per subject. Run one
+//! with a filter: `cargo test -p optout-admin --test integration admin_cli::`.
+
+mod admin_cli;
+mod evidence_flow;
+mod prop_import;
