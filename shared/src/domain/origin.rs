@@ -86,6 +86,7 @@ impl Origin {
 }
 
 /// The evidence of an inbound message.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundMessage {
     /// Vonage's message id.
@@ -93,67 +94,56 @@ pub struct InboundMessage {
     /// The number or short code the person texted (replies go out from it).
     pub short_code: String,
     /// The keyword it matched (canonical, upper case), or the revocation phrase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyword: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phrase: Option<String>,
     /// The first 160 characters.
     pub text: String,
     pub api: Api,
     pub encoding: Encoding,
     /// The message's own time, when Vonage gave one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_timestamp: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 /// Consent to be texted again, as the website backend reported it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebsiteConsent {
     pub consent_source: String,
     pub consent_captured_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_ip: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_user_agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_wording: Option<String>,
     /// The provider mode that cleared the block ([`SHORT_CODE_API`], `opt-out-assist`,
     /// `self-managed`), and Vonage's confirmation (JSON) when it was asked.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "provider_name"
-    )]
+    #[serde(default, deserialize_with = "provider_name")]
     pub provider: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_response: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 /// An opt-out reported through the API: how it reached the company.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptOutReport {
     pub evidence_source: String,
     pub channel: String,
     pub captured_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 /// A person's decision on a review item, with the message it was about.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewDecision {
     pub review_id: String,
     pub decision: Decision,
     pub decided_by: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub cue: String,
     pub message_id: String,
@@ -166,25 +156,24 @@ pub struct ReviewDecision {
 }
 
 /// What Vonage's opt-out list said of the number.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VonageListEntry {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vonage_opt_out_date: Option<String>,
     /// `true` or `false`, as Vonage's list said.
     pub vonage_opt_in: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vonage_opt_in_date: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 /// Where an imported opt-out came from.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportedRow {
     pub file: String,
     pub line: String,
     /// The `source` column of the file, if it had one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_source: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -192,23 +181,18 @@ pub struct ImportedRow {
 
 /// Vonage's answer to an opt-in by text (short-code-api mode): the person's message, the request
 /// it answers, and the confirmation or the refusal.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptInAnswer {
     #[serde(flatten)]
     pub message: InboundMessage,
     /// The opt-in request's event id.
     pub opt_in_request: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "provider_name"
-    )]
+    #[serde(default, deserialize_with = "provider_name")]
     pub provider: Option<String>,
     /// Vonage's confirmation (JSON).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_response: Option<String>,
     /// Vonage's refusal (`HTTP <status>: <detail>`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_refusal: Option<String>,
 }
 

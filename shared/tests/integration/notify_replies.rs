@@ -1229,24 +1229,28 @@ async fn a_failed_record_holds_back_the_later_records_of_its_number_only() {
         [sequence("F1"), sequence("F3")],
         "the HELP waits for the STOP"
     );
-    let accepted = |s: &[Vec<(String, String)>]| -> Vec<(String, String)> {
-        s.iter()
-            .map(|f| (field(f, "to").to_string(), field(f, "text").to_string()))
+    // Requests to one number, in the order they reached Vonage (numbers go in parallel).
+    let to = |sends: &[Vec<(String, String)>], digits: &str| -> Vec<String> {
+        sends
+            .iter()
+            .filter(|f| field(f, "to") == digits)
+            .map(|f| field(f, "text").to_string())
             .collect()
     };
     let sends = s.sends().await;
     assert_eq!(
-        accepted(&sends[3..]),
-        [("14155550412".to_string(), texts().stop)],
+        to(&sends, "14155550412"),
+        [texts().stop],
         "the other number went on"
+    );
+    assert_eq!(
+        to(&sends, "14155550411"),
+        vec![texts().stop; 3],
+        "three throttled attempts, no HELP yet"
     );
     redeliver_until_done(&s.notify, &records, failed).await;
     let sends = s.sends().await;
-    let to_first: Vec<String> = accepted(&sends[4..])
-        .into_iter()
-        .filter(|(to, _)| to == "14155550411")
-        .map(|(_, text)| text)
-        .collect();
+    let to_first = to(&sends, "14155550411").split_off(3);
     assert_eq!(to_first, [texts().stop, texts().help]);
 }
 

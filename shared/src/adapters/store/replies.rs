@@ -163,14 +163,9 @@ impl Store {
                 schema::state_is(status),
             )?));
         }
-        match self.write(Write::Transaction(items)).await {
-            Ok(Written::Yes) => Ok(ReplyClaim::Claimed),
-            Ok(Written::ConditionFailed(_)) => self.why_not_claimed(reply, confirms).await,
-            // Conflicts that outlasted the retries: as if the lock were held.
-            Err(StoreError::Unavailable(detail)) if detail.contains("TransactionConflict") => {
-                Ok(ReplyClaim::Busy)
-            }
-            Err(e) => Err(e),
+        match self.write(Write::Transaction(items)).await? {
+            Written::Yes => Ok(ReplyClaim::Claimed),
+            Written::ConditionFailed(_) => self.why_not_claimed(reply, confirms).await,
         }
     }
 

@@ -268,6 +268,7 @@ pub struct StateRead {
 }
 
 /// The state item: set by the newest event ([`state_item`], [`state_is_older_than`]).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateAttrs {
     #[serde(flatten)]
@@ -275,9 +276,7 @@ pub struct StateAttrs {
     #[serde(with = "fixed")]
     pub updated_at: OffsetDateTime,
     /// The `opted_out` index's keys, only while opted out: the index *is* the opted-out list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oo_pk: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oo_sk: Option<String>,
 }
 
@@ -455,6 +454,7 @@ pub fn history_between(from: OffsetDateTime, to: OffsetDateTime) -> Expr {
 // ---- replies ------------------------------------------------------------------------------
 
 /// A reply item: one per reply owed, keyed by the inbound event that owes it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub msisdn: String,
@@ -466,35 +466,23 @@ pub struct Reply {
     pub from: String,
     pub text: String,
     pub attempts: u32,
-    #[serde(
-        default,
-        with = "fixed::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "fixed::option")]
     pub claimed_at: Option<OffsetDateTime>,
     /// Until when the claiming invocation may still settle it.
-    #[serde(
-        default,
-        with = "fixed::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "fixed::option")]
     pub lease_until: Option<OffsetDateTime>,
     #[serde(with = "fixed")]
     pub updated_at: OffsetDateTime,
-    #[serde(
-        default,
-        with = "fixed::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "fixed::option")]
     pub sent_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub message_ids: Vec<String>,
     /// Why it was not sent, skipped or is unknown (Vonage's status and text; never a secret).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
 /// The number's reply lock: one reply to a number at a time, in order.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplyLock {
     /// The event whose reply is being sent.
@@ -618,6 +606,7 @@ pub fn replies_unsettled(claimed_before: OffsetDateTime) -> Expr {
 
 /// A review item, and the index keys that list it (`rv_pk`: `REVIEW#open` or
 /// `REVIEW#resolved`; `rv_sk`: `<due>#<received_at>#<id>`, so each list reads oldest due first).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewAttrs {
     pub review_id: String,
@@ -637,21 +626,12 @@ pub struct ReviewAttrs {
     pub created_at: OffsetDateTime,
     pub rv_pk: String,
     pub rv_sk: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    #[serde(
-        default,
-        with = "fixed::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "fixed::option")]
     pub resolved_at: Option<OffsetDateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_event_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_outcome: Option<String>,
 }
 
