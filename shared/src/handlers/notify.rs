@@ -1,30 +1,11 @@
-//! The `notify` function: driven by the table's stream (new images), it sends the replies a
-//! person is owed and takes opt-ins by text to Vonage where that is needed. It never stands
-//! between a STOP and its record: the webhook has answered Vonage and written the opt-out before
-//! a stream record exists.
-//!
-//! Per record (only new history entries count; everything else in the stream is ignored):
-//!
-//! - a reply is owed ([`crate::domain::replies::plan`]): **claim** it (a conditional write keyed
-//!   by the inbound event, with the number's reply lock: [`Store::claim_reply`]), **send** it
-//!   from the number the person texted, **settle** it with Vonage's answer. Exactly once: a
-//!   redelivered record finds the reply settled and does nothing; a claim another invocation is
-//!   still sending is waited for; one left unsettled by a crash is reported, never re-sent.
-//!   Throttled / Vonage internal error / no connection: retried with backoff inside the
-//!   invocation, then the record fails so the stream retries it (bounded, then the dead-letter
-//!   queue). Barred or refused: recorded as not sent, not retried.
-//! - an opt-in request (`short-code-api`): ask Vonage to lift its block; only its confirmation
-//!   records the resubscribe (through `Store::record`), a refusal is recorded as such, no answer
-//!   fails the record for a retry.
-//!
-//! Order: a batch's records of one number are handled one after another, in stream order, and
-//! the first that fails holds back that number's later records (failed with it, retried after
-//! it); different numbers go in parallel. Across invocations the reply lock keeps one reply to a
-//! number in flight at a time and a confirmation only while it is true
-//! (docs/decisions/0001-reply-order.md).
-//!
-//! The response names the failed records (`ReportBatchItemFailures`): one bad record does not
-//! hold back the other numbers' records.
+//! The `notify` function, driven by the table's stream: for each new history entry, the reply a
+//! person is owed ([`crate::domain::replies::plan`]: claimed, sent from the number they texted,
+//! settled with Vonage's answer, exactly once), or the opt-in by text taken to Vonage. It never
+//! stands between a STOP and its record: the webhook wrote that first. A number's records go one
+//! after another and a failed one holds back the rest; a confirmation goes out only while true
+//! (docs/decisions/0001-reply-order.md). Failed records are named (`ReportBatchItemFailures`) and
+//! retried by the stream; refusals are recorded, never retried; an unknown outcome is reported,
+//! never re-sent.
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
@@ -73,8 +54,9 @@ pub struct Notify {
     pub replies: Option<Replies>,
 }
 
-/// What happened to one record.
-#[derive(Debug, Clone, PartialEq)]
+/// What happened to one record (its name is the log line's `outcome`).
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Done {
     /// Not a new history entry, or nothing is owed for it.
     Nothing,
@@ -130,20 +112,6 @@ impl Done {
             Done::OptInRefused => Some(Metric::OptInsRefused),
             Done::Malformed => Some(Metric::StreamRecordsMalformed),
             Done::Nothing | Done::Skipped { .. } | Done::AlreadySettled | Done::OptInStale => None,
-        }
-    }
-    fn as_str(&self) -> &'static str {
-        match self {
-            Done::Nothing => "nothing",
-            Done::Sent { .. } => "sent",
-            Done::NotSent { .. } => "not_sent",
-            Done::Skipped { .. } => "skipped",
-            Done::AlreadySettled => "already_settled",
-            Done::Unsettled => "unsettled",
-            Done::OptInConfirmed(_) => "opt_in_confirmed",
-            Done::OptInRefused => "opt_in_refused",
-            Done::OptInStale => "opt_in_stale",
-            Done::Malformed => "malformed",
         }
     }
 }
@@ -299,7 +267,7 @@ impl Notify {
             _ => (None, None),
         };
         let (outcome, retry) = match result {
-            Ok(done) => (Some(done.as_str()), None),
+            Ok(done) => (Some(<&str>::from(done)), None),
             Err(retry) => (None, Some(format!("{retry:?}"))),
         };
         let kind = match result {
