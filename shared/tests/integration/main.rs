@@ -13,6 +13,7 @@ mod load_webhook;
 mod notify_replies;
 mod openapi_spec;
 mod opt_outs_api;
+mod previous_version;
 mod prop_msisdn;
 mod prop_signature;
 mod prop_vonage;
