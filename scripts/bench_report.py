@@ -171,7 +171,7 @@ def main():
             rss_s = f"{peak / MIB:.1f} MiB"
             if peak > TARGET_RSS_BYTES:
                 misses.append(f"RSS by {(peak - TARGET_RSS_BYTES) / 1e6:.1f} MB")
-        arm, host = sizes.get((name, "aarch64")), sizes.get((name, "x86_64"))
+        arm = sizes.get((name, "aarch64"))
         if arm is None:
             arm_s = f"not built: {a.arm64_note or 'unknown'}"
             known = False
@@ -180,15 +180,14 @@ def main():
             known = True
             if arm > TARGET_ARM64_BYTES:
                 misses.append(f"size by {arm - TARGET_ARM64_BYTES:,} bytes")
-        host_s = f"{host / MIB:.2f} MiB" if host else "-"
         if name == "baseline":
             v = "(reference)"
         elif misses:
             v = "**missed**: " + ", ".join(misses)
         else:
             v = "met" if known else "size unknown"
-        rows.append([f"`{name}`", init_s, rss_s, arm_s, host_s, v])
-    table(w, ["function", "init p50 / p90 / max (starts)", "peak RSS", "arm64 bytes", "x86_64", "verdict"], rows)
+        rows.append([f"`{name}`", init_s, rss_s, arm_s, v])
+    table(w, ["function", "init p50 / p90 / max (starts)", "peak RSS", "arm64 bytes", "verdict"], rows)
 
     # ---- cold starts -----------------------------------------------------------------------
     w(f"## Cold starts (first request <= warm + {TARGET_FIRST_OVER_WARM_MS:.0f} ms, own time at p50)")
@@ -305,7 +304,12 @@ def main():
     w("## Micro-benchmarks (criterion, `shared/benches/hot_paths.rs`)")
     w("")
     if crit:
-        w("Medians: " + ", ".join(f"`{i}` {ns(median)}" for i, _, _, _, median in crit) + ".")
+        # One clause per group: "parse: get_query 2.25 µs, post_form 3.58 µs; keywords: ...".
+        groups = {}
+        for i, _, _, _, median in crit:
+            group, _, name = i.partition("/")
+            groups.setdefault(group, []).append(f"{name or group} {ns(median)}")
+        w("Medians. " + "; ".join(f"{g}: " + ", ".join(items) for g, items in groups.items()) + ".")
     else:
         w("Not run in this report (BENCH_SKIP_CRITERION).")
     w("")
