@@ -1,7 +1,7 @@
 //! The table's schema: one type per item family, whose fields are the item's attributes (their
 //! names are the table's attribute names, written here and nowhere else), read and written with
 //! `serde_dynamo`; the keys; and every condition, update and key condition that names an
-//! attribute. The layout and its reasons: docs/table-design.md.
+//! attribute. The layout: docs/table-design.md; why: docs/decisions/0004-typed-table-schema.md.
 
 use super::StoreError;
 use crate::domain::event::{Event, EventKind, HistoryEntry, OptedOut, Outcome, State, Status};
