@@ -1,12 +1,6 @@
-//! Configuration: environment variables, overlaid on secrets from AWS Secrets Manager.
-//!
-//! Locally everything is an environment variable. Deployed, secrets never sit in the template or
-//! the function's environment: `SECRET_ARNS` lists (comma-separated) the Secrets Manager secrets a
-//! function may read; each holds a JSON object of setting names to string values (e.g.
-//! `{"VONAGE_API_KEY": "...", "VONAGE_API_SECRET": "..."}`), read once per cold start. An
-//! environment variable of the same name wins, so a secret can be overridden for a test.
-//!
-//! The DynamoDB endpoint is not ours to configure: the SDK reads `AWS_ENDPOINT_URL_DYNAMODB`.
+//! Configuration (docs/configuration.md): environment variables over the Secrets Manager secrets
+//! `SECRET_ARNS` names, so deployed secrets never sit in the template or the function's
+//! environment, and an environment variable can still override one for a test.
 
 use std::collections::HashMap;
 use tracing_subscriber::filter::Targets;
@@ -38,7 +32,7 @@ impl std::fmt::Debug for Settings {
 }
 
 impl Settings {
-    /// From explicit pairs (tests, tools).
+    /// Tests and tools.
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -105,15 +99,14 @@ impl Settings {
     }
 }
 
-/// Set up JSON-lines logging on stdout (one object per line, CloudWatch-friendly). `RUST_LOG`
-/// filters (see [`log_filter`]); `info` when unset.
+/// JSON-lines logging on stdout, filtered by `RUST_LOG` ([`log_filter`]), `info` when unset.
 pub fn init_logging() {
     let _ = log_subscriber(std::io::stdout, log_filter("info")).try_init();
 }
 
-/// The JSON-lines subscriber every binary logs through, writing to `writer`, filtered by
-/// `filter` alone. (`tracing_subscriber::fmt()` would add a level ceiling of its own, INFO by
-/// default, under which `RUST_LOG=debug` showed nothing.)
+/// The JSON-lines subscriber every binary logs through, filtered by `filter` alone
+/// (`tracing_subscriber::fmt()` adds a level ceiling of its own, under which `RUST_LOG=debug`
+/// showed nothing).
 pub fn log_subscriber<W>(writer: W, filter: Targets) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
@@ -131,9 +124,8 @@ where
 }
 
 /// `RUST_LOG` as a level (`debug`) or per-module levels (`warn,shared::adapters::store=debug`);
-/// `default` when it is unset or unreadable. A plain target filter rather than `EnvFilter`, whose
-/// span and field matching (regular expressions) is a quarter of a megabyte of each bootstrap we
-/// never use.
+/// `default` when unset or unreadable. Not `EnvFilter`, whose span and field matching (regular
+/// expressions) is a quarter of a megabyte of each bootstrap.
 pub fn log_filter(default: &str) -> Targets {
     parse_log_filter(std::env::var("RUST_LOG").ok().as_deref(), default)
 }
@@ -146,8 +138,7 @@ pub fn parse_log_filter(value: Option<&str>, default: &str) -> Targets {
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
-/// What every function does once per container before serving: JSON logging, the SDK
-/// configuration, settings (environment + secrets) and the store on `TABLE_NAME`.
+/// What every function does once per container before serving.
 pub async fn start_function() -> Result<(Settings, crate::adapters::store::Store), ConfigError> {
     init_logging();
     let sdk = aws_sdk_config().await;
@@ -160,7 +151,7 @@ pub async fn start_function() -> Result<(Settings, crate::adapters::store::Store
 }
 
 /// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`),
-/// with our HTTPS client ([`crate::adapters::tls`]: compiled-in roots, no system store read at start).
+/// with our HTTPS client ([`crate::adapters::tls`]).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(crate::adapters::tls::sdk_http_client())

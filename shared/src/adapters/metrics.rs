@@ -1,8 +1,5 @@
-//! Operator metrics as CloudWatch Embedded Metric Format (EMF) log lines: CloudWatch Logs turns
-//! them into metrics, with no API call and no extra latency in the request path.
-//!
-//! Namespace `SmsOptOut`, dimension `Function` (and `Outcome` where given). Every metric is a
-//! [`Metric`]: handlers derive them from their typed outcomes, never from strings, and
+//! Operator metrics as CloudWatch Embedded Metric Format (EMF) log lines: no API call and no
+//! extra latency in the request path. Handlers derive them from their typed outcomes, and
 //! `template.yaml`'s dashboard and alarms are tested against [`Metric::ALL`].
 
 use std::io::Write;
@@ -10,7 +7,6 @@ use std::io::Write;
 pub const NAMESPACE: &str = "SmsOptOut";
 
 crate::named_enum! {
-    /// Every metric the code emits.
     pub enum Metric {
         /// Webhook: an opt-out recorded (new state).
         OptOutsRecorded,
@@ -69,7 +65,6 @@ crate::named_enum! {
 }
 
 impl Metric {
-    /// Its CloudWatch name.
     pub fn name(self) -> &'static str {
         self.as_str()
     }
@@ -111,7 +106,6 @@ impl Metrics {
         self
     }
 
-    /// The EMF JSON line.
     pub fn to_line(&self, timestamp_ms: i64) -> String {
         let mut root = serde_json::Map::new();
         for (name, value) in &self.dimensions {
@@ -140,7 +134,7 @@ impl Metrics {
         serde_json::Value::Object(root).to_string()
     }
 
-    /// Write the line to stdout, where Lambda collects logs. Nothing to write, nothing written.
+    /// To stdout, where Lambda collects logs; nothing when there are no values.
     pub fn emit(&self) {
         if self.values.is_empty() {
             return;

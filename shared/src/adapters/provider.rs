@@ -1,13 +1,7 @@
-//! How the sender works with Vonage ([`ProviderMode`]), and the one small interface to the
-//! provider's side of an opt-out ([`Provider`]): lifting its block before we clear an opt-out.
-//!
-//! The three modes (`short-code-api`, `opt-out-assist`, `self-managed`): who replies to STOP
-//! and HELP, who blocks an opted-out number, and what a resubscribe does in each are in one
-//! table, docs/operations.md "Which mode".
-//!
-//! A trait with a reason: the three modes answer the same question ("may we clear this opt-out,
-//! and what does the provider still do?") in three ways, and the resubscribe route and the
-//! opt-in-by-text flow must not care which.
+//! How the sender works with Vonage ([`ProviderMode`]; what each mode means: docs/operations.md
+//! "Which mode"), and the provider's side of clearing an opt-out ([`Provider`]). A trait because
+//! the three modes answer "may we clear this opt-out, and what does the provider still do?" in
+//! three ways, and the resubscribe route and the opt-in-by-text flow must not care which.
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::vonage::{ManageConfirmation, VonageClient, VonageError};
@@ -31,8 +25,7 @@ crate::named_enum! {
 }
 
 impl ProviderMode {
-    /// `PROVIDER_MODE`; unset means `short-code-api` (what a deployment made before the setting
-    /// existed does).
+    /// `PROVIDER_MODE`; unset means `short-code-api`.
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         match settings.get("PROVIDER_MODE") {
             None => Ok(Self::default()),
@@ -53,7 +46,7 @@ impl ProviderMode {
         self == ProviderMode::SelfManaged
     }
 
-    /// Whether the provider keeps a list of opted-out numbers to reconcile with.
+    /// A list of opted-out numbers to reconcile with.
     pub fn has_opt_out_list(self) -> bool {
         self == ProviderMode::ShortCodeApi
     }
@@ -136,8 +129,7 @@ impl Provider for SelfManaged {
     }
 }
 
-/// The provider for `mode`. `short-code-api` needs the Vonage client (built from
-/// `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL`); the others need nothing.
+/// `short-code-api` needs the Vonage client's settings; the others nothing.
 pub fn from_settings(settings: &Settings) -> Result<std::sync::Arc<dyn Provider>, ConfigError> {
     Ok(match ProviderMode::from_settings(settings)? {
         ProviderMode::ShortCodeApi => {

@@ -1,14 +1,8 @@
-//! Which certificate authorities our outbound HTTPS trusts (DynamoDB, Secrets Manager, Vonage).
-//!
-//! Mozilla's root list, compiled in (`webpki-root-certs`), for every client: the system store is
-//! never read. Why: reading it was most of a cold start. The SDK's client and reqwest each loaded
-//! the system store on their own (a bundle plus a directory of ~150 files), 10-20 ms apiece on
-//! the benchmark machine; the compiled-in list costs no file access and is the same on a laptop,
-//! in CI and in Lambda. All three services present certificates from public CAs on that list.
-//! The trade-off: a private CA (a TLS-intercepting proxy) is not trusted; no Lambda needs one.
-//!
-//! Cryptography is rustls with *ring* everywhere (the SDK, reqwest, JWTs): one stack, and a
-//! bootstrap 1.3 MB smaller than with aws-lc, the SDK's default.
+//! Our outbound HTTPS (DynamoDB, Secrets Manager, Vonage): rustls with *ring*, trusting Mozilla's
+//! roots compiled in (`webpki-root-certs`), never the system store, whose reading took 10-20 ms
+//! per client of each cold start (docs/decisions/0012-bootstrap-size-over-hot-path-speed.md).
+//! All three services present certificates from public CAs on that list; a private CA (a
+//! TLS-intercepting proxy) is not trusted, and no Lambda needs one.
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;

@@ -1,16 +1,6 @@
 //! Many opt-outs at once (reconciliation, import): which to write, decided from the numbers'
-//! current states. The writing is `adapters::store::bulk::apply`, through `Store::record_many`
-//! (the same conditional writes as `Store::record`, so "newest event wins" still has one
-//! implementation).
-//!
-//! The decision, for an opt-out dated D (an undated one counts as the UNIX epoch):
-//! - we hold nothing for the number → write it;
-//! - we hold it as opted out → nothing to do (`AlreadyOptedOut`), whatever the dates;
-//! - we hold it as subscribed by an event older than D → write it (it becomes the state);
-//! - we hold it as subscribed by an event at or after D (a person's later resubscribe) → do
-//!   **not** write it (`OursIsNewer`): only a person's request changes that, and the caller
-//!   reports it. ("Older" and "newer" are [`Event::order`], the order `record` itself uses; at the
-//!   same instant an opt-out would win, so that case is written.)
+//! current states ([`decide`]). The writing is `Store::record_many`, the same conditional writes
+//! as `Store::record`, so "newest event wins" has one implementation.
 
 use crate::domain::event::{Event, State, Status};
 
@@ -18,11 +8,14 @@ use crate::domain::event::{Event, State, Status};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Write,
+    /// Whatever the dates.
     AlreadyOptedOut,
+    /// Subscribed by a newer event ([`Event::order`], what `record` uses): a person's later
+    /// resubscribe, which only a person's request changes; the caller reports it.
     OursIsNewer,
 }
 
-/// See the module documentation.
+/// Write unless the number is opted out already or [`Decision::OursIsNewer`].
 pub fn decide(event: &Event, state: Option<&State>) -> Decision {
     match state {
         None => Decision::Write,

@@ -1,46 +1,26 @@
 //! US business days: the FCC's clock for honouring a revocation ("within 10 business days").
 //!
-//! A business day is a weekday that is not a US federal holiday (5 U.S.C. 6103), as observed by
-//! federal employees:
+//! A business day is a weekday that is not a US federal holiday (5 U.S.C. 6103,
+//! [`observed_holidays`]) as observed by federal employees: a fixed-date holiday on a Saturday
+//! on the Friday before, on a Sunday on the Monday after (Executive Order 11582), so New Year's
+//! Day can be observed on 31 December. One-off closures by executive order are not counted:
+//! fewer holidays only make a due date earlier, never later, the safe direction.
 //!
-//! | holiday | date |
-//! |---|---|
-//! | New Year's Day | 1 January |
-//! | Birthday of Martin Luther King, Jr. | third Monday of January |
-//! | Washington's Birthday (Presidents' Day) | third Monday of February |
-//! | Memorial Day | last Monday of May |
-//! | Juneteenth National Independence Day | 19 June (from 2021) |
-//! | Independence Day | 4 July |
-//! | Labor Day | first Monday of September |
-//! | Columbus Day | second Monday of October |
-//! | Veterans Day | 11 November |
-//! | Thanksgiving Day | fourth Thursday of November |
-//! | Christmas Day | 25 December |
-//!
-//! A fixed-date holiday on a Saturday is observed on the Friday before, on a Sunday on the Monday
-//! after (Executive Order 11582). New Year's Day on a Saturday is therefore observed on Friday
-//! 31 December of the year before (as in 2021 for 1 January 2022).
-//!
-//! Not counted: one-off closures by executive order (a day of mourning, an extra Christmas Eve).
-//! Counting fewer holidays only makes a due date earlier, never later: the safe direction.
-//!
-//! **Which day a message was received on.** The company's business days are US days, so a
-//! receipt instant is read as a date in US Eastern time, taken as UTC−5 all year (no time zone
+//! A receipt instant is read as a date in US Eastern time, taken as UTC−5 all year (no time zone
 //! database in a 6 MB Lambda): during daylight saving time that reads an hour early, which can
-//! only move the receipt day (and the due date) earlier. See [`receipt_day`].
+//! only move the receipt day (and the due date) earlier.
 
 use time::{Date, Duration, Month, OffsetDateTime, UtcOffset, Weekday};
 
 /// The offset receipt instants are read in (US Eastern standard time).
 pub const RECEIPT_OFFSET_HOURS: i8 = -5;
 
-/// The US day an instant falls on, for the business-day clock (see the module documentation).
+/// The US day an instant falls on, for the business-day clock (module docs).
 pub fn receipt_day(at: OffsetDateTime) -> Date {
     let offset = UtcOffset::from_hms(RECEIPT_OFFSET_HOURS, 0, 0).unwrap_or(UtcOffset::UTC);
     at.to_offset(offset).date()
 }
 
-/// Whether `date` is a Saturday or a Sunday.
 pub fn is_weekend(date: Date) -> bool {
     matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday)
 }
@@ -56,14 +36,12 @@ pub fn holiday(date: Date) -> Option<&'static str> {
         .map(|(_, name)| name)
 }
 
-/// Whether `date` is a business day: a weekday and no observed federal holiday.
 pub fn is_business_day(date: Date) -> bool {
     !is_weekend(date) && holiday(date).is_none()
 }
 
-/// The `n`th business day after `date` (`date` itself never counts, whatever it is): with
-/// `n = 10`, the last day of the FCC's window for a revocation received on `date`. `None` only
-/// past the end of the calendar (year 9999).
+/// The `n`th business day after `date` (never `date` itself): with `n = 10`, the last day of the
+/// FCC's window for a revocation received on `date`. `None` only past the year 9999.
 pub fn add_business_days(date: Date, n: u32) -> Option<Date> {
     let mut day = date;
     let mut left = n;
@@ -133,7 +111,7 @@ fn observed(date: Date) -> Date {
     }
 }
 
-/// The `n`th (1-based) `weekday` of `month`.
+/// 1-based.
 fn nth_weekday(year: i32, month: Month, weekday: Weekday, n: u8) -> Option<Date> {
     let first = Date::from_calendar_date(year, month, 1).ok()?;
     let ahead =
@@ -143,7 +121,6 @@ fn nth_weekday(year: i32, month: Month, weekday: Weekday, n: u8) -> Option<Date>
     ))
 }
 
-/// The last `weekday` of `month`.
 fn last_weekday(year: i32, month: Month, weekday: Weekday) -> Option<Date> {
     let last = Date::from_calendar_date(year, month, month.length(year)).ok()?;
     let back =

@@ -1,9 +1,6 @@
-//! The time an invocation may still use: one [`Deadline`] type for every "finish by", made from
-//! the Lambda context's deadline or from a budget when there is none (tests, local runs).
-//!
-//! Arithmetic is on the time left, counted from now: a deadline in the past has nothing left, a
-//! reserve taken from it never puts it before now, and time added to it counts from now too (so
-//! a passed deadline plus a reserve is now plus the reserve).
+//! The time an invocation may still use: one [`Deadline`] type for every "finish by"
+//! (docs/decisions/0003-one-retry-loop-and-one-deadline.md). Arithmetic is on the time left,
+//! counted from now, so a reserve never puts a deadline before now.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
@@ -13,7 +10,6 @@ use time::OffsetDateTime;
 /// the time of the request.
 pub const MIN_LEFT_AT_START: Duration = Duration::from_secs(3);
 
-/// A point in monotonic time by which work must be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Deadline(Instant);
 
@@ -45,7 +41,7 @@ impl Deadline {
         (epoch_ms > 0 && left > min_left).then(|| Self::after(left))
     }
 
-    /// Time left (zero once past).
+    /// Zero once past.
     pub fn remaining(self) -> Duration {
         self.0.saturating_duration_since(Instant::now())
     }
@@ -64,7 +60,7 @@ impl Deadline {
         self.0
     }
 
-    /// The deadline on the wall clock (UTC, to the millisecond as [`crate::domain::timestamp::now`]).
+    /// UTC, to the millisecond as [`crate::domain::timestamp::now`].
     pub fn wall_clock(self) -> OffsetDateTime {
         crate::domain::timestamp::now()
             + time::Duration::try_from(self.remaining()).unwrap_or(time::Duration::ZERO)

@@ -55,8 +55,7 @@ impl EventKind {
             | EventKind::ReviewDecision => None,
         }
     }
-    /// Tie-break between events stamped with the same instant: the opt-out wins, because texting
-    /// someone who said stop is the worse mistake.
+    /// Tie-break between events of the same instant (module docs).
     fn rank(self) -> char {
         match self {
             EventKind::OptOut => '1',
@@ -72,7 +71,7 @@ pub struct Event {
     pub msisdn: Msisdn,
     pub kind: EventKind,
     pub event_id: String,
-    /// When the event happened (the person's message, their consent): decides which event is newest.
+    /// When it happened (the person's message, their consent): decides which event is newest.
     pub occurred_at: OffsetDateTime,
     pub received_at: OffsetDateTime,
     /// Where it came from, with its evidence.
@@ -80,7 +79,6 @@ pub struct Event {
 }
 
 impl Event {
-    /// The event a history entry records.
     pub fn from_history(msisdn: Msisdn, entry: &HistoryEntry) -> Event {
         Event {
             msisdn,
@@ -92,8 +90,7 @@ impl Event {
         }
     }
 
-    /// The ordering key: time first, then kind (opt-out wins a tie), then id (deterministic).
-    /// Fixed-width timestamps make string order equal event order.
+    /// The ordering key (module docs); fixed-width timestamps make string order event order.
     pub fn order(&self) -> String {
         format!(
             "{}#{}#{}",
@@ -114,12 +111,11 @@ crate::named_enum! {
         Superseded,
         /// This event id was recorded before; nothing changed.
         Duplicate,
-        /// History appended for a kind that never changes the state ([`EventKind::status`] is none).
+        /// History appended for a kind that never changes the state.
         Noted,
     }
 }
 
-/// The current state of one number.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct State {
     pub msisdn: String,
@@ -146,14 +142,13 @@ pub struct HistoryEntry {
     /// `source` and `details`.
     #[serde(flatten)]
     pub origin: Origin,
-    /// Whether this event set the state when it was recorded (false: a newer event already had).
+    /// Whether this event set the state when recorded.
     pub applied: bool,
     /// Its [`Event::order`] as recorded.
     #[serde(skip)]
     pub order: String,
 }
 
-/// One entry of the opted-out list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OptedOut {
     pub msisdn: String,
@@ -161,18 +156,16 @@ pub struct OptedOut {
     pub since: OffsetDateTime,
 }
 
-/// Of the numbers an input may mean (`Msisdn::readings`, never empty), each with what we found
-/// for it, the one to answer for: the lowest `rank` (see [`state_rank`]), the first of equals
-/// (the strict reading). Every read route (status, send-time check, evidence) answers this way,
-/// so no route says "may send" while another reading of the same input is opted out.
+/// Of the readings of an input (`Msisdn::readings`), each with what we found for it, the one to
+/// answer for: the lowest `rank`, the first (strict) of equals. Every read route answers this
+/// way, so none says "may send" while another reading of the same input is opted out.
 pub fn pick_reading<T>(found: Vec<(Msisdn, T)>, rank: impl Fn(&T) -> u8) -> Option<(Msisdn, T)> {
-    // `min_by_key` keeps the first of equals, so the strict reading wins a tie.
+    // `min_by_key` keeps the first of equals.
     let best = (0..found.len()).min_by_key(|&i| rank(&found[i].1))?;
     found.into_iter().nth(best)
 }
 
-/// The rank [`pick_reading`] uses for a state: an opted-out one first (never say "may send"
-/// while a reading is opted out), then one we hold a record of, then none.
+/// The rank [`pick_reading`] uses for a state: opted out first, then any record, then none.
 pub fn state_rank(state: Option<&State>) -> u8 {
     match state {
         Some(s) if s.status == Status::OptedOut => 0,

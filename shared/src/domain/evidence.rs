@@ -1,14 +1,8 @@
-//! The evidence file for one number: everything we hold under it, oldest first, the current
-//! state, and a check that the state is the one the history implies. Pure: the store reads the
-//! number's partition and hands over each item typed ([`Read`]) and as stored (JSON), so the API
-//! route and the admin command build the same file. An item of a family this version does not
-//! know is kept too, as stored, with whatever `*_at` times it carries.
-//!
-//! **The check.** The state must be set by the history entry with the greatest order among
-//! those whose kind sets a state ([`EventKind::status`]): that is the one rule every write goes
-//! through (`Store::record`). Anything else is flagged: a state naming another event or status
-//! (`mismatch`), a state-setting history with no state (`history_without_state`), a state with
-//! no state-setting history (`state_without_history`).
+//! The evidence file for one number: everything we hold under it (items of unknown families
+//! too, as stored), oldest first, the current state, and a check ([`CheckResult`]) that the
+//! state is set by the state-setting history entry with the greatest order, the one rule every
+//! write goes through (`Store::record`). Pure, so the API route and the admin command build the
+//! same file from the items the store hands over.
 
 use crate::domain::event::{EventKind, HistoryEntry, State, Status};
 use crate::domain::origin::Origin;
@@ -22,10 +16,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use time::OffsetDateTime;
 
-/// One table item as JSON (attribute name to value), as stored.
+/// One table item as JSON, as stored.
 pub type Item = Map<String, Value>;
 
-/// One item under the number: its sort key, what it reads as, and the item as stored.
 #[derive(Debug, Clone)]
 pub struct Stored {
     pub sk: String,
@@ -33,7 +26,6 @@ pub struct Stored {
     pub item: Item,
 }
 
-/// What an item under a number reads as.
 #[derive(Debug, Clone)]
 pub enum Read {
     State {
@@ -55,23 +47,19 @@ pub enum Read {
     Other,
 }
 
-/// The evidence file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvidenceFile {
-    /// E.164 digits.
     pub msisdn: String,
     pub generated_at: String,
-    /// The state item, if any.
     pub state: Option<CurrentState>,
     pub check: StateCheck,
     /// Every other item under the number, oldest first.
     pub timeline: Vec<Entry>,
 }
 
-/// The current state, as the state item holds it.
+/// As the state item holds it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CurrentState {
-    /// `opted_out` or `subscribed`.
     pub status: String,
     pub since: Option<String>,
     pub event_id: Option<String>,
@@ -79,7 +67,6 @@ pub struct CurrentState {
     pub updated_at: Option<String>,
 }
 
-/// Whether the state is the one the history implies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StateCheck {
     pub result: CheckResult,
@@ -108,21 +95,16 @@ crate::named_enum! {
     }
 }
 
-/// The item families under a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
     /// A history entry.
     Event,
-    /// A reply to an inbound message.
     Reply,
-    /// A review.
     Review,
-    /// Anything else (kept as stored).
     Other,
 }
 
-/// One item of the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
     /// The time it is ordered by: the event time for history, else the earliest `*_at` time.
@@ -139,9 +121,7 @@ pub struct Entry {
     pub summary: String,
     /// Every time the item carries (`event_at`, `received_at`, `claimed_at`, `sent_at`, `due` ...).
     pub times: BTreeMap<String, String>,
-    /// The sort key.
     pub sk: String,
-    /// The item as stored, every attribute.
     pub item: Item,
     /// The history entry's order, for sorting and the check.
     #[serde(skip)]
@@ -166,7 +146,7 @@ pub fn record_rank(items: &[Stored]) -> u8 {
     }
 }
 
-/// Build the evidence file of `msisdn` from every item under it (any order).
+/// From every item under `msisdn`, in any order.
 pub fn build(msisdn: &str, items: Vec<Stored>, now: OffsetDateTime) -> EvidenceFile {
     let mut state = None;
     let mut timeline = Vec::with_capacity(items.len());
@@ -298,8 +278,7 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
 /// undated items last; then history before replies and reviews, then by order or sort key.
 fn compare(a: &Entry, b: &Entry) -> Ordering {
     let time = |e: &Entry| e.at.as_deref().and_then(timestamp::parse_rfc3339);
-    let (ta, tb) = (time(a), time(b));
-    let by_time = match (ta, tb) {
+    let by_time = match (time(a), time(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,

@@ -1,12 +1,7 @@
-//! The inbound SMS webhook: turning whatever Vonage sent into one [`InboundSms`].
-//!
-//! Vonage delivers an inbound SMS in four shapes (docs/vonage.md):
-//! the SMS API as a GET query string, a POST form body or a POST JSON body, and the Messages API
-//! as POST JSON. Parsing is split in two steps because signatures are checked on the raw
-//! parameters, before any field is interpreted:
-//! 1. [`extract`]: method + content type + query + body -> [`RawInbound`] (the parameters exactly
-//!    as signed, or the Messages API JSON and its raw body);
-//! 2. [`RawInbound::interpret`]: the checked parameters -> [`InboundSms`].
+//! Whatever Vonage sent (a GET query, a POST form or JSON body, Messages API JSON: docs/vonage.md)
+//! as one [`InboundSms`], in two steps because signatures are checked on the raw parameters
+//! before any field is interpreted: [`extract`] gives the [`RawInbound`] parameters exactly as
+//! signed, [`RawInbound::interpret`] reads them.
 
 use crate::domain::msisdn::Msisdn;
 use crate::domain::timestamp;
@@ -15,17 +10,14 @@ use time::OffsetDateTime;
 crate::named_enum! {
     /// Which Vonage API delivered the message.
     pub enum Api {
-        /// The SMS API inbound webhook (`msisdn`, `to`, `messageId`, ...).
         #[strum(serialize = "sms-api")]
         Sms,
-        /// The Messages API inbound SMS (`from`, `to`, `message_uuid`, ...).
         #[strum(serialize = "messages-api")]
         Messages,
     }
 }
 
 crate::named_enum! {
-    /// How the request carried it.
     #[strum(serialize_all = "kebab-case")]
     pub enum Encoding {
         GetQuery,
@@ -34,7 +26,7 @@ crate::named_enum! {
     }
 }
 
-/// Why a request is not an inbound message we can read. Always answered with 400.
+/// Why a request is not an inbound message we can read: always 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     #[error("the request carries no message: send the SMS API fields as a query string, a form body or a JSON body")]
@@ -51,10 +43,10 @@ pub enum ParseError {
     Invalid { field: &'static str, reason: String },
 }
 
-/// Parameters as received, before interpretation. Signature checks run on this.
+/// Parameters as received, before interpretation: the signature input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawInbound {
-    /// SMS API: every parameter as a string, in the order received (signature input).
+    /// SMS API: every parameter as a string, in the order received.
     Sms {
         params: Vec<(String, String)>,
         encoding: Encoding,
@@ -63,46 +55,40 @@ pub enum RawInbound {
     Messages { json: serde_json::Value },
 }
 
-/// An inbound SMS, whichever API and encoding brought it.
+/// An inbound SMS, whichever API and encoding brought it (fields: docs/vonage.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundSms {
     /// The sender.
     pub msisdn: Msisdn,
     /// Our short code or number the person texted.
     pub to: String,
-    /// Vonage's id for the message: the idempotency key (`messageId` or `message_uuid`).
+    /// Vonage's id for the message: the idempotency key.
     pub message_id: String,
-    /// The text; empty for binary messages.
+    /// Empty for binary messages.
     pub text: String,
-    /// When Vonage says the message was sent (`message-timestamp` / `timestamp`), if given and valid.
+    /// When Vonage says the message was sent, if given and valid.
     pub sent_at: Option<OffsetDateTime>,
     pub api: Api,
     pub encoding: Encoding,
     /// SMS API `type`: `text`, `unicode` or `binary`.
     pub message_type: Option<String>,
-    /// `concat-part` of a multipart message (numbered from 1), `None` for a single-part one.
+    /// Numbered from 1; `None` for a single-part message.
     pub concat_part: Option<u32>,
-    /// Messages API `channel`; `sms` for the SMS API.
+    /// `sms` for the SMS API.
     pub channel: String,
 }
 
 impl InboundSms {
-    /// Whether the text should be checked for an opt-out keyword at all.
-    ///
-    /// Binary messages carry no text. Of a multipart message only the first part is checked: a
-    /// person who starts a long message with "STOP ..." is opting out, while a later part that
-    /// happens to begin with "stop" is the middle of a sentence. Other channels (WhatsApp, ...)
-    /// reaching this SMS webhook are acknowledged and ignored.
+    /// Whether the text is checked for an opt-out keyword at all: binary messages carry no text;
+    /// of a multipart message only the first part counts (a later part beginning with "stop" is
+    /// mid-sentence); other channels (WhatsApp, ...) are acknowledged and ignored.
     pub fn is_keyword_candidate(&self) -> bool {
         self.channel == "sms"
             && self.message_type.as_deref() != Some("binary")
             && self.concat_part.is_none_or(|part| part == 1)
     }
-}
 
-impl InboundSms {
-    /// A later part (`concat-part` > 1) of a multipart SMS: the middle of a sentence, read only
-    /// for revocation phrases and review cues.
+    /// A later part of a multipart SMS: read only for revocation phrases and review cues.
     pub fn is_continuation(&self) -> bool {
         self.channel == "sms"
             && self.message_type.as_deref() != Some("binary")
@@ -110,7 +96,7 @@ impl InboundSms {
     }
 }
 
-/// Step 1: find the parameters in the request. `content_type` is the raw header value.
+/// Step 1: find the parameters in the request (`content_type`: the raw header value).
 pub fn extract(
     method: &str,
     content_type: Option<&str>,
@@ -153,12 +139,7 @@ pub fn extract(
             ParseError::BadJson(e.to_string())
         }
     })?;
-    // serde_json keeps the last of two equal keys; two readers could then see two messages.
-    for (i, (key, _)) in entries.iter().enumerate() {
-        if entries[..i].iter().any(|(k, _)| k == key) {
-            return Err(ParseError::Repeated(truncate(key, 40)));
-        }
-    }
+    refuse_repeats(&entries)?;
     if entries
         .iter()
         .any(|(k, _)| k == "message_uuid" || k == "channel")
@@ -167,11 +148,10 @@ pub fn extract(
             json: serde_json::Value::Object(entries.into_iter().collect()),
         });
     }
-    // SMS API JSON: every value is a string in Vonage's payloads; numbers and booleans are
-    // accepted in their JSON spelling so a signature over them still matches. Objects and arrays
-    // are ignored unless they sit in a field we read: a field Vonage or a proxy adds must never
-    // make us refuse a STOP. They are also left out of the signature input, since Vonage
-    // documents no flat spelling of them.
+    // SMS API JSON: Vonage sends strings; numbers and booleans are taken in their JSON spelling
+    // so a signature over them still matches. Objects and arrays are ignored (and left out of
+    // the signature input: Vonage documents no flat spelling) unless in a field we read: a field
+    // Vonage or a proxy adds must never make us refuse a STOP.
     let mut params = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         let value = match value {
@@ -212,8 +192,8 @@ const SMS_FIELDS_READ: &[&str] = &[
     "sig",
 ];
 
-/// A JSON object's members in body order, repeated keys included (a `serde_json::Map` would
-/// silently keep the last one).
+/// A JSON object's members in body order, repeated keys included (a `serde_json::Map` keeps the
+/// last one).
 struct JsonObject(Vec<(String, serde_json::Value)>);
 
 impl<'de> serde::Deserialize<'de> for JsonObject {
@@ -239,13 +219,23 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
     }
 }
 
+/// A repeated field would let two readers see two different messages.
+fn refuse_repeats<V>(pairs: &[(String, V)]) -> Result<(), ParseError> {
+    for (i, (key, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(k, _)| k == key) {
+            return Err(ParseError::Repeated(truncate(key, 40)));
+        }
+    }
+    Ok(())
+}
+
 fn form_pairs(input: &[u8]) -> Vec<(String, String)> {
     // serde_urlencoded decodes `+` and %XX and keeps order and repeats; invalid UTF-8 is replaced.
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(input).unwrap_or_default()
 }
 
 impl RawInbound {
-    /// The API this request claims to come from (for choosing the signature scheme).
+    /// The API this request claims to come from.
     pub fn api(&self) -> Api {
         match self {
             RawInbound::Sms { .. } => Api::Sms,
@@ -253,7 +243,6 @@ impl RawInbound {
         }
     }
 
-    /// Step 2: read the fields.
     pub fn interpret(&self) -> Result<InboundSms, ParseError> {
         match self {
             RawInbound::Sms { params, encoding } => interpret_sms(params, *encoding),
@@ -266,12 +255,7 @@ fn interpret_sms(
     params: &[(String, String)],
     encoding: Encoding,
 ) -> Result<InboundSms, ParseError> {
-    // A repeated field would let two readers see two different messages; refuse it.
-    for (i, (key, _)) in params.iter().enumerate() {
-        if params[..i].iter().any(|(k, _)| k == key) {
-            return Err(ParseError::Repeated(truncate(key, 40)));
-        }
-    }
+    refuse_repeats(params)?;
     let get = |name: &str| {
         params
             .iter()
@@ -371,8 +355,8 @@ fn checked_id(field: &'static str, id: &str) -> Result<String, ParseError> {
     }
 }
 
-/// `to` (already trimmed and non-blank) kept to 32 characters, without the white space a cut may
-/// leave at the end, so that parsing what we keep gives it back unchanged.
+/// `to` kept to 32 characters, without white space a cut may leave at the end, so that parsing
+/// what we keep gives it back unchanged.
 fn short_code(to: &str) -> String {
     truncate(to, 32).trim_end().to_string()
 }

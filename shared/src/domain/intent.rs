@@ -1,22 +1,9 @@
-//! What an inbound text asks for: an opt-out, help, an opt-in, a person's review, or nothing we
-//! act on.
-//!
-//! The order of the rules is the order of precedence, and it leans towards the opt-out:
-//!
-//! 1. an **opt-out keyword** ([`KeywordRules`]: STOP and the others, whole message or leading);
-//! 2. a **clear revocation phrase** ([`revocation`]: "please stop texting me", "wrong number"
-//!    ...), honoured as an opt-out like a keyword;
-//! 3. **HELP** or **INFO** as the whole message (CTIA's help words): a HELP reply is owed;
-//! 4. an **opt-in word** as the whole message: `START` and `UNSTOP` by default, configurable
-//!    (`OPT_IN_WORDS`). `YES` only if configured: a person answers "yes" to many questions, and
-//!    reading one as consent would be a wrongful resubscribe;
-//! 5. a **review cue** ([`ReviewCues`], `REVIEW_CUES`): a word that may carry a revocation
-//!    ("spam", "remove", "don't stop" ...); a person decides, the state is not touched;
-//! 6. anything else: nothing to do.
-//!
-//! Help and opt-in words are matched as the keyword rules match them (case, accents,
-//! punctuation and symbols around the word ignored), and only as the whole message: "help me"
-//! or "start over" are not.
+//! What an inbound text asks for. The rules, in order of precedence (it leans towards the
+//! opt-out), are docs/api.md "What a text asks for": an opt-out keyword ([`KeywordRules`]), a
+//! clear revocation phrase ([`revocation`]), HELP or INFO, an opt-in word, a review cue
+//! ([`ReviewCues`]), else nothing. Help and opt-in words count only as the whole message ("start
+//! over" is not one). `YES` is an opt-in word only if configured: a person answers "yes" to many
+//! questions, and reading one as consent would be a wrongful resubscribe.
 
 use crate::domain::keywords::{match_key, KeywordRules};
 use crate::domain::revocation::{self, ReviewCues};
@@ -27,7 +14,7 @@ pub enum Intent {
     OptOut {
         keyword: String,
     },
-    /// A clear revocation in other words; `phrase` is the canonical phrase of the matched row.
+    /// A clear revocation in other words (the matched row's canonical phrase).
     Revocation {
         phrase: String,
     },
@@ -37,26 +24,23 @@ pub enum Intent {
     OptIn {
         keyword: String,
     },
-    /// Neither of the above, but a revocation cue: a person must decide.
+    /// A revocation cue: a person must decide.
     ReviewCue {
         cue: String,
     },
     Other,
 }
 
-/// The help words CTIA names.
+/// CTIA's.
 const HELP_WORDS: &[&str] = &["help", "info"];
-/// The opt-in words when none are configured.
 pub const DEFAULT_OPT_IN_WORDS: &str = "START,UNSTOP";
 
-/// The rules for reading an inbound text: opt-out keywords, revocation phrases, help words,
-/// opt-in words, review cues.
+/// The rules for reading an inbound text.
 #[derive(Debug, Clone)]
 pub struct IntentRules {
     pub opt_out: KeywordRules,
-    /// Match keys of the opt-in words.
+    /// Match keys.
     opt_in: Vec<String>,
-    /// What sends a message to review (`REVIEW_CUES`; the default list unless configured).
     pub review_cues: ReviewCues,
 }
 
@@ -89,13 +73,12 @@ impl IntentRules {
         }
     }
 
-    /// The same rules with other review cues.
     pub fn with_review_cues(mut self, review_cues: ReviewCues) -> Self {
         self.review_cues = review_cues;
         self
     }
 
-    /// The opt-in words in effect, upper case (for documentation and logs).
+    /// Upper case.
     pub fn opt_in_words(&self) -> Vec<String> {
         self.opt_in.iter().map(|w| w.to_uppercase()).collect()
     }
@@ -123,9 +106,8 @@ impl IntentRules {
         self.review_cue(&key)
     }
 
-    /// A later part of a multipart message (`concat-part` > 1): the middle of a sentence, so the
-    /// whole-message and leading-word rules (keywords, HELP, opt-in) do not apply, but a
-    /// revocation phrase or a review cue inside it still counts.
+    /// A later part of a multipart message is mid-sentence: only a revocation phrase or a review
+    /// cue inside it counts.
     pub fn classify_continuation(&self, text: &str) -> Intent {
         let key = match_key(text);
         if let Some(found) = revocation::phrase_in_key(&key, false) {

@@ -1,13 +1,8 @@
-//! The cryptography behind `jsonwebtoken`: the HMAC family only (HS256, HS384, HS512), from the
-//! `hmac` and `sha2` crates we already use for Vonage's `sig`.
-//!
-//! Why not one of the library's own backends: Vonage signs Messages API webhooks with HS256 and
-//! nothing else, and both backends link every algorithm the library knows (RSA, ECDSA, EdDSA),
-//! which was hundreds of KB of each bootstrap. Everything else (parsing the token, the header,
-//! base64url, claims, algorithm checks) stays the library's. [`install`] must run before any
-//! `jsonwebtoken` call: [`crate::domain::signature`] and the test kit's sample-event signing
-//! (`testkit::sample_events`) call it, and a token of an algorithm outside the family is an
-//! error here, never a panic.
+//! The cryptography behind `jsonwebtoken`: HS256/384/512 only, from the `hmac` and `sha2` crates
+//! we use for Vonage's `sig`. Vonage signs with HS256 alone, and the library's own backends link
+//! RSA, ECDSA and EdDSA, hundreds of KB of each bootstrap
+//! (docs/decisions/0012-bootstrap-size-over-hot-path-speed.md). [`install`] must run before any
+//! `jsonwebtoken` call; another algorithm is an error here, never a panic.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};

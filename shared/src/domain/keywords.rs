@@ -1,51 +1,18 @@
-//! Which inbound texts are opt-outs.
+//! Which inbound texts are opt-outs (rule 1 of docs/api.md "What a text asks for"): the
+//! [`match_key`] is **the whole message** `STOP`, `STOPALL`, `STOP ALL`, `UNSUBSCRIBE`, `CANCEL`,
+//! `END`, `QUIT`, `REVOKE`, `OPTOUT`, `OPT OUT` (CTIA's words, the FCC's 2024 TCPA order's, common
+//! provider additions) or a configured extra word; or it **starts with** the word `STOP`,
+//! `STOPALL`, `UNSUBSCRIBE`, `REVOKE` or `OPT OUT` ("STOP.Thanks"; not "Stopwatch"). Never by
+//! substring.
 //!
-//! # Rules
+//! A word is a run of letters and digits. Decisions, each a row of the test table: a hyphen
+//! separates ("stop-it" is an opt-out: where a rule could go either way it leans towards the
+//! opt-out), a digit belongs to its word ("stop2" is not `stop`), symbols and emoji around the
+//! text are trimmed ("STOP 🛑"). Accents are folded ("Stöp"): honouring more opt-outs is the safer
+//! side legally, and no keyword becomes another ordinary word by losing its accents.
 //!
-//! A message is an opt-out when, after normalisation (see below), it is
-//!
-//! 1. **the whole message** one of: `STOP`, `STOPALL`, `STOP ALL`, `UNSUBSCRIBE`, `CANCEL`, `END`,
-//!    `QUIT`, `REVOKE`, `OPTOUT`, `OPT OUT`, `OPT-OUT` (CTIA universal words, the words the FCC's
-//!    2024 TCPA order names, and common provider additions), or a configured extra word
-//!    ([`KeywordRules::with_extra_words`], e.g. `ARRET`, `TD` for Canada); or
-//! 2. **starts with** `STOP`, `STOPALL`, `UNSUBSCRIBE`, `REVOKE` or `OPT OUT` followed by other
-//!    words: "Stop texting me", "STOP please", "stop, please", "Stop,please", "STOP.Thanks",
-//!    "Unsubscribe me". `OPTOUT` and `OPT-OUT` are the same word as `OPT OUT` and work as
-//!    prefixes too ("Opt-out now"). The first word must be the keyword exactly, so "Stopping" and
-//!    "Stopwatch" are not opt-outs. `STOP ALL …` reports `STOPALL`, other `STOP …` reports `STOP`.
-//!
-//! **Words.** A word is a run of letters and digits; everything else (white space, punctuation,
-//! symbols, emoji) separates words, for both rules. So "Stop,please" is the words `stop please`,
-//! "STOP!No more texts" is `stop no more texts`, and "OPT.OUT" is `opt out`. Decisions, each a
-//! row of the test table: a hyphen separates words like any punctuation, so "stop-it" and
-//! "stop-motion" are opt-outs (a rule that could go either way leans towards honouring the
-//! opt-out), while "Non-stop" and "Don't stop." are not (their first word is not a keyword); an
-//! apostrophe splits too ("don't" is `don t`), which changes nothing for a keyword rule that
-//! only looks at the first words; a digit belongs to its word ("stop2" is not `stop`).
-//!
-//! `CANCEL`, `END`, `QUIT` and configured extras count only as the whole message: "Cancel my
-//! appointment", "The end", "quit it", "WEEKEND" and "Don't stop" are not opt-outs. Matching is
-//! never by substring.
-//!
-//! The canonical keyword returned is upper case: `STOP`, `STOPALL` (also for `STOP ALL`),
-//! `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`, `REVOKE`, `OPT OUT` (also for `OPTOUT` and `OPT-OUT`),
-//! or the configured extra word, upper-cased after normalisation (`ARRET`).
-//!
-//! # Normalisation and decisions
-//!
-//! [`normalize`]: Unicode NFKC (full-width `ＳＴＯＰ` → `stop`), lower case, invisible format
-//! characters (zero-width space/joiners, word joiner, BOM, soft hyphen) removed, inner white space
-//! runs collapsed to one space, and everything that is not a letter or digit trimmed from both
-//! ends. The trimmed "punctuation" deliberately includes symbols and emoji: "STOP 🛑", "🛑STOP",
-//! "¡STOP!" and "'Stop'" are opt-outs. Spaced-out letters ("S T O P") are not.
-//!
-//! Diacritics: NFKC keeps accents, so on top of [`normalize`] the matcher folds them (canonical
-//! decomposition, combining marks dropped). "Arrêt" matches a configured `ARRET`, and "Stöp" or
-//! "ÉND" count as opt-outs. Honouring more opt-outs is the safer side legally; no keyword turns
-//! into a different ordinary word by losing its accents.
-//!
-//! Cost: one normalisation per message (a single allocation for ASCII text, which skips NFKC and
-//! folding), then comparisons against a handful of short strings; no regex.
+//! One normalisation per message (a single allocation for ASCII text), then a handful of string
+//! comparisons; no regex.
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -77,13 +44,9 @@ const PREFIX_WORDS: &[(&str, &str)] = &[
 const PREFIX_PAIRS: &[(&str, &str, &str)] =
     &[("opt", "out", "OPT OUT"), ("stop", "all", "STOPALL")];
 
-/// Normalise a message for keyword matching: Unicode NFKC, fold case (lower-case after NFKC), trim white
-/// space and surrounding punctuation, collapse inner white space runs to one space.
-///
-/// Details: "surrounding punctuation" is every character that is not alphanumeric, so symbols and
-/// emoji at either end are trimmed too; punctuation inside the text is kept ("stop, please").
-/// Invisible format characters (U+00AD, U+200B–U+200D, U+2060, U+FEFF) are removed everywhere.
-/// Case is folded per character (`char::to_lowercase`), which ignores Greek final-sigma context.
+/// Normalise a message: NFKC, lower case (per `char`, no Greek final-sigma context), invisible
+/// format characters (U+00AD, U+200B–U+200D, U+2060, U+FEFF) removed, inner white space runs
+/// collapsed to one space, everything not alphanumeric trimmed from both ends.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     if text.is_ascii() {
@@ -99,8 +62,8 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// Appends `chars` to `out` without invisible characters, with white space runs collapsed to
-/// one space and no leading white space (a trailing space is removed by [`trim_in_place`]).
+/// Appends `chars` without invisible characters and leading white space, runs collapsed (a
+/// trailing space is left to [`trim_in_place`]).
 fn push_collapsed(out: &mut String, chars: impl Iterator<Item = char>) {
     let mut pending_space = false;
     for c in chars {
@@ -119,7 +82,6 @@ fn push_collapsed(out: &mut String, chars: impl Iterator<Item = char>) {
     }
 }
 
-/// Removes non-alphanumeric characters from both ends without reallocating.
 fn trim_in_place(s: &mut String) {
     let end = s.trim_end_matches(|c: char| !c.is_alphanumeric()).len();
     s.truncate(end);
@@ -149,7 +111,6 @@ pub fn match_key(text: &str) -> String {
     words(&folded)
 }
 
-/// The words of `text` (maximal runs of alphanumeric characters) joined by single spaces.
 fn words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split(|c: char| !c.is_alphanumeric()) {
@@ -167,16 +128,13 @@ fn words(text: &str) -> String {
 /// Opt-out keyword rules: the built-in words plus configured whole-message extras.
 #[derive(Debug, Clone, Default)]
 pub struct KeywordRules {
-    /// Extra whole-message words: (match key, canonical upper-case keyword). Few entries, so a
-    /// linear scan is cheaper than hashing.
+    /// (match key, canonical upper-case keyword); few, so a linear scan beats hashing.
     extra: Vec<(String, String)>,
 }
 
 impl KeywordRules {
-    /// Built-in words plus extra whole-message opt-out words from configuration (e.g. "ARRET" for
-    /// Canadian French), normalised the same way; blank entries ignored.
-    ///
-    /// Entries that are already built-in words or that repeat an earlier entry are ignored.
+    /// Built-in words plus extra whole-message words from configuration (e.g. "ARRET"); blank,
+    /// built-in and repeated entries ignored.
     pub fn with_extra_words<I, S>(extra: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -202,7 +160,7 @@ impl KeywordRules {
         Self::with_extra_words(value.split(','))
     }
 
-    /// Some(canonical keyword, upper-case, e.g. "STOP", "OPT OUT", "ARRET") when the message is an opt-out.
+    /// The canonical upper-case keyword ("STOP", "OPT OUT", "ARRET") when the text is an opt-out.
     pub fn opt_out_keyword(&self, text: &str) -> Option<String> {
         let key = match_key(text);
         if key.is_empty() {
@@ -218,7 +176,6 @@ impl KeywordRules {
     }
 }
 
-/// The canonical keyword when the first word(s) of a multi-word `key` are a prefix keyword.
 fn prefix_keyword(key: &str) -> Option<&'static str> {
     let mut words = key.split(' ');
     let first = words.next()?;

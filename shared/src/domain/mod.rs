@@ -1,9 +1,7 @@
 //! The domain: pure functions and types, no AWS and no I/O.
 
-/// An enum whose values have names: the same in the table, the API, logs and settings. Written
-/// once, in strum's attributes; the macro derives the rest (strum's `IntoStaticStr`,
-/// `EnumString`, `VariantArray`, and `Debug`, `Clone`, `Copy`, `PartialEq`, `Eq`, `Hash`) and
-/// gives it `as_str`, `parse`, `ALL` and serde by name.
+/// An enum whose values have names, the same in the table, the API, logs and settings, written
+/// once in strum's attributes; it gets `as_str`, `parse`, `ALL` and serde by name.
 #[macro_export]
 macro_rules! named_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {

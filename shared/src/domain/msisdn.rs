@@ -1,50 +1,15 @@
 //! Phone numbers ("MSISDNs"), normalised to E.164 digits without the `+`, and masked in logs.
+//! [`Msisdn`] is the only way a number enters storage:
 //!
-//! [`Msisdn`] is the only way a number enters storage. There are two ways to make one:
+//! - [`Msisdn::from_provider`] for numbers Vonage sends: lenient (7 to 15 ASCII digits, first not
+//!   0, optional `+`), because a STOP must never be dropped for an unusual number.
+//! - [`Msisdn::parse`] for what a person types on the website: valid per libphonenumber's
+//!   metadata (docs/decisions/0010-phone-number-library.md), so typos are caught before Vonage
+//!   sees them; no letters or extensions: the number must be reachable by SMS as written.
 //!
-//! - [`Msisdn::from_provider`] for numbers Vonage sends (webhook `msisdn`/`from`, its opt-out list).
-//!   Deliberately lenient: 7 to 15 ASCII digits, first digit not 0, optional leading `+`. A STOP
-//!   must never be dropped because the number looks unusual (new ranges, fictional test numbers).
-//! - [`Msisdn::parse`] for what a person types on the website. Strict: the number must be *valid*
-//!   according to libphonenumber's metadata (the `rlibphonenumber` crate, a port of Google's
-//!   libphonenumber), so typos are caught before anything is sent to Vonage.
-//!
-//! # What `parse` accepts (rlibphonenumber 2.2.15, metadata 9.0.42)
-//!
-//! - US numbers in the fictional 555-0100..555-0199 block with a real area code are **valid**:
-//!   `+1 415 555 0100` → `14155550100`, `+1 212 555 0123`, `+1 800 555 0199`. So are other 555
-//!   numbers with a real area code (`+1 415 555 1234`).
-//! - Numbers with the unassigned area code 555, such as Vonage's documentation example
-//!   `15559301529`, are **invalid** for [`Msisdn::parse`] ([`MsisdnError::InvalidForRegion`]) but
-//!   accepted by [`Msisdn::from_provider`], which checks only the shape.
-//! - Other invalid shapes: a central office code starting with 0 or 1 (`+1 415 123 4567`),
-//!   Ofcom's fictional mobile range `+44 7700 900xxx`; the Ofcom London drama range
-//!   `+44 20 7946 0xxx` is valid.
-//! - Numbers written with a country code (`+44 …`, or the default region's international prefix,
-//!   e.g. `011 44 …` for the US) ignore `default_region`. `00` followed by a country code
-//!   (`0044 20 7946 0958`) is also understood when the default region does not use `00` itself (as
-//!   in the US): `00` is the international prefix in most of the world, and no valid national
-//!   number of such a region starts with it, so the fallback is tried only when the
-//!   national reading is invalid.
-//! - Letters (vanity numbers like `1-800-FLOWERS`, `ext. 12`, `tel:` URIs) are rejected, as are
-//!   extensions: the number must be reachable by SMS as written.
-//!
-//! `+<digits>` is parsed with no region, so the result never depends on `default_region`;
-//! national forms are double-checked to keep the region's country code.
-//!
-//! Why this library and feature, measured against the others:
-//! docs/decisions/0010-phone-number-library.md. Its metadata is built on the first parse (~5 ms),
-//! not at init; [`Region`] is checked against a list of codes so that reading `DEFAULT_COUNTRY`
-//! does not build it.
-//!
-//! # Logging
-//!
-//! `Display` and `Debug` print the masked form (`*******0100`), so a number that ends up in a log
-//! line is never complete by accident. Use [`Msisdn::as_str`] only for storage, API calls and API
-//! responses; use [`mask`] for raw, unparsed input. `rlibphonenumber` writes `log` records at
-//! trace level, some with digits; our binaries install no `log` logger (`tracing-subscriber` is
-//! built without `tracing-log`), so they go nowhere. Filter out the `rlibphonenumber` target
-//! before ever bridging `log` into the JSON logs.
+//! `Display` and `Debug` print the masked form (`*******0100`); [`Msisdn::as_str`] is for storage,
+//! API calls and responses only, [`mask`] for raw input. `rlibphonenumber` writes `log` records
+//! with digits: filter out its target before ever bridging `log` into our JSON logs.
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -82,10 +47,9 @@ impl Region {
     }
 }
 
-/// The regions `rlibphonenumber` 2.2.15 has metadata for (its `get_supported_regions`, sorted;
-/// a unit test keeps the two equal). `rlibphonenumber::Region::from_code` accepts any two
-/// letters, and asking the library itself would build all its metadata during init (where
-/// `DEFAULT_COUNTRY` is read), the cost this module keeps out of init and off the first request.
+/// The regions `rlibphonenumber` has metadata for (a unit test keeps this equal to its
+/// `get_supported_regions`): `Region::from_code` accepts any two letters, and asking the library
+/// would build all its metadata during init, where `DEFAULT_COUNTRY` is read.
 const REGIONS_WITH_METADATA: &str = "AC AD AE AF AG AI AL AM AO AR AS AT AU AW AX AZ BA BB BD BE \
     BF BG BH BI BJ BL BM BN BO BQ BR BS BT BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV \
     CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI \
@@ -96,7 +60,6 @@ const REGIONS_WITH_METADATA: &str = "AC AD AE AF AG AI AL AM AO AR AS AT AU AW A
     SX SY SZ TA TC TD TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG US UY UZ VA VC VE VG VI VN VU \
     WF WS XK YE YT ZA ZM ZW";
 
-/// Not an ISO 3166-1 alpha-2 code of a region with phone-number metadata.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an ISO 3166 country code with phone-number metadata")]
 pub struct UnknownRegion;
@@ -104,8 +67,7 @@ pub struct UnknownRegion;
 impl FromStr for Region {
     type Err = UnknownRegion;
 
-    /// Two ASCII letters, any case (`us`, `US`), of a region in [`REGIONS_WITH_METADATA`]. The
-    /// non-geographic `001` is not a region.
+    /// Two ASCII letters, any case, of a region in [`REGIONS_WITH_METADATA`].
     fn from_str(code: &str) -> Result<Region, UnknownRegion> {
         let code = code.to_ascii_uppercase();
         if code.len() != 2 || !REGIONS_WITH_METADATA.split(' ').any(|known| known == code) {
@@ -129,9 +91,8 @@ impl fmt::Debug for Region {
     }
 }
 
-/// A phone number as E.164 digits without '+', e.g. "14155550100". The only way numbers enter storage.
-///
-/// Invariant: 7 to 15 ASCII digits, the first not `0`.
+/// A phone number as E.164 digits without '+', e.g. "14155550100". Invariant: 7 to 15 ASCII
+/// digits, the first not `0`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Msisdn(String);
 
@@ -163,9 +124,7 @@ pub enum MsisdnError {
     /// The country calling code after `+` (or an international prefix) does not exist.
     #[error("the country calling code does not exist")]
     InvalidCountryCode,
-    /// Well-formed, but not a number that can exist: wrong length or unassigned range for that
-    /// country. `region` is the default region (e.g. `US`) for numbers written without a country
-    /// code, or the country calling code (e.g. `+44`) for numbers written with one.
+    /// Well-formed, but not a number that can exist in that country.
     #[error(
         "not a valid phone number for {region}; check the digits, and write numbers from another \
          country with their country code (e.g. +44)"
@@ -177,12 +136,8 @@ pub enum MsisdnError {
 }
 
 impl Msisdn {
-    /// As Vonage sends it (`msisdn`/`from` in webhooks, entries of its opt-out list): E.164 digits,
-    /// tolerate a leading '+' and surrounding whitespace. Lenient on purpose: a STOP must never be dropped
-    /// because a number looks unusual, so accept 7..=15 ASCII digits, first digit not 0; reject anything else.
-    ///
-    /// `15559301529` (Vonage's documentation example, not a valid number per libphonenumber) is
-    /// accepted here.
+    /// As Vonage sends it (webhooks, its opt-out list): E.164 digits, a leading '+' and
+    /// surrounding whitespace tolerated. Lenient on purpose (module docs).
     pub fn from_provider(raw: &str) -> Result<Msisdn, MsisdnError> {
         let trimmed = raw.trim();
         let digits = trimmed.strip_prefix('+').unwrap_or(trimmed);
@@ -195,13 +150,9 @@ impl Msisdn {
         Self::from_digits(digits)
     }
 
-    /// Any common human format from the website ("+1 (415) 555-0100", "415-555-0100", "0044 20 7946 0958",
-    /// "+44 20 7946 0958"), via `rlibphonenumber`; numbers without a country code use `default_region`
-    /// (e.g. [`Region::US`]). Must be a *valid* number per libphonenumber's metadata; clear error
-    /// otherwise (empty, letters, too short/long, invalid for region).
-    ///
-    /// The input is NFKC-normalised first, so full-width digits and `＋` work. See the module
-    /// documentation for what counts as valid (fictional 555 numbers, `00` prefixes).
+    /// Any common human format ("+1 (415) 555-0100", "415-555-0100", "0044 20 7946 0958"); numbers
+    /// without a country code use `default_region`. Must be *valid* per libphonenumber's metadata.
+    /// NFKC-normalised first, so full-width digits and `＋` work.
     pub fn parse(input: &str, default_region: Region) -> Result<Msisdn, MsisdnError> {
         let normalized: String = input.nfkc().collect();
         let text = normalized.trim();
@@ -240,12 +191,12 @@ impl Msisdn {
         if international {
             return parse_international(&digits);
         }
-        // National forms, and the region's own international prefix (`011 44 …` in the US),
-        // which the library recognises.
+        // National forms, and the region's own international prefix (`011 44 …` in the US).
         let national = parse_national(&digits, default_region);
         match national {
             Err(MsisdnError::InvalidForRegion { .. }) | Err(MsisdnError::WrongLength { .. }) => {
-                // "0044 …" typed with a default region whose international prefix is not 00.
+                // "0044 …" where the region's prefix is not 00: 00 is the international prefix in
+                // most of the world, and no valid national number of such a region starts with it.
                 match digits.strip_prefix("00") {
                     Some(rest) if !rest.starts_with('0') => parse_international(rest).or(national),
                     _ => national,
@@ -256,18 +207,13 @@ impl Msisdn {
     }
 
     /// The numbers a caller may mean when *reading* (status lookups, the send-time check): the
-    /// strict reading ([`Msisdn::parse`]) and the E.164 reading ([`Msisdn::from_provider`]: the
-    /// input as digits with or without `+`), each when it exists, distinct, strict first. Never
-    /// empty: when neither reading exists, the strict reading's error.
+    /// strict reading ([`Msisdn::parse`]) and the E.164 one ([`Msisdn::from_provider`]), each when
+    /// it exists, distinct, strict first; when neither exists, the strict reading's error.
     ///
-    /// Why both: the webhook records numbers in the lenient provider form (Vonage's own example
-    /// `15559301529` is one the strict reading refuses), and a number on record must be
-    /// readable in the form `/opt-outs` lists it, or a caller that treats "not opted out" as
-    /// "may send" would text someone who said stop. Bare digits can mean two numbers
-    /// (`4155550100`: the US number 1 415 555 0100, or the E.164 digits 4155550100); the read
-    /// routes look both up and answer for the one on record, an opt-out first. Refusing to
-    /// *resubscribe* a number the strict reading refuses stays [`Msisdn::parse`]'s job (the safe
-    /// direction).
+    /// Why both: the webhook records numbers in the lenient form, and a number on record must be
+    /// readable as `/opt-outs` lists it, or a caller treating "not opted out" as "may send" would
+    /// text someone who said stop. Bare digits can mean two numbers (`4155550100`); the read
+    /// routes answer for the one on record, an opt-out first.
     pub fn readings(input: &str, default_region: Region) -> Result<Vec<Msisdn>, MsisdnError> {
         let strict = Self::parse(input, default_region);
         let normalized: String = input.nfkc().collect();
@@ -290,7 +236,7 @@ impl Msisdn {
         mask(&self.0)
     }
 
-    /// Checks the invariant on a string already known to be ASCII digits.
+    /// Checks the invariant on ASCII digits.
     fn from_digits(digits: &str) -> Result<Msisdn, MsisdnError> {
         if !(MIN_DIGITS..=MAX_DIGITS).contains(&digits.len()) {
             return Err(MsisdnError::WrongLength {
@@ -304,10 +250,8 @@ impl Msisdn {
     }
 }
 
-/// Mask any string the same way as [`Msisdn::masked`] (for logging unparsed input): keep the last
-/// 4 characters, replace the others with '*'. Counts `char`s, so it never splits a UTF-8
-/// sequence. Control characters among the kept 4 are shown as `?` so a masked value cannot break
-/// a log line.
+/// Mask unparsed input like [`Msisdn::masked`]: keep the last 4 `char`s, the others '*'. Control
+/// characters among the kept 4 become `?` so a masked value cannot break a log line.
 pub fn mask(raw: &str) -> String {
     let keep_from = raw.chars().count().saturating_sub(4);
     raw.chars()
@@ -325,14 +269,12 @@ pub fn mask(raw: &str) -> String {
 }
 
 impl fmt::Display for Msisdn {
-    /// The masked form, e.g. `*******0100`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
     }
 }
 
 impl fmt::Debug for Msisdn {
-    /// The masked form, e.g. `Msisdn("*******0100")`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Msisdn").field(&self.masked()).finish()
     }
@@ -398,16 +340,15 @@ fn is_separator(c: char) -> bool {
 /// What the library made of a string, extracted inside `catch_unwind`.
 struct Parsed {
     code: i32,
-    /// The country code came from the region's international prefix (`011 44 …`).
+    /// The country code followed the region's international prefix (`011 44 …`).
     after_idd: bool,
     valid: bool,
     has_extension: bool,
     e164: String,
 }
 
-/// Parse, validity and E.164 formatting with `rlibphonenumber`. The library has `unwrap`s and
-/// `expect`s internally (regexes of the compiled-in metadata, its lazily built global); a panic
-/// there is reported as [`MsisdnError::NotANumber`] instead of taking the caller down.
+/// Parse, validity and E.164 formatting with `rlibphonenumber`, whose internal `unwrap`s and
+/// `expect`s could panic: a panic is reported as [`MsisdnError::NotANumber`].
 fn run_library(region: Option<Region>, text: &str) -> Result<Parsed, MsisdnError> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let util = &*PHONE_NUMBER_UTIL;

@@ -1,22 +1,16 @@
 //! Where an event came from and the evidence it carries: a history entry's `source` and
-//! `details`, one type per source. Every writer (the webhook, the API routes, notify,
-//! reconciliation, the import) builds these and every reader (the API, the evidence file,
-//! notify) reads them, so a fact has one name. The details are the evidence as the API shows it
-//! and the table keeps it: strings as written; fields another version wrote and this one does
-//! not know are kept in `extra`.
+//! `details`, one type per source, shared by every writer and reader so a fact has one name.
+//! Strings as written; fields another version wrote are kept in `extra`.
 
 use crate::domain::inbound::{Api, Encoding};
 use crate::domain::review::Decision;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The name every version from this one writes for Vonage's legacy US short code API
-/// (`PROVIDER_MODE=short-code-api`).
 pub const SHORT_CODE_API: &str = "short-code-api";
-/// What the website route once wrote for it: read as [`SHORT_CODE_API`].
+/// An older name of it, read as [`SHORT_CODE_API`].
 const LEGACY_SHORT_CODE_API: &str = "vonage-us-short-code";
 
-/// Unknown fields, as stored.
 pub type Extra = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,7 +47,6 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// The `source` name.
     pub fn source(&self) -> &str {
         match self {
             Origin::Message(_) => "webhook",
@@ -85,11 +78,9 @@ impl Origin {
     }
 }
 
-/// The evidence of an inbound message.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundMessage {
-    /// Vonage's message id.
     pub message_id: String,
     /// The number or short code the person texted (replies go out from it).
     pub short_code: String,
@@ -196,7 +187,6 @@ pub struct OptInAnswer {
     pub provider_refusal: Option<String>,
 }
 
-/// A stored provider name, the legacy spelling read as today's.
 fn provider_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let name = Option::<String>::deserialize(d)?;
     Ok(name.map(|n| match n.as_str() {

@@ -1,31 +1,21 @@
-//! The replies a person gets by text, and which event owes one.
+//! The replies a person gets by text (what CTIA asks: docs/vonage.md "What the rules ask"), and
+//! which event owes one ([`plan`]): a person's own message by SMS, never our paperwork (not a
+//! website resubscribe, an API opt-out, a review decision, a sync or an import).
 //!
-//! CTIA asks for one reply to every STOP (naming the program, saying no more messages will be
-//! sent) and to every HELP or INFO (program name, a help contact, message frequency, "Msg&data
-//! rates may apply", how to opt out); an opt-in by text gets a confirmation with the same parts.
-//! The texts are settings with complete defaults built from the program's name, help contact and
-//! message frequency. A text that does not fit one SMS segment or lacks a required part is refused
-//! when the function starts ([`ReplyTexts::new`]), never at send time.
-//!
-//! Which history entry owes a reply ([`plan`]): a person's own message, never our paperwork.
-//! An opt-out, HELP or opt-in that reached us by SMS (source `webhook`; an opt-in confirmed by
-//! Vonage, source `sms-opt-in`); not a website resubscribe, an opt-out filed through the API, a
-//! review decision, a sync with Vonage or an import.
-//!
-//! A confirmation tells the person their state ([`ReplyKind::confirms`]), so it goes out only
-//! while the number is still in that state, and never after the confirmation of a newer event:
-//! the last text a person gets says what their state is (docs/decisions/0001-reply-order.md).
+//! The texts are settings with complete defaults; one that does not fit one SMS segment or lacks
+//! a required part is refused when the function starts ([`ReplyTexts::new`]), never at send
+//! time. A confirmation goes out only while its state is still true and never after a newer
+//! one's (docs/decisions/0001-reply-order.md).
 
 use crate::domain::event::{EventKind, Status};
 use crate::domain::sms::{self, Alphabet, GSM7_SEGMENT, UCS2_SEGMENT};
 
-/// Source of an event that came in by SMS through the webhook.
+/// An event that came in by SMS through the webhook.
 pub const SOURCE_SMS: &str = "webhook";
-/// Source of the resubscribe recorded once Vonage lifted its block for an opt-in by text.
+/// The resubscribe recorded once Vonage lifted its block for an opt-in by text.
 pub const SOURCE_SMS_OPT_IN: &str = "sms-opt-in";
 
 crate::named_enum! {
-    /// The replies we send.
     #[strum(serialize_all = "snake_case")]
     pub enum ReplyKind {
         StopConfirmation,
@@ -35,8 +25,7 @@ crate::named_enum! {
 }
 
 impl ReplyKind {
-    /// The state a reply tells the person they are in: it is sent only while the number is in
-    /// it. HELP tells no state.
+    /// The state a reply tells the person they are in (sent only while true).
     pub fn confirms(self) -> Option<Status> {
         match self {
             ReplyKind::StopConfirmation => Some(Status::OptedOut),
@@ -47,7 +36,6 @@ impl ReplyKind {
 }
 
 crate::named_enum! {
-    /// Where a reply stands.
     #[strum(serialize_all = "snake_case")]
     pub enum ReplyStatus {
         Claimed,
@@ -62,7 +50,7 @@ crate::named_enum! {
 /// What a new history entry asks of the notify function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
-    /// Send this reply, once (a confirmation only while it is still true: [`ReplyKind::confirms`]).
+    /// Send this reply, once.
     Reply(ReplyKind),
     /// An opt-in request (`short-code-api` mode): ask Vonage to lift its block, then record the
     /// resubscribe (or the refusal).
@@ -91,9 +79,8 @@ pub fn plan(kind: EventKind, source: &str, applied: bool, replies: bool) -> Plan
     }
 }
 
-/// What the texts are built from: `PROGRAM_NAME`, `HELP_CONTACT` (a phone number or an e-mail
-/// address), `MESSAGE_FREQUENCY` (e.g. "Up to 4 msgs/month"), and the opt-in word a STOP reply
-/// names, if any.
+/// What the texts are built from (`PROGRAM_NAME`, `HELP_CONTACT`, `MESSAGE_FREQUENCY`), and the
+/// opt-in word a STOP reply names, if any.
 #[derive(Debug, Clone)]
 pub struct Program {
     pub name: String,
@@ -102,7 +89,6 @@ pub struct Program {
     pub opt_in_word: Option<String>,
 }
 
-/// The three texts, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyTexts {
     pub stop: String,
@@ -110,7 +96,7 @@ pub struct ReplyTexts {
     pub opt_in: String,
 }
 
-/// Why a reply text is refused at start-up. The message names the setting and what to change.
+/// Why a reply text is refused at start-up: the setting and what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{setting}: {reason}")]
 pub struct ReplyTextError {
@@ -119,7 +105,7 @@ pub struct ReplyTextError {
 }
 
 impl ReplyTexts {
-    /// The texts: each given one, or the default built from `program`; all checked.
+    /// Each given text, or the default built from `program`; all checked.
     pub fn new(
         program: &Program,
         stop: Option<&str>,

@@ -1,11 +1,7 @@
 //! Review items: inbound messages that may be a revocation (a review cue, no keyword or clear
-//! phrase), kept for a person to decide within the FCC's 10 business days.
-//!
-//! A review item never changes a number's state by itself: only a person's decision does, and
-//! a decision to opt out is recorded as an opt-out dated at the message (the person revoked
-//! then), through the same newest-event-wins rule as a STOP. A decision that the message is not
-//! a revocation is noted in history too ([`EventKind::ReviewDecision`]), so the audit shows
-//! every decision.
+//! phrase), kept for a person to decide within the FCC's 10 business days. Only the decision
+//! changes anything ([`decision_event`]): an opt-out dated at the message (the person revoked
+//! then), or a note in history that it was not a revocation, so the audit shows every decision.
 
 use crate::domain::business_days::{add_business_days, receipt_day};
 use crate::domain::event::{Event, EventKind};
@@ -20,11 +16,10 @@ use time::{Date, OffsetDateTime};
 pub const REVIEW_BUSINESS_DAYS: u32 = 10;
 /// History `source` of the events a decision records.
 pub const SOURCE: &str = "review";
-/// Review ids: `rv_` and 32 lower-case hex digits.
+/// Followed by 32 lower-case hex digits.
 const ID_PREFIX: &str = "rv_";
 
 crate::named_enum! {
-    /// Open until a person decides.
     #[strum(serialize_all = "snake_case")]
     pub enum ReviewStatus {
         Open,
@@ -33,7 +28,6 @@ crate::named_enum! {
 }
 
 crate::named_enum! {
-    /// What a person decided.
     #[strum(serialize_all = "snake_case")]
     pub enum Decision {
         /// The message was a revocation: record the opt-out, dated at the message.
@@ -43,7 +37,6 @@ crate::named_enum! {
     }
 }
 
-/// One review item as stored and listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Review {
     pub id: String,
@@ -53,15 +46,14 @@ pub struct Review {
     pub due: Due,
     /// The cue that sent the message here.
     pub cue: String,
-    /// The message's text (first 160 characters).
+    /// The first 160 characters.
     pub text: String,
     /// Vonage's message id, and the event id a keyword in it would have had (`sms:<id>`).
     pub message_id: String,
     pub message_event_id: String,
     /// The short code or number the person texted.
     pub short_code: String,
-    /// When the person sent it (the message's own time, never later than our receipt): what a
-    /// decision to opt out is dated at.
+    /// The message's own time, never later than our receipt: what an opt-out decision is dated at.
     #[serde(with = "timestamp::fixed")]
     pub message_at: OffsetDateTime,
     /// When our webhook received it: the business-day clock starts here.
@@ -70,7 +62,6 @@ pub struct Review {
     pub resolution: Option<Resolution>,
 }
 
-/// A person's decision on a review item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resolution {
     pub decision: Decision,
@@ -116,8 +107,8 @@ impl<'de> Deserialize<'de> for Due {
     }
 }
 
-/// The id of the review item for one inbound message: stable across Vonage's redeliveries (the
-/// message's event id is its basis), and free of the phone number (it goes into URLs and logs).
+/// Stable across Vonage's redeliveries (built on the message's event id), and free of the phone
+/// number (it goes into URLs and logs).
 pub fn review_id(msisdn: &Msisdn, message_event_id: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(msisdn.as_str().as_bytes());
@@ -133,13 +124,11 @@ pub fn is_review_id(id: &str) -> bool {
     })
 }
 
-/// The last day to decide on a message received at `received_at`: the 10th business day after
-/// its US receipt day ([`receipt_day`]). `None` only past the end of the calendar.
+/// The 10th business day after the US receipt day ([`receipt_day`]); `None` past the year 9999.
 pub fn due_date(received_at: OffsetDateTime) -> Option<Date> {
     add_business_days(receipt_day(received_at), REVIEW_BUSINESS_DAYS)
 }
 
-/// `YYYY-MM-DD`.
 pub fn format_date(date: Date) -> String {
     format!(
         "{:04}-{:02}-{:02}",
@@ -149,15 +138,13 @@ pub fn format_date(date: Date) -> String {
     )
 }
 
-/// Parse `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(s.trim(), &format).ok()
 }
 
 /// The history event a decision records: an opt-out dated at the message (newest event wins
-/// decides whether it becomes the state), or a note that it was not a revocation (never sets
-/// the state). Its id is `review:<review id>`: one decision per review.
+/// decides whether it becomes the state), or a note. One decision per review (`review:<id>`).
 pub fn decision_event(
     review: &Review,
     decision: Decision,

@@ -1,33 +1,13 @@
-//! Revocations in other words (FCC 24-24: consent may be revoked by *any reasonable means*).
+//! Revocations in other words (FCC 24-24: consent may be revoked by *any reasonable means*),
+//! rules 2 and 4 of docs/api.md "What a text asks for": clear revocation phrases
+//! ([`revocation_phrase`]), honoured at once, and review cues ([`ReviewCues`]) that *may* mean a
+//! revocation, for a person to decide (alone, a cue is as often none: "no more than 2 tickets").
 //!
-//! Two tiers below the keywords ([`crate::domain::keywords`]):
-//!
-//! 1. **Clear revocation phrases** ([`revocation_phrase`]): a curated table of wordings a
-//!    reasonable person reads as "stop texting me", honoured at once as opt-outs: "please stop
-//!    texting me", "don't text me anymore", "no more texts", "remove me from your list", "take me
-//!    off this list", "I want to opt out", "leave me alone", "wrong number" (a reassigned number:
-//!    the person who has it never consented), their common variants and misspellings.
-//! 2. **Review cues** ([`ReviewCues`]): words and phrases that *may* mean a revocation ("stop",
-//!    "remove", "spam", "no more" ...). A message with a cue and no clear phrase becomes a review
-//!    item that a person decides within 10 business days; it never changes the state by itself,
-//!    because a cue alone is as often not a revocation ("don't stop", "can you remove the
-//!    charge?", "no more than 2 tickets").
-//!
-//! **Matching.** Everything is compared on [`match_key`]: words (runs of letters and digits)
-//! joined by one space, case and accents folded, so "Don't" is the words `don t` and
-//! "STOP!!texting,me" is `stop texting me`. A phrase is a sequence of word slots; each slot is a
-//! set of alternatives (an alternative may be several words), or a gap of up to a few arbitrary
-//! words. Phrases match as whole words anywhere in the message, except the few that only count as
-//! the whole message once politeness words are set aside ("please remove me", "stop pls"): a
-//! bare "remove me" or "no more" inside a longer message is too easily about something else.
-//!
-//! **Negation.** A phrase preceded (within three words) by a negation — `not`, `never`, `dont`,
-//! or `t` after `don`/`didn`/`doesn`/`won`/`can`/... ("don't", "didn't") — does not count there:
-//! "please don't stop texting me", "I didn't say stop texting me", "this is not the wrong
-//! number". Such a message falls through to the review tier when it carries a cue, so a person
-//! decides; the phrase tier only takes what is clear.
-//!
-//! Cost: one [`match_key`], then a scan of a few dozen short patterns over the words; no regex.
+//! Phrases match as whole [`match_key`] words anywhere, except a few that count only as the whole
+//! message once politeness words are set aside ("please remove me"): a bare "remove me" in a
+//! longer message is too easily about something else. A negation within three words before a
+//! phrase ("please don't stop texting me") voids it, leaving the message to the review tier.
+//! One [`match_key`], then a scan of a few dozen short patterns; no regex.
 
 use crate::domain::keywords::match_key;
 
@@ -54,12 +34,11 @@ const NEGATED_AUX: &[&str] = &[
 ];
 const NEGATION_WINDOW: usize = 3;
 
-/// Where a phrase may stand.
+/// Where a phrase may stand: anywhere as whole words unless negated, or as the whole message
+/// once [`POLITE`] words are set aside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
-    /// Anywhere in the message, as whole words, unless negated.
     Anywhere,
-    /// The whole message, once politeness words ([`POLITE`]) are set aside.
     Whole,
 }
 
@@ -68,7 +47,6 @@ enum Place {
 /// `_`; `*` is a gap of 0 to [`GAP`] arbitrary words. Every word is already in [`match_key`] form
 /// (a unit test checks), so "don't" is written `don_t`.
 const PHRASES: &[(&str, Place, &str)] = &[
-    // "please stop texting me" and its variants.
     (
         "stop texting me",
         Place::Anywhere,
@@ -101,7 +79,6 @@ const PHRASES: &[(&str, Place, &str)] = &[
         Place::Whole,
         "stop|stp|stopp|stopt|sotp|stpo|stpp|stoop|stap|stahp|stoo|atop|sstop|stop_it|stop_this|stop_that|stop_texting|stop_sending",
     ),
-    // "don't text me anymore".
     (
         "don't text me anymore",
         Place::Anywhere,
@@ -112,14 +89,12 @@ const PHRASES: &[(&str, Place, &str)] = &[
         Place::Anywhere,
         "i_don_t|i_dont|i_do_not|we_don_t|we_do_not want|need * texts|txts|txt|messages|msgs|text_messages|spam",
     ),
-    // "no more texts".
     (
         "no more texts",
         Place::Anywhere,
         "no_more|nomore|no_more_of|no_more_of_these|no_more_of_your|no_more_of_the texts|text|txts|txt|messages|msgs|msg|sms|text_messages|spam|marketing|promotions|promos|ads",
     ),
     ("no more texts", Place::Whole, "no_more|nomore|no_more_please"),
-    // "remove me from your list".
     (
         "remove me from your list",
         Place::Anywhere,
@@ -135,7 +110,6 @@ const PHRASES: &[(&str, Place, &str)] = &[
         Place::Whole,
         "remove|remove_me|remov_me|remve_me|delete_me|remove_us|remove_it|remove_this|remove_number|delete|delete_number",
     ),
-    // "take me off this list".
     (
         "take me off this list",
         Place::Anywhere,
@@ -146,7 +120,6 @@ const PHRASES: &[(&str, Place, &str)] = &[
         Place::Whole,
         "take_me_off|take_me_off_this|take_me_off_it|take_me_out|take_this_number_off|take_my_number_off|get_me_off|take_off",
     ),
-    // "I want to opt out".
     (
         "i want to opt out",
         Place::Anywhere,
@@ -157,7 +130,6 @@ const PHRASES: &[(&str, Place, &str)] = &[
         Place::Anywhere,
         "opt|please_opt me|us|this_number|my_number out",
     ),
-    // "leave me alone".
     (
         "leave me alone",
         Place::Anywhere,
@@ -188,10 +160,10 @@ const GAP: usize = 3;
 /// Words of a message read for phrases (a 10-part concatenated SMS is about 250).
 const MAX_WORDS: usize = 1000;
 
-/// A clear revocation: the canonical phrase of the table row that matched.
+/// A clear revocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
-    /// Canonical wording of the matched row ("stop texting me", "wrong number" ...).
+    /// The matched row's canonical wording ("stop texting me", "wrong number" ...).
     pub phrase: &'static str,
 }
 
@@ -243,7 +215,6 @@ fn compiled() -> &'static [(&'static str, Place, Vec<Slot<'static>>)] {
     })
 }
 
-/// One slot of a pattern.
 enum Slot<'a> {
     /// Alternatives, each a sequence of words.
     Any(Vec<Vec<&'a str>>),
@@ -281,7 +252,6 @@ fn match_at(slots: &[Slot<'_>], words: &[&str], whole: bool) -> bool {
     }
 }
 
-/// Whether a negation stands within [`NEGATION_WINDOW`] words before `start`.
 fn negated(words: &[&str], start: usize) -> bool {
     let from = start.saturating_sub(NEGATION_WINDOW);
     (from..start).any(|i| {
@@ -290,7 +260,7 @@ fn negated(words: &[&str], start: usize) -> bool {
     })
 }
 
-/// The review cues in effect: words and phrases (match keys) that send a message to review.
+/// The review cues in effect (match keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewCues {
     cues: Vec<String>,
@@ -320,7 +290,7 @@ impl ReviewCues {
         Self { cues }
     }
 
-    /// The cues in effect, in configuration order (for logs and docs).
+    /// In configuration order.
     pub fn cues(&self) -> &[String] {
         &self.cues
     }
@@ -343,7 +313,6 @@ impl ReviewCues {
     }
 }
 
-/// Adds one configured cue, normalised, unless blank, `none` or already there.
 fn push_cue(cues: &mut Vec<String>, entry: &str) {
     let key = match_key(entry);
     if !key.is_empty() && key != "none" && !cues.contains(&key) {

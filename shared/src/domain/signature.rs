@@ -1,26 +1,11 @@
 //! Vonage webhook signatures: the SMS API `sig` parameter and the Messages API bearer JWT.
 //!
-//! Both checks answer one question: did Vonage (who shares our signature secret) send this
-//! request, unchanged, recently? Everything here fails closed: any input we cannot make sense
-//! of is an error, never a panic and never an accept.
+//! Both answer: did Vonage (who shares our signature secret) send this request, unchanged,
+//! recently? Everything fails closed: input we cannot make sense of is an error, never a panic
+//! and never an accept. The schemes: docs/vonage.md "Signatures".
 //!
-//! # SMS API (`sig`)
-//!
-//! Vonage signs every parameter except `sig` itself (the request's own `timestamp` and `nonce`
-//! included). The string it signs is built by replacing `&` and `=` in every value with `_`,
-//! sorting by key (byte order) and joining as `&k1=v1&k2=v2`, *with* a leading `&`: that is
-//! simply how Vonage builds it (each pair is appended as `&k=v`), and a string without it
-//! produces a different digest. `md5hash` (the account default) is `md5(string + secret)`;
-//! the HMAC methods are `HMAC(key = secret, message = string)`. Hex, any case.
-//!
-//! Known weaknesses of Vonage's scheme that no verifier can fix: a value's `_`, `&` and `=` are
-//! interchangeable (they sign the same), and `md5hash` rests on MD5. Prefer an HMAC method
-//! (ideally `sha256`) in the Vonage dashboard.
-//!
-//! # Messages API (JWT)
-//!
-//! `Authorization: Bearer <jwt>`, HS256 keyed with the signature secret, with a `payload_hash`
-//! claim (hex SHA-256 of the raw body) binding the token to this body, and `iat` for freshness.
+//! Weaknesses of Vonage's SMS scheme no verifier can fix: a value's `_`, `&` and `=` sign the
+//! same, and `md5hash` rests on MD5. Prefer an HMAC method (ideally `sha256`) in the dashboard.
 
 use std::fmt;
 use std::str::FromStr;
@@ -43,11 +28,10 @@ use time::OffsetDateTime;
 /// what turns a captured, validly signed request into something that cannot be replayed later.
 pub const MAX_SKEW: time::Duration = time::Duration::minutes(5);
 
-/// The parameter that carries the signature; it is the one parameter not signed.
+/// The one parameter not signed.
 const SIG_PARAM: &str = "sig";
-/// The parameter holding Vonage's signing time, unix seconds.
+/// Vonage's signing time, unix seconds.
 const TIMESTAMP_PARAM: &str = "timestamp";
-/// The only JWT algorithm Vonage uses for Messages API webhooks.
 const JWT_ALG: &str = "HS256";
 
 /// Which digest the Vonage account is set to sign SMS webhooks with (Dashboard, API settings).
@@ -56,18 +40,14 @@ pub enum SignatureMethod {
     /// "MD5 hash": hex `md5(string + secret)`. Vonage's default.
     #[default]
     Md5Hash,
-    /// "MD5 HMAC".
     HmacMd5,
-    /// "SHA1 HMAC".
     HmacSha1,
-    /// "SHA-256 HMAC" (recommended).
+    /// Recommended.
     HmacSha256,
-    /// "SHA-512 HMAC".
     HmacSha512,
 }
 
 impl SignatureMethod {
-    /// Every method, for tests and configuration help.
     pub const ALL: [SignatureMethod; 5] = [
         SignatureMethod::Md5Hash,
         SignatureMethod::HmacMd5,
@@ -94,7 +74,6 @@ impl fmt::Display for SignatureMethod {
     }
 }
 
-/// A signature method name that is not one of `md5hash`, `md5`, `sha1`, `sha256`, `sha512`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown Vonage signature method {given:?}: expected one of md5hash (MD5 hash, the default), \
@@ -108,8 +87,7 @@ pub struct ParseSignatureMethodError {
 impl FromStr for SignatureMethod {
     type Err = ParseSignatureMethodError;
 
-    /// Accepts the SDK names, case-insensitively and ignoring surrounding whitespace. Note that
-    /// `md5` means HMAC-MD5 (as in Vonage's SDKs), not the plain `md5hash`.
+    /// The SDK names, any case, trimmed. `md5` means HMAC-MD5 (as in Vonage's SDKs), not `md5hash`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let name = s.trim();
         SignatureMethod::ALL
@@ -121,49 +99,42 @@ impl FromStr for SignatureMethod {
     }
 }
 
-/// Why a webhook was not accepted as signed by Vonage. Every variant means "reject the request".
+/// Why a webhook was not accepted as signed by Vonage: every variant means "reject".
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
     /// No `sig` parameter (or an empty one), or no `Authorization: Bearer` token.
     #[error("request is not signed (no sig parameter or bearer token)")]
     Missing,
-    /// Wrong signature: wrong secret or method, tampered parameters or body, or a JWT whose
-    /// algorithm is not HS256.
+    /// Wrong secret or method, tampered parameters or body, or a JWT not HS256.
     #[error("signature does not match")]
     Mismatch,
     /// Authentic, but signed more than [`MAX_SKEW`] away from now (or the JWT has expired).
     #[error("signature timestamp is too far from now (more than 5 minutes), or the token expired")]
     Stale,
-    /// The request cannot be checked as it stands: duplicate parameters, missing or non-numeric
-    /// timestamp, undecodable JWT, missing `payload_hash` or `iat` claim, empty secret.
+    /// Cannot be checked as it stands (duplicate parameters, no timestamp, empty secret, ...).
     #[error("malformed signed request: {0}")]
     Malformed(String),
 }
 
-/// The hex digest Vonage would send as `sig` for these params (all params except `sig` are
-/// signed, `timestamp` included). `params` may contain `sig`; it is ignored. Lower-case hex.
-///
-/// Duplicate keys are signed in the order given (the sort is stable); the verifiers refuse
-/// duplicates outright, so this only matters to callers generating signatures.
+/// The lower-case hex digest Vonage would send as `sig` for these params (`sig` ignored).
+/// Duplicate keys are signed in the order given; the verifiers refuse them outright.
 pub fn sms_signature(params: &[(&str, &str)], secret: &str, method: SignatureMethod) -> String {
     let string = signing_string(params, BlankValues::Sign);
     hex::encode(digest(method, secret.as_bytes(), string.as_bytes()))
 }
 
-/// Checks the request's `sig` against the one computed from its other params. No clock check
-/// (see [`verify_sms`] for the full webhook check).
+/// Checks the request's `sig` against the one computed from its other params; no clock check
+/// ([`verify_sms`] is the full check).
 ///
-/// - The received hex is decoded (either case) and compared with the computed digest bytes in
-///   constant time, so response timing does not tell an attacker how many leading characters
-///   of a forged signature were right. Invalid hex or a wrong length is a [`SignatureError::Mismatch`].
-/// - A key given twice (`sig` included) is [`SignatureError::Malformed`]: otherwise the
-///   signature might cover one value while the handler reads the other.
+/// - Compared as bytes in constant time, so timing does not tell an attacker how much of a
+///   forged signature was right. Invalid hex or a wrong length is a [`SignatureError::Mismatch`].
+/// - A key given twice is [`SignatureError::Malformed`]: the signature might cover one value
+///   while the handler reads the other.
 /// - A key containing `&` or `=` is Malformed: Vonage escapes those only in values, so such a
 ///   key could pass off one signed pair (`a=1&b` + `2`) as two (`a` = `1`, `b` = `2`).
-/// - Blank values: every documented SDK signs them, but Vonage's Java SDK leaves out params
-///   whose value is empty or whitespace. The docs are silent, so when (and only when) the
-///   request has a blank value, the signature is also accepted under the Java reading. The
-///   only freedom this gives an attacker is adding or dropping blank-valued params.
+/// - Vonage's Java SDK leaves out blank-valued params, the other SDKs sign them and the docs are
+///   silent: when the request has a blank value, either reading is accepted (an attacker can
+///   only add or drop blank-valued params).
 pub fn sms_signature_matches(
     params: &[(&str, &str)],
     secret: &str,
@@ -193,18 +164,12 @@ pub fn sms_signature_matches(
     }
 }
 
-/// The full SMS webhook check: `sig` present and matching (see [`sms_signature_matches`]), and
-/// the signed `timestamp` param (unix seconds) within [`MAX_SKEW`] of `now`, either direction.
+/// The full SMS webhook check: `sig` matching ([`sms_signature_matches`]) and the signed
+/// `timestamp` (unix seconds) within [`MAX_SKEW`] of `now`. The signature is checked first, so
+/// [`SignatureError::Stale`] is only reported for a request Vonage really signed.
 ///
-/// The signature is checked first, so [`SignatureError::Stale`] is only ever reported for a
-/// request Vonage really signed (a replay or a badly wrong clock), never for a forgery.
-///
-/// Decision: a signed request without a `timestamp` param, or with one that is not an integer,
-/// is [`SignatureError::Malformed`]. Vonage always includes it when signing; without it there
-/// is no replay protection, so it is rejected.
-///
-/// An empty `secret` is refused as Malformed (misconfiguration): with `md5hash` anyone could
-/// compute a valid signature.
+/// No integer `timestamp` is Malformed: Vonage always signs one, and without it there is no
+/// replay protection. An empty `secret` is Malformed: with `md5hash` anyone could sign.
 pub fn verify_sms(
     params: &[(&str, &str)],
     secret: &str,
@@ -231,19 +196,14 @@ pub fn verify_sms(
     check_fresh(timestamp, now)
 }
 
-/// The Messages API check. `authorization` is the raw `Authorization` header value
-/// (`Bearer <jwt>`), `body` the raw request body, exactly as received.
+/// The Messages API check on the raw `Authorization` header value and the raw body.
 ///
-/// - The token must be HS256 (checked on the header before anything else, and again by
-///   `jsonwebtoken`): accepting whatever `alg` the token names would let an attacker pick
+/// - HS256 only ([`decode_hs256_claims`]): trusting the token's `alg` would let an attacker pick
 ///   `none`, or RS256 "verified" with our shared secret as if it were a public key.
-/// - The `payload_hash` claim must equal hex SHA-256 of `body` (compared in constant time):
-///   the signature alone covers only the token, not the body it came with.
-/// - `iat` must be within [`MAX_SKEW`] of `now`; `exp` is not required (Vonage tokens may lack
-///   it) but a token past its `exp` is [`SignatureError::Stale`]; `aud` is not checked.
-///
-/// Errors: no header, not `Bearer`, or an empty token: Missing. Bad signature or wrong
-/// algorithm: Mismatch. Undecodable token, missing `payload_hash`/`iat`, empty secret: Malformed.
+/// - `payload_hash` must equal hex SHA-256 of `body` (constant time): the signature covers only
+///   the token, not the body it came with.
+/// - `iat` within [`MAX_SKEW`] of `now`; `exp` optional (Vonage tokens may lack it) but enforced
+///   when present; `aud` not checked.
 pub fn verify_messages_jwt(
     authorization: Option<&str>,
     body: &[u8],
@@ -283,12 +243,9 @@ pub fn verify_messages_jwt(
     Ok(())
 }
 
-/// The signature step of [`verify_messages_jwt`] on its own: checks that `token` is an HS256
-/// JWT signed with `secret` and returns its claims. No claim is checked here (no `exp`, `iat`,
-/// `aud` or `payload_hash`); this is for the caller that goes on to check them.
-///
-/// Errors: header `alg` other than HS256, or a bad signature: Mismatch; not a decodable JWT
-/// (or claims that are not a JSON object): Malformed.
+/// The signature step of [`verify_messages_jwt`]: `token` is an HS256 JWT signed with `secret`;
+/// returns its claims, none of them checked. Another `alg` or a bad signature: Mismatch; not a
+/// decodable JWT with an object of claims: Malformed.
 pub fn decode_hs256_claims(token: &str, secret: &str) -> Result<Value, SignatureError> {
     crate::domain::jwt::install();
     // Pin the algorithm ourselves before handing the token to the library, so that the
@@ -335,16 +292,14 @@ pub fn decode_hs256_claims(token: &str, secret: &str) -> Result<Value, Signature
     }
 }
 
-/// Whether params with a blank value take part in the signing string (see
-/// [`sms_signature_matches`] on the Java SDK).
+/// Whether blank-valued params are signed ([`sms_signature_matches`] on the Java SDK).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum BlankValues {
     Sign,
     Skip,
 }
 
-/// Vonage's signing string: all params but `sig`, values with `&` and `=` replaced by `_`,
-/// sorted by key (byte order, stable), each appended as `&key=value`.
+/// Vonage's signing string (docs/vonage.md "Signatures").
 fn signing_string(params: &[(&str, &str)], blanks: BlankValues) -> String {
     let mut signed: Vec<(&str, &str)> = params
         .iter()
@@ -390,8 +345,8 @@ fn digest(method: SignatureMethod, secret: &[u8], message: &[u8]) -> Vec<u8> {
     }
 }
 
-/// HMAC accepts keys of any length, so the error branch cannot happen; it returns an empty
-/// digest, which [`ct_eq_digest`] never accepts (fail closed, no panic).
+/// HMAC accepts keys of any length; the unreachable error gives an empty digest, which
+/// [`ct_eq_digest`] never accepts.
 fn hmac_digest<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
     match <M as KeyInit>::new_from_slice(key) {
         Ok(mut mac) => {
@@ -402,14 +357,12 @@ fn hmac_digest<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Constant-time equality of a computed digest and received bytes. Lengths are public (every
-/// method's digest length is known), so a length difference may return early; an empty
-/// computed digest never matches.
+/// Constant-time equality; lengths are public, so a length difference may return early. An
+/// empty computed digest never matches.
 fn ct_eq_digest(computed: &[u8], received: &[u8]) -> Choice {
     Choice::from(u8::from(!computed.is_empty())) & computed.ct_eq(received)
 }
 
-/// The `sig` value: Missing when absent or blank, Malformed when given twice.
 fn received_sig<'a>(params: &[(&str, &'a str)]) -> Result<&'a str, SignatureError> {
     let mut sigs = params.iter().filter(|(key, _)| *key == SIG_PARAM);
     match (sigs.next(), sigs.next()) {
@@ -434,7 +387,6 @@ fn check_param_names(params: &[(&str, &str)]) -> Result<(), SignatureError> {
     Ok(())
 }
 
-/// `Ok` when `unix_seconds` is at most [`MAX_SKEW`] from `now`, in either direction.
 fn check_fresh(unix_seconds: i64, now: OffsetDateTime) -> Result<(), SignatureError> {
     // i128: no overflow whatever the (attacker-chosen) timestamp.
     let skew = (i128::from(now.unix_timestamp()) - i128::from(unix_seconds)).abs();

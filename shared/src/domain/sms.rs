@@ -34,7 +34,6 @@ pub fn measure(text: &str) -> (Alphabet, usize) {
     (Alphabet::Gsm7, septets)
 }
 
-/// Whether `text` fits one SMS segment.
 pub fn fits_one_segment(text: &str) -> bool {
     match measure(text) {
         (Alphabet::Gsm7, n) => n <= GSM7_SEGMENT,

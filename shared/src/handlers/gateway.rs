@@ -1,21 +1,14 @@
 //! API Gateway (HTTP API payload 2.0, REST API 1.0) and function URL events in, responses out:
-//! the step between the Lambda runtime and the HTTP handlers, ours rather than `lambda_http::run`.
+//! ours rather than `lambda_http::run`, whose conversion of an event panics on inputs a caller
+//! controls (a raw `"`, `<`, `>`, space or control character in the query; a bad Host or
+//! `x-forwarded-proto`) and refuses header values with control characters: API Gateway then
+//! answers 500 and no line of ours is logged. Here an event we cannot convert becomes a
+//! stand-in request carrying [`Unreadable`], which the handler answers 400 through its normal
+//! error path (its one log line, its metric).
 //!
-//! Why not `lambda_http::run`: its conversion of an event into a `Request` panics on inputs a
-//! caller controls (a raw `"`, `<`, `>`, space or control character in the query string; a Host
-//! header or `x-forwarded-proto` that is not a valid URL part), and it refuses an event whose
-//! header values hold control characters with an invocation error. Either way API Gateway
-//! answers 500 and no line of ours is logged. Here every event becomes a request: one we cannot
-//! convert becomes a stand-in request carrying [`Unreadable`], which the handler answers with
-//! 400 through its normal error path (its one log line, its metric), never a panic.
-//!
-//! The path: an HTTP API hands the function its path percent-decoded (`rawPath`), a REST API
-//! and a function URL as the caller sent it. Pasted into a URI as it is, a decoded `#` or `?`
-//! would start a fragment or a query (`/subscriptions/14155550100%23x` read as
-//! `/subscriptions/14155550100`). So every character that cannot stand for itself in a path is
-//! escaped first ([`escape_path`]): an encoded path is unchanged, a decoded one keeps its
-//! characters inside their segments. The handlers route on the event's own route, or on this
-//! raw path decoded once (`super::routing`), never on the URI's path.
+//! An HTTP API hands over its path percent-decoded, so a decoded `#` or `?` would start a
+//! fragment or query in the URI: every character that cannot stand for itself in a path is
+//! escaped first ([`escape_path`]). Handlers never route on the URI's path (`super::routing`).
 
 use lambda_http::request::{LambdaRequest, RequestOrigin};
 use lambda_http::{Body, Context, LambdaEvent, Request, RequestExt, Response};
@@ -27,7 +20,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unreadable(pub &'static str);
 
-/// Which response shape the event's source expects.
+/// The response shape the event's source expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// HTTP API payload 2.0 and function URLs: `headers`.
@@ -45,18 +38,17 @@ pub struct GatewayResponse {
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
-    /// Payload 2.0 and function URLs only, and always there (empty: no handler sets a cookie).
-    /// API Gateway and function URLs take an answer without it, but `aws_lambda_events`'
-    /// `ApiGatewayV2httpResponse` requires the field, and `cargo lambda watch` reads a function
-    /// URL's answer with it: without `cookies` every `/lambda-url/...` call there was a 500.
+    /// Payload 2.0 and function URLs only, always there (empty): `aws_lambda_events`'
+    /// `ApiGatewayV2httpResponse` requires it, so without it `cargo lambda watch` answers every
+    /// `/lambda-url/...` call 500.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookies: Option<Vec<String>>,
     pub body: String,
     pub is_base64_encoded: bool,
 }
 
-/// One invocation: the event as a request (a stand-in carrying [`Unreadable`] when it cannot be
-/// one), the handler, its response in the shape the source expects. Never fails.
+/// One invocation: the event as a request, the handler, its response in the shape the source
+/// expects. Never fails.
 pub async fn serve<F, Fut>(
     event: LambdaEvent<Box<RawValue>>,
     handler: F,
@@ -85,8 +77,7 @@ pub fn request_from_event(event: &str, context: Context) -> (Request, Shape) {
             };
             match unbuildable_uri(&parsed) {
                 None => {
-                    let converted = std::panic::catch_unwind(move || Request::from(parsed));
-                    match converted {
+                    match std::panic::catch_unwind(move || Request::from(parsed)) {
                         Ok(request) => (request, shape),
                         // Not reached for the inputs `unbuildable_uri` knows; kept so that a
                         // future lambda_http with a new panic still gets a 400, not a 500.
@@ -107,8 +98,7 @@ pub fn request_from_event(event: &str, context: Context) -> (Request, Shape) {
     (request.with_lambda_context(context), shape)
 }
 
-/// What cannot stand for itself in a URI's path (RFC 3986, section 3.3: a path holds
-/// unreserved characters, sub-delims, `:`, `@`, `/` and `%` escapes); non-ASCII is always escaped.
+/// What cannot stand for itself in a URI's path (RFC 3986, 3.3); non-ASCII is always escaped.
 /// `%` is left alone: in an encoded path it starts an escape, and a decoded one cannot be told
 /// from it.
 const NOT_IN_A_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
@@ -127,9 +117,8 @@ const NOT_IN_A_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// The path with every character that cannot appear in a URI's path percent-encoded (a no-op on
-/// a path that is already encoded), so that lambda_http's URI keeps the whole path as its path
-/// and the raw path the routes are matched on keeps each segment's characters in it.
+/// Percent-encodes what cannot appear in a URI's path (a no-op on an encoded path), so each
+/// segment keeps its characters.
 fn escape_path(path: &mut Option<String>) {
     if let Some(p) = path.as_mut() {
         if let std::borrow::Cow::Owned(escaped) =
@@ -140,13 +129,10 @@ fn escape_path(path: &mut Option<String>) {
     }
 }
 
-/// Why `lambda_http` could not build this event's URI (it would panic), if it could not. This
-/// is its construction, step for step (lambda_http 1.3, `build_request_uri`): the path with the
-/// stage put in front (`apigw_path_with_stage`), `<x-forwarded-proto or https>://<Host header or
-/// domain name><path>` parsed by the `url` crate (or `http://localhost<path>` without a host),
-/// then the raw query string appended (payload 2.0) and the whole parsed as an `http::Uri`. REST
-/// API (1.0) query strings are re-encoded from their parameters and are always valid. The
-/// `gateway` fuzz target holds the two to each other.
+/// Why `lambda_http` could not build this event's URI (it would panic), if it could not: its
+/// construction step for step (lambda_http 1.3, `build_request_uri`); REST API query strings
+/// are re-encoded from their parameters and always valid. The `gateway` fuzz target holds the
+/// two to each other.
 fn unbuildable_uri(parsed: &LambdaRequest) -> Option<&'static str> {
     let (headers, domain, stage, raw_path, raw_query) = match parsed {
         LambdaRequest::ApiGatewayV2(r) => (
@@ -249,7 +235,7 @@ fn shape_of(event: &str) -> Shape {
     }
 }
 
-/// A handler's response as API Gateway wants it. Text bodies as they are, binary ones base64.
+/// Text bodies as they are, binary ones base64.
 pub fn into_gateway_response(response: Response<Body>, shape: Shape) -> GatewayResponse {
     use base64::Engine;
     let (parts, body) = response.into_parts();

@@ -1,6 +1,5 @@
-//! The HTTP boundary: one error type for every route of every function ([`ApiError`], with its
-//! code an [`ErrorCode`]), mapped to a response in one place; the one `From` per domain and
-//! adapter error; and the small JSON helpers the handlers share.
+//! The HTTP boundary: one error type for every route ([`ApiError`]), mapped to a response in one
+//! place, the one `From` per domain and adapter error, and [`json_response`].
 
 use crate::adapters::metrics::Metric;
 use crate::adapters::store::StoreError;
@@ -13,9 +12,8 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 crate::named_enum! {
-    /// Every error code a caller can get, with its status. The code is the stable, machine-readable
-    /// part of an error body; openapi.yaml lists them (the `Error` schema) and docs/api.md says
-    /// what a caller should do with each.
+    /// Every error code a caller can get: the stable part of an error body (openapi.yaml's
+    /// `Error` schema; docs/api.md says what a caller should do with each).
     #[strum(serialize_all = "snake_case")]
     pub enum ErrorCode {
         /// Webhook: not an inbound message (missing or invalid fields, bad JSON, repeated fields).
@@ -71,10 +69,8 @@ impl ErrorCode {
         }
     }
 
-    /// The operator metric a refusal with this code counts in, if any: signature and token
-    /// failures, storage failures, Vonage giving no usable answer, and every other refusal of a
-    /// request that was wrong (4xx). Vonage's refusals and conflicts are outcomes of their route,
-    /// counted there.
+    /// The operator metric a refusal with this code counts in; Vonage's refusals and conflicts
+    /// are outcomes of their route, counted there.
     pub fn metric(self) -> Option<Metric> {
         match self {
             ErrorCode::InvalidSignature | ErrorCode::InvalidToken => {
@@ -91,8 +87,8 @@ impl ErrorCode {
     }
 }
 
-/// What a caller gets back when a request is refused or fails: `{"error": code, "message": text}`
-/// with the code's status. `message` is for people and never holds a secret or a full number.
+/// `{"error": code, "message": text}` with the code's status. `message` is for people and never
+/// holds a secret or a full number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: ErrorCode,
@@ -180,14 +176,12 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// A request that is not an inbound message.
 impl From<ParseError> for ApiError {
     fn from(err: ParseError) -> Self {
         Self::new(ErrorCode::InvalidMessage, err.to_string())
     }
 }
 
-/// A webhook whose signature does not check out.
 impl From<SignatureError> for ApiError {
     fn from(err: SignatureError) -> Self {
         let message = match err {
@@ -202,15 +196,15 @@ impl From<SignatureError> for ApiError {
     }
 }
 
-/// A number that is not one (the message never holds the input).
+/// The message never holds the input.
 impl From<MsisdnError> for ApiError {
     fn from(err: MsisdnError) -> Self {
         Self::new(ErrorCode::InvalidMsisdn, err.to_string())
     }
 }
 
-/// Storage: a cursor we did not issue is the caller's mistake; anything else is ours (503,
-/// retried). The detail goes to the log, never to the caller.
+/// A cursor we did not issue is the caller's mistake; anything else is ours (503, retried), its
+/// detail logged, never answered.
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -226,7 +220,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Vonage did not confirm: our record is unchanged.
 impl From<VonageError> for ApiError {
     fn from(err: VonageError) -> Self {
         match err {
@@ -248,8 +241,8 @@ struct ErrorBody<'a> {
     message: &'a str,
 }
 
-/// A JSON response. Serialising our own plain structs cannot fail; if it ever did, the caller
-/// still gets a well-formed 500 body rather than a panic.
+/// Serialising our own plain structs cannot fail; if it ever did, the caller gets a well-formed
+/// 500 body rather than a panic.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
     let (status, text) = match serde_json::to_string(body) {
         Ok(text) => (status, text),

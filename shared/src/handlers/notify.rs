@@ -1,11 +1,9 @@
 //! The `notify` function, driven by the table's stream: for each new history entry, the reply a
-//! person is owed ([`crate::domain::replies::plan`]: claimed, sent from the number they texted,
-//! settled with Vonage's answer, exactly once), or the opt-in by text taken to Vonage. It never
-//! stands between a STOP and its record: the webhook wrote that first. A number's records go one
-//! after another and a failed one holds back the rest; a confirmation goes out only while true
-//! (docs/decisions/0001-reply-order.md). Failed records are named (`ReportBatchItemFailures`) and
-//! retried by the stream; refusals are recorded, never retried; an unknown outcome is reported,
-//! never re-sent.
+//! person is owed ([`crate::domain::replies::plan`]), sent exactly once, or the opt-in by text
+//! taken to Vonage. It never stands between a STOP and its record: the webhook wrote that first.
+//! A number's records go in order, a failed one holding back the rest
+//! (docs/decisions/0001-reply-order.md); failed records are retried by the stream, refusals
+//! recorded, an unknown outcome reported and never re-sent.
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
@@ -37,8 +35,7 @@ const SETTLE_RESERVE: Duration = Duration::from_secs(2);
 /// Budget when no deadline is known (tests, local runs).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(20);
 
-/// Replies on: the texts, and the client that sends them (with its
-/// [`crate::adapters::vonage::RetryPolicy::SEND`]).
+/// Replies on: the texts, and the client that sends them.
 #[derive(Clone)]
 pub struct Replies {
     pub texts: ReplyTexts,
@@ -128,11 +125,8 @@ impl RetryReason {
 }
 
 impl Notify {
-    /// Settings: `PROVIDER_MODE`; `REPLIES` (`on`/`off`; default on in `self-managed` only);
-    /// with replies on, `PROGRAM_NAME`, `HELP_CONTACT`, `MESSAGE_FREQUENCY`, optionally
-    /// `STOP_REPLY_TEXT`, `HELP_REPLY_TEXT`, `OPT_IN_REPLY_TEXT` (checked here: a text over one
-    /// segment or without its required parts stops the start), and the Vonage credentials;
-    /// `OPT_IN_WORDS` (the STOP reply names the first).
+    /// Settings: docs/configuration.md. A reply text over one segment or without its required
+    /// parts stops the start.
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let mode = ProviderMode::from_settings(settings)?;
         let provider = provider::from_settings(settings)?;
@@ -223,8 +217,8 @@ impl Notify {
         }
     }
 
-    /// One number's records (with their places in the batch), in order; after the first that
-    /// fails, the rest are held back.
+    /// One number's records (with their places in the batch), in order; after the first failure
+    /// the rest are held back.
     async fn one_number(
         &self,
         records: Vec<(usize, &Record)>,
@@ -296,7 +290,6 @@ impl Notify {
         );
     }
 
-    /// One record.
     pub async fn process(
         &self,
         record: &serde_json::Value,
@@ -488,7 +481,6 @@ impl Notify {
     }
 }
 
-/// The reply texts from settings ([`ReplyTexts::new`] checks them).
 pub fn texts_from_settings(settings: &Settings) -> Result<ReplyTexts, ConfigError> {
     let opt_in_word = settings
         .get("OPT_IN_WORDS")
@@ -575,8 +567,8 @@ fn by_number(records: &[(Option<String>, Record)]) -> Vec<Vec<(usize, &Record)>>
     groups
 }
 
-/// Our reference on the send (echoed in the delivery receipt): at most 40 characters, the same
-/// for the same inbound event.
+/// Our reference on the send (echoed in the delivery receipt): at most 40 characters, stable
+/// per inbound event.
 fn client_ref(event_id: &str) -> String {
     let digest = Sha256::digest(event_id.as_bytes());
     format!("optout-{}", &hex::encode(digest)[..32])

@@ -1,11 +1,9 @@
 //! Reconciliation: catching our table up with Vonage's opt-out list, for the webhooks that were
 //! lost (a misconfigured URL for a day outlasts Vonage's 24 hours of resending).
 //!
-//! One run pages through Vonage's query call; per page it reads our states (BatchGetItem),
-//! records the opt-outs we lack through [`crate::domain::bulk`] and [`Store::record_many`] (a
-//! second run adds nothing), reports drift without writing it, and saves a checkpoint so that a
-//! run stopped by the deadline or a failure resumes. Paging (0- or 1-based, undocumented),
-//! resume and the report: docs/reconciliation.md.
+//! Per page: our states, the opt-outs we lack recorded ([`Store::record_many`]; a second run adds
+//! nothing), drift reported and never written, and a checkpoint a stopped run resumes from.
+//! Paging (0- or 1-based, undocumented), resume and the report: docs/reconciliation.md.
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::store::bulk::{self, BulkResult};
@@ -26,12 +24,11 @@ use time::OffsetDateTime;
 pub const SOURCE: &str = "vonage-sync";
 /// Partition key of the checkpoint item.
 pub const CHECKPOINT_NAME: &str = "RECONCILE";
-/// Vonage's documented default page size.
+/// Vonage's default.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// No new page is started with less than this left before the deadline: a page is one Vonage
 /// call (at most ~10 s with its retries) and a few DynamoDB calls.
 pub const DEFAULT_STOP_MARGIN: Duration = Duration::from_secs(45);
-/// Batch transactions in flight at once.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Skipped-entry details kept in the report (all are counted and logged).
 const MAX_REPORTED_SKIPS: usize = 50;
@@ -44,7 +41,8 @@ pub enum ReconcileError {
     Store(#[from] StoreError),
 }
 
-/// What a run did. `drift` = `drift_opted_in_at_vonage` + `drift_resubscribed_here`.
+/// What a run did (docs/reconciliation.md). `drift` = `drift_opted_in_at_vonage` +
+/// `drift_resubscribed_here`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ReconcileReport {
     /// The whole list was read (and the checkpoint cleared).
@@ -53,9 +51,7 @@ pub struct ReconcileReport {
     pub pages: u32,
     /// Entries read from processed pages (after skipping malformed ones).
     pub entries: u64,
-    /// Of those, listed as opted out.
     pub opted_out: u64,
-    /// New opt-outs recorded.
     pub added: u64,
     /// Listed as opted out, and we already hold the number as opted out.
     pub already: u64,
@@ -66,9 +62,8 @@ pub struct ReconcileReport {
     pub drift_resubscribed_here: u64,
     /// Written as history only: a newer event for the number arrived during the run.
     pub superseded: u64,
-    /// Malformed entries skipped.
     pub skipped: u64,
-    /// The first few skipped entries: page, index in the page, reason (no full numbers).
+    /// The first few skipped entries (no full numbers).
     pub skipped_entries: Vec<SkippedReport>,
     /// Numbers listed again on a later page of the same run (counted once).
     pub duplicates: u64,
@@ -76,7 +71,7 @@ pub struct ReconcileReport {
     pub resumed_from: Option<u32>,
     /// A checkpoint was found but not used (the list changed, or another page size).
     pub restarted: bool,
-    /// Page base found (0 or 1), when known.
+    /// 0 or 1, when known.
     pub base: Option<u32>,
     /// Where the next run continues, when this one did not complete.
     pub next_page: Option<u32>,
@@ -92,7 +87,6 @@ pub struct SkippedReport {
     pub reason: String,
 }
 
-/// Saved after each processed page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 struct Checkpoint {
     next_page: u32,
@@ -109,7 +103,6 @@ pub struct Reconciler {
     pub vonage: VonageClient,
     pub page_size: u32,
     pub concurrency: usize,
-    /// See [`DEFAULT_STOP_MARGIN`].
     pub stop_margin: Duration,
     /// Stop (resumably, `complete: false`) after processing this many pages in one run.
     pub max_pages: Option<u32>,
@@ -130,8 +123,7 @@ impl Reconciler {
         }
     }
 
-    /// Settings: `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL` (default
-    /// `https://rest.nexmo.com`), `RECONCILE_PAGE_SIZE` (default 100).
+    /// Settings: the Vonage client's, and `RECONCILE_PAGE_SIZE` (1 to 1000, default 100).
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let vonage = VonageClient::from_settings(settings)?;
         let mut reconciler = Self::new(store, vonage);
@@ -153,16 +145,8 @@ impl Reconciler {
     pub async fn run(&self, deadline: Deadline) -> ReconcileReport {
         let started = Instant::now();
         let mut report = ReconcileReport::default();
-        let mut run = Run {
-            page: 0,
-            base: None,
-            page0_empty: false,
-            hashes: HashSet::new(),
-            seen: HashSet::new(),
-            processed: 0,
-        };
-        let result = self.run_pages(deadline, &mut run, &mut report).await;
-        if let Err(e) = result {
+        let mut run = Run::default();
+        if let Err(e) = self.run_pages(deadline, &mut run, &mut report).await {
             report.error = Some(e.to_string());
             report.complete = false;
         }
@@ -272,13 +256,12 @@ impl Reconciler {
                 return Ok(());
             }
         };
+        // Until the check below says otherwise, the next run would start where this one would;
+        // out of time, nothing is read and the checkpoint stays as it is.
+        run.page = checkpoint.next_page;
         if out_of_time {
-            // Nothing will be read: keep the checkpoint as it is for the next run.
-            run.page = checkpoint.next_page;
             return Ok(());
         }
-        // Until the check below says otherwise, the next run would start where this one would.
-        run.page = checkpoint.next_page;
         let last = checkpoint.next_page - 1;
         let page = self
             .vonage
@@ -291,7 +274,6 @@ impl Reconciler {
                 page = checkpoint.next_page,
                 "reconcile: resuming from the checkpoint"
             );
-            run.page = checkpoint.next_page;
             run.base = checkpoint.base;
             run.page0_empty = checkpoint.base == Some(1);
             run.hashes.insert(hash);
@@ -373,10 +355,7 @@ impl Reconciler {
                 }
             }
         }
-        match failure {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
+        failure.map_or(Ok(()), |e| Err(e.into()))
     }
 }
 
@@ -391,6 +370,7 @@ fn log_resubscribed_here(event: &Event, state: &State) {
     );
 }
 
+#[derive(Default)]
 struct Run {
     page: u32,
     base: Option<u32>,

@@ -1,12 +1,7 @@
-//! The `review-check` function: once a day, how the review items stand against the FCC's
-//! 10-business-day window, as metrics (the overdue alarm in `template.yaml` watches them) and
-//! one report. `optout-admin reviews check` prints the same report on demand.
-//!
-//! - `open`: review items nobody has decided yet;
-//! - `due_soon`: of those, due today or within the next 2 business days (not yet overdue);
-//! - `overdue`: past their due date (today, in US Eastern time, is after it).
-//!
-//! It only reads (a query on the `reviews_by_due` index); deciding stays a person's job.
+//! The `review-check` function: once a day, how the open review items stand against the FCC's
+//! 10-business-day window (`due_soon`: within 2 business days; `overdue`: past the due date, in
+//! US Eastern time), as metrics the overdue alarm watches and one report (also
+//! `optout-admin reviews check`). It only reads; deciding stays a person's job.
 
 use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::store::{Store, StoreError};
@@ -15,14 +10,11 @@ use crate::domain::review::{format_date, Due, Review};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-/// The `Function` dimension of this handler's metrics.
 pub const FUNCTION: &str = "review-check";
-/// "Due soon": due within this many business days from today.
 pub const DUE_SOON_BUSINESS_DAYS: u32 = 2;
 /// Overdue items named in the report (all are counted).
 const MAX_LISTED: usize = 50;
 
-/// What the check found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewReport {
     /// Today, as the business-day clock reads it (US Eastern).
@@ -32,7 +24,7 @@ pub struct ReviewReport {
     pub overdue: u64,
     /// The oldest due date among open items.
     pub oldest_due: Option<String>,
-    /// The first overdue items (id, due date, masked number), oldest due first.
+    /// The first overdue items, oldest due first.
     pub overdue_items: Vec<OverdueItem>,
 }
 
@@ -47,10 +39,9 @@ pub struct OverdueItem {
 /// Count `open` (open review items, oldest due first) at `now`.
 pub fn report(open: &[Review], now: OffsetDateTime) -> ReviewReport {
     let today = receipt_day(now);
-    let today_s = format_date(today);
     let soon = add_business_days(today, DUE_SOON_BUSINESS_DAYS);
     let mut report = ReviewReport {
-        today: today_s.clone(),
+        today: format_date(today),
         open: open.len() as u64,
         due_soon: 0,
         overdue: 0,

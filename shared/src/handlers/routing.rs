@@ -1,22 +1,8 @@
 //! Which of a function's routes a request is for, read from the event rather than from a URI
-//! built out of it (docs/decisions/0002-routing-on-the-events-route.md).
-//!
-//! Two sources, one answer:
-//!
-//! 1. **API Gateway's own route**, when the event names one of the function's path templates:
-//!    HTTP API's `routeKey` (`GET /subscriptions/{msisdn}`) or a REST API's `resource`
-//!    (`/subscriptions/{msisdn}`), with the values from `pathParameters`. HTTP API hands these
-//!    over decoded; a REST API percent-encoded, so they are decoded once here.
-//! 2. **The raw path** otherwise (function URLs, an HTTP API `$default` route, a REST API
-//!    `{proxy+}` resource, `local-api` for a request no route of the stack's API matches): the
-//!    event's `rawPath` / `path` as it came (an HTTP API stage's name in front removed), split on `/`, then
-//!    each segment percent-decoded once, so `%2F`, `%23`, `%3F`, `%20` and control characters stay
-//!    inside their segment. The whole path must match a template; trailing `/`s are ignored.
-//!
-//! A parameter that is empty or blank (only whitespace or control characters) makes no route:
-//! `/reviews/%20` is as much "no such path" as `/reviews//`. Methods are matched after paths, so
-//! a known path with another method is told apart (405, with the path's methods) from an
-//! unknown one (404).
+//! built out of it: API Gateway's own route when the event names one of the function's
+//! templates, else the raw path, each segment percent-decoded once (so `%2F`, `%23`, `%3F` stay
+//! inside their segment). A blank parameter makes no route; a known path with another method is
+//! 405, not 404. Why and how: docs/decisions/0002-routing-on-the-events-route.md.
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -24,20 +10,18 @@ use lambda_http::{Request, RequestExt};
 /// What a request's method and path select among a function's routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selected {
-    /// One of the routes (its `(method, template)` entry), with its parameters' values in the
-    /// template's order, decoded.
+    /// One of the routes, with its parameters' values in the template's order, decoded.
     Route {
         route: (&'static str, &'static str),
         params: Vec<String>,
     },
-    /// A path of the function's, asked with a method none of its routes has. `allow` lists the
-    /// path's methods (`GET, POST`), for the `Allow` header.
+    /// A known path with another method; `allow` is the path's methods (`GET, POST`).
     MethodNotAllowed { allow: String },
     /// No route has this path.
     NotFound,
 }
 
-/// The route `req` is for among `routes` (`(METHOD, /path/{param})` pairs).
+/// The route `req` is for among `(METHOD, /path/{param})` pairs.
 pub fn select(req: &Request, routes: &[(&'static str, &'static str)]) -> Selected {
     let Some((template, params)) = from_gateway(req, routes).or_else(|| from_raw_path(req, routes))
     else {
@@ -55,7 +39,6 @@ pub fn select(req: &Request, routes: &[(&'static str, &'static str)]) -> Selecte
     }
 }
 
-/// The methods of `template` among `routes`, in the list's order.
 pub fn methods_of(template: &str, routes: &[(&'static str, &'static str)]) -> Vec<&'static str> {
     let mut methods: Vec<&'static str> = Vec::new();
     for &(m, t) in routes {
@@ -104,7 +87,6 @@ fn from_gateway(
     Some((template, params))
 }
 
-/// The template the event's raw path is an instance of, matched segment by segment.
 fn from_raw_path(
     req: &Request,
     routes: &[(&'static str, &'static str)],
@@ -171,7 +153,6 @@ fn stage(req: &Request) -> Option<&str> {
     }
 }
 
-/// `path` without `/<stage>` in front.
 fn without_stage<'a>(path: &'a str, stage: Option<&str>) -> &'a str {
     match stage {
         Some(stage) if stage != "$default" && !stage.is_empty() => path

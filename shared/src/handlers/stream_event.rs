@@ -1,10 +1,6 @@
-//! DynamoDB Streams events as Lambda hands them to the notify function, and the batch response
-//! it returns (`ReportBatchItemFailures`).
-//!
-//! A small model of our own rather than aws_lambda_events' (a large crate for three fields): the
-//! notify function reads one thing from a record, its new image, in DynamoDB's JSON, which
-//! `serde_dynamo` reads into the table's item types. Each record is read on its own, so one
-//! malformed record fails alone.
+//! DynamoDB Streams events as Lambda hands them to the notify function, and its batch response
+//! (`ReportBatchItemFailures`). Our own small model rather than aws_lambda_events' (a large crate
+//! for three fields); each record is read on its own, so one malformed record fails alone.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +11,6 @@ pub struct StreamEvent {
     pub records: Vec<serde_json::Value>,
 }
 
-/// One record, read.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StreamRecord {
     #[serde(rename = "eventName", default)]
@@ -39,7 +34,7 @@ pub fn sequence_number(record: &serde_json::Value) -> Option<String> {
         .map(String::from)
 }
 
-/// What the function returns: the records to retry (`ReportBatchItemFailures`).
+/// The records to retry.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct BatchResponse {
     #[serde(rename = "batchItemFailures")]

@@ -1,14 +1,8 @@
-//! The `unsubscribe-webhook` function: Vonage's inbound SMS webhook. Every inbound SMS comes
-//! here; an opt-out keyword or a clear revocation phrase is recorded as an opt-out, a message
-//! with a revocation cue becomes a review item, HELP and opt-in words are recorded, anything
-//! else is acknowledged and dropped.
-//!
-//! Routes: `GET|POST /webhooks/inbound` and `GET|POST /webhooks/inbound/{token}`.
-//!
-//! Answers: 200 for every valid inbound message (opt-out or not, duplicate or not: any other
-//! answer makes Vonage resend for 24 hours); 400 for a request that is not an inbound message;
-//! 401 for a bad signature or token; 404 for another path; 405 for another method; 413 over
-//! [`BODY_LIMIT`]; 503 only when storage failed, so Vonage retries and nothing is lost.
+//! The `unsubscribe-webhook` function: Vonage's inbound SMS webhook (docs/api.md "The webhook").
+//! An opt-out keyword or clear revocation phrase is recorded as an opt-out, a revocation cue
+//! opens a review item, HELP and opt-in words are recorded, anything else is dropped. Every
+//! valid message is answered 200 (any other answer makes Vonage resend for 24 hours); 503 only
+//! when storage failed, so Vonage retries and nothing is lost.
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
@@ -31,11 +25,9 @@ use serde::Serialize;
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
-/// Largest accepted body. An inbound SMS, even a Messages API one with every optional field, is
-/// a few KiB; anything much larger is not Vonage.
+/// An inbound SMS, even a Messages API one with every optional field, is a few KiB.
 pub const BODY_LIMIT: usize = 64 * 1024;
 const ROUTE: &str = "/webhooks/inbound";
-/// The `Function` dimension of this handler's metrics.
 const FUNCTION: &str = "unsubscribe-webhook";
 /// Every (method, path) this function serves; `template.yaml` must route exactly these to it
 /// (checked by `shared/tests/template_routes.rs`).
@@ -49,7 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// How the webhook knows a request came from Vonage.
 #[derive(Clone, Default)]
 pub struct WebhookAuth {
-    /// Signed webhooks (Vonage Dashboard "signed webhooks"): secret and method.
+    /// Signed webhooks: secret and method.
     pub signature: Option<(String, SignatureMethod)>,
     /// For accounts without signing: an unguessable path segment registered with Vonage as
     /// `/webhooks/inbound/<token>`. When set, requests without it are refused.
@@ -69,7 +61,6 @@ impl std::fmt::Debug for WebhookAuth {
 #[derive(Debug, Clone)]
 pub struct Webhook {
     pub store: Store,
-    /// How texts are read: opt-out keywords, HELP, opt-in words.
     pub intents: IntentRules,
     pub auth: WebhookAuth,
     /// Decides what an opt-in by text records: a resubscribe, or (`short-code-api`) a request the
@@ -88,9 +79,7 @@ impl Webhook {
         }
     }
 
-    /// Settings: `VONAGE_SIGNATURE_SECRET`, `VONAGE_SIGNATURE_METHOD` (default `md5hash`),
-    /// `WEBHOOK_TOKEN`, `OPT_OUT_EXTRA_WORDS`, `OPT_IN_WORDS` (default `START,UNSTOP`),
-    /// `REVIEW_CUES` (default [`DEFAULT_REVIEW_CUES`]), `PROVIDER_MODE`.
+    /// Settings: docs/configuration.md.
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let method = match settings.get("VONAGE_SIGNATURE_METHOD") {
             None => SignatureMethod::default(),
@@ -129,7 +118,6 @@ impl Webhook {
             .lambda_context_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
-        let method = req.method().as_str().to_string();
         let mut log = LogLine::default();
         let result = self.process(&req, &mut log).await;
         let metric = match &result {
@@ -150,7 +138,7 @@ impl Webhook {
         tracing::info!(
             request_id,
             route = ROUTE,
-            method,
+            method = req.method().as_str(),
             status = response.status().as_u16(),
             outcome,
             error,
@@ -202,7 +190,7 @@ impl Webhook {
         let raw = inbound::extract(req.method().as_str(), content_type, req.uri().query(), body)?;
         let received_at = timestamp::now();
         if let Some((secret, method)) = &self.auth.signature {
-            let checked = match &raw {
+            match &raw {
                 RawInbound::Sms { params, .. } => {
                     let pairs: Vec<(&str, &str)> = params
                         .iter()
@@ -217,8 +205,7 @@ impl Webhook {
                         .and_then(|v| v.to_str().ok());
                     signature::verify_messages_jwt(authorization, body, secret, received_at)
                 }
-            };
-            checked?;
+            }?;
         }
         let message = raw.interpret()?;
         log.msisdn = Some(message.msisdn.masked());
@@ -301,15 +288,13 @@ impl Webhook {
     }
 }
 
-/// What an inbound event records as the reason it was acted on.
+/// What an inbound event records as the reason it was acted on (canonical forms).
 enum MatchedWords {
-    /// An opt-out, HELP or opt-in keyword (canonical, upper case).
     Keyword(String),
-    /// A revocation phrase (canonical).
     Phrase(String),
 }
 
-/// The event id of an inbound message: `sms:<messageId>` or `msg:<message_uuid>`.
+/// `sms:<messageId>` or `msg:<message_uuid>`.
 fn message_event_id(message: &InboundSms) -> String {
     let api_prefix = match message.api {
         inbound::Api::Sms => "sms",
@@ -326,9 +311,8 @@ fn message_time(message: &InboundSms, received_at: time::OffsetDateTime) -> time
         .map_or(received_at, |sent| sent.min(received_at))
 }
 
-/// The history entry for an inbound message we act on (an opt-out, HELP, an opt-in): the
-/// evidence a compliance review asks for. For an opt-in by text it is the consent: the person's
-/// own message (id, text, time, the number texted).
+/// The history entry for an inbound message we act on: the evidence a compliance review asks
+/// for (for an opt-in by text, the consent: the person's own message).
 fn inbound_event(
     message: &InboundSms,
     kind: EventKind,
@@ -337,7 +321,6 @@ fn inbound_event(
 ) -> Event {
     let (keyword, phrase) = match words {
         MatchedWords::Keyword(keyword) => (Some(keyword), None),
-        // The opt-out wording that matched (the text is kept too).
         MatchedWords::Phrase(phrase) => (None, Some(phrase)),
     };
     Event {
@@ -363,26 +346,24 @@ fn inbound_event(
 /// What the webhook did with a valid inbound message: every such message is answered 200.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
-    /// An opt-out, recorded through `Store::record` (applied, duplicate or superseded).
     OptedOut(Outcome),
     /// HELP or INFO, noted in history (never changes the state).
     Help(Outcome),
-    /// An opt-in by text, recorded as a resubscribe (applied, duplicate or superseded).
+    /// An opt-in by text, recorded as a resubscribe.
     OptedIn(Outcome),
     /// An opt-in by text in `short-code-api` mode, noted for the notify function to take to
     /// Vonage; the opt-out stands until Vonage confirms.
     OptInRequested(Outcome),
     /// A revocation cue: a review item opened (or already open for this message).
     Review(ReviewOpened),
-    /// Nothing we act on: acknowledged, nothing stored.
+    /// Acknowledged, nothing stored.
     Ignored,
 }
 
-/// What opening a review item did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewOpened {
     Opened,
-    /// A redelivery of a message already under review: nothing new.
+    /// A redelivery of a message already under review.
     Duplicate,
 }
 
@@ -408,8 +389,7 @@ impl Handled {
         }
     }
 
-    /// The metric this outcome counts in; none for a redelivered review message (it opened
-    /// nothing).
+    /// None for a redelivered review message (it opened nothing).
     pub fn metric(self) -> Option<Metric> {
         Some(match self {
             Handled::OptedOut(Outcome::Applied | Outcome::Noted) => Metric::OptOutsRecorded,
@@ -423,9 +403,7 @@ impl Handled {
         })
     }
 
-    /// The body Vonage gets: `{"status": what the message was, "outcome": what recording did}`
-    /// (`{"status":"review","outcome":"opened"|"duplicate"}` for a review item),
-    /// `{"status":"ignored"}` for the rest.
+    /// The body Vonage gets: `{"status": what the message was, "outcome": what recording did}`.
     fn reply(self) -> Reply {
         let (status, outcome) = match self {
             Handled::OptedOut(outcome) => ("opted_out", Some(outcome.as_str())),

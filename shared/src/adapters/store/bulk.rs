@@ -1,10 +1,10 @@
-//! Many states and many events at once, for reconciliation and import: `BatchGetItem` reads, and
-//! batch transactions made of exactly [`Store::record`]'s conditional writes (so "newest event
-//! wins" still has one implementation). [`apply`] is the part both share: decide from the
-//! current states ([`crate::domain::bulk::decide`]), write what needs writing.
+//! Many states and many events at once (reconciliation, import, the send-time check):
+//! `BatchGetItem` reads, and batch transactions made of exactly [`Store::record`]'s conditional
+//! writes, so "newest event wins" still has one implementation.
 
 use super::schema::{self, Key, StateRead};
 use super::{unavailable, Store, StoreError, Write, Written};
+use crate::domain::bulk::Decision;
 use crate::domain::event::{Event, Outcome, State};
 use crate::domain::msisdn::Msisdn;
 use std::collections::HashMap;
@@ -13,22 +13,20 @@ use std::time::Duration;
 /// Events written per transaction by [`Store::record_many`]: two writes each, and a DynamoDB
 /// transaction holds at most 100.
 pub const EVENTS_PER_TRANSACTION: usize = 50;
-/// Keys per BatchGetItem request (DynamoDB's limit).
+/// DynamoDB's limit.
 pub const BATCH_GET_KEYS: usize = 100;
-/// Requests per BatchGetItem chunk while DynamoDB keeps returning unprocessed keys.
+/// Requests per chunk while DynamoDB keeps returning unprocessed keys.
 const BATCH_GET_ATTEMPTS: u32 = 8;
 
 impl Store {
-    /// The current states of many numbers, keyed by their digits; numbers we hold nothing for are
-    /// absent. BatchGetItem, 100 keys a request, strongly consistent; repeated numbers are read
-    /// once; one request at a time ([`Store::states_parallel`] with a concurrency of 1).
+    /// The current states of many numbers, keyed by their digits (absent: none held), one
+    /// strongly consistent BatchGetItem at a time.
     pub async fn states(&self, numbers: &[Msisdn]) -> Result<HashMap<String, State>, StoreError> {
         self.states_parallel(numbers, 1).await
     }
 
-    /// [`Store::states`] with up to `concurrency` BatchGetItem requests (of 100 keys each) in
-    /// flight at once: the send-time check reads 1,000 numbers in about the time of one chunk.
-    /// Each chunk retries its unprocessed keys with backoff on its own.
+    /// [`Store::states`] with up to `concurrency` requests in flight: the send-time check reads
+    /// 1,000 numbers in about the time of one chunk.
     pub async fn states_parallel(
         &self,
         numbers: &[Msisdn],
@@ -58,8 +56,7 @@ impl Store {
         Ok(states)
     }
 
-    /// One BatchGetItem chunk (at most [`BATCH_GET_KEYS`] distinct numbers), its unprocessed
-    /// keys asked again with backoff until none are left.
+    /// One chunk; its unprocessed keys asked again with backoff.
     async fn states_chunk(&self, chunk: &[&Msisdn]) -> Result<Vec<State>, StoreError> {
         // Only what `State` needs: smaller answers (a local server spends its time on them).
         let mut pending = Some(schema::states_request(
@@ -99,14 +96,10 @@ impl Store {
         Ok(states)
     }
 
-    /// Record many events, with the same outcome per event as calling [`Store::record`] for each:
-    /// the first event of each number goes, with up to [`EVENTS_PER_TRANSACTION`] - 1 others, into
-    /// one transaction made of exactly the conditional writes `record` makes, and that
-    /// transaction succeeding means every event in it was `Applied`. When a transaction is
-    /// cancelled (a condition failed: a duplicate, a newer state; a conflict) or fails, each of its
-    /// events is recorded alone by `record`, which sorts out which it was. Further events for a
-    /// number already in the batch are recorded by `record` afterwards. Up to `concurrency`
-    /// transactions run at once. Results are in the order of `events`.
+    /// Record many events, with the same outcome per event as [`Store::record`]: each number's
+    /// first event goes into a transaction of [`EVENTS_PER_TRANSACTION`] made of `record`'s
+    /// writes (success: every one `Applied`); a transaction that fails, and further events of a
+    /// number, are recorded one by one by `record`. Results are in the order of `events`.
     pub async fn record_many(
         &self,
         events: &[Event],
@@ -186,9 +179,9 @@ impl Store {
 pub enum BulkResult {
     /// Written, and it is now the number's state.
     Added,
-    /// We already hold the number as opted out (or this very event was recorded meanwhile).
+    /// Or this very event was recorded meanwhile.
     AlreadyOptedOut,
-    /// Not written: we hold the number as subscribed by a newer event (see [`crate::domain::bulk::Decision`]).
+    /// Not written ([`Decision::OursIsNewer`]).
     OursIsNewer(State),
     /// Written as history only: a newer event reached the number between our read and our write.
     Superseded,
@@ -196,8 +189,8 @@ pub enum BulkResult {
     Failed(StoreError),
 }
 
-/// Decide each event against `states` (keyed by digits, as [`Store::states`] returns them) and
-/// write those to be written. Results are in the order of `events`.
+/// Decide each event against `states` ([`crate::domain::bulk::decide`]) and write those to be
+/// written. Results are in the order of `events`.
 pub async fn apply(
     store: &Store,
     events: &[Event],
@@ -210,17 +203,13 @@ pub async fn apply(
     for (i, event) in events.iter().enumerate() {
         let state = states.get(event.msisdn.as_str());
         match crate::domain::bulk::decide(event, state) {
-            crate::domain::bulk::Decision::Write => {
+            Decision::Write => {
                 results.push(None);
                 to_write.push(event.clone());
                 positions.push(i);
             }
-            crate::domain::bulk::Decision::AlreadyOptedOut => {
-                results.push(Some(BulkResult::AlreadyOptedOut))
-            }
-            crate::domain::bulk::Decision::OursIsNewer => {
-                results.push(state.cloned().map(BulkResult::OursIsNewer))
-            }
+            Decision::AlreadyOptedOut => results.push(Some(BulkResult::AlreadyOptedOut)),
+            Decision::OursIsNewer => results.push(state.cloned().map(BulkResult::OursIsNewer)),
         }
     }
     let written = store.record_many(&to_write, concurrency).await;

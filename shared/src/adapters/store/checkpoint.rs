@@ -6,13 +6,12 @@ use super::{unavailable, Store, StoreError, Write};
 use crate::domain::timestamp;
 
 impl Store {
-    /// The checkpoint saved under `name`, if any.
     pub async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {
         let item: Option<Checkpoint> = self.get(Key::checkpoint(name)).await?;
         Ok(item.map(|c| c.data))
     }
 
-    /// Save (replace) the checkpoint `name`.
+    /// Replaces the checkpoint `name`.
     pub async fn save_checkpoint(&self, name: &str, data: &str) -> Result<(), StoreError> {
         let item = Keyed {
             key: Key::checkpoint(name),

@@ -40,9 +40,8 @@ impl Store {
         Ok(items)
     }
 
-    /// The evidence file for the numbers an input may mean (`Msisdn::readings`, never empty):
-    /// each reading's partition is read, and the file is for the one `pick_reading` chooses
-    /// (an opted-out one first, then one we hold anything for, then the strict reading).
+    /// The evidence file for the reading of an input that `pick_reading` chooses, each
+    /// reading's partition read.
     pub async fn evidence(
         &self,
         readings: &[Msisdn],
@@ -59,7 +58,6 @@ impl Store {
 
 /// An item read by its family's type; one that does not read is kept as stored ([`Read::Other`]).
 fn stored(item: &Item) -> Stored {
-    let json = item_json(item);
     let sk = schema::sort_key(item);
     let read = match ItemFamily::of(item) {
         ItemFamily::State => schema::from_item::<StateAttrs>(item.clone()).map(|s| Read::State {
@@ -87,13 +85,12 @@ fn stored(item: &Item) -> Stored {
     Stored {
         sk,
         read,
-        item: json,
+        item: item_json(item),
     }
 }
 
-/// A DynamoDB item as JSON: strings, booleans and null as they are, numbers as JSON numbers
-/// when they fit (as strings otherwise), maps and lists recursively, sets as arrays, binary as
-/// base64.
+/// A DynamoDB item as JSON: numbers as JSON numbers when they fit (strings otherwise), sets as
+/// arrays, binary as base64.
 pub fn item_json(item: &Item) -> evidence::Item {
     item.iter()
         .map(|(k, v)| (k.clone(), value_json(v)))

@@ -6,7 +6,6 @@ use super::schema::{self, IdempotencyKey, Key, Keyed};
 use super::{Store, StoreError, Write, Written};
 use crate::domain::timestamp;
 
-/// What claiming a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyClaim {
     /// First use of the key: it now belongs to this body and event.
@@ -18,9 +17,8 @@ pub enum KeyClaim {
 }
 
 impl Store {
-    /// Claim `key_hash` in `scope` for a request whose canonical body hashes to `body_hash`
-    /// and which records `event_id`. A conditional put: concurrent first uses of one key get one
-    /// `New` and otherwise `Same`/`Conflict`.
+    /// Claim `key_hash` in `scope` for this body and event: a conditional put, so concurrent
+    /// first uses of one key get one `New`.
     pub async fn claim_idempotency_key(
         &self,
         scope: &str,

@@ -16,13 +16,12 @@ pub struct NumberHistoryEntry {
     pub entry: HistoryEntry,
 }
 
-/// Where [`Store::history_between`] goes on; opaque to callers.
+/// Where [`Store::history_between`] goes on.
 #[derive(Debug, Clone)]
 pub struct ScanCursor(Item);
 
 impl Store {
-    /// One page of the opted-out list in number order. `cursor` is what the previous page
-    /// returned; the returned cursor is `None` on the last page.
+    /// One page of the opted-out list in number order; the next cursor, `None` on the last page.
     pub async fn opted_out_page(
         &self,
         limit: i32,
@@ -56,8 +55,7 @@ impl Store {
     }
 
     /// One page of every number's history entries whose event time is in `[from, to)`, in no
-    /// particular order (a filtered Scan: an operator's export, not a hot path). `start` is the
-    /// cursor the previous page returned; `limit` bounds the items read per page.
+    /// particular order (a Scan: an operator's export, not a hot path); `limit` items read.
     pub async fn history_between(
         &self,
         from: OffsetDateTime,

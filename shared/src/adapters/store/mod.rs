@@ -1,7 +1,5 @@
 //! The opt-out record in DynamoDB: one current state per phone number plus an immutable history,
-//! and the items that serve them (replies, reviews, idempotency keys, checkpoints). The items'
-//! types, keys and expressions are in [`schema`]; the layout and its reasons in
-//! docs/table-design.md.
+//! and the items that serve them ([`schema`]; the layout and its reasons: docs/table-design.md).
 //!
 //! Every change goes through [`Store::record`], the one implementation of "newest event wins":
 //! the history entry (keyed by the event id, so a redelivery is a no-op) and the state (written
@@ -37,10 +35,8 @@ pub enum StoreError {
     /// DynamoDB could not be reached or refused the call: the caller answers 5xx and is retried.
     #[error("dynamodb call failed: {0}")]
     Unavailable(String),
-    /// An item that does not have the shape this code writes.
     #[error("unexpected item in table: {0}")]
     Corrupt(String),
-    /// A pagination cursor we did not issue.
     #[error("invalid cursor")]
     BadCursor,
 }
@@ -49,7 +45,6 @@ pub(crate) fn unavailable<E: std::error::Error + 'static>(err: E) -> StoreError 
     StoreError::Unavailable(DisplayErrorContext(err).to_string())
 }
 
-/// A conditional write: one put, one update, or a transaction of several items.
 #[derive(Debug, Clone)]
 pub enum Write {
     Put(Put),
@@ -61,8 +56,7 @@ pub enum Write {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
     Yes,
-    /// Nothing was written: a condition failed. For a transaction, which items' conditions
-    /// (in its order); for a put or an update, its one.
+    /// Nothing was written: which items' conditions failed (in the transaction's order).
     ConditionFailed(Vec<bool>),
 }
 
@@ -124,10 +118,8 @@ impl Store {
         })
     }
 
-    /// The two conditional writes of a state-setting event, as [`Store::record`] makes them: the
-    /// history entry (only if this event id is new) and the state (only if this event is newer
-    /// than the stored one). Batches and review decisions put the same writes in their
-    /// transactions.
+    /// The two conditional writes of a state-setting event, for [`Store::record`] and the
+    /// transactions of batches and review decisions.
     pub(crate) fn record_writes(
         &self,
         event: &Event,
@@ -149,8 +141,8 @@ impl Store {
         ])
     }
 
-    /// Perform `write`, trying again (with jittered backoff) while DynamoDB reports a
-    /// conflicting concurrent transaction or throttles a transaction's item.
+    /// Tries again (jittered backoff) while DynamoDB reports a conflicting concurrent
+    /// transaction or throttles a transaction's item.
     pub async fn write(&self, write: Write) -> Result<Written, StoreError> {
         let mut attempt = 0;
         loop {
@@ -222,7 +214,6 @@ impl Store {
         out.item.map(schema::from_item).transpose()
     }
 
-    /// The current state of a number, if we hold any record of it.
     pub async fn state(&self, msisdn: &Msisdn) -> Result<Option<State>, StoreError> {
         let state: Option<StateRead> = self.get(Key::state(msisdn)).await?;
         Ok(state.map(State::from))
@@ -258,7 +249,6 @@ impl Store {
     }
 }
 
-/// A put's or an update's error.
 fn single_refusal<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> Refused
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -273,7 +263,6 @@ where
     }
 }
 
-/// A transaction's error: which conditions failed, or a conflict, or a failure.
 fn transaction_refusal<R>(err: SdkError<TransactWriteItemsError, R>) -> Refused
 where
     R: std::fmt::Debug + Send + Sync + 'static,

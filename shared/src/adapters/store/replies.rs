@@ -1,8 +1,5 @@
-//! Reply items: one per reply owed, keyed by the inbound event that owes it, so that each reply is
-//! sent at most once even though Vonage has no idempotency key and the stream delivers records
-//! at least once.
-//!
-//! Item `pk` = `N#<digits>`, `sk` = `R#<inbound event id>`. Its `status` moves:
+//! Reply items: one per reply owed, keyed by the inbound event that owes it, so each reply is
+//! sent at most once though Vonage has no idempotency key and the stream redelivers.
 //!
 //! ```text
 //!   (none) ──claim──▶ claimed ──▶ sent | not_sent | retryable | unknown
@@ -10,18 +7,10 @@
 //!   (none) | retryable ──skip──▶ skipped
 //! ```
 //!
-//! A claim is a conditional write: only one invocation can hold it, until its lease ends (the
-//! claiming invocation's own deadline). A `claimed` item found by a later invocation is either
-//! in flight (its lease runs: wait for it to settle) or abandoned (the lease ran out: the earlier
-//! invocation stopped between claiming and recording the answer, so whether Vonage sent the text
-//! is unknown). An abandoned claim is never sent again blindly; like `unknown`, it is reported
-//! ([`Store::unsettled_replies`], `optout-admin replies stuck`) for a person to decide.
-//!
-//! Order: one reply to a number at a time. The claim takes the number's reply lock (`pk` =
-//! `N#<digits>`, `sk` = `REPLY_LOCK`: the event holding it, until when, and the order of the
-//! newest event whose confirmation was claimed) in the same transaction, with, for a
-//! confirmation, a check that the number is still in the state it confirms. So a confirmation is
-//! never sent after a newer one, nor when it is no longer true (docs/decisions/0001-reply-order.md).
+//! A claim holds until its lease ends (the claiming invocation's deadline). One whose lease ran
+//! out may or may not have been sent: like `unknown`, it is never sent again blindly but
+//! reported ([`Store::unsettled_replies`]). The claim also takes the number's reply lock
+//! (docs/decisions/0001-reply-order.md).
 
 use super::schema::{self, Item, Key, Keyed, Reply, ReplyLock};
 use super::{unavailable, Store, StoreError, Write, Written};
@@ -36,7 +25,7 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone)]
 pub struct OwedReply {
     pub msisdn: Msisdn,
-    /// The inbound event that owes it (its history entry's event id).
+    /// The inbound event that owes it.
     pub event_id: String,
     pub kind: ReplyKind,
     /// The number or short code the person texted.
@@ -58,10 +47,10 @@ pub enum ReplyClaim {
     /// Claimed and abandoned (its lease ran out), or its outcome unknown: a person decides.
     Unsettled(Reply),
     /// Another reply to this number is being sent (or a concurrent write got in first): try
-    /// again shortly, so that replies to one number go out one at a time, in order.
+    /// again shortly.
     Busy,
-    /// No longer to be sent: the number is not in the state this reply confirms, or a newer
-    /// event's confirmation was claimed first. The reason, for the skipped reply item.
+    /// No longer true, or a newer event's confirmation was claimed first: the reason, for the
+    /// skipped reply item.
     Stale(&'static str),
 }
 
@@ -120,10 +109,9 @@ impl OwedReply {
 }
 
 impl Store {
-    /// Claim `reply` for sending until `lease_until` (the claiming invocation's deadline): in one
-    /// transaction, create its item as `claimed` (or move a `retryable` one back, counting the
-    /// attempt), take the number's reply lock, and for a confirmation check that the number is
-    /// still in the state it confirms and that no newer event's confirmation was claimed.
+    /// Claim `reply` until `lease_until`: in one transaction, create its item as `claimed` (or
+    /// move a `retryable` one back), take the number's reply lock, and for a confirmation check
+    /// that it is still true and no newer event's confirmation was claimed.
     pub async fn claim_reply(
         &self,
         reply: &OwedReply,
@@ -169,7 +157,6 @@ impl Store {
         }
     }
 
-    /// After a claim's condition failed: which one, read back consistently.
     async fn why_not_claimed(
         &self,
         reply: &OwedReply,
@@ -262,7 +249,6 @@ impl Store {
         Ok(self.write(Write::Put(put)).await? == Written::Yes)
     }
 
-    /// The reply item for `event_id`, if any.
     pub async fn reply(
         &self,
         msisdn: &Msisdn,
@@ -271,8 +257,8 @@ impl Store {
         self.get(Key::reply(msisdn, event_id)).await
     }
 
-    /// Replies no invocation will settle: `claimed` before `claimed_before`, or `unknown`. A
-    /// filtered Scan: an operator's check, not a hot path.
+    /// Replies no invocation will settle: `claimed` before `claimed_before`, or `unknown`. A Scan:
+    /// an operator's check, not a hot path.
     pub async fn unsettled_replies(
         &self,
         claimed_before: OffsetDateTime,

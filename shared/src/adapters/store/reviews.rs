@@ -1,10 +1,7 @@
-//! Review items (`shared::domain::review`): opened by the webhook, listed by due date, resolved
-//! by a person through the API. Each list (open, resolved) is read oldest due first from the
-//! `reviews_by_due` index, never by a scan.
-//!
-//! A resolution is one transaction: the review's conditional update (only while open, so two
-//! concurrent resolves are one decision) together with the history entry, and for an opt-out the
-//! state, exactly as [`Store::record`] writes them. Review, history and state never disagree.
+//! Review items: opened by the webhook, listed oldest due first from the `reviews_by_due` index
+//! (never a scan), resolved by a person. A resolution is one transaction: the review's update
+//! (only while open, so two concurrent resolves are one decision), the history entry, and for an
+//! opt-out the state, as [`Store::record`] writes them: they never disagree.
 
 use super::schema::{self, Key, Keyed, ReviewAttrs, ReviewListKey, ReviewPointer};
 use super::{cursor, unavailable, Store, StoreError, Write, Written};
@@ -16,15 +13,14 @@ use crate::domain::timestamp;
 /// What resolving did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResolveOutcome {
-    /// This call made the decision; what recording its event did.
+    /// What recording this call's decision did.
     Resolved(Outcome),
-    /// The review was already resolved (by an earlier or a concurrent call): as it is now.
+    /// Resolved by an earlier or a concurrent call: as it is now.
     AlreadyResolved(Box<Review>),
 }
 
 impl Store {
-    /// Store a new review item and its pointer, once: `false` when this review id exists (a
-    /// redelivery of the same message).
+    /// The review item and its pointer, once: `false` when this review id exists (a redelivery).
     pub async fn open_review(&self, review: &Review) -> Result<bool, StoreError> {
         let item = schema::to_item(&schema::review_item(review, timestamp::now()))?;
         let pointer = schema::to_item(&Keyed {
@@ -40,7 +36,6 @@ impl Store {
         Ok(self.write(Write::Transaction(items)).await? == Written::Yes)
     }
 
-    /// The review with this id, if there is one (consistent reads).
     pub async fn review(&self, id: &str) -> Result<Option<Review>, StoreError> {
         if !is_review_id(id) {
             return Ok(None);
@@ -58,10 +53,9 @@ impl Store {
         item.map(Review::try_from).transpose()
     }
 
-    /// One page of the reviews with `status`, oldest due first, only those due before
-    /// `due_before` (`YYYY-MM-DD`, exclusive) when given. `cursor` is what the previous page
-    /// returned; the returned cursor is `None` on the last page. An item that does not read is
-    /// left out of the page and logged, never a failure of the whole list.
+    /// One page of the reviews with `status`, oldest due first, due before `due_before`
+    /// (`YYYY-MM-DD`) if given; the next cursor, `None` on the last page. An item that does not
+    /// read is left out and logged, never a failure of the whole list.
     pub async fn reviews_page(
         &self,
         status: ReviewStatus,
@@ -103,7 +97,7 @@ impl Store {
         Ok((reviews, next))
     }
 
-    /// Every open review, oldest due first (the daily check; a query on the index, page by page).
+    /// Every open review, oldest due first (the daily check).
     pub async fn open_reviews(&self) -> Result<Vec<Review>, StoreError> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
@@ -119,9 +113,8 @@ impl Store {
         }
     }
 
-    /// Resolve an open review with `resolution`, recording `event` (the decision's history entry;
-    /// for an opt-out also the state, newest event wins) in the same transaction. When the review
-    /// is no longer open, nothing is written and it is returned as it is now.
+    /// Resolve an open review, recording `event` in the same transaction; when it is no longer
+    /// open, nothing is written and it is returned as it is now.
     pub async fn resolve_review(
         &self,
         review: &Review,
@@ -170,7 +163,7 @@ impl Store {
     }
 }
 
-/// A cursor back into a start key, for the list it was issued for; anything else is refused.
+/// A cursor back into a start key, only for the list it was issued for.
 fn decode_position(cursor: &str, status: ReviewStatus) -> Result<ReviewListKey, StoreError> {
     let [pk, sk, rv_sk] = cursor::decode(cursor)?;
     let digits = pk.strip_prefix("N#").ok_or(StoreError::BadCursor)?;

@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// An item as the SDK holds it.
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const HISTORY_INDEX: &str = "history_by_order";
@@ -37,7 +36,6 @@ const CHECKPOINT_SK: &str = "CHECKPOINT";
 /// The partition of the sparse `opted_out` index: every opted-out state is in it.
 const OPTED_OUT_PARTITION: &str = "OPTED_OUT";
 
-/// `value` as an item.
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(format!("unwritable item: {e}")))
 }
@@ -60,7 +58,6 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-/// An item's primary key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
     pub pk: String,
@@ -784,7 +781,6 @@ pub struct Checkpoint {
     pub updated_at: OffsetDateTime,
 }
 
-/// A transaction item.
 pub fn put_item(put: Put) -> TransactWriteItem {
     TransactWriteItem::builder().put(put).build()
 }

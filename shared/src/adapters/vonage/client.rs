@@ -16,19 +16,15 @@ use crate::domain::msisdn::Msisdn;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-/// Path of the "remove from the opt-out list" call.
 const MANAGE_PATH: &str = "/sc/us/alert/opt-in/manage/json";
-/// Path of the "list opted-out numbers" call.
 const QUERY_PATH: &str = "/sc/us/alert/opt-in/query/json";
-/// Path of the SMS API's send call.
 const SEND_PATH: &str = "/sms/json";
 
-/// Largest response body read. Manage bodies are ~100 bytes and a 100-entry query page ~15 KB;
-/// anything bigger is not a Vonage answer we understand.
+/// Manage bodies are ~100 bytes and a 100-entry query page ~15 KB: anything bigger is not a
+/// Vonage answer we understand.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Client for Vonage's SMS and US short code opt-in APIs. Cheap to clone (the HTTP client is
-/// shared): build it once per Lambda container.
+/// Client for Vonage's SMS and US short code opt-in APIs; build it once per Lambda container.
 #[derive(Clone)]
 pub struct VonageClient {
     http: reqwest::Client,
@@ -39,7 +35,6 @@ pub struct VonageClient {
     api_secret: String,
 }
 
-/// One call: its name (for logs), URL and retry policy.
 #[derive(Clone, Debug)]
 struct Endpoint {
     name: &'static str,
@@ -62,7 +57,6 @@ impl fmt::Debug for VonageClient {
 /// What one HTTP attempt came to, classified by [`retry::classify`] (bodies have the secret
 /// stripped); each call makes its [`Step`] of it.
 enum Exchange {
-    /// A 2xx: the (size-capped) body decides.
     Answered {
         status: u16,
         body: Vec<u8>,
@@ -78,15 +72,12 @@ enum Exchange {
     },
     /// Another 4xx: Vonage said no.
     Refused { status: u16, body: Vec<u8> },
-    /// Anything else (1xx, 3xx: redirects are not followed): not processed, not retried.
+    /// 1xx, 3xx (redirects are not followed): not retried.
     Unusable(String),
 }
 
 impl VonageClient {
-    /// One reqwest client, built once per Lambda container. `base_url` without trailing slash
-    /// (one is tolerated), e.g. [`DEFAULT_BASE_URL`]; `http` is accepted for local test servers.
-    /// Each call has its policy ([`RetryPolicy::SEND`], [`RetryPolicy::MANAGE`],
-    /// [`RetryPolicy::QUERY`]).
+    /// `base_url` such as [`DEFAULT_BASE_URL`]; `http` is accepted for local test servers.
     pub fn new(base_url: &str, api_key: &str, api_secret: &str) -> Result<Self, VonageError> {
         let trimmed = base_url.trim();
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
@@ -123,7 +114,6 @@ impl VonageClient {
                 .map_err(|e| VonageError::Config(format!("cannot build the {name} URL: {e}")))?;
             Ok::<_, VonageError>(Endpoint { name, url, policy })
         };
-        // The compiled-in roots and the cryptography the SDK uses too ([`crate::adapters::tls`]).
         let http = crate::adapters::tls::reqwest_builder()
             // A redirect would turn the POST into a GET and drop the form: never follow one.
             .redirect(reqwest::redirect::Policy::none())
@@ -142,8 +132,7 @@ impl VonageClient {
         })
     }
 
-    /// From settings: `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL` (default
-    /// [`DEFAULT_BASE_URL`]).
+    /// `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL`.
     pub fn from_settings(
         settings: &crate::adapters::config::Settings,
     ) -> Result<Self, crate::adapters::config::ConfigError> {
@@ -169,11 +158,8 @@ impl VonageClient {
         self
     }
 
-    /// "Remove from the opt-out list": POST form-urlencoded to
-    /// `{base}/sc/us/alert/opt-in/manage/json` with `api_key`, `api_secret`, `msisdn` (digits) in
-    /// the body. Success only when the body parses, `"opt-in"` is `"true"` and the echoed number
-    /// (when present) is the one asked about. The whole call, retries included, finishes by
-    /// `deadline`.
+    /// "Remove from the opt-out list". Success only when `"opt-in"` is `"true"` and the echoed
+    /// number (when present) is the one asked about. Retries included, finishes by `deadline`.
     pub async fn manage_opt_in(
         &self,
         msisdn: &Msisdn,
@@ -216,10 +202,7 @@ impl VonageClient {
         Ok(confirmation)
     }
 
-    /// One page of the opted-out list: POST form `api_key`, `api_secret`, `page`, `page-size` to
-    /// `{base}/sc/us/alert/opt-in/query/json` (the secret in the body, as for manage). Lenient
-    /// parsing, see [`parse_query_response`]. The whole call, retries included, finishes by
-    /// `deadline`.
+    /// One page of the opted-out list ([`parse_query_response`]), by `deadline`.
     pub async fn query_page(
         &self,
         page: u32,
@@ -257,12 +240,10 @@ impl VonageClient {
         Ok(parsed)
     }
 
-    /// Send one SMS (`POST {base}/sms/json`, form body, credentials in the body). Vonage has no
-    /// idempotency key (two calls are two texts), so only what certainly did not send is tried
-    /// again: a failed connection, an HTTP 429 or 5xx, and the body statuses `"1"` (throttled)
-    /// and `"5"` (internal error), with backoff per [`RetryPolicy::SEND`], by `deadline`. A
-    /// request that may have reached Vonage without an answer we can read is
-    /// [`SendOutcome::Unknown`], never retried here.
+    /// Send one SMS, by `deadline`. Vonage has no idempotency key (two calls are two texts), so
+    /// only what certainly did not send is tried again (a failed connection, 429, 5xx, body
+    /// statuses `"1"` and `"5"`); a request that may have reached Vonage without a readable
+    /// answer is [`SendOutcome::Unknown`].
     pub async fn send_sms(&self, sms: &OutgoingSms<'_>, deadline: Deadline) -> SendOutcome {
         let unicode = crate::domain::sms::measure(sms.text).0 == crate::domain::sms::Alphabet::Ucs2;
         let mut form = vec![
@@ -353,9 +334,8 @@ impl VonageClient {
         outcome
     }
 
-    /// An opt-in call (manage, query), with its endpoint's retries. Returns the 2xx status, the
-    /// body (secret stripped) and the number of attempts made; every other outcome is an error.
-    /// These calls change nothing twice, so every answerless attempt may be made again.
+    /// An opt-in call (manage, query): the 2xx status, the body (secret stripped) and the
+    /// attempts made. These calls change nothing twice, so every answerless attempt is retried.
     async fn call(
         &self,
         endpoint: &Endpoint,
@@ -512,7 +492,7 @@ impl VonageClient {
     }
 }
 
-/// A reqwest error as a short, credential-free description.
+/// Short and credential-free.
 fn describe_reqwest_error(e: reqwest::Error, timeout: Duration) -> String {
     let e = e.without_url();
     let kind = if e.is_timeout() {

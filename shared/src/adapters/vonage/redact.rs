@@ -4,8 +4,7 @@
 /// Longest echoed text (response snippet, error label) placed into an error `detail`.
 pub const DETAIL_MAX_CHARS: usize = 200;
 
-/// `body` with every occurrence of `secret` replaced by `[redacted]`, so that no detail or log
-/// built from it can leak the secret.
+/// `body` with every occurrence of `secret` replaced by `[redacted]`.
 pub fn redact_secret(body: Vec<u8>, secret: &str) -> Vec<u8> {
     let secret = secret.as_bytes();
     if secret.is_empty() || !contains(&body, secret) {
@@ -29,9 +28,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Make echoed text safe for an error detail: control characters become spaces, phone-like
-/// digit runs (6+ digits, possibly separated by spaces, dashes, dots, parentheses or `+`) keep
-/// only their last 4 digits, and the result is cut to 200 characters.
+/// Echoed text made safe for an error detail: control characters become spaces, phone-like
+/// digit runs (6+ digits, maybe with separators) keep only their last 4 digits, at most
+/// [`DETAIL_MAX_CHARS`] characters.
 pub fn sanitize_snippet(text: &str) -> String {
     let chars: Vec<char> = text
         .trim()

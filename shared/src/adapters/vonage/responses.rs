@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Put the real HTTP status and attempt count into an error from a pure parse function.
+/// The real HTTP status and attempt count in an error from a pure parse function.
 pub(crate) fn fix_error(e: VonageError, status: u16, attempts: u32) -> VonageError {
     match e {
         VonageError::Rejected { detail, .. } => VonageError::Rejected { status, detail },
@@ -77,7 +77,6 @@ pub(crate) fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-/// Why a body is not JSON we can read, as a short detail.
 pub(crate) fn unparseable_detail(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let t = text.trim_start_matches('\u{feff}').trim();
@@ -92,9 +91,8 @@ pub(crate) fn unparseable_detail(body: &[u8]) -> String {
     format!("{kind}: {}", sanitize_snippet(t))
 }
 
-/// Parse a body into a JSON object, classifying failures: empty/unparseable/non-object bodies are
-/// `Unavailable`, bodies with `error-code` / `error-code-label` are `Rejected`. Pure-function
-/// errors carry status 200 and 0 attempts; the client fills in the real values.
+/// A JSON object, or `Unavailable` (not one) or `Rejected` (an `error-code`), with status 200 and
+/// 0 attempts for the client to fill in ([`fix_error`]).
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, VonageError> {
     let unavailable = |detail: String| VonageError::Unavailable {
         detail,
@@ -122,8 +120,7 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, VonageError> {
     Ok(map)
 }
 
-/// Lenient boolean: the strings `"true"` / `"false"` (any case, surrounding spaces allowed), or a
-/// JSON boolean. `Err(())` for anything else.
+/// `"true"` / `"false"` (any case, trimmed) or a JSON boolean.
 fn lenient_bool(v: &Value) -> Result<bool, ()> {
     match v {
         Value::Bool(b) => Ok(*b),
@@ -150,7 +147,7 @@ fn is_unset(v: Option<&Value>) -> bool {
     }
 }
 
-/// Short description of a JSON value for a skip reason or detail, without echoing digits.
+/// For a skip reason or detail, without echoing digits.
 fn describe_value(v: &Value) -> String {
     match v {
         Value::String(s) => format!(
@@ -165,12 +162,9 @@ fn describe_value(v: &Value) -> String {
     }
 }
 
-/// Parse a manage response body. `Ok` only for a JSON object whose `opt-in` is `"true"`
-/// (`attempts` is left at 0, `msisdn` is the masked echoed number or empty when absent).
-///
-/// Errors: empty, HTML, unparseable, non-object, no `opt-in`, or an invalid echoed `msisdn` →
-/// `Unavailable` (attempts 0); `error-code` / `error-code-label` or `opt-in` other than `"true"` →
-/// `Rejected` with status 200 (the client substitutes the real 2xx status).
+/// `Ok` only for a JSON object whose `opt-in` is `"true"`. No `opt-in` or an invalid echoed
+/// `msisdn`: `Unavailable`; another `opt-in`: `Rejected` (status and attempts for the client to
+/// fill in).
 pub fn parse_manage_response(body: &[u8]) -> Result<ManageConfirmation, VonageError> {
     parse_manage(body).map(|(confirmation, _)| confirmation)
 }
@@ -231,19 +225,10 @@ pub(crate) fn parse_manage(
     Ok((confirmation, echoed))
 }
 
-/// Parse a query response body leniently.
-///
-/// - `opt-in-count` (string or number) becomes `total`; absent or not a number → `None`.
-/// - `opt-in-list` absent or `null` → an empty page (Vonage documents no "empty" shape; an absent
-///   list is read as "no entries", with `total` still reported so a caller can notice a mismatch).
-///   A single object instead of an array is read as a one-entry list. Any other type → `Unavailable`.
-/// - Each entry needs a valid `msisdn` (string, or number, of E.164 digits) and an `opt-out` of
-///   `"true"`/`"false"`; `opt-in` defaults to `false` when absent; dates are optional
-///   ([`parse_vonage_date`]; absent, null or blank = not set). A malformed entry (wrong types,
-///   invalid number, boolean not true/false, a date present but unparseable) is put in `skipped`
-///   with its index and a reason, and never fails the page.
-/// - Errors for the whole body are as for [`parse_manage_response`] (empty/HTML/unparseable →
-///   `Unavailable`, `error-code` → `Rejected`).
+/// Parse a query response body leniently. Vonage documents no "empty" shape: an absent or `null`
+/// `opt-in-list` is an empty page (with `total` still reported, so a caller can notice a
+/// mismatch), a single object a one-entry list. Each entry needs a valid `msisdn` and an
+/// `opt-out`; a malformed one is put in `skipped` and never fails the page.
 pub fn parse_query_response(body: &[u8]) -> Result<QueryPage, VonageError> {
     let map = parse_object(body)?;
     let total = match map.get("opt-in-count") {
@@ -324,7 +309,7 @@ fn parse_entry(item: &Value) -> Result<OptListEntry, String> {
     })
 }
 
-/// An optional date field of an entry: not set → `None`; set but unparseable → skip reason.
+/// Not set: `None`; set but unparseable: a skip reason.
 fn entry_date(entry: &Map<String, Value>, key: &str) -> Result<Option<OffsetDateTime>, String> {
     let v = entry.get(key);
     if is_unset(v) {
@@ -345,9 +330,9 @@ fn entry_date(entry: &Map<String, Value>, key: &str) -> Result<Option<OffsetDate
 /// What a send answer body says (`{"message-count":"1","messages":[{"status":"0",...}]}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendAnswer {
-    /// Every part has status `"0"`: accepted for delivery, with the message ids.
+    /// Every part has status `"0"`; the message ids.
     Accepted(Vec<String>),
-    /// A part has status `"1"` (throttled) or `"5"` (internal error): not sent, try again.
+    /// `"1"` (throttled) or `"5"` (internal error).
     TryAgain { status: String, detail: String },
     /// Any other status: `"7"` (barred), bad request, credentials, account, sender.
     Refused { status: String, detail: String },
@@ -355,8 +340,7 @@ pub enum SendAnswer {
     Unreadable(String),
 }
 
-/// Parse a send answer: one part's failure decides (a text is one part: replies fit one
-/// segment); statuses are strings, numbers are tolerated.
+/// One part's failure decides (replies fit one segment); numeric statuses are tolerated.
 pub fn parse_send_response(body: &[u8]) -> SendAnswer {
     let map = match parse_object(body) {
         Ok(map) => map,
@@ -396,8 +380,7 @@ pub fn parse_send_response(body: &[u8]) -> SendAnswer {
     SendAnswer::Accepted(ids)
 }
 
-/// A message id as we keep it: Vonage's ids are short and alphanumeric; anything else is cut
-/// and sanitised like any echoed text.
+/// Vonage's ids are short and alphanumeric; anything else is cut and sanitised.
 fn message_id(id: &str) -> String {
     let id = id.trim();
     if id.len() <= 64

@@ -1,23 +1,18 @@
-//! When a Vonage call is tried again and how long to wait first (pure functions of the
-//! attempt's outcome, the policy and the time left, so every rule has a unit test), the policy
-//! of each call as data ([`RetryPolicy::SEND`], [`RetryPolicy::MANAGE`], [`RetryPolicy::QUERY`]),
-//! and the one loop that applies them to every call ([`run`]).
+//! When a Vonage call is tried again and how long to wait first (pure functions, so every rule
+//! has a unit test), each call's policy, and the one loop that applies them ([`run`]):
+//! docs/decisions/0003-one-retry-loop-and-one-deadline.md.
 //!
-//! Retried: no answer (network error, timeout), 429 (honouring `Retry-After`) and 5xx. Not
-//! retried: 2xx (done: the body decides), other 4xx (Vonage said no), anything else (1xx/3xx:
-//! redirects are not followed, they would turn the POST into a GET without the credentials).
-//! What a call makes of an attempt is its own [`Step`]: a send that may have reached Vonage
-//! without an answer is not tried again (it could make two texts), a send's body status `"1"`
-//! is; a manage body never is. Waits are exponential with full jitter, capped; no
-//! attempt starts, and no wait begins, unless at least [`MIN_ATTEMPT_BUDGET`] is left before the
-//! caller's deadline.
+//! Retried: no answer, 429 (honouring `Retry-After`) and 5xx; not 2xx (the body decides), other
+//! 4xx (Vonage said no), 1xx/3xx (redirects would turn the POST into a GET without the
+//! credentials). Each call judges its own attempts ([`Step`]): a send that may have reached
+//! Vonage is not tried again (it could make two texts). Waits are exponential with full jitter.
 
 use crate::domain::deadline::Deadline;
 use std::future::Future;
 use std::time::Duration;
 
-/// An attempt is not started (and a backoff sleep not begun) unless at least this much time is
-/// left before the caller's deadline: less than this cannot complete a TLS round trip anyway.
+/// No attempt starts, and no backoff sleep begins, with less than this left before the caller's
+/// deadline: it cannot complete a TLS round trip anyway.
 pub const MIN_ATTEMPT_BUDGET: Duration = Duration::from_millis(50);
 
 /// How many times, how fast and how long each call is tried.
@@ -25,51 +20,42 @@ pub const MIN_ATTEMPT_BUDGET: Duration = Duration::from_millis(50);
 pub struct RetryPolicy {
     /// Total attempts including the first one (0 is treated as 1).
     pub max_attempts: u32,
-    /// Backoff cap before attempt 2; doubled for each further attempt ("full jitter": the actual
-    /// sleep is uniformly random between zero and the cap).
+    /// Backoff cap before attempt 2, doubled for each further attempt; the sleep is uniformly
+    /// random up to the cap.
     pub base_delay: Duration,
-    /// Upper bound of the backoff cap.
     pub max_delay: Duration,
-    /// Timeout of one attempt (connect, send, read the whole body); the effective timeout is the
-    /// smaller of this and the time left before the caller's deadline.
+    /// One attempt (connect, send, read the body), capped by the time left before the deadline.
     pub attempt_timeout: Duration,
 }
 
-/// The policy of each call. Constants, not settings: they follow from each caller's time limits
-/// (the functions' timeouts in template.yaml), which a deployment does not change either; tests
-/// pass their own through [`super::VonageClient::with_retry_policy`].
+/// Constants, not settings: they follow from the functions' timeouts in template.yaml (ADR 0003).
 impl RetryPolicy {
-    /// Sending a reply (notify): nobody waits on the answer and the function has a minute, so
-    /// more and longer attempts before the stream record goes back for a retry: 4 attempts,
-    /// backoff 250 ms doubling up to 2 s, 5 s each.
+    /// Sending a reply (notify): nobody waits on the answer and the function has a minute.
     pub const SEND: Self = Self {
         max_attempts: 4,
         base_delay: Duration::from_millis(250),
         max_delay: Duration::from_secs(2),
         attempt_timeout: Duration::from_secs(5),
     };
-    /// Lifting Vonage's block on a number: the website's resubscribe, where a person waits and
-    /// the function has 15 s (a record to write after Vonage answers), and notify's opt-ins by
-    /// text: 3 attempts, backoff 100 ms doubling up to 1 s, 3 s each (at most ~10 s).
+    /// Lifting Vonage's block: resubscribe, where a person waits and the function has 15 s with
+    /// a record to write after Vonage answers, and notify's opt-ins by text (at most ~10 s).
     pub const MANAGE: Self = Self {
         max_attempts: 3,
         base_delay: Duration::from_millis(100),
         max_delay: Duration::from_secs(1),
         attempt_timeout: Duration::from_secs(3),
     };
-    /// One page of the opted-out list (reconcile): as [`Self::MANAGE`], so that a page fits the
-    /// run's stop margin (`reconcile::DEFAULT_STOP_MARGIN`) with its DynamoDB calls; a page that
-    /// fails is read again by the next run.
+    /// One page of the opted-out list (reconcile): fits the run's stop margin with its DynamoDB
+    /// calls; a page that fails is read again by the next run.
     pub const QUERY: Self = Self::MANAGE;
 }
 
 /// What one attempt came to, as the call making it judges it.
 #[derive(Debug)]
 pub enum Step<T> {
-    /// The call's result: a success, or a failure another attempt would not change.
+    /// A success, or a failure another attempt would not change.
     Done(T),
-    /// Worth another attempt: why this one failed (the detail if it is the last), and the wait
-    /// Vonage asked for (`Retry-After`).
+    /// Worth another attempt, after Vonage's `Retry-After` if given.
     Retry {
         failure: String,
         retry_after: Option<Duration>,
@@ -77,7 +63,6 @@ pub enum Step<T> {
 }
 
 impl<T> Step<T> {
-    /// Worth another attempt, with no wait asked for.
     pub fn retry(failure: String) -> Self {
         Step::Retry {
             failure,
@@ -86,7 +71,7 @@ impl<T> Step<T> {
     }
 }
 
-/// The loop ended without a result: out of attempts or out of time.
+/// The loop ended without a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stopped {
     /// The last failure and why no further attempt was made.
@@ -95,10 +80,9 @@ pub struct Stopped {
     pub attempts: u32,
 }
 
-/// Make attempts until one is [`Step::Done`], the policy's attempts are spent, or the deadline
-/// leaves no room for another. `attempt` gets the attempt's number (1-based) and its timeout
-/// (the policy's, or the time left if that is shorter); between attempts the loop sleeps as
-/// [`next`] decides, with [`full_jitter`].
+/// Attempts until one is [`Step::Done`], the attempts are spent, or the deadline leaves no room.
+/// `attempt` gets its number (1-based) and timeout; between attempts the loop sleeps as [`next`]
+/// decides.
 pub async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     deadline: Deadline,
@@ -156,16 +140,12 @@ where
     }
 }
 
-/// What one attempt's outcome means.
+/// What one attempt's outcome means (module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// A 2xx: the body decides the call's outcome.
     Answered,
-    /// Worth another attempt (no answer, 429, 5xx), after at least `retry_after` if given.
     Retry { retry_after: Option<Duration> },
-    /// Vonage refused (4xx other than 429): never retried.
     Refused,
-    /// An answer we cannot use (1xx, 3xx, nonsense status): not retried.
     Unusable,
 }
 
@@ -190,9 +170,8 @@ pub enum Next {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GiveUp {
-    /// `max_attempts` were made.
     AttemptsExhausted,
-    /// Vonage asked for a wait (`Retry-After`) longer than the time left.
+    /// Vonage's `Retry-After` is longer than the time left.
     RetryAfterTooLong(Duration),
     /// The wait would leave no time for another attempt.
     NoTimeLeft,
@@ -223,8 +202,7 @@ pub fn next(
     Next::Wait(wait)
 }
 
-/// The backoff cap after failed attempt number `attempt` (1-based): `base_delay` doubled for each
-/// attempt after the first, at most `max_delay`.
+/// The backoff cap after failed attempt `attempt` (1-based).
 pub fn backoff_cap(policy: &RetryPolicy, attempt: u32) -> Duration {
     let factor = 1u32
         .checked_shl(attempt.saturating_sub(1))
@@ -235,7 +213,7 @@ pub fn backoff_cap(policy: &RetryPolicy, attempt: u32) -> Duration {
         .min(policy.max_delay)
 }
 
-/// Full jitter: a uniformly random wait in `0..=cap`.
+/// A uniformly random wait in `0..=cap`.
 pub fn full_jitter(cap: Duration) -> Duration {
     let cap_nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
     Duration::from_nanos(fastrand::u64(0..=cap_nanos))

@@ -1,14 +1,8 @@
-//! `POST /eligibility`: the send-time check. Up to [`MAX_NUMBERS`] numbers in any common format;
-//! for each, in input order, whether it may be texted now.
-//!
-//! Request `{"numbers": ["+1 415 555 0100", ...]}`; answer `{"results": [{"input", "msisdn",
-//! "may_send", "status", "since", "reason", "event_id"}, ...]}`, one result per input, in input
-//! order (a number given twice is answered twice). Every reading of each input
-//! (`Msisdn::readings`) is looked up, and an opted-out reading wins (`pick_reading`, as for
-//! `GET /subscriptions/{msisdn}`). A number we never saw may be sent (`status: "unknown"`); an
-//! input that is no phone number may not (`status: "invalid"`, with the reason). One
-//! `BatchGetItem` per 100 distinct readings, all issued at once (`Store::states_parallel`),
-//! never a scan.
+//! `POST /eligibility`: the send-time check (docs/decisions/0013-send-time-check.md). For each
+//! of up to [`MAX_NUMBERS`] inputs, in input order, whether it may be texted now. Every reading
+//! of each input (`Msisdn::readings`) is looked up and an opted-out reading wins; a number we
+//! never saw may be sent, an input that is no phone number may not. One `BatchGetItem` per 100
+//! distinct readings, all issued at once, never a scan.
 
 use super::{LogLine, WebsiteApi};
 use crate::domain::event::{pick_reading, state_rank, State, Status};
@@ -18,7 +12,6 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
-/// Most numbers one request may check.
 pub const MAX_NUMBERS: usize = 1000;
 /// Largest accepted body: 1,000 numbers of up to 64 characters each (the longest input
 /// `Msisdn::parse` considers), JSON-quoted, with room for escapes and white space.
@@ -33,23 +26,19 @@ struct EligibilityRequest {
     numbers: Vec<String>,
 }
 
-/// The answer for one input.
+/// The answer for one input (openapi.yaml, `EligibilityResult`).
 #[derive(Debug, Serialize)]
 struct Verdict<'a> {
-    /// The input, as given.
     input: &'a str,
-    /// The number answered for (E.164 digits); `None` when the input is not a phone number.
     msisdn: Option<&'a str>,
     may_send: bool,
-    /// `opted_out`, `subscribed` (resubscribed after an opt-out), `unknown` (no record: no
-    /// opt-out on file) or `invalid` (not a phone number).
+    /// `opted_out`, `subscribed`, `unknown` (no record) or `invalid` (not a phone number).
     status: &'static str,
-    /// When the state was set, if we hold one.
     #[serde(with = "crate::domain::timestamp::fixed::option")]
     since: Option<time::OffsetDateTime>,
     /// Why not, when `may_send` is false.
     reason: Option<String>,
-    /// The event that set the state, if we hold one.
+    /// The event that set the state.
     event_id: Option<&'a str>,
 }
 

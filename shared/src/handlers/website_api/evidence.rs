@@ -1,7 +1,5 @@
-//! `GET /subscriptions/{msisdn}/evidence`: a number's complete record, oldest first, with its
-//! current state and a check that the state is the one the history implies
-//! ([`crate::domain::evidence`]). JSON by default; the plain-text rendering for a person with
-//! `?format=text` (or `Accept: text/plain` without `application/json`).
+//! `GET /subscriptions/{msisdn}/evidence`: a number's evidence file ([`crate::domain::evidence`]),
+//! as JSON, or as plain text with `?format=text` (or `Accept: text/plain` without JSON).
 
 use super::{query_param, LogLine, WebsiteApi};
 use crate::domain::evidence::render_text;

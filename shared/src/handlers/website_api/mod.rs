@@ -1,25 +1,11 @@
-//! The website API (`WebsiteApi`, served by the `resubscribe` function, a name deployed stacks keep):
-//! the API the company's website backend and senders call. One file per route:
+//! The website API (`WebsiteApi`, served by the `resubscribe` function, a name deployed stacks
+//! keep): what the company's website backend and senders call. One file per route ([`ROUTES`],
+//! openapi.yaml, docs/api.md); this file has the settings, the router, the API key check, and
+//! the one log line and metrics per request.
 //!
-//! - [`post_resubscribe`] `POST /resubscribe`: a person who once texted STOP asked, on the
-//!   website, to receive messages again. Vonage's opt-in API lifts its block first; only when
-//!   Vonage confirms is our opt-out cleared (through `Store::record`, the same "newest event wins"
-//!   rule as the webhook).
-//! - [`subscription`] `GET /subscriptions/{msisdn}`: a number's status and recent history.
-//! - [`opt_outs`] `GET /opt-outs?limit=N&cursor=C`: the opted-out numbers, paginated.
-//! - [`post_opt_outs`] `POST /opt-outs`: an opt-out that reached the company another way (an
-//!   unsubscribe link, an e-mail, a call to support), recorded at once with its evidence.
-//! - [`reviews`] `GET /reviews` and `POST /reviews/{id}`: messages that may be a revocation,
-//!   listed oldest due first and decided by a person.
-//! - [`eligibility`] `POST /eligibility`: the send-time check of up to 1,000 numbers at once.
-//! - [`evidence`] `GET /subscriptions/{msisdn}/evidence`: a number's complete record, oldest
-//!   first, with a check that its state is the one its history implies (JSON or plain text).
-//!
-//! This file: the settings, the router, the API key check, and the one log line and metrics per
-//! request. Every request needs `x-api-key` equal to one of `API_KEYS`, checked before its path
-//! is looked at; routes are matched on the event's route or its raw path
-//! ([`crate::handlers::routing`]). Errors are `{"error", "message"}` ([`ApiError`]); docs/api.md
-//! lists them.
+//! Every request needs `x-api-key` equal to one of `API_KEYS`, checked before its path is looked
+//! at. A resubscribe clears our opt-out only once Vonage confirms it lifted its block, through
+//! `Store::record` (the same "newest event wins" rule as the webhook).
 
 mod eligibility;
 mod evidence;
@@ -49,7 +35,6 @@ pub use post_resubscribe::{MAX_CONSENT_AGE, MAX_CONSENT_SKEW};
 pub use reviews::{DEFAULT_REVIEW_PAGE, MAX_REVIEW_PAGE};
 pub use subscription::{DEFAULT_HISTORY, MAX_HISTORY};
 
-/// The `Function` dimension of this handler's metrics.
 const FUNCTION: &str = "resubscribe";
 
 /// Every (method, path) this function serves; `template.yaml` must route exactly these to it
@@ -65,7 +50,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/subscriptions/{msisdn}/evidence"),
 ];
 
-/// Largest accepted request body.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Everything the API needs, built once per container.
@@ -107,10 +91,7 @@ impl WebsiteApi {
         }
     }
 
-    /// Settings: `API_KEYS` (comma-separated, required), `PROVIDER_MODE` (and for
-    /// `short-code-api`: `VONAGE_API_KEY`, `VONAGE_API_SECRET`, `VONAGE_API_BASE_URL`, default
-    /// `https://rest.nexmo.com`), `DEFAULT_COUNTRY` (ISO code used for numbers written without a
-    /// country code; default `US`).
+    /// Settings: docs/configuration.md (`API_KEYS` required).
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let keys: Vec<String> = settings
             .require("API_KEYS")?
@@ -120,14 +101,10 @@ impl WebsiteApi {
             .collect();
         let mut api = Self::with_provider(store, provider::from_settings(settings)?, keys);
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
-            api.default_region =
-                country
-                    .to_ascii_uppercase()
-                    .parse()
-                    .map_err(|_| ConfigError::Invalid {
-                        name: "DEFAULT_COUNTRY",
-                        reason: "not an ISO 3166 country code".into(),
-                    })?;
+            api.default_region = country.parse().map_err(|_| ConfigError::Invalid {
+                name: "DEFAULT_COUNTRY",
+                reason: "not an ISO 3166 country code".into(),
+            })?;
         }
         Ok(api)
     }
@@ -145,12 +122,13 @@ impl WebsiteApi {
         if let Some(metric) = error.and_then(ErrorCode::metric) {
             Metrics::new(FUNCTION).count(metric).emit();
         }
+        // By outcome: what was recorded, or why nothing was.
+        let outcome = log
+            .outcome
+            .map(Outcome::as_str)
+            .or(error.map(ErrorCode::as_str))
+            .unwrap_or("unknown");
         if log.route == Route::PostOptOut.name() {
-            let outcome = log
-                .outcome
-                .map(Outcome::as_str)
-                .or(error.map(ErrorCode::as_str))
-                .unwrap_or("unknown");
             Metrics::new(FUNCTION)
                 .dimension("Outcome", outcome)
                 .count(Metric::ApiOptOuts)
@@ -163,12 +141,6 @@ impl WebsiteApi {
                 .emit();
         }
         if log.route == Route::Resubscribe.name() {
-            // By outcome: what was recorded, or why nothing was.
-            let outcome = log
-                .outcome
-                .map(Outcome::as_str)
-                .or(error.map(ErrorCode::as_str))
-                .unwrap_or("unknown");
             let mut metrics = Metrics::new(FUNCTION)
                 .dimension("Outcome", outcome)
                 .count(Metric::Resubscribes);
@@ -199,8 +171,7 @@ impl WebsiteApi {
     }
 
     /// The key check first, for every request: a missing or wrong key gets 401 whatever the
-    /// path, so nothing about the API's paths is told to a caller without a key. Then the route
-    /// (`routing::select`): 404 for a path we do not have, 405 with `Allow` for another method.
+    /// path, so nothing about the API's paths is told to a caller without a key.
     async fn route(&self, req: &Request, log: &mut LogLine) -> Result<Response<Body>, ApiError> {
         // An event that is no readable HTTP request has no headers to check a key in.
         ApiError::check_readable(req)?;
@@ -226,8 +197,8 @@ impl WebsiteApi {
         }
     }
 
-    /// `x-api-key` must equal one of the configured keys. Every key is compared, in constant
-    /// time, so timing says nothing about which key or how much of it matched.
+    /// Every key is compared, in constant time: timing says nothing about which key or how much
+    /// of it matched.
     fn authenticate(&self, req: &Request) -> Result<(), ApiError> {
         let given = req
             .headers()
@@ -262,8 +233,7 @@ enum Route {
 }
 
 impl Route {
-    /// The route of a [`ROUTES`] entry; `None` only for an entry this match misses (a test
-    /// checks there is none).
+    /// `None` only for a [`ROUTES`] entry this match misses (a test checks there is none).
     fn of(route: (&str, &str), params: Vec<String>) -> Option<Route> {
         let param = || params.first().cloned().unwrap_or_default();
         Some(match route {
@@ -316,8 +286,8 @@ fn query_int(req: &Request, name: &'static str, default: i32, max: i32) -> Resul
     }
 }
 
-/// Refuses the first field of a request body longer than its limit (in characters), with the
-/// error code of the part it belongs to (`consent`, `evidence`).
+/// Refuses the first field longer than its limit (in characters), with the error code of the
+/// part it belongs to.
 fn check_lengths(
     code: ErrorCode,
     fields: &[(&str, Option<&String>, usize)],
@@ -353,11 +323,9 @@ fn captured_at(
     Ok(at)
 }
 
-/// What a request's log line says beyond its route, status and error.
 #[derive(Default)]
 struct LogLine {
     route: &'static str,
-    /// What was recorded, if anything.
     outcome: Option<Outcome>,
     msisdn: Option<String>,
     /// `POST /reviews/{id}`: the review, and the decision when this request made it.

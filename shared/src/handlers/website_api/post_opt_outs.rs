@@ -1,16 +1,10 @@
-//! `POST /opt-outs`: an opt-out that reached the company another way than a text (an
-//! unsubscribe link, an e-mail, a call to support), recorded at once through the same
-//! newest-event-wins rule as a STOP, with the evidence in history.
+//! `POST /opt-outs`: an opt-out that reached the company another way than a text, recorded at
+//! once through the same newest-event-wins rule as a STOP, with the evidence in history. No
+//! provider call and no reply text (docs/api.md).
 //!
-//! No provider call: in `short-code-api` mode Vonage's opt-out list is not told, so Vonage
-//! would still deliver to the number; our record is what the sender must check (docs/api.md).
-//! Nor any reply text: the notify function confirms only opt-outs that came in by SMS.
-//!
-//! Idempotency: the `Idempotency-Key` header is required. Its first use claims it for the
-//! request's canonical body (the JSON re-serialised with sorted keys, so spacing and key order do
-//! not matter); the same key and body again gives the same answer (`outcome: duplicate`), the
-//! same key with another body is 409 `idempotency_conflict`. The event id comes from the key, so
-//! a retry after a failure completes the same event.
+//! The required `Idempotency-Key` is claimed for the request's canonical body: the same key and
+//! body again is a `duplicate`, the same key with another body 409. The event id comes from the
+//! key, so a retry after a failure completes the same event.
 
 use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::domain::event::{Event, EventKind, Status};
@@ -25,11 +19,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use unicode_normalization::UnicodeNormalization;
 
-/// The header that makes a retry safe.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-/// Longest accepted `Idempotency-Key`.
 const MAX_KEY_LEN: usize = 255;
-/// Scope of this route's keys (the idempotency item's sort key).
+/// The idempotency item's sort key.
 const SCOPE: &str = "OPT_OUT";
 
 impl WebsiteApi {
@@ -67,8 +59,7 @@ impl WebsiteApi {
                 "this Idempotency-Key was used with another body; nothing was recorded",
             ));
         }
-        // New or the same request again: recording is idempotent on the event id, so a retry
-        // after a failure completes the same event, and a repeat is a duplicate.
+        // Recording is idempotent on the event id: a repeat is a duplicate.
         let outcome = self.store.record(&event).await?;
         log.outcome = Some(outcome);
         let state = self.store.state(&msisdn).await?;
@@ -108,7 +99,6 @@ fn canonical_json(value: &serde_json::Value) -> String {
     }
 }
 
-/// The `Idempotency-Key` header: required, 1 to 255 visible ASCII characters.
 fn idempotency_key(req: &Request) -> Result<String, ApiError> {
     let bad = |message: &str| Err(ApiError::new(ErrorCode::InvalidParameter, message));
     let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
@@ -124,9 +114,8 @@ fn idempotency_key(req: &Request) -> Result<String, ApiError> {
     Ok(String::from_utf8_lossy(value).into_owned())
 }
 
-/// The number to opt out: any number the webhook could record. The strict reading
-/// ([`Msisdn::parse`]) first; failing that, the provider form (E.164 digits, with or without
-/// `+`), because refusing an opt-out is the unsafe direction.
+/// Any number the webhook could record: the strict reading first, else the provider form,
+/// because refusing an opt-out is the unsafe direction.
 fn opt_out_number(input: &str, region: crate::domain::msisdn::Region) -> Result<Msisdn, ApiError> {
     match Msisdn::parse(input, region) {
         Ok(m) => Ok(m),
@@ -144,7 +133,6 @@ struct OptOutRequest {
     evidence: EvidenceInput,
 }
 
-/// How the opt-out reached the company.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EvidenceInput {
@@ -215,7 +203,7 @@ impl EvidenceInput {
     }
 }
 
-/// The opt-out event: dated when the person opted out, with the evidence in its details.
+/// Dated when the person opted out.
 fn opt_out_event(
     msisdn: &Msisdn,
     evidence: &OptOutEvidence,

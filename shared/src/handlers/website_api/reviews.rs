@@ -1,11 +1,7 @@
-//! Review items (`shared::domain::review`) for the people who decide them:
-//!
-//! - `GET /reviews?status=open|resolved&due_before=YYYY-MM-DD&limit=N&cursor=C`: oldest due
-//!   first, a page at a time (a query on the `reviews_by_due` index, never a scan);
-//! - `POST /reviews/{id}` with `{"decision": "opt_out" | "not_revocation", "by", "note"}`: the
-//!   decision. `opt_out` records the opt-out dated at the message (newest event wins: a later
-//!   resubscribe is not undone); `not_revocation` notes the decision in history. Repeating the
-//!   same decision returns the existing resolution; another decision on a resolved item is 409.
+//! `GET /reviews` (oldest due first, a page at a time) and `POST /reviews/{id}` (a person's
+//! decision: `opt_out` records the opt-out dated at the message, so a later resubscribe is not
+//! undone; `not_revocation` notes it in history). The same decision again returns the existing
+//! resolution; another decision on a resolved item is 409.
 
 use super::{query_int, query_param, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::adapters::store::reviews::ResolveOutcome;
@@ -169,8 +165,7 @@ impl DecisionRequest {
 struct ResolveReply<'a> {
     #[serde(flatten)]
     review: &'a Review,
-    /// `applied`, `superseded` (a newer event holds the state: the opt-out is in history only),
-    /// `noted` (not a revocation), or `duplicate` (this decision was made before).
+    /// `applied`, `superseded` (the opt-out is in history only), `noted` or `duplicate`.
     outcome: &'a str,
 }
 
