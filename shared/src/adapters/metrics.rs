@@ -64,12 +64,6 @@ crate::named_enum! {
     }
 }
 
-impl Metric {
-    pub fn name(self) -> &'static str {
-        self.as_str()
-    }
-}
-
 /// One EMF document: a set of values sharing the same dimensions.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
@@ -91,18 +85,18 @@ impl Metrics {
     }
 
     pub fn count(mut self, metric: Metric) -> Self {
-        self.values.push((metric.name(), 1.0, "Count"));
+        self.values.push((metric.as_str(), 1.0, "Count"));
         self
     }
 
     /// A count of `n` (a gauge-like value, such as how many items are open).
     pub fn value(mut self, metric: Metric, n: f64) -> Self {
-        self.values.push((metric.name(), n, "Count"));
+        self.values.push((metric.as_str(), n, "Count"));
         self
     }
 
     pub fn milliseconds(mut self, metric: Metric, value: f64) -> Self {
-        self.values.push((metric.name(), value, "Milliseconds"));
+        self.values.push((metric.as_str(), value, "Milliseconds"));
         self
     }
 
@@ -152,12 +146,12 @@ mod tests {
 
     #[test]
     fn every_metric_is_listed_once_with_its_own_name() {
-        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Metric::ALL.len());
         for m in Metric::ALL {
-            assert_eq!(format!("{m:?}"), m.name());
+            assert_eq!(format!("{m:?}"), m.as_str());
         }
     }
 

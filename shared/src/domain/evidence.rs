@@ -148,19 +148,16 @@ pub fn record_rank(items: &[Stored]) -> u8 {
 
 /// From every item under `msisdn`, in any order.
 pub fn build(msisdn: &str, items: Vec<Stored>, now: OffsetDateTime) -> EvidenceFile {
-    let mut state = None;
+    let mut current = None;
     let mut timeline = Vec::with_capacity(items.len());
     for stored in items {
         match stored.read {
-            Read::State {
-                state: s,
-                updated_at,
-            } => {
-                state = Some(CurrentState {
-                    status: s.status.as_str().into(),
-                    since: Some(timestamp::format(s.since)),
-                    event_id: Some(s.event_id),
-                    source: Some(s.source),
+            Read::State { state, updated_at } => {
+                current = Some(CurrentState {
+                    status: state.status.as_str().into(),
+                    since: Some(timestamp::format(state.since)),
+                    event_id: Some(state.event_id),
+                    source: Some(state.source),
                     updated_at: Some(timestamp::format(updated_at)),
                 })
             }
@@ -169,12 +166,11 @@ pub fn build(msisdn: &str, items: Vec<Stored>, now: OffsetDateTime) -> EvidenceF
         }
     }
     timeline.sort_by(compare);
-    let check = check(state.as_ref(), &timeline);
     EvidenceFile {
         msisdn: msisdn.to_owned(),
         generated_at: timestamp::format(now),
-        state,
-        check,
+        check: check(current.as_ref(), &timeline),
+        state: current,
         timeline,
     }
 }

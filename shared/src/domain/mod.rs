@@ -14,13 +14,9 @@ macro_rules! named_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = <$name as ::strum::VariantArray>::VARIANTS;
             /// Its name.
-            pub fn as_str(self) -> &'static str {
-                self.into()
-            }
+            pub fn as_str(self) -> &'static str { self.into() }
             /// The value with this name.
-            pub fn parse(name: &str) -> Option<Self> {
-                name.parse().ok()
-            }
+            pub fn parse(name: &str) -> Option<Self> { name.parse().ok() }
         }
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -30,9 +26,8 @@ macro_rules! named_enum {
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let name = <String as ::serde::Deserialize>::deserialize(d)?;
-                Self::parse(&name).ok_or_else(|| {
-                    ::serde::de::Error::custom(format!("unknown {} {name:?}", stringify!($name)))
-                })
+                let unknown = || format!("unknown {} {name:?}", stringify!($name));
+                Self::parse(&name).ok_or_else(|| ::serde::de::Error::custom(unknown()))
             }
         }
     };

@@ -30,18 +30,16 @@ pub enum Shape {
 }
 
 /// The JSON a Lambda behind API Gateway or a function URL returns.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayResponse {
     pub status_code: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
     /// Payload 2.0 and function URLs only, always there (empty): `aws_lambda_events`'
     /// `ApiGatewayV2httpResponse` requires it, so without it `cargo lambda watch` answers every
     /// `/lambda-url/...` call 500.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookies: Option<Vec<String>>,
     pub body: String,
     pub is_base64_encoded: bool,

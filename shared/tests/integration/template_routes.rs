@@ -89,12 +89,12 @@ fn every_metric_the_code_emits_is_on_the_dashboard_and_every_alarm_watches_a_rea
     for metric in Metric::ALL {
         assert!(
             body.contains(&format!("{{{NAMESPACE},"))
-                && body.contains(&format!("MetricName=\\\"{}\\\"", metric.name())),
+                && body.contains(&format!("MetricName=\\\"{}\\\"", metric.as_str())),
             "{} is not on the dashboard",
-            metric.name()
+            metric.as_str()
         );
     }
-    let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+    let names: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
     let mut alarms = 0;
     for (id, resource) in &resources {
         if resource["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
@@ -157,11 +157,11 @@ fn the_review_check_runs_daily_and_its_alarm_watches_an_emitted_metric() {
     assert_eq!(alarm["Namespace"].as_str(), Some(NAMESPACE));
     assert_eq!(
         alarm["MetricName"].as_str(),
-        Some(Metric::ReviewItemsOverdue.name())
+        Some(Metric::ReviewItemsOverdue.as_str())
     );
     assert!(Metric::ALL
         .iter()
-        .any(|m| Some(m.name()) == alarm["MetricName"].as_str()));
+        .any(|m| Some(m.as_str()) == alarm["MetricName"].as_str()));
     assert_eq!(alarm["Dimensions"][0]["Name"].as_str(), Some("Function"));
     assert_eq!(
         alarm["Dimensions"][0]["Value"].as_str(),

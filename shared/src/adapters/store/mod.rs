@@ -125,12 +125,8 @@ impl Store {
         event: &Event,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let history = schema::to_item(&schema::history_item(event, true))?;
-        let Some(state) = schema::state_item(event, crate::domain::timestamp::now()) else {
-            return Err(StoreError::Corrupt(format!(
-                "a {} event sets no state",
-                event.kind.as_str()
-            )));
-        };
+        let state = schema::state_item(event, crate::domain::timestamp::now())
+            .ok_or_else(|| StoreError::Corrupt(format!("{:?} sets no state", event.kind)))?;
         Ok(vec![
             schema::put_item(schema::put(&self.table, history, Some(schema::is_new()))?),
             schema::put_item(schema::put(

@@ -113,10 +113,6 @@ impl Key {
             sk: CHECKPOINT_SK.into(),
         }
     }
-    /// The partition key of a number (every item under it).
-    pub fn partition(msisdn: &Msisdn) -> String {
-        Self::state(msisdn).pk
-    }
     pub fn item(&self) -> Item {
         Item::from([("pk".into(), s(&self.pk)), ("sk".into(), s(&self.sk))])
     }
@@ -191,6 +187,12 @@ impl Expr {
         self.values.insert(placeholder.into(), value);
         self
     }
+    /// `other`'s names and values too (an update and its condition share one set).
+    fn with(mut self, other: &Expr) -> Self {
+        self.names.extend(other.names.clone());
+        self.values.extend(other.values.clone());
+        self
+    }
     fn names(&self) -> Option<HashMap<String, String>> {
         (!self.names.is_empty()).then(|| self.names.clone())
     }
@@ -214,17 +216,14 @@ pub fn put(table: &str, item: Item, condition: Option<Expr>) -> Result<Put, Stor
 
 /// An update of the item at `key` by `update`, only if `condition` holds.
 pub fn update(table: &str, key: &Key, update: Expr, condition: Expr) -> Result<Update, StoreError> {
-    let mut names = update.names.clone();
-    names.extend(condition.names.clone());
-    let mut values = update.values.clone();
-    values.extend(condition.values.clone());
+    let update = update.with(&condition);
     Update::builder()
         .table_name(table)
         .set_key(Some(key.item()))
-        .update_expression(update.text)
+        .update_expression(&update.text)
         .condition_expression(condition.text)
-        .set_expression_attribute_names((!names.is_empty()).then_some(names))
-        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+        .set_expression_attribute_names(update.names())
+        .set_expression_attribute_values(update.values())
         .build()
         .map_err(super::unavailable)
 }
@@ -249,8 +248,6 @@ pub fn condition_check(
 pub fn is_new() -> Expr {
     Expr::new("attribute_not_exists(pk)")
 }
-
-// ---- state -------------------------------------------------------------------------------
 
 /// What every read of a state needs (the send-time check projects these alone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -326,9 +323,14 @@ pub fn state_is(status: Status) -> Expr {
         .value(":status", s(status.as_str()))
 }
 
+/// [`StateRead`]'s fields (a test holds the two together).
+const STATE_READ_FIELDS: [&str; 6] = [
+    "msisdn", "status", "event_at", "event_id", "source", "order",
+];
+
 /// A BatchGetItem request for the states at `keys`, projecting what [`StateRead`] holds.
 pub fn states_request(keys: Vec<Key>) -> Result<KeysAndAttributes, StoreError> {
-    let fields = field_names::<StateRead>();
+    let fields = STATE_READ_FIELDS;
     let placeholders: Vec<String> = (0..fields.len()).map(|i| format!("#a{i}")).collect();
     KeysAndAttributes::builder()
         .set_keys(Some(keys.iter().map(Key::item).collect()))
@@ -384,8 +386,6 @@ pub fn opted_out_position(last_key: &Item) -> Result<Msisdn, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("opted-out index key: {e}")))
 }
 
-// ---- history ------------------------------------------------------------------------------
-
 /// A history entry: one per event id, never changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryAttrs {
@@ -437,7 +437,7 @@ impl From<HistoryAttrs> for HistoryEntry {
 
 /// The key condition of a number's partition (on the table or the history index).
 pub fn partition_is(msisdn: &Msisdn) -> Expr {
-    Expr::new("pk = :pk").value(":pk", s(Key::partition(msisdn)))
+    Expr::new("pk = :pk").value(":pk", s(Key::state(msisdn).pk))
 }
 
 /// The scan filter of history entries whose event time is in `[from, to)`.
@@ -447,8 +447,6 @@ pub fn history_between(from: OffsetDateTime, to: OffsetDateTime) -> Expr {
         .value(":from", s(timestamp::format(from)))
         .value(":to", s(timestamp::format(to)))
 }
-
-// ---- replies ------------------------------------------------------------------------------
 
 /// A reply item: one per reply owed, keyed by the inbound event that owes it.
 #[serde_with::skip_serializing_none]
@@ -598,8 +596,6 @@ pub fn replies_unsettled(claimed_before: OffsetDateTime) -> Expr {
     .value(":claimed", s(ReplyStatus::Claimed.as_str()))
     .value(":before", s(timestamp::format(claimed_before)))
 }
-
-// ---- reviews ------------------------------------------------------------------------------
 
 /// A review item, and the index keys that list it (`rv_pk`: `REVIEW#open` or
 /// `REVIEW#resolved`; `rv_sk`: `<due>#<received_at>#<id>`, so each list reads oldest due first).
@@ -761,8 +757,6 @@ pub struct ReviewListKey {
     pub rv_sk: String,
 }
 
-// ---- idempotency keys and checkpoints -----------------------------------------------------
-
 /// An idempotency key of an API write (only the key's hash is stored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdempotencyKey {
@@ -791,48 +785,6 @@ pub fn update_item(update: Update) -> TransactWriteItem {
 
 pub fn check_item(check: ConditionCheck) -> TransactWriteItem {
     TransactWriteItem::builder().condition_check(check).build()
-}
-
-/// The field names of a struct `T` derives `Deserialize` for (its attribute names), read from
-/// what serde's derive hands a deserializer.
-fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
-    struct Names;
-    #[derive(Debug)]
-    struct Found(&'static [&'static str]);
-    impl std::fmt::Display for Found {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "fields")
-        }
-    }
-    impl std::error::Error for Found {}
-    impl serde::de::Error for Found {
-        fn custom<M: std::fmt::Display>(_: M) -> Self {
-            Found(&[])
-        }
-    }
-    impl<'de> serde::Deserializer<'de> for Names {
-        type Error = Found;
-        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Found> {
-            Err(Found(&[]))
-        }
-        fn deserialize_struct<V: serde::de::Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Found> {
-            Err(Found(fields))
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-            ignored_any
-        }
-    }
-    match T::deserialize(Names) {
-        Err(Found(fields)) => fields,
-        Ok(_) => &[],
-    }
 }
 
 #[cfg(test)]
@@ -890,9 +842,48 @@ mod tests {
 
     #[test]
     fn the_state_projection_is_what_a_state_read_holds() {
-        assert_eq!(
-            field_names::<StateRead>(),
-            ["msisdn", "status", "event_at", "event_id", "source", "order"]
-        );
+        assert_eq!(field_names::<StateRead>(), STATE_READ_FIELDS);
+    }
+
+    /// The field names of a struct `T` derives `Deserialize` for (its attribute names), read from
+    /// what serde's derive hands a deserializer.
+    fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+        struct Names;
+        #[derive(Debug)]
+        struct Found(&'static [&'static str]);
+        impl std::fmt::Display for Found {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "fields")
+            }
+        }
+        impl std::error::Error for Found {}
+        impl serde::de::Error for Found {
+            fn custom<M: std::fmt::Display>(_: M) -> Self {
+                Found(&[])
+            }
+        }
+        impl<'de> serde::Deserializer<'de> for Names {
+            type Error = Found;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Found> {
+                Err(Found(&[]))
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Found> {
+                Err(Found(fields))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+                option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+                ignored_any
+            }
+        }
+        match T::deserialize(Names) {
+            Err(Found(fields)) => fields,
+            Ok(_) => &[],
+        }
     }
 }
