@@ -30,7 +30,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 const ROUTE: &str = "/webhooks/inbound";
 const FUNCTION: &str = "unsubscribe-webhook";
 /// Every (method, path) this function serves; `template.yaml` must route exactly these to it
-/// (checked by `shared/tests/template_routes.rs`).
+/// (checked by `shared/tests/integration/template_routes.rs`).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/webhooks/inbound"),
     ("POST", "/webhooks/inbound"),

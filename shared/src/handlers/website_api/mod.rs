@@ -38,7 +38,7 @@ pub use subscription::{DEFAULT_HISTORY, MAX_HISTORY};
 const FUNCTION: &str = "resubscribe";
 
 /// Every (method, path) this function serves; `template.yaml` must route exactly these to it
-/// (checked by `shared/tests/template_routes.rs`).
+/// (checked by `shared/tests/integration/template_routes.rs`).
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/resubscribe"),
     ("GET", "/subscriptions/{msisdn}"),
