@@ -35,6 +35,10 @@ pub enum StoreError {
     /// DynamoDB could not be reached or refused the call: the caller answers 5xx and is retried.
     #[error("dynamodb call failed: {0}")]
     Unavailable(String),
+    /// Concurrent transactions on the same items outlasted [`Store::write`]'s retries: the caller
+    /// retries, as for `Unavailable`; one that waits its turn anyway (a reply claim) waits.
+    #[error("dynamodb write kept conflicting: {0}")]
+    Contended(String),
     #[error("unexpected item in table: {0}")]
     Corrupt(String),
     #[error("invalid cursor")]
@@ -151,7 +155,7 @@ impl Store {
                     let cap = 25u64 << attempt.min(5);
                     tokio::time::sleep(Duration::from_millis(fastrand::u64(5..=cap))).await;
                 }
-                Err(Refused::Conflict(detail)) => return Err(StoreError::Unavailable(detail)),
+                Err(Refused::Conflict(detail)) => return Err(StoreError::Contended(detail)),
                 Err(Refused::Failed(e)) => return Err(e),
             }
         }

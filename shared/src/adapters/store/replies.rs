@@ -151,9 +151,12 @@ impl Store {
                 schema::state_is(status),
             )?));
         }
-        match self.write(Write::Transaction(items)).await? {
-            Written::Yes => Ok(ReplyClaim::Claimed),
-            Written::ConditionFailed(_) => self.why_not_claimed(reply, confirms).await,
+        match self.write(Write::Transaction(items)).await {
+            Ok(Written::Yes) => Ok(ReplyClaim::Claimed),
+            Ok(Written::ConditionFailed(_)) => self.why_not_claimed(reply, confirms).await,
+            // Another claim on this number kept winning: its turn, then ours.
+            Err(StoreError::Contended(_)) => Ok(ReplyClaim::Busy),
+            Err(e) => Err(e),
         }
     }
 
