@@ -13,8 +13,10 @@ const LEGACY_SHORT_CODE_API: &str = "vonage-us-short-code";
 
 pub type Extra = BTreeMap<String, String>;
 
+/// Read through [`Stored`]: one plain map read per item, then the source's own struct, so the
+/// typed reads are compiled once rather than once per deserializer (bootstrap size).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "source", content = "details")]
+#[serde(tag = "source", content = "details", from = "Stored")]
 pub enum Origin {
     /// An inbound SMS (a keyword, a revocation phrase, HELP, an opt-in word) through the webhook.
     #[serde(rename = "webhook")]
@@ -44,6 +46,77 @@ pub enum Origin {
         #[serde(default)]
         details: Extra,
     },
+}
+
+/// `source` and `details` as stored, before they are read as a source's own struct.
+#[derive(Deserialize)]
+pub struct Stored {
+    pub source: String,
+    #[serde(default)]
+    pub details: Extra,
+}
+
+impl From<Stored> for Origin {
+    /// A known source whose details do not read as its struct is kept as stored, not refused.
+    fn from(stored: Stored) -> Origin {
+        fn read<T: serde::de::DeserializeOwned>(details: &Extra) -> Option<T> {
+            let pairs = details.iter().map(|(k, v)| (k.as_str(), Detail(v)));
+            T::deserialize(serde::de::value::MapDeserializer::new(pairs)).ok()
+        }
+        let d = &stored.details;
+        let typed = match stored.source.as_str() {
+            "webhook" => read(d).map(Origin::Message),
+            "website" => read(d).map(Origin::Website),
+            "api" => read(d).map(Origin::Api),
+            "review" => read(d).map(Origin::Review),
+            "vonage-sync" => read(d).map(Origin::VonageSync),
+            "import" => read(d).map(Origin::Import),
+            "sms-opt-in" => read(d).map(Origin::OptInAnswer),
+            _ => None,
+        };
+        typed.unwrap_or(Origin::Other {
+            source: stored.source,
+            details: stored.details,
+        })
+    }
+}
+
+/// One stored detail: a string, read as an optional field or an enum's name where asked.
+struct Detail<'a>(&'a str);
+
+impl<'de> serde::Deserializer<'de> for Detail<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        v.visit_str(self.0)
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        v.visit_some(self)
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        use serde::de::IntoDeserializer;
+        IntoDeserializer::<Self::Error>::into_deserializer(self.0)
+            .deserialize_enum(name, variants, v)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+impl<'de> serde::de::IntoDeserializer<'de> for Detail<'_> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
 }
 
 impl Origin {
@@ -225,13 +298,64 @@ mod tests {
                 provider_response: None,
                 provider_refusal: Some("HTTP 400: no".into()),
             }),
+            Origin::Website(WebsiteConsent {
+                consent_source: "prefs".into(),
+                consent_captured_at: "2026-11-01T10:00:00.000Z".into(),
+                consent_ip: Some("192.0.2.1".into()),
+                consent_user_agent: None,
+                consent_wording: None,
+                provider: Some(SHORT_CODE_API.into()),
+                provider_response: None,
+                extra: Extra::new(),
+            }),
+            Origin::Api(OptOutReport {
+                evidence_source: "support".into(),
+                channel: "email".into(),
+                captured_at: "2026-11-01T10:00:00.000Z".into(),
+                agent: None,
+                note: Some("asked by mail".into()),
+                extra: Extra::from([("later".into(), "field".into())]),
+            }),
+            Origin::Review(ReviewDecision {
+                review_id: "r1".into(),
+                decision: Decision::NotRevocation,
+                decided_by: "jane".into(),
+                note: None,
+                cue: "unsubscribe".into(),
+                message_id: "0A00".into(),
+                message_event_id: "sms:0A00".into(),
+                short_code: "16105553939".into(),
+                text: "please unsubscribe my friend".into(),
+                message_received_at: "2026-11-01T10:00:00.000Z".into(),
+                extra: Extra::new(),
+            }),
+            Origin::VonageSync(VonageListEntry {
+                vonage_opt_out_date: Some("2026-10-01".into()),
+                vonage_opt_in: "false".into(),
+                vonage_opt_in_date: None,
+                extra: Extra::new(),
+            }),
+            Origin::Import(ImportedRow {
+                file: "old.csv".into(),
+                line: "2".into(),
+                original_source: None,
+                extra: Extra::new(),
+            }),
             Origin::Other {
                 source: "test".into(),
                 details: Extra::from([("a".into(), "b".into())]),
             },
         ];
+        let mut sources: Vec<&str> = origins.iter().map(Origin::source).collect();
+        sources.dedup();
+        assert_eq!(
+            sources.len(),
+            origins.len(),
+            "one of each source: {sources:?}"
+        );
         for origin in origins {
             let json = serde_json::to_value(&origin).unwrap_or_default();
+            assert_eq!(json["source"], origin.source(), "{json}");
             let back: Result<Origin, _> = serde_json::from_value(json.clone());
             assert_eq!(back.ok(), Some(origin), "{json}");
         }
