@@ -1,23 +1,27 @@
 //! Deployed configuration: settings read from Secrets Manager (`SECRET_ARNS`), here served by the
 //! same local moto server, with environment variables taking precedence. Its own test binary:
-//! it sets process environment variables.
+//! it sets process environment variables. Clients are configured as a function's are
+//! ([`function_sdk_config`]).
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
-use shared::adapters::config::{ConfigError, Settings};
+use shared::adapters::config::{function_sdk_config, ConfigError, Settings};
 
-async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(testkit::endpoint())
-        .http_client(shared::adapters::tls::sdk_http_client())
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await
+/// The tests here take turns: each sets the process's environment.
+static ENVIRONMENT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The environment Lambda gives a function, with the local server as every service's endpoint.
+fn lambda_environment() -> aws_config::SdkConfig {
+    std::env::set_var("AWS_REGION", "us-east-1");
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::remove_var("AWS_ENDPOINT_URL_DYNAMODB");
+    std::env::set_var("AWS_ENDPOINT_URL", testkit::endpoint());
+    function_sdk_config().unwrap()
 }
 
 #[tokio::test]
 async fn secrets_fill_settings_and_the_environment_wins() {
-    let sdk = sdk_config().await;
+    let _turn = ENVIRONMENT.lock().await;
+    let sdk = lambda_environment();
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let name = format!("sms-optout/test-{:x}", fastrand::u64(..));
     let vonage = secrets
@@ -66,4 +70,30 @@ async fn secrets_fill_settings_and_the_environment_wins() {
         Err(ConfigError::Secret { .. })
     ));
     std::env::remove_var("SECRET_ARNS");
+}
+
+/// A function's SDK clients find the region, the credentials and a service's own endpoint in the
+/// environment, as the standard chain would, and a missing region stops the cold start.
+#[tokio::test]
+async fn a_function_configures_its_clients_from_the_environment() {
+    let _turn = ENVIRONMENT.lock().await;
+    lambda_environment();
+    // The service's own variable wins over the general one.
+    std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", testkit::endpoint());
+    let dynamodb = aws_sdk_dynamodb::Client::new(&function_sdk_config().unwrap());
+    let tables = dynamodb.list_tables().send().await;
+    assert!(tables.is_ok(), "{tables:?}");
+    // The general one alone reaches nothing here, so the read above went to the service's own.
+    std::env::remove_var("AWS_ENDPOINT_URL_DYNAMODB");
+    let elsewhere = aws_sdk_dynamodb::Client::new(&function_sdk_config().unwrap());
+    assert!(elsewhere.list_tables().send().await.is_err());
+
+    for name in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        std::env::remove_var(name);
+    }
+    assert!(matches!(
+        function_sdk_config(),
+        Err(ConfigError::Missing("AWS_REGION"))
+    ));
 }

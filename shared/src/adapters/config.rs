@@ -141,13 +141,48 @@ pub fn parse_log_filter(value: Option<&str>, default: &str) -> Targets {
 /// What every function does once per container before serving.
 pub async fn start_function() -> Result<(Settings, crate::adapters::store::Store), ConfigError> {
     init_logging();
-    let sdk = aws_sdk_config().await;
+    let sdk = function_sdk_config()?;
     let settings = Settings::load(&sdk).await?;
     let store = crate::adapters::store::Store::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         settings.require("TABLE_NAME")?,
     );
     Ok((settings, store))
+}
+
+/// A function's SDK configuration, from what Lambda sets in every function's environment: the
+/// region, the execution role's credentials, and `AWS_ENDPOINT_URL[_<SERVICE>]` for a local
+/// server. Not the standard chain of [`aws_sdk_config`]: profiles, SSO, IMDS and STS never answer
+/// inside Lambda, and linking them costs each bootstrap ~0.3 MB
+/// (docs/decisions/0015-function-sdk-config-from-the-environment.md).
+pub fn function_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
+    let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        .ok_or(ConfigError::Missing("AWS_REGION"))?;
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    Ok(aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .http_client(crate::adapters::tls::sdk_http_client())
+        .service_config(EndpointFromEnvironment)
+        .build())
+}
+
+/// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, as the standard chain reads them.
+#[derive(Debug)]
+struct EndpointFromEnvironment;
+
+impl aws_types::service_config::LoadServiceConfig for EndpointFromEnvironment {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        let service = key.service_id().to_uppercase().replace([' ', '-'], "_");
+        [format!("{}_{service}", key.env()), key.env().to_owned()]
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
 }
 
 /// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`),
