@@ -333,6 +333,7 @@ pub fn import_event(
         None => (OffsetDateTime::UNIX_EPOCH, "undated".to_owned()),
     };
     Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn,
         kind: EventKind::OptOut,
         event_id: format!("{SOURCE}:{id}"),

@@ -35,6 +35,7 @@ pub fn opt_out_event(digits: &str, message_id: &str) -> Result<Event, String> {
     let msisdn = Msisdn::from_provider(digits).map_err(|e| e.to_string())?;
     let now = shared::domain::timestamp::now();
     Ok(Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn,
         kind: EventKind::OptOut,
         event_id: format!("sms:{message_id}"),

@@ -59,6 +59,7 @@ pub async fn seed(store: &Store) -> Result<usize, String> {
         .filter(|i| i % 10 == 0)
         .map(|i| {
             Ok(Event {
+                scopes: vec![shared::domain::program::Scope::Every],
                 msisdn: Msisdn::from_provider(&format!("1303556{:04}", i))
                     .map_err(|e| e.to_string())?,
                 kind: EventKind::OptOut,

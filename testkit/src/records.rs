@@ -52,6 +52,7 @@ pub fn event(
         occurred_at: at,
         received_at: timestamp::now(),
         origin,
+        scopes: vec![shared::domain::program::Scope::Every],
     }
 }
 

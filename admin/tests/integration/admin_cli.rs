@@ -310,6 +310,7 @@ async fn suppression_export_lists_exactly_the_opted_out_numbers_as_plus_e164() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // One of them resubscribes: it leaves the list.
     let resub = shared::domain::event::Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn("14155550101"),
         kind: shared::domain::event::EventKind::Resubscribe,
         event_id: "resub:S".into(),

@@ -35,6 +35,7 @@ mod tests {
 
     fn event(at: OffsetDateTime) -> Event {
         Event {
+            scopes: vec![crate::domain::program::Scope::Every],
             msisdn: Msisdn::from_provider("14155550100").expect("valid"),
             kind: EventKind::OptOut,
             event_id: "vonage-sync:x".into(),

@@ -9,6 +9,7 @@
 
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::Origin;
+use crate::domain::program::Scope;
 use crate::domain::timestamp;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -76,6 +77,9 @@ pub struct Event {
     pub received_at: OffsetDateTime,
     /// Where it came from, with its evidence.
     pub origin: Origin,
+    /// What it opts out of or resubscribes to: one state item each (`Store::record`). Never
+    /// empty; `[Scope::Every]` in a deployment without programs.
+    pub scopes: Vec<Scope>,
 }
 
 impl Event {
@@ -87,6 +91,7 @@ impl Event {
             occurred_at: entry.occurred_at,
             received_at: entry.received_at,
             origin: entry.origin.clone(),
+            scopes: entry.scopes.clone(),
         }
     }
 
@@ -144,6 +149,10 @@ pub struct HistoryEntry {
     pub origin: Origin,
     /// Whether this event set the state when recorded.
     pub applied: bool,
+    /// What it opted out of or resubscribed to (not in the API's answers yet: the campaigns
+    /// work adds it to openapi.yaml with the routes that take a program).
+    #[serde(skip)]
+    pub scopes: Vec<Scope>,
     /// Its [`Event::order`] as recorded.
     #[serde(skip)]
     pub order: String,
@@ -181,6 +190,7 @@ mod tests {
 
     fn event(kind: EventKind, at: OffsetDateTime, id: &str) -> Event {
         Event {
+            scopes: vec![crate::domain::program::Scope::Every],
             msisdn: Msisdn::from_provider("14155550100").unwrap(),
             kind,
             event_id: id.into(),

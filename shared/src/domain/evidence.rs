@@ -551,6 +551,7 @@ mod tests {
     fn history(id: &str, kind: EventKind, at: &str, source: &str) -> Stored {
         let rank = if kind == EventKind::OptOut { '1' } else { '0' };
         let entry = HistoryEntry {
+            scopes: vec![crate::domain::program::Scope::Every],
             event_id: id.into(),
             kind,
             occurred_at: t(at),

@@ -44,6 +44,7 @@ pub mod jwt;
 pub mod keywords;
 pub mod msisdn;
 pub mod origin;
+pub mod program;
 pub mod replies;
 pub mod review;
 pub mod revocation;

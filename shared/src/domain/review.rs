@@ -157,6 +157,7 @@ pub fn decision_event(
         Decision::NotRevocation => (EventKind::ReviewDecision, now),
     };
     Event {
+        scopes: vec![crate::domain::program::Scope::Every],
         msisdn: review.msisdn.clone(),
         kind,
         event_id: format!("review:{}", review.id),

@@ -446,6 +446,7 @@ impl Notify {
             provider_refusal: None,
         };
         let event = |kind: EventKind, prefix: &str, answer| Event {
+            scopes: vec![crate::domain::program::Scope::Every],
             msisdn: msisdn.clone(),
             kind,
             event_id: format!("{prefix}:{}", request.event_id),

@@ -388,6 +388,7 @@ pub fn opt_out_event(entry: &OptListEntry, received_at: OffsetDateTime) -> Event
         None => (OffsetDateTime::UNIX_EPOCH, "undated".to_owned()),
     };
     Event {
+        scopes: vec![crate::domain::program::Scope::Every],
         msisdn: entry.msisdn.clone(),
         kind: EventKind::OptOut,
         event_id: format!("{SOURCE}:{id}"),

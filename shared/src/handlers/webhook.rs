@@ -324,6 +324,7 @@ fn inbound_event(
         MatchedWords::Phrase(phrase) => (None, Some(phrase)),
     };
     Event {
+        scopes: vec![crate::domain::program::Scope::Every],
         msisdn: message.msisdn.clone(),
         kind,
         event_id: message_event_id(message),

@@ -554,7 +554,12 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
         datetime!(2026-01-01 10:00 UTC),
         "webhook",
     );
-    let damaged = schema::state_item(&older, datetime!(2026-01-05 00:00 UTC)).expect("a state");
+    let damaged = schema::state_item(
+        &older,
+        &shared::domain::program::Scope::Every,
+        datetime!(2026-01-05 00:00 UTC),
+    )
+    .expect("a state");
     store
         .client()
         .put_item()

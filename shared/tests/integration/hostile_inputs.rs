@@ -220,6 +220,7 @@ async fn an_opted_out_reading_wins_over_a_subscribed_one() {
     let api = api(store.clone());
     // 14155550150 was resubscribed long ago; the bare digits 4155550150 texted STOP.
     let resub = shared::domain::event::Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn("14155550150"),
         kind: shared::domain::event::EventKind::Resubscribe,
         event_id: "resub:old".into(),

@@ -608,6 +608,7 @@ async fn a_late_stop_after_a_resubscribe_is_not_confirmed() {
         .await;
     // The person resubscribed after the STOP that is delivered late.
     let resub = shared::domain::event::Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn("14155550213"),
         kind: EventKind::Resubscribe,
         event_id: "resub:later".into(),

@@ -144,6 +144,7 @@ async fn an_opt_out_older_than_a_resubscribe_is_kept_in_history_only() {
     let api = api(store.clone());
     let n = "14155553902";
     let resubscribe = Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn(n),
         kind: EventKind::Resubscribe,
         event_id: "resub:newer".into(),

@@ -410,6 +410,7 @@ async fn a_run_stopped_early_resumes_and_a_moved_list_restarts() {
 
 fn event(digits: &str, kind: EventKind, id: &str, at: OffsetDateTime) -> Event {
     Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn(digits),
         kind,
         event_id: id.into(),

@@ -68,6 +68,7 @@ fn post(body: &[u8]) -> HttpCall<'_> {
 
 async fn stop(store: &Store, digits: &str, id: &str, at: OffsetDateTime) {
     let e = Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn(digits),
         kind: EventKind::OptOut,
         event_id: id.into(),

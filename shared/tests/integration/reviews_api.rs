@@ -357,6 +357,7 @@ async fn an_opt_out_decision_older_than_a_later_resubscribe_does_not_undo_it() {
     assert!(store.open_review(&item).await.unwrap());
     // The person resubscribed on the website after sending the message.
     let resubscribe = Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn(n),
         kind: EventKind::Resubscribe,
         event_id: "resub:later".into(),

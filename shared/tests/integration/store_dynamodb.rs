@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 fn event(digits: &str, kind: EventKind, id: &str, at: OffsetDateTime) -> Event {
     Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn(digits),
         kind,
         event_id: id.into(),
@@ -300,6 +301,7 @@ async fn the_stream_carries_committed_writes_only() {
     let mut reader = StreamReader::new(&store).await;
     let at = time::macros::datetime!(2026-11-20 10:00 UTC);
     let stop = Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn("14155550401"),
         kind: EventKind::OptOut,
         event_id: "sms:S".into(),

@@ -286,6 +286,7 @@ async fn a_late_redelivery_does_not_undo_a_newer_resubscribe() {
     let store = fresh_store().await;
     let digits = "14155550170";
     let resub = Event {
+        scopes: vec![shared::domain::program::Scope::Every],
         msisdn: msisdn(digits),
         kind: EventKind::Resubscribe,
         event_id: "resub:test".into(),

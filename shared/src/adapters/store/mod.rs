@@ -19,6 +19,7 @@ pub mod schema;
 
 use crate::domain::event::{Event, HistoryEntry, Outcome, State};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::program::Scope;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
@@ -100,16 +101,37 @@ impl Store {
     /// times, concurrently, for the same event.
     pub async fn record(&self, event: &Event) -> Result<Outcome, StoreError> {
         if event.kind.status().is_some() {
-            let written = self
-                .write(Write::Transaction(self.record_writes(event)?))
-                .await?;
-            if written == Written::Yes {
-                return Ok(Outcome::Applied);
+            // One state item per scope, each under the rule on its own: a scope holding a newer
+            // event is left out and the rest tried again, so an event applies wherever it is
+            // the newest (docs/decisions/0005-programs.md).
+            let mut scopes: Vec<&Scope> = event.scopes.iter().collect();
+            while !scopes.is_empty() {
+                let writes = self.record_writes_for(event, &scopes)?;
+                let failed = match self.write(Write::Transaction(writes)).await? {
+                    Written::Yes => return Ok(Outcome::Applied),
+                    Written::ConditionFailed(failed) => failed,
+                };
+                // The history entry exists (a duplicate), or the reasons do not say which
+                // state held a newer event: the history entry alone decides, as below.
+                if failed.first() != Some(&false) || failed.len() != scopes.len() + 1 {
+                    break;
+                }
+                let newer: Vec<&Scope> = scopes
+                    .iter()
+                    .zip(&failed[1..])
+                    .filter(|(_, failed)| !**failed)
+                    .map(|(scope, _)| *scope)
+                    .collect();
+                if newer.len() == scopes.len() {
+                    break;
+                }
+                scopes = newer;
             }
         }
-        // A condition failed (this event id is in history already, or the state holds a newer
-        // event), or the kind sets no state: the history entry alone, unapplied. If it exists,
-        // it was a duplicate. The state only ever moves forward, so "older" stays true.
+        // A condition failed (this event id is in history already, or every state it sets
+        // holds a newer event), or the kind sets no state: the history entry alone, unapplied.
+        // If it exists, it was a duplicate. A state only ever moves forward, so "older" stays
+        // true.
         let history = schema::put(
             &self.table,
             schema::to_item(&schema::history_item(event, false))?,
@@ -122,23 +144,37 @@ impl Store {
         })
     }
 
-    /// The two conditional writes of a state-setting event, for [`Store::record`] and the
-    /// transactions of batches and review decisions.
+    /// The conditional writes of a state-setting event (its history entry, then one state per
+    /// scope), for [`Store::record`] and the transactions of batches and review decisions.
     pub(crate) fn record_writes(
         &self,
         event: &Event,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        self.record_writes_for(event, &event.scopes.iter().collect::<Vec<_>>())
+    }
+
+    fn record_writes_for(
+        &self,
+        event: &Event,
+        scopes: &[&Scope],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let history = schema::to_item(&schema::history_item(event, true))?;
-        let state = schema::state_item(event, crate::domain::timestamp::now())
-            .ok_or_else(|| StoreError::Corrupt(format!("{:?} sets no state", event.kind)))?;
-        Ok(vec![
-            schema::put_item(schema::put(&self.table, history, Some(schema::is_new()))?),
-            schema::put_item(schema::put(
+        let mut writes = vec![schema::put_item(schema::put(
+            &self.table,
+            history,
+            Some(schema::is_new()),
+        )?)];
+        let now = crate::domain::timestamp::now();
+        for scope in scopes {
+            let state = schema::state_item(event, scope, now)
+                .ok_or_else(|| StoreError::Corrupt(format!("{:?} sets no state", event.kind)))?;
+            writes.push(schema::put_item(schema::put(
                 &self.table,
                 schema::to_item(&state)?,
                 Some(schema::state_is_older_than(event)),
-            )?),
-        ])
+            )?));
+        }
+        Ok(writes)
     }
 
     /// Tries again (jittered backoff) while DynamoDB reports a conflicting concurrent
@@ -217,6 +253,38 @@ impl Store {
     pub async fn state(&self, msisdn: &Msisdn) -> Result<Option<State>, StoreError> {
         let state: Option<StateRead> = self.get(Key::state(msisdn)).await?;
         Ok(state.map(State::from))
+    }
+
+    /// The state that decides a program's status: the newest of the items kept for `scopes`
+    /// (its `Programs::scopes_reaching`). One GetItem without programs, else one Query.
+    pub async fn state_in(
+        &self,
+        msisdn: &Msisdn,
+        scopes: &[Scope],
+    ) -> Result<Option<State>, StoreError> {
+        if scopes == [Scope::Every] {
+            return self.state(msisdn).await;
+        }
+        let condition = schema::states_of(msisdn);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(condition.text)
+            .set_expression_attribute_values(Some(condition.values))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut newest: Option<StateRead> = None;
+        for item in out.items() {
+            let state: Keyed<StateRead> = schema::from_item(item.clone())?;
+            let reaches = schema::scope_of_state(&state.key).is_some_and(|s| scopes.contains(&s));
+            if reaches && newest.as_ref().is_none_or(|n| n.order < state.attrs.order) {
+                newest = Some(state.attrs);
+            }
+        }
+        Ok(newest.map(State::from))
     }
 
     /// A number's history, newest first, at most `limit` entries.

@@ -7,6 +7,7 @@ use super::StoreError;
 use crate::domain::event::{Event, EventKind, HistoryEntry, OptedOut, Outcome, State, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::Origin;
+use crate::domain::program::Scope;
 use crate::domain::replies::{ReplyKind, ReplyStatus};
 use crate::domain::review::{Decision, Due, Resolution, Review, ReviewStatus};
 use crate::domain::timestamp::{self, fixed};
@@ -25,6 +26,7 @@ pub const OPTED_OUT_INDEX: &str = "opted_out";
 pub const REVIEWS_INDEX: &str = "reviews_by_due";
 
 const STATE_SK: &str = "STATE";
+const STATE_SCOPE_PREFIX: &str = "STATE#";
 const HISTORY_PREFIX: &str = "E#";
 const REPLY_PREFIX: &str = "R#";
 const REPLY_LOCK_SK: &str = "REPLY_LOCK";
@@ -80,8 +82,17 @@ impl Key {
             sk,
         }
     }
+    /// The state of a number before programs existed, and of "every program" since.
     pub fn state(msisdn: &Msisdn) -> Self {
-        Self::number(msisdn, STATE_SK.into())
+        Self::scoped_state(msisdn, &Scope::Every)
+    }
+    /// `STATE` for [`Scope::Every`] (the item a deployment without programs writes), else
+    /// `STATE#<scope name>`.
+    pub fn scoped_state(msisdn: &Msisdn, scope: &Scope) -> Self {
+        match scope {
+            Scope::Every => Self::number(msisdn, STATE_SK.into()),
+            other => Self::number(msisdn, format!("{STATE_SK}#{}", other.name())),
+        }
     }
     pub fn history(msisdn: &Msisdn, event_id: &str) -> Self {
         Self::number(msisdn, format!("{HISTORY_PREFIX}{event_id}"))
@@ -133,8 +144,8 @@ impl ItemFamily {
     pub fn of(item: &Item) -> ItemFamily {
         let sk = sort_key(item);
         match sk.as_str() {
-            STATE_SK => ItemFamily::State,
             REPLY_LOCK_SK => ItemFamily::ReplyLock,
+            _ if sk == STATE_SK || sk.starts_with(STATE_SCOPE_PREFIX) => ItemFamily::State,
             _ if sk.starts_with(HISTORY_PREFIX) => ItemFamily::History,
             _ if sk.starts_with(REPLY_PREFIX) => ItemFamily::Reply,
             _ if sk.starts_with(REVIEW_PREFIX) => ItemFamily::Review,
@@ -287,12 +298,16 @@ impl From<StateRead> for State {
     }
 }
 
-/// The state item `event` sets (`None` for kinds that set none).
-pub fn state_item(event: &Event, now: OffsetDateTime) -> Option<Keyed<StateAttrs>> {
+/// The state item `event` sets for `scope` (`None` for kinds that set none).
+pub fn state_item(event: &Event, scope: &Scope, now: OffsetDateTime) -> Option<Keyed<StateAttrs>> {
     let status = event.kind.status()?;
     let opted_out = status == Status::OptedOut;
+    let list = match scope {
+        Scope::Every => OPTED_OUT_PARTITION.to_owned(),
+        other => format!("{OPTED_OUT_PARTITION}#{}", other.name()),
+    };
     Some(Keyed {
-        key: Key::state(&event.msisdn),
+        key: Key::scoped_state(&event.msisdn, scope),
         attrs: StateAttrs {
             read: StateRead {
                 msisdn: event.msisdn.as_str().into(),
@@ -303,7 +318,7 @@ pub fn state_item(event: &Event, now: OffsetDateTime) -> Option<Keyed<StateAttrs
                 order: event.order(),
             },
             updated_at: now,
-            oo_pk: opted_out.then(|| OPTED_OUT_PARTITION.into()),
+            oo_pk: opted_out.then_some(list),
             oo_sk: opted_out.then(|| event.msisdn.as_str().into()),
         },
     })
@@ -403,6 +418,10 @@ pub struct HistoryAttrs {
     pub applied: bool,
     /// [`Event::order`]; only history entries carry it, so the index holds them alone.
     pub h_order: String,
+    /// What it opted out of or resubscribed to; absent means every program (all that entries
+    /// written before programs existed can mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<Scope>>,
 }
 
 pub fn history_item(event: &Event, applied: bool) -> Keyed<HistoryAttrs> {
@@ -417,6 +436,7 @@ pub fn history_item(event: &Event, applied: bool) -> Keyed<HistoryAttrs> {
             origin: event.origin.clone(),
             applied,
             h_order: event.order(),
+            scopes: (event.scopes != [Scope::Every]).then(|| event.scopes.clone()),
         },
     }
 }
@@ -431,7 +451,24 @@ impl From<HistoryAttrs> for HistoryEntry {
             origin: h.origin,
             applied: h.applied,
             order: h.h_order,
+            scopes: h.scopes.unwrap_or_else(|| vec![Scope::Every]),
         }
+    }
+}
+
+/// The key condition of a number's state items, one per scope.
+pub fn states_of(msisdn: &Msisdn) -> Expr {
+    Expr::new("pk = :pk AND begins_with(sk, :state)")
+        .value(":pk", s(Key::state(msisdn).pk))
+        .value(":state", s(STATE_SK))
+}
+
+/// The scope a state item is kept for, from its sort key.
+pub fn scope_of_state(key: &Key) -> Option<Scope> {
+    match key.sk.strip_prefix(STATE_SCOPE_PREFIX) {
+        None if key.sk == STATE_SK => Some(Scope::Every),
+        None => None,
+        Some(name) => Scope::parse(name).ok(),
     }
 }
 
@@ -797,6 +834,7 @@ mod tests {
     fn event(kind: EventKind) -> Event {
         let at = datetime!(2026-01-01 10:00:00 UTC);
         Event {
+            scopes: vec![crate::domain::program::Scope::Every],
             msisdn: Msisdn::from_provider("14155550100").unwrap_or_else(|e| panic!("{e}")),
             kind,
             event_id: "sms:A1".into(),
@@ -831,13 +869,15 @@ mod tests {
     #[test]
     fn only_opted_out_states_carry_the_list_index_keys() {
         let now = datetime!(2026-01-02 00:00:00 UTC);
-        let opted_out = state_item(&event(EventKind::OptOut), now).map(|i| to_item(&i));
+        let opted_out =
+            state_item(&event(EventKind::OptOut), &Scope::Every, now).map(|i| to_item(&i));
         let stored = opted_out.and_then(Result::ok).unwrap_or_default();
         assert!(stored.contains_key("oo_pk") && stored.contains_key("oo_sk"));
-        let subscribed = state_item(&event(EventKind::Resubscribe), now).map(|i| to_item(&i));
+        let subscribed =
+            state_item(&event(EventKind::Resubscribe), &Scope::Every, now).map(|i| to_item(&i));
         let stored = subscribed.and_then(Result::ok).unwrap_or_default();
         assert!(!stored.is_empty() && !stored.contains_key("oo_pk"));
-        assert!(state_item(&event(EventKind::Help), now).is_none());
+        assert!(state_item(&event(EventKind::Help), &Scope::Every, now).is_none());
     }
 
     #[test]

@@ -211,6 +211,7 @@ fn opt_out_event(
     now: OffsetDateTime,
 ) -> Event {
     Event {
+        scopes: vec![crate::domain::program::Scope::Every],
         msisdn: msisdn.clone(),
         kind: EventKind::OptOut,
         event_id: format!("api:{}", &key_hash[..32]),

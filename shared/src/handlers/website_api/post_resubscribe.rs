@@ -198,6 +198,7 @@ fn resubscribe_event(msisdn: &Msisdn, consent: &Consent, now: OffsetDateTime) ->
     }
     let id = hex::encode(&hasher.finalize()[..16]);
     Event {
+        scopes: vec![crate::domain::program::Scope::Every],
         msisdn: msisdn.clone(),
         kind: EventKind::Resubscribe,
         event_id: format!("resub:{id}"),

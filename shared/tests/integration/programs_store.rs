@@ -1,0 +1,230 @@
+//! Programs in the record (docs/decisions/0005-programs.md), against the local server: one
+//! state item per scope under `Store::record`'s one rule, and a program's status the newest of
+//! the items that reach it, on both sides of the revoke-all date.
+
+use shared::domain::event::{Event, Outcome, Status};
+use shared::domain::program::{ProgramId, Programs, Reach, RevokeAll, Scope};
+use testkit::*;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const PROGRAMS: &str = r#"[
+    {"id": "alerts", "name": "Acme Alerts", "numbers": ["12345"], "default": true},
+    {"id": "deals", "name": "Acme Deals", "numbers": ["14155550100"]},
+    {"id": "notices", "name": "Acme Notices", "numbers": ["18885550100"], "consent_required": false}
+]"#;
+
+fn programs() -> Programs {
+    Programs::parse(PROGRAMS).expect("programs")
+}
+
+fn id(s: &str) -> ProgramId {
+    ProgramId::parse(s).expect("id")
+}
+
+/// Each program's status for `digits`: `None` when nothing is recorded that reaches it.
+async fn statuses(store: &shared::adapters::store::Store, digits: &str) -> Vec<Option<Status>> {
+    let programs = programs();
+    let mut out = Vec::new();
+    for program in programs.all() {
+        let scopes = programs.scopes_reaching(program);
+        let state = store
+            .state_in(&msisdn(digits), &scopes)
+            .await
+            .expect("read");
+        out.push(state.map(|s| s.status));
+    }
+    out
+}
+
+fn with_scopes(mut event: Event, scopes: Vec<Scope>) -> Event {
+    event.scopes = scopes;
+    event
+}
+
+/// A STOP texted to `to` at `at`, scoped as the webhook scopes it.
+fn stop_to(digits: &str, to: &str, reach: Reach, id: &str, at: OffsetDateTime) -> Event {
+    let programs = programs();
+    let texted = programs.for_number(to);
+    let scopes = programs.opt_out_scopes(texted, reach, RevokeAll::parse(None).expect("rule"), at);
+    with_scopes(records::stop(&msisdn(digits), id, at), scopes)
+}
+
+fn resubscribe_to(digits: &str, program: &str, id: &str, at: OffsetDateTime) -> Event {
+    with_scopes(
+        records::resubscribe(&msisdn(digits), id, at),
+        vec![Scope::Program(self::id(program))],
+    )
+}
+
+const OPTED_OUT: Option<Status> = Some(Status::OptedOut);
+const SUBSCRIBED: Option<Status> = Some(Status::Subscribed);
+
+#[tokio::test]
+async fn a_stop_to_one_program_keeps_the_others_before_the_revoke_all_date_and_ends_them_from_it() {
+    let store = fresh_store().await;
+    let day_before = datetime!(2027-01-30 15:00 UTC);
+    let stop = stop_to(
+        "14155557001",
+        "14155550100",
+        Reach::ThisProgram,
+        "P1",
+        day_before,
+    );
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
+    // alerts, deals, notices
+    assert_eq!(
+        statuses(&store, "14155557001").await,
+        [None, OPTED_OUT, None]
+    );
+
+    let the_day = datetime!(2027-01-31 15:00 UTC);
+    let stop = stop_to(
+        "14155557002",
+        "14155550100",
+        Reach::ThisProgram,
+        "P2",
+        the_day,
+    );
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
+    // Every program that needs consent; the notices need none and were not texted.
+    assert_eq!(
+        statuses(&store, "14155557002").await,
+        [OPTED_OUT, OPTED_OUT, None]
+    );
+
+    // Texting the program that needs no consent ends it too.
+    let stop = stop_to(
+        "14155557003",
+        "18885550100",
+        Reach::ThisProgram,
+        "P3",
+        the_day,
+    );
+    assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
+    assert_eq!(
+        statuses(&store, "14155557003").await,
+        [OPTED_OUT, OPTED_OUT, OPTED_OUT]
+    );
+}
+
+#[tokio::test]
+async fn stop_all_then_a_resubscribe_to_one_program_leaves_only_that_one_open() {
+    let store = fresh_store().await;
+    let n = "14155557010";
+    let at = datetime!(2026-12-10 12:00 UTC);
+    let stop_all = stop_to(n, "12345", Reach::All, "P10", at);
+    assert_eq!(stop_all.scopes, [Scope::Every]);
+    store.record(&stop_all).await.unwrap();
+    assert_eq!(statuses(&store, n).await, [OPTED_OUT, OPTED_OUT, OPTED_OUT]);
+
+    let later = datetime!(2026-12-11 12:00 UTC);
+    let resubscribe = resubscribe_to(n, "deals", "P10", later);
+    assert_eq!(store.record(&resubscribe).await.unwrap(), Outcome::Applied);
+    assert_eq!(
+        statuses(&store, n).await,
+        [OPTED_OUT, SUBSCRIBED, OPTED_OUT]
+    );
+
+    // A consent older than the STOP ALL is kept in history and opens nothing.
+    let older = resubscribe_to(n, "alerts", "P10-old", datetime!(2026-12-09 12:00 UTC));
+    store.record(&older).await.unwrap();
+    assert_eq!(
+        statuses(&store, n).await,
+        [OPTED_OUT, SUBSCRIBED, OPTED_OUT]
+    );
+}
+
+#[tokio::test]
+async fn a_stop_to_one_program_and_a_resubscribe_to_another_at_the_same_moment_both_hold() {
+    let store = fresh_store().await;
+    let n = "14155557020";
+    let at = datetime!(2026-12-10 12:00 UTC);
+    // Deals opted out first, so that its resubscribe has something to lift.
+    store
+        .record(&stop_to(
+            n,
+            "14155550100",
+            Reach::ThisProgram,
+            "P20",
+            datetime!(2026-12-01 12:00 UTC),
+        ))
+        .await
+        .unwrap();
+    let stop_alerts = stop_to(n, "12345", Reach::ThisProgram, "P21", at);
+    let resubscribe_deals = resubscribe_to(n, "deals", "P21", at);
+    let (a, b) = tokio::join!(store.record(&stop_alerts), store.record(&resubscribe_deals));
+    assert_eq!(
+        (a.unwrap(), b.unwrap()),
+        (Outcome::Applied, Outcome::Applied)
+    );
+    assert_eq!(statuses(&store, n).await, [OPTED_OUT, SUBSCRIBED, None]);
+}
+
+#[tokio::test]
+async fn an_event_applies_to_each_scope_where_it_is_the_newest() {
+    let store = fresh_store().await;
+    let n = "14155557030";
+    // The notices were resubscribed after the STOP below was texted, which arrives late.
+    let resubscribe = resubscribe_to(n, "notices", "P30", datetime!(2027-02-02 12:00 UTC));
+    store.record(&resubscribe).await.unwrap();
+    let late_stop = stop_to(
+        n,
+        "18885550100",
+        Reach::ThisProgram,
+        "P31",
+        datetime!(2027-02-01 12:00 UTC),
+    );
+    assert_eq!(
+        late_stop.scopes,
+        [Scope::ConsentRequired, Scope::Program(id("notices"))]
+    );
+    assert_eq!(store.record(&late_stop).await.unwrap(), Outcome::Applied);
+    assert_eq!(
+        statuses(&store, n).await,
+        [OPTED_OUT, OPTED_OUT, SUBSCRIBED]
+    );
+    let history = store.history(&msisdn(n), 10).await.unwrap();
+    let entry = history
+        .iter()
+        .find(|h| h.event_id == "sms:P31")
+        .expect("entry");
+    assert!(entry.applied);
+    assert_eq!(entry.scopes, late_stop.scopes);
+    // A redelivery is one event, as everywhere.
+    assert_eq!(store.record(&late_stop).await.unwrap(), Outcome::Duplicate);
+}
+
+#[tokio::test]
+async fn an_opt_out_written_before_programs_existed_blocks_every_program_until_a_newer_consent() {
+    let store = fresh_store().await;
+    let n = "14155557040";
+    // What a deployment without programs writes (and every earlier version wrote).
+    let legacy = records::stop(&msisdn(n), "P40", datetime!(2026-11-01 12:00 UTC));
+    assert_eq!(legacy.scopes, [Scope::Every]);
+    store.record(&legacy).await.unwrap();
+    assert_eq!(statuses(&store, n).await, [OPTED_OUT, OPTED_OUT, OPTED_OUT]);
+    let single = Programs::single("Acme");
+    let state = store
+        .state_in(
+            &msisdn(n),
+            &single.scopes_reaching(single.default_program()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(state.map(|s| s.status), OPTED_OUT);
+
+    store
+        .record(&resubscribe_to(
+            n,
+            "alerts",
+            "P40",
+            datetime!(2026-12-01 12:00 UTC),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&store, n).await,
+        [SUBSCRIBED, OPTED_OUT, OPTED_OUT]
+    );
+}
