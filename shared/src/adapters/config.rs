@@ -2,6 +2,7 @@
 //! `SECRET_ARNS` names, so deployed secrets never sit in the template or the function's
 //! environment, and an environment variable can still override one for a test.
 
+use crate::domain::program::{Programs, RevokeAll};
 use std::collections::HashMap;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -15,6 +16,29 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
     #[error("secret {arn} could not be read: {reason}")]
     Secret { arn: String, reason: String },
+}
+
+impl Programs {
+    /// `PROGRAMS`, or, unset, one program named `PROGRAM_NAME` (docs/decisions/0005-programs.md).
+    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        match settings.get("PROGRAMS") {
+            None => Ok(Programs::single(settings.get("PROGRAM_NAME").unwrap_or(""))),
+            Some(json) => Programs::parse(json).map_err(|e| ConfigError::Invalid {
+                name: "PROGRAMS",
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
+impl RevokeAll {
+    /// `REVOKE_ALL_FROM`: a date, `off`, or unset for the rule's date.
+    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        RevokeAll::parse(settings.get("REVOKE_ALL_FROM")).map_err(|e| ConfigError::Invalid {
+            name: "REVOKE_ALL_FROM",
+            reason: e.to_string(),
+        })
+    }
 }
 
 /// Settings by name. Values may be secrets: this type never prints them.

@@ -127,10 +127,32 @@ pub enum Reach {
     All,
 }
 
+impl Reach {
+    /// What an opt-out message asks to end: everything if its keyword is STOPALL ("STOP ALL")
+    /// or it says "all" or "everything" anywhere ("unsubscribe me from all of it"), else the
+    /// program texted. A "not all" still ends everything: the wider opt-out is the careful side.
+    pub fn of_message(keyword: Option<&str>, text: &str) -> Reach {
+        let says_all = crate::domain::keywords::match_key(text)
+            .split(' ')
+            .any(|w| w == "all" || w == "everything");
+        if keyword == Some("STOPALL") || says_all {
+            Reach::All
+        } else {
+            Reach::ThisProgram
+        }
+    }
+}
+
 /// `REVOKE_ALL_FROM`: from this day (UTC) every revocation ends every program that needs
 /// consent; `off` never.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RevokeAll(Option<Date>);
+
+impl Default for RevokeAll {
+    fn default() -> Self {
+        Self(Some(Self::DEFAULT_FROM))
+    }
+}
 
 impl RevokeAll {
     /// FCC 24-24's 47 CFR 64.1200(a)(10), as last delayed.
@@ -139,7 +161,7 @@ impl RevokeAll {
     /// The setting: unset is [`Self::DEFAULT_FROM`], `off`, or a `YYYY-MM-DD` date.
     pub fn parse(value: Option<&str>) -> Result<Self, ProgramError> {
         match value.map(str::trim) {
-            None | Some("") => Ok(Self(Some(Self::DEFAULT_FROM))),
+            None | Some("") => Ok(Self::default()),
             Some(v) if v.eq_ignore_ascii_case("off") => Ok(Self(None)),
             Some(v) => {
                 let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -278,6 +300,16 @@ impl Programs {
         scopes
     }
 
+    /// What a resubscribe to `program` (or another event about it alone) is kept for: the
+    /// program, or, without programs, everything as before.
+    pub fn own_scope(&self, program: &Program) -> Scope {
+        if self.declared {
+            Scope::Program(program.id.clone())
+        } else {
+            Scope::Every
+        }
+    }
+
     /// The scopes whose items decide `program`'s status: the newest of them wins.
     pub fn scopes_reaching(&self, program: &Program) -> Vec<Scope> {
         if !self.declared {
@@ -348,6 +380,29 @@ mod tests {
         ] {
             let err = Programs::parse(json).unwrap_err().to_string();
             assert!(err.contains(why), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn stop_all_and_messages_that_say_all_reach_every_program() {
+        for (keyword, text) in [
+            (Some("STOPALL"), "STOP ALL"),
+            (Some("STOP"), "Stop, all of them"),
+            (None, "Unsubscribe me from everything"),
+            (Some("STOP"), "stop not all"),
+        ] {
+            assert_eq!(Reach::of_message(keyword, text), Reach::All, "{text}");
+        }
+        for (keyword, text) in [
+            (Some("STOP"), "STOP"),
+            (None, "no more texts"),
+            (Some("STOP"), "stop calling"),
+        ] {
+            assert_eq!(
+                Reach::of_message(keyword, text),
+                Reach::ThisProgram,
+                "{text}"
+            );
         }
     }
 

@@ -13,6 +13,7 @@ use crate::domain::inbound::{self, InboundSms, RawInbound};
 use crate::domain::intent::{Intent, IntentRules, DEFAULT_OPT_IN_WORDS};
 use crate::domain::keywords::KeywordRules;
 use crate::domain::origin::{InboundMessage, Origin};
+use crate::domain::program::{Programs, Reach, RevokeAll, Scope};
 use crate::domain::review::{self, Review, ReviewStatus};
 use crate::domain::revocation::{ReviewCues, DEFAULT_REVIEW_CUES};
 use crate::domain::signature::{self, SignatureMethod};
@@ -66,6 +67,9 @@ pub struct Webhook {
     /// Decides what an opt-in by text records: a resubscribe, or (`short-code-api`) a request the
     /// notify function takes to Vonage first.
     pub mode: ProviderMode,
+    /// Which program a message's `to` belongs to, and what an opt-out ends.
+    pub programs: Programs,
+    pub revoke_all: RevokeAll,
 }
 
 impl Webhook {
@@ -76,6 +80,8 @@ impl Webhook {
             intents: IntentRules::default(),
             auth,
             mode: ProviderMode::default(),
+            programs: Programs::single(""),
+            revoke_all: RevokeAll::default(),
         }
     }
 
@@ -108,6 +114,8 @@ impl Webhook {
             )),
             auth,
             mode: ProviderMode::from_settings(settings)?,
+            programs: Programs::from_settings(settings)?,
+            revoke_all: RevokeAll::from_settings(settings)?,
         })
     }
 
@@ -240,7 +248,20 @@ impl Webhook {
             MatchedWords::Keyword(keyword) => log.keyword = Some(keyword.clone()),
             MatchedWords::Phrase(phrase) => log.phrase = Some(phrase.clone()),
         }
-        let event = inbound_event(&message, kind, words, received_at);
+        let program = self.programs.for_number(&message.to);
+        let scopes = if kind == EventKind::OptOut {
+            let keyword = match &words {
+                MatchedWords::Keyword(keyword) => Some(keyword.as_str()),
+                MatchedWords::Phrase(_) => None,
+            };
+            let reach = Reach::of_message(keyword, &message.text);
+            let at = message_time(&message, received_at);
+            self.programs
+                .opt_out_scopes(program, reach, self.revoke_all, at)
+        } else {
+            vec![self.programs.own_scope(program)]
+        };
+        let event = inbound_event(&message, kind, words, scopes, received_at);
         let outcome = self.store.record(&event).await?;
         Ok(match kind {
             EventKind::OptOut => Handled::OptedOut(outcome),
@@ -317,6 +338,7 @@ fn inbound_event(
     message: &InboundSms,
     kind: EventKind,
     words: MatchedWords,
+    scopes: Vec<Scope>,
     received_at: time::OffsetDateTime,
 ) -> Event {
     let (keyword, phrase) = match words {
@@ -324,7 +346,7 @@ fn inbound_event(
         MatchedWords::Phrase(phrase) => (None, Some(phrase)),
     };
     Event {
-        scopes: vec![crate::domain::program::Scope::Every],
+        scopes,
         msisdn: message.msisdn.clone(),
         kind,
         event_id: message_event_id(message),

@@ -1,6 +1,6 @@
 //! Programs in the record (docs/decisions/0005-programs.md), against the local server: one
 //! state item per scope under `Store::record`'s one rule, and a program's status the newest of
-//! the items that reach it, on both sides of the revoke-all date.
+//! the items that reach it, on both sides of the revoke-all date; and through the webhook.
 
 use shared::domain::event::{Event, Outcome, Status};
 use shared::domain::program::{ProgramId, Programs, Reach, RevokeAll, Scope};
@@ -227,4 +227,151 @@ async fn an_opt_out_written_before_programs_existed_blocks_every_program_until_a
         statuses(&store, n).await,
         [SUBSCRIBED, OPTED_OUT, OPTED_OUT]
     );
+}
+
+mod through_the_webhook {
+    //! The same rules from a text: the program is the one whose number the person texted.
+    use super::*;
+    use lambda_http::http::StatusCode;
+    use shared::adapters::config::Settings;
+    use shared::handlers::webhook::Webhook;
+
+    /// A webhook with the three programs, revoke-all from `from`.
+    fn webhook(store: shared::adapters::store::Store, from: &str) -> Webhook {
+        let settings = Settings::from_pairs([("PROGRAMS", PROGRAMS), ("REVOKE_ALL_FROM", from)]);
+        Webhook::from_settings(store, &settings).expect("settings")
+    }
+
+    async fn text(hook: &Webhook, from: &str, to: &str, id: &str, text: &str, sent: &str) {
+        let query = serde_urlencoded::to_string([
+            ("msisdn", from),
+            ("to", to),
+            ("messageId", id),
+            ("text", text),
+            ("type", "text"),
+            ("message-timestamp", sent),
+        ])
+        .expect("query");
+        let response = hook
+            .handle(HttpCall::get("/webhooks/inbound", &query).request(EventShape::HttpApiV2))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{:?}",
+            body_json(&response)
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_to_a_program_on_both_sides_of_the_revoke_all_date_stop_all_and_an_unknown_number()
+    {
+        let store = fresh_store().await;
+        // The rule's date is a setting; the day before it and the day itself, as message times.
+        let hook = webhook(store.clone(), "2026-11-20");
+        text(
+            &hook,
+            "14155557101",
+            "14155550100",
+            "0A7101",
+            "STOP",
+            "2026-11-19 23:59:59",
+        )
+        .await;
+        assert_eq!(
+            statuses(&store, "14155557101").await,
+            [None, OPTED_OUT, None]
+        );
+        text(
+            &hook,
+            "14155557102",
+            "14155550100",
+            "0A7102",
+            "STOP",
+            "2026-11-20 00:00:00",
+        )
+        .await;
+        assert_eq!(
+            statuses(&store, "14155557102").await,
+            [OPTED_OUT, OPTED_OUT, None]
+        );
+
+        // STOP ALL ends the programs that need no consent too, either side of the date.
+        text(
+            &hook,
+            "14155557103",
+            "14155550100",
+            "0A7103",
+            "STOP ALL",
+            "2026-11-19 12:00:00",
+        )
+        .await;
+        assert_eq!(
+            statuses(&store, "14155557103").await,
+            [OPTED_OUT, OPTED_OUT, OPTED_OUT]
+        );
+
+        // A number no program declares is the default program's (alerts), never ignored.
+        text(
+            &hook,
+            "14155557104",
+            "19995550000",
+            "0A7104",
+            "Stop",
+            "2026-11-19 12:00:00",
+        )
+        .await;
+        assert_eq!(
+            statuses(&store, "14155557104").await,
+            [OPTED_OUT, None, None]
+        );
+        let off = webhook(store.clone(), "off");
+        text(
+            &off,
+            "14155557105",
+            "14155550100",
+            "0A7105",
+            "STOP",
+            "2026-11-25 12:00:00",
+        )
+        .await;
+        assert_eq!(
+            statuses(&store, "14155557105").await,
+            [None, OPTED_OUT, None]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_start_texted_to_a_program_resubscribes_that_program_alone() {
+        let store = fresh_store().await;
+        let settings = Settings::from_pairs([
+            ("PROGRAMS", PROGRAMS),
+            ("REVOKE_ALL_FROM", "off"),
+            ("PROVIDER_MODE", "self-managed"),
+        ]);
+        let hook = Webhook::from_settings(store.clone(), &settings).expect("settings");
+        let n = "14155557110";
+        text(
+            &hook,
+            n,
+            "12345",
+            "0A7110",
+            "STOP ALL",
+            "2026-11-19 12:00:00",
+        )
+        .await;
+        text(
+            &hook,
+            n,
+            "18885550100",
+            "0A7111",
+            "START",
+            "2026-11-19 12:05:00",
+        )
+        .await;
+        assert_eq!(
+            statuses(&store, n).await,
+            [OPTED_OUT, OPTED_OUT, SUBSCRIBED]
+        );
+    }
 }
