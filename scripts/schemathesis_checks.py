@@ -2,7 +2,8 @@
 
 A request openapi.yaml accepts must not be refused with a 400, except for what no JSON Schema can
 state, which the spec says in words: whether a string is a phone number (libphonenumber's
-metadata), whether a cursor is one this API issued, and captured_at's window around the present.
+metadata), whether a cursor is one this API issued, captured_at's window around the present,
+and whether a program id is one the deployment declares.
 schemathesis's positive_data_acceptance is told to let 400 through (scripts/schemathesis.toml) so
 that this check can tell those refusals from the others: any other 400 to a schema-valid request
 means the spec accepts what the API refuses, a limit missing from openapi.yaml.
@@ -20,6 +21,8 @@ BEYOND_SCHEMA = {
         "invalid_consent": re.compile(
             r"^consent\.captured_at is (in the future|more than 7 days old)"
         ),
+        # The deployment's PROGRAMS.
+        "invalid_parameter": re.compile(r"^program: no such program"),
     },
     "GET /subscriptions/{msisdn}": {"invalid_msisdn": None},
     "GET /subscriptions/{msisdn}/evidence": {"invalid_msisdn": None},

@@ -1,6 +1,7 @@
 //! Programs in the record (docs/decisions/0005-programs.md), against the local server: one
 //! state item per scope under `Store::record`'s one rule, and a program's status the newest of
-//! the items that reach it, on both sides of the revoke-all date; and through the webhook.
+//! the items that reach it, on both sides of the revoke-all date; through the webhook and the
+//! website API.
 
 use shared::domain::event::{Event, Outcome, Status};
 use shared::domain::program::{ProgramId, Programs, Reach, RevokeAll, Scope};
@@ -373,5 +374,119 @@ mod through_the_webhook {
             statuses(&store, n).await,
             [OPTED_OUT, OPTED_OUT, SUBSCRIBED]
         );
+    }
+}
+
+mod through_the_website_api {
+    //! `POST /resubscribe` names its program; every answer checked against openapi.yaml.
+    use super::*;
+    use lambda_http::http::StatusCode;
+    use shared::adapters::config::Settings;
+    use shared::handlers::website_api::WebsiteApi;
+    use testkit::openapi::CheckedApi;
+
+    const KEY: &str = "programs-key";
+
+    fn api(store: shared::adapters::store::Store) -> CheckedApi {
+        let settings = Settings::from_pairs([
+            ("PROGRAMS", PROGRAMS),
+            ("API_KEYS", KEY),
+            ("PROVIDER_MODE", "self-managed"),
+        ]);
+        CheckedApi::new(WebsiteApi::from_settings(store, &settings).expect("settings"))
+    }
+
+    async fn resubscribe(
+        api: &CheckedApi,
+        digits: &str,
+        program: Option<&str>,
+        at: OffsetDateTime,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut body = serde_json::json!({
+            "msisdn": digits,
+            "consent": {"source": "preferences-page", "captured_at": shared::domain::timestamp::format(at)},
+        });
+        if let Some(program) = program {
+            body["program"] = program.into();
+        }
+        let body = body.to_string();
+        let call = HttpCall::post("/resubscribe", "application/json", body.as_bytes())
+            .header("x-api-key", KEY);
+        let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+        (response.status(), body_json(&response))
+    }
+
+    #[tokio::test]
+    async fn a_resubscribe_opens_the_program_it_names_and_no_other() {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let n = "14155557201";
+        let now = shared::domain::timestamp::now();
+        let stop_all = stop_to(
+            n,
+            "12345",
+            Reach::All,
+            "P201",
+            now - time::Duration::hours(2),
+        );
+        store.record(&stop_all).await.unwrap();
+
+        let (status, json) =
+            resubscribe(&api, n, Some("deals"), now - time::Duration::minutes(5)).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json["program"], "deals");
+        assert_eq!(
+            statuses(&store, n).await,
+            [OPTED_OUT, SUBSCRIBED, OPTED_OUT]
+        );
+
+        // The same consent for another program is another event, not a duplicate of the first.
+        let (status, json) = resubscribe(&api, n, None, now - time::Duration::minutes(5)).await;
+        assert_eq!(
+            (status, json["program"].as_str()),
+            (StatusCode::OK, Some("alerts"))
+        );
+        assert_eq!(json["outcome"], "applied");
+        assert_eq!(
+            statuses(&store, n).await,
+            [SUBSCRIBED, SUBSCRIBED, OPTED_OUT]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_consent_older_than_an_opt_out_reaching_the_program_is_refused_and_an_unknown_program_too(
+    ) {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let n = "14155557202";
+        let now = shared::domain::timestamp::now();
+        // STOP ALL an hour ago; a consent from two hours ago cannot undo it for any program.
+        store
+            .record(&stop_to(
+                n,
+                "12345",
+                Reach::All,
+                "P202",
+                now - time::Duration::hours(1),
+            ))
+            .await
+            .unwrap();
+        let (status, json) =
+            resubscribe(&api, n, Some("notices"), now - time::Duration::hours(2)).await;
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("newer_opt_out"))
+        );
+
+        let before = item_count(&store).await;
+        let (status, json) = resubscribe(&api, n, Some("weekly"), now).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+        assert_eq!(json["error"], "invalid_parameter");
+        assert!(json["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("alerts, deals, notices"));
+        assert_eq!(item_count(&store).await, before, "nothing written");
+        assert_eq!(statuses(&store, n).await, [OPTED_OUT, OPTED_OUT, OPTED_OUT]);
     }
 }

@@ -21,6 +21,7 @@ use crate::adapters::provider::{self, Provider, ShortCodeApi};
 use crate::adapters::store::Store;
 use crate::adapters::vonage::VonageClient;
 use crate::domain::event::Outcome;
+use crate::domain::program::{Program, ProgramId, Programs};
 use crate::handlers::http::{ApiError, ErrorCode};
 use crate::handlers::routing::{self, Selected};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -60,6 +61,8 @@ pub struct WebsiteApi {
     pub provider: Arc<dyn Provider>,
     api_keys: Vec<String>,
     pub default_region: crate::domain::msisdn::Region,
+    /// `PROGRAMS`: what a resubscribe or a lookup is for.
+    pub programs: Programs,
 }
 
 impl std::fmt::Debug for WebsiteApi {
@@ -88,7 +91,25 @@ impl WebsiteApi {
                 .filter(|k| !k.trim().is_empty())
                 .collect(),
             default_region: crate::domain::msisdn::Region::US,
+            programs: Programs::single(""),
         }
+    }
+
+    /// The program a request names (`None`: the default one); 400 for an id no program has.
+    pub(super) fn program(&self, id: Option<&str>) -> Result<&Program, ApiError> {
+        let Some(id) = id else {
+            return Ok(self.programs.default_program());
+        };
+        ProgramId::parse(id)
+            .ok()
+            .and_then(|id| self.programs.get(&id))
+            .ok_or_else(|| {
+                let ids: Vec<&str> = self.programs.all().iter().map(|p| p.id.as_str()).collect();
+                ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("program: no such program (declared: {})", ids.join(", ")),
+                )
+            })
     }
 
     /// Settings: docs/configuration.md (`API_KEYS` required).
@@ -100,6 +121,7 @@ impl WebsiteApi {
             .filter(|k| !k.is_empty())
             .collect();
         let mut api = Self::with_provider(store, provider::from_settings(settings)?, keys);
+        api.programs = Programs::from_settings(settings)?;
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
             api.default_region = country.parse().map_err(|_| ConfigError::Invalid {
                 name: "DEFAULT_COUNTRY",

@@ -8,6 +8,7 @@ use crate::domain::deadline::Deadline;
 use crate::domain::event::{Event, EventKind, Outcome, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::{Origin, WebsiteConsent};
+use crate::domain::program::Scope;
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::StatusCode;
@@ -43,11 +44,14 @@ impl WebsiteApi {
         log.msisdn = Some(msisdn.masked());
         let now = timestamp::now();
         let consent = request.consent.validate(now)?;
-        let event = resubscribe_event(&msisdn, &consent, now);
+        let program = self.program(request.program.as_deref())?;
+        let scope = self.programs.own_scope(program);
+        let reaching = self.programs.scopes_reaching(program);
+        let event = resubscribe_event(&msisdn, &consent, scope, now);
 
         // Refuse before touching Vonage when our record already holds a newer opt-out: the
         // person said stop after giving this consent.
-        let current = self.store.state(&msisdn).await?;
+        let current = self.store.state_in(&msisdn, &reaching).await?;
         if let Some(state) = &current {
             if state.status == Status::OptedOut && state.order > event.order() {
                 return Err(newer_opt_out(Some(state.since)));
@@ -82,7 +86,7 @@ impl WebsiteApi {
         if outcome == Outcome::Superseded {
             // A STOP newer than this consent landed while Vonage was being called. Our record
             // keeps the opt-out; Vonage's list now says opted in, which reconciliation reports.
-            let since = self.store.state(&msisdn).await.ok().flatten();
+            let since = self.store.state_in(&msisdn, &reaching).await.ok().flatten();
             return Err(newer_opt_out(since.map(|s| s.since)));
         }
         let still_blocked = matches!(lift, Lift::StillBlocked);
@@ -96,6 +100,7 @@ impl WebsiteApi {
             },
             &ResubscribeReply {
                 msisdn: msisdn.as_str(),
+                program: program.id.as_str(),
                 status: Status::Subscribed,
                 since: timestamp::format(event.occurred_at),
                 outcome,
@@ -119,6 +124,8 @@ impl WebsiteApi {
 struct ResubscribeRequest {
     msisdn: String,
     consent: ConsentInput,
+    #[serde(default)]
+    program: Option<String>,
 }
 
 /// Evidence that the person asked to receive messages again.
@@ -185,20 +192,33 @@ impl ConsentInput {
     }
 }
 
-/// The same consent always yields the same event id, so a repeated request is a duplicate.
-fn resubscribe_event(msisdn: &Msisdn, consent: &Consent, now: OffsetDateTime) -> Event {
+/// The same consent always yields the same event id, so a repeated request is a duplicate; a
+/// consent to another program is another event (without programs the id is as it always was).
+fn resubscribe_event(
+    msisdn: &Msisdn,
+    consent: &Consent,
+    scope: Scope,
+    now: OffsetDateTime,
+) -> Event {
     let mut hasher = Sha256::new();
+    let program = match &scope {
+        Scope::Every => None,
+        other => Some(other.name()),
+    };
     for part in [
         msisdn.as_str(),
         &timestamp::format(consent.captured_at),
         &consent.source,
-    ] {
+    ]
+    .into_iter()
+    .chain(program)
+    {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
     let id = hex::encode(&hasher.finalize()[..16]);
     Event {
-        scopes: vec![crate::domain::program::Scope::Every],
+        scopes: vec![scope],
         msisdn: msisdn.clone(),
         kind: EventKind::Resubscribe,
         event_id: format!("resub:{id}"),
@@ -239,6 +259,7 @@ fn provider_deadline(req: &Request) -> Deadline {
 #[derive(Serialize)]
 struct ResubscribeReply<'a> {
     msisdn: &'a str,
+    program: &'a str,
     status: Status,
     since: String,
     outcome: Outcome,
