@@ -25,6 +25,7 @@ BEYOND_SCHEMA = {
         "invalid_parameter": re.compile(r"^program: no such program"),
     },
     "GET /subscriptions/{msisdn}": {"invalid_msisdn": None},
+    "POST /eligibility": {"invalid_parameter": re.compile(r"^program: no such program")},
     "GET /subscriptions/{msisdn}/evidence": {"invalid_msisdn": None},
     "GET /opt-outs": {"invalid_cursor": None},
     "POST /opt-outs": {

@@ -128,7 +128,7 @@ pub async fn measure(store: &Store, reps: usize) -> Result<EligibilityBench, Str
             .flatten()
             .collect();
         let states = store
-            .states_parallel(&readings, 20)
+            .states_parallel(&readings, &[shared::domain::program::Scope::Every], 20)
             .await
             .map_err(|e| e.to_string())?;
         via_store.push(started.elapsed());

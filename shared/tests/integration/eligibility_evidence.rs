@@ -330,7 +330,10 @@ async fn parallel_chunks_read_the_same_states() {
         .map(|i| msisdn(&format!("1415557{:04}", i % 300)))
         .collect();
     let sequential = store.states(&numbers).await.expect("read");
-    let parallel = store.states_parallel(&numbers, 8).await.expect("read");
+    let parallel = store
+        .states_parallel(&numbers, &[shared::domain::program::Scope::Every], 8)
+        .await
+        .expect("read");
     assert_eq!(sequential.len(), 120);
     assert_eq!(sequential, parallel);
 }

@@ -489,4 +489,69 @@ mod through_the_website_api {
         assert_eq!(item_count(&store).await, before, "nothing written");
         assert_eq!(statuses(&store, n).await, [OPTED_OUT, OPTED_OUT, OPTED_OUT]);
     }
+
+    async fn may_send(api: &CheckedApi, program: Option<&str>, numbers: &[&str]) -> Vec<bool> {
+        let mut body = serde_json::json!({ "numbers": numbers });
+        if let Some(program) = program {
+            body["program"] = program.into();
+        }
+        let body = body.to_string();
+        let call = HttpCall::post("/eligibility", "application/json", body.as_bytes())
+            .header("x-api-key", KEY);
+        let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+        let json = body_json(&response);
+        assert_eq!(response.status(), StatusCode::OK, "{json}");
+        assert_eq!(json["program"], program.unwrap_or("alerts"));
+        json["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["may_send"] == true)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_send_time_check_answers_every_input_for_the_program_named() {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let (a, b, c) = ("14155557301", "14155557302", "14155557303");
+        // a: STOP to deals before the revoke-all date; b: a STOP to alerts from it; c: nothing.
+        store
+            .record(&stop_to(
+                a,
+                "14155550100",
+                Reach::ThisProgram,
+                "P301",
+                datetime!(2027-01-30 12:00 UTC),
+            ))
+            .await
+            .unwrap();
+        store
+            .record(&stop_to(
+                b,
+                "12345",
+                Reach::ThisProgram,
+                "P302",
+                datetime!(2027-01-31 12:00 UTC),
+            ))
+            .await
+            .unwrap();
+        let numbers = [a, b, c];
+        assert_eq!(may_send(&api, None, &numbers).await, [true, false, true]);
+        assert_eq!(
+            may_send(&api, Some("deals"), &numbers).await,
+            [false, false, true]
+        );
+        assert_eq!(
+            may_send(&api, Some("notices"), &numbers).await,
+            [true, true, true]
+        );
+
+        let body = serde_json::json!({ "numbers": numbers, "program": "weekly" }).to_string();
+        let call = HttpCall::post("/eligibility", "application/json", body.as_bytes())
+            .header("x-api-key", KEY);
+        let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(body_json(&response)["error"], "invalid_parameter");
+    }
 }

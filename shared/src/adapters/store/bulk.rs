@@ -7,6 +7,7 @@ use super::{unavailable, Store, StoreError, Write, Written};
 use crate::domain::bulk::Decision;
 use crate::domain::event::{Event, Outcome, State};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::program::Scope;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -22,14 +23,16 @@ impl Store {
     /// The current states of many numbers, keyed by their digits (absent: none held), one
     /// strongly consistent BatchGetItem at a time.
     pub async fn states(&self, numbers: &[Msisdn]) -> Result<HashMap<String, State>, StoreError> {
-        self.states_parallel(numbers, 1).await
+        self.states_parallel(numbers, &[Scope::Every], 1).await
     }
 
-    /// [`Store::states`] with up to `concurrency` requests in flight: the send-time check reads
-    /// 1,000 numbers in about the time of one chunk.
+    /// [`Store::states`] for a program (`scopes`: those reaching it; each number's newest item
+    /// of them), with up to `concurrency` requests in flight: the send-time check reads 1,000
+    /// numbers in about the time of one chunk.
     pub async fn states_parallel(
         &self,
         numbers: &[Msisdn],
+        scopes: &[Scope],
         concurrency: usize,
     ) -> Result<HashMap<String, State>, StoreError> {
         use futures::StreamExt;
@@ -40,28 +43,35 @@ impl Store {
                 unique.push(n);
             }
         }
-        let mut states = HashMap::with_capacity(unique.len());
+        let keys: Vec<Key> = unique
+            .iter()
+            .flat_map(|n| scopes.iter().map(|scope| Key::scoped_state(n, scope)))
+            .collect();
+        let mut states: HashMap<String, State> = HashMap::with_capacity(unique.len());
         // The futures are made first: a stream over a borrowing closure is not `Send` (the
         // handler's future must be).
-        let requests: Vec<_> = unique
+        let requests: Vec<_> = keys
             .chunks(BATCH_GET_KEYS)
             .map(|chunk| self.states_chunk(chunk))
             .collect();
         let mut chunks = futures::stream::iter(requests).buffer_unordered(concurrency.max(1));
         while let Some(found) = chunks.next().await {
             for state in found? {
-                states.insert(state.msisdn.clone(), state);
+                match states.get(&state.msisdn) {
+                    Some(newer) if newer.order >= state.order => {}
+                    _ => {
+                        states.insert(state.msisdn.clone(), state);
+                    }
+                }
             }
         }
         Ok(states)
     }
 
     /// One chunk; its unprocessed keys asked again with backoff.
-    async fn states_chunk(&self, chunk: &[&Msisdn]) -> Result<Vec<State>, StoreError> {
+    async fn states_chunk(&self, chunk: &[Key]) -> Result<Vec<State>, StoreError> {
         // Only what `State` needs: smaller answers (a local server spends its time on them).
-        let mut pending = Some(schema::states_request(
-            chunk.iter().map(|n| Key::state(n)).collect(),
-        )?);
+        let mut pending = Some(schema::states_request(chunk.to_vec())?);
         let mut states = Vec::with_capacity(chunk.len());
         let mut attempt = 0;
         while let Some(request) = pending.take() {

@@ -16,14 +16,12 @@ pub const MAX_NUMBERS: usize = 1000;
 /// Largest accepted body: 1,000 numbers of up to 64 characters each (the longest input
 /// `Msisdn::parse` considers), JSON-quoted, with room for escapes and white space.
 pub const ELIGIBILITY_BODY_LIMIT: usize = 128 * 1024;
-/// BatchGetItem requests in flight at once: every chunk of the largest request (1,000 inputs,
-/// at most two readings each, 100 keys a request).
-const CONCURRENCY: usize = 2 * MAX_NUMBERS / crate::adapters::store::bulk::BATCH_GET_KEYS;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EligibilityRequest {
     numbers: Vec<String>,
+    #[serde(default)]
+    program: Option<String>,
 }
 
 /// The answer for one input (openapi.yaml, `EligibilityResult`).
@@ -64,6 +62,8 @@ impl WebsiteApi {
             ));
         }
         log.numbers = Some(request.numbers.len());
+        let program = self.program(request.program.as_deref())?;
+        let scopes = self.programs.scopes_reaching(program);
         let readings: Vec<Result<Vec<Msisdn>, String>> = request
             .numbers
             .iter()
@@ -75,7 +75,11 @@ impl WebsiteApi {
             .flatten()
             .cloned()
             .collect();
-        let states = self.store.states_parallel(&all, CONCURRENCY).await?;
+        // Every chunk at once: 1,000 inputs, at most two readings each, one key per scope
+        // reaching the program (at most three), 100 keys a request: at most 60 requests.
+        let chunks =
+            (all.len() * scopes.len()).div_ceil(crate::adapters::store::bulk::BATCH_GET_KEYS);
+        let states = self.store.states_parallel(&all, &scopes, chunks).await?;
         let picked: Vec<Result<(Msisdn, Option<&State>), &str>> = readings
             .iter()
             .map(|r| match r {
@@ -98,7 +102,7 @@ impl WebsiteApi {
         log.opted_out = Some(results.iter().filter(|v| v.status == "opted_out").count());
         Ok(json_response(
             StatusCode::OK,
-            &serde_json::json!({ "results": results }),
+            &serde_json::json!({ "program": program.id, "results": results }),
         ))
     }
 }

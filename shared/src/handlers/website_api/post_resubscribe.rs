@@ -310,16 +310,19 @@ mod tests {
         let a = resubscribe_event(
             &m,
             &consent("2026-11-26T09:59:00Z").validate(now).unwrap(),
+            Scope::Every,
             now,
         );
         let b = resubscribe_event(
             &m,
             &consent("2026-11-26T09:59:00Z").validate(now).unwrap(),
+            Scope::Every,
             now + time::Duration::seconds(3),
         );
         let c = resubscribe_event(
             &m,
             &consent("2026-11-26T09:59:01Z").validate(now).unwrap(),
+            Scope::Every,
             now,
         );
         assert_eq!(a.event_id, b.event_id);
