@@ -1,6 +1,7 @@
 //! The sender's programs, and which of them an opt-out ends
 //! (docs/decisions/0005-programs.md): declared in `PROGRAMS`, or one `default` program.
 
+use crate::domain::event::State;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;
@@ -118,6 +119,16 @@ impl<'de> Deserialize<'de> for Scope {
         let name = String::deserialize(d)?;
         Self::parse(&name).map_err(serde::de::Error::custom)
     }
+}
+
+/// The newest of `states` (a number's state items) whose scope is in `scopes`: what decides the
+/// status of the program `scopes` reach.
+pub fn newest_in<'a>(states: &'a [(Scope, State)], scopes: &[Scope]) -> Option<&'a State> {
+    states
+        .iter()
+        .filter(|(scope, _)| scopes.contains(scope))
+        .map(|(_, state)| state)
+        .max_by(|a, b| a.order.cmp(&b.order))
 }
 
 /// What the person asked to end: the program they texted, or everything ("STOP ALL").

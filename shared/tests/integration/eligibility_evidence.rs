@@ -270,7 +270,10 @@ async fn bad_bodies_are_refused_and_an_empty_list_is_fine() {
     let (status, json) = check(&api, &[]).await;
     assert_eq!(
         (status, json),
-        (StatusCode::OK, serde_json::json!({"results": []}))
+        (
+            StatusCode::OK,
+            serde_json::json!({"program": "default", "results": []})
+        )
     );
     // Wrong method, no key.
     let response = api

@@ -554,4 +554,52 @@ mod through_the_website_api {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(body_json(&response)["error"], "invalid_parameter");
     }
+
+    #[tokio::test]
+    async fn a_lookup_shows_each_programs_status() {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let n = "14155557401";
+        store
+            .record(&stop_to(
+                n,
+                "14155550100",
+                Reach::ThisProgram,
+                "P401",
+                datetime!(2026-12-01 12:00 UTC),
+            ))
+            .await
+            .unwrap();
+        let call = HttpCall::get("/subscriptions/14155557401", "").header("x-api-key", KEY);
+        let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+        let json = body_json(&response);
+        assert_eq!(response.status(), StatusCode::OK, "{json}");
+        // The top level is the default program's.
+        assert_eq!(
+            (json["status"].as_str(), json["known"].as_bool()),
+            (Some("subscribed"), Some(false))
+        );
+        let programs: Vec<(String, String, bool)> = json["programs"]
+            .as_array()
+            .expect("programs")
+            .iter()
+            .map(|p| {
+                (
+                    p["program"].as_str().unwrap_or("").into(),
+                    p["status"].as_str().unwrap_or("").into(),
+                    p["known"] == true,
+                )
+            })
+            .collect();
+        let expected = [
+            ("alerts", "subscribed", false),
+            ("deals", "opted_out", true),
+            ("notices", "subscribed", false),
+        ];
+        assert_eq!(
+            programs,
+            expected.map(|(p, s, k)| (p.to_owned(), s.to_owned(), k))
+        );
+        assert_eq!(json["history"].as_array().map(Vec::len), Some(1));
+    }
 }

@@ -19,7 +19,7 @@ pub mod schema;
 
 use crate::domain::event::{Event, HistoryEntry, Outcome, State};
 use crate::domain::msisdn::Msisdn;
-use crate::domain::program::Scope;
+use crate::domain::program::{newest_in, Scope};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
@@ -265,6 +265,12 @@ impl Store {
         if scopes == [Scope::Every] {
             return self.state(msisdn).await;
         }
+        let states = self.scoped_states(msisdn).await?;
+        Ok(newest_in(&states, scopes).cloned())
+    }
+
+    /// Every state item of a number, each with its scope (one Query).
+    pub async fn scoped_states(&self, msisdn: &Msisdn) -> Result<Vec<(Scope, State)>, StoreError> {
         let condition = schema::states_of(msisdn);
         let out = self
             .client
@@ -276,15 +282,17 @@ impl Store {
             .send()
             .await
             .map_err(unavailable)?;
-        let mut newest: Option<StateRead> = None;
+        let mut states = Vec::with_capacity(out.items().len());
         for item in out.items() {
             let state: Keyed<StateRead> = schema::from_item(item.clone())?;
-            let reaches = schema::scope_of_state(&state.key).is_some_and(|s| scopes.contains(&s));
-            if reaches && newest.as_ref().is_none_or(|n| n.order < state.attrs.order) {
-                newest = Some(state.attrs);
+            match schema::scope_of_state(&state.key) {
+                Some(scope) => states.push((scope, state.attrs.into())),
+                // A scope this version cannot name is a newer version's: its opt-out must
+                // still not be lost, so the read fails rather than answer without it.
+                None => return Err(StoreError::Corrupt(format!("state item {}", state.key.sk))),
             }
         }
-        Ok(newest.map(State::from))
+        Ok(states)
     }
 
     /// A number's history, newest first, at most `limit` entries.
