@@ -30,6 +30,7 @@ BEYOND_SCHEMA = {
     "GET /opt-outs": {"invalid_cursor": None},
     "POST /opt-outs": {
         "invalid_msisdn": None,
+        "invalid_parameter": re.compile(r"^program: no such program"),
         # Not before 2000, at most 5 minutes ahead of now.
         "invalid_evidence": re.compile(
             r"^evidence\.captured_at is (in the future|before the year 2000)"

@@ -392,6 +392,9 @@ mod through_the_website_api {
             ("PROGRAMS", PROGRAMS),
             ("API_KEYS", KEY),
             ("PROVIDER_MODE", "self-managed"),
+            // A date in the past, so that opt-outs by API (never dated ahead of now) fall on
+            // both sides of it.
+            ("REVOKE_ALL_FROM", "2026-11-20"),
         ]);
         CheckedApi::new(WebsiteApi::from_settings(store, &settings).expect("settings"))
     }
@@ -601,5 +604,85 @@ mod through_the_website_api {
             expected.map(|(p, s, k)| (p.to_owned(), s.to_owned(), k))
         );
         assert_eq!(json["history"].as_array().map(Vec::len), Some(1));
+    }
+
+    async fn opt_out(
+        api: &CheckedApi,
+        digits: &str,
+        key: &str,
+        programs: Option<serde_json::Value>,
+        at: OffsetDateTime,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut body = serde_json::json!({
+            "msisdn": digits,
+            "evidence": {"source": "unsubscribe-link", "channel": "email", "captured_at": shared::domain::timestamp::format(at)},
+        });
+        if let Some(programs) = programs {
+            body["programs"] = programs;
+        }
+        let body = body.to_string();
+        let call = HttpCall::post("/opt-outs", "application/json", body.as_bytes())
+            .header("x-api-key", KEY)
+            .header("idempotency-key", key);
+        let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+        (response.status(), body_json(&response))
+    }
+
+    #[tokio::test]
+    async fn an_opt_out_by_api_ends_the_programs_it_names_or_every_program() {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let before = datetime!(2026-11-19 12:00 UTC);
+        let (status, json) = opt_out(
+            &api,
+            "14155557501",
+            "k-501",
+            Some(serde_json::json!(["deals", "notices"])),
+            before,
+        )
+        .await;
+        assert_eq!(
+            (status, json["status"].as_str()),
+            (StatusCode::OK, Some("opted_out")),
+            "{json}"
+        );
+        assert_eq!(
+            statuses(&store, "14155557501").await,
+            [None, OPTED_OUT, OPTED_OUT]
+        );
+        // From the revoke-all date a named program that needs consent ends every such program.
+        let (status, _) = opt_out(
+            &api,
+            "14155557502",
+            "k-502",
+            Some(serde_json::json!(["deals"])),
+            datetime!(2026-11-20 12:00 UTC),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            statuses(&store, "14155557502").await,
+            [OPTED_OUT, OPTED_OUT, None]
+        );
+        let (status, _) = opt_out(&api, "14155557503", "k-503", None, before).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            statuses(&store, "14155557503").await,
+            [OPTED_OUT, OPTED_OUT, OPTED_OUT]
+        );
+
+        let count = item_count(&store).await;
+        for (programs, key) in [
+            (serde_json::json!(["weekly"]), "k-504"),
+            (serde_json::json!([]), "k-505"),
+        ] {
+            let (status, json) = opt_out(&api, "14155557504", key, Some(programs), before).await;
+            assert_eq!(
+                (status, json["error"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("invalid_parameter")),
+                "{json}"
+            );
+        }
+        assert_eq!(item_count(&store).await, count, "nothing written");
     }
 }

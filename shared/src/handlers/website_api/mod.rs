@@ -21,7 +21,7 @@ use crate::adapters::provider::{self, Provider, ShortCodeApi};
 use crate::adapters::store::Store;
 use crate::adapters::vonage::VonageClient;
 use crate::domain::event::Outcome;
-use crate::domain::program::{Program, ProgramId, Programs};
+use crate::domain::program::{Program, ProgramId, Programs, RevokeAll};
 use crate::handlers::http::{ApiError, ErrorCode};
 use crate::handlers::routing::{self, Selected};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -63,6 +63,7 @@ pub struct WebsiteApi {
     pub default_region: crate::domain::msisdn::Region,
     /// `PROGRAMS`: what a resubscribe or a lookup is for.
     pub programs: Programs,
+    pub revoke_all: RevokeAll,
 }
 
 impl std::fmt::Debug for WebsiteApi {
@@ -92,6 +93,7 @@ impl WebsiteApi {
                 .collect(),
             default_region: crate::domain::msisdn::Region::US,
             programs: Programs::single(""),
+            revoke_all: RevokeAll::default(),
         }
     }
 
@@ -122,6 +124,7 @@ impl WebsiteApi {
             .collect();
         let mut api = Self::with_provider(store, provider::from_settings(settings)?, keys);
         api.programs = Programs::from_settings(settings)?;
+        api.revoke_all = RevokeAll::from_settings(settings)?;
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
             api.default_region = country.parse().map_err(|_| ConfigError::Invalid {
                 name: "DEFAULT_COUNTRY",

@@ -10,6 +10,7 @@ use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::domain::event::{Event, EventKind, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::{OptOutReport, Origin};
+use crate::domain::program::{Reach, Scope};
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::StatusCode;
@@ -21,6 +22,8 @@ use unicode_normalization::UnicodeNormalization;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
+/// Program ids one opt-out may name (openapi.yaml).
+const MAX_PROGRAMS: usize = 100;
 /// The idempotency item's sort key.
 const SCOPE: &str = "OPT_OUT";
 
@@ -45,10 +48,11 @@ impl WebsiteApi {
         log.msisdn = Some(msisdn.masked());
         let now = timestamp::now();
         let evidence = request.evidence.validate(now)?;
+        let scopes = self.opt_out_scopes(request.programs.as_deref(), evidence.captured_at)?;
 
         let key_hash = hex::encode(Sha256::digest(key.as_bytes()));
         let body_hash = hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes()));
-        let event = opt_out_event(&msisdn, &evidence, &key_hash, now);
+        let event = opt_out_event(&msisdn, &evidence, &key_hash, scopes, now);
         let claim = self
             .store
             .claim_idempotency_key(SCOPE, &key_hash, &body_hash, &event.event_id)
@@ -62,7 +66,7 @@ impl WebsiteApi {
         // Recording is idempotent on the event id: a repeat is a duplicate.
         let outcome = self.store.record(&event).await?;
         log.outcome = Some(outcome);
-        let state = self.store.state(&msisdn).await?;
+        let state = self.store.state_in(&msisdn, &event.scopes).await?;
         Ok(json_response(
             StatusCode::OK,
             &OptOutReply {
@@ -73,6 +77,39 @@ impl WebsiteApi {
                 event_id: &event.event_id,
             },
         ))
+    }
+}
+
+impl WebsiteApi {
+    /// What an opt-out naming `programs` (absent: every program) ends, dated `at`: each named
+    /// program as if texted, so revoke-all applies from its date.
+    fn opt_out_scopes(
+        &self,
+        programs: Option<&[String]>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Scope>, ApiError> {
+        let Some(ids) = programs else {
+            return Ok(vec![Scope::Every]);
+        };
+        if ids.is_empty() || ids.len() > MAX_PROGRAMS {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("programs: 1 to {MAX_PROGRAMS} program ids, or leave it out to end every program"),
+            ));
+        }
+        let mut scopes = Vec::new();
+        for id in ids {
+            let program = self.program(Some(id))?;
+            for scope in
+                self.programs
+                    .opt_out_scopes(program, Reach::ThisProgram, self.revoke_all, at)
+            {
+                if !scopes.contains(&scope) {
+                    scopes.push(scope);
+                }
+            }
+        }
+        Ok(scopes)
     }
 }
 
@@ -131,6 +168,9 @@ fn opt_out_number(input: &str, region: crate::domain::msisdn::Region) -> Result<
 struct OptOutRequest {
     msisdn: String,
     evidence: EvidenceInput,
+    /// The programs it ends; absent, every program.
+    #[serde(default)]
+    programs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,10 +248,11 @@ fn opt_out_event(
     msisdn: &Msisdn,
     evidence: &OptOutEvidence,
     key_hash: &str,
+    scopes: Vec<Scope>,
     now: OffsetDateTime,
 ) -> Event {
     Event {
-        scopes: vec![crate::domain::program::Scope::Every],
+        scopes,
         msisdn: msisdn.clone(),
         kind: EventKind::OptOut,
         event_id: format!("api:{}", &key_hash[..32]),
