@@ -27,7 +27,10 @@ BEYOND_SCHEMA = {
     "GET /subscriptions/{msisdn}": {"invalid_msisdn": None},
     "POST /eligibility": {"invalid_parameter": re.compile(r"^program: no such program")},
     "GET /subscriptions/{msisdn}/evidence": {"invalid_msisdn": None},
-    "GET /opt-outs": {"invalid_cursor": None},
+    "GET /opt-outs": {
+        "invalid_cursor": None,
+        "invalid_parameter": re.compile(r"^program: no such program"),
+    },
     "POST /opt-outs": {
         "invalid_msisdn": None,
         "invalid_parameter": re.compile(r"^program: no such program"),

@@ -61,7 +61,11 @@ impl<'a> OptedOutPages<'a> {
         }
         let (page, next) = self
             .store
-            .opted_out_page(Self::PAGE, self.cursor.as_deref())
+            .opted_out_page(
+                Self::PAGE,
+                self.cursor.as_deref(),
+                &[shared::domain::program::Scope::Every],
+            )
             .await?;
         self.done = next.is_none();
         self.cursor = next;

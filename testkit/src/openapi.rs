@@ -387,12 +387,13 @@ mod tests {
         assert!(validate_response("PUT", "/opt-outs", allow(Some("GET, POST, PUT"))).is_err());
         assert!(validate_response("PUT", "/opt-outs", json(401, ok)).is_ok());
         assert!(validate_response("PUT", "/opt-outs", json(404, ok)).is_err());
-        let page = br#"{"items":[{"msisdn":"14155550100","since":"2026-01-01T00:00:00.000Z"}],"next_cursor":null}"#;
+        let page = br#"{"program":"default","items":[{"msisdn":"14155550100","since":"2026-01-01T00:00:00.000Z"}],"next_cursor":null}"#;
         assert!(validate_response("GET", "/opt-outs", json(200, page)).is_ok());
         for bad in [
-            &br#"{"items":[{"msisdn":"+1","since":"x"}],"next_cursor":null}"#[..],
-            br#"{"items":[],"next_cursor":null,"extra":1}"#,
-            br#"{"items":[]}"#,
+            &br#"{"program":"default","items":[{"msisdn":"+1","since":"x"}],"next_cursor":null}"#[..],
+            br#"{"program":"default","items":[],"next_cursor":null,"extra":1}"#,
+            br#"{"program":"default","items":[]}"#,
+            br#"{"items":[],"next_cursor":null}"#,
             b"not json",
         ] {
             assert!(

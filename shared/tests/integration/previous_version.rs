@@ -79,7 +79,10 @@ async fn a_table_the_previous_version_wrote_reads_whole_and_keeps_every_opt_out(
     let may_send: Vec<bool> = results.iter().map(|r| r["may_send"] == true).collect();
     assert_eq!(may_send, [false, false, false, false, false, true, true]);
     // The opted-out list.
-    let (listed, _) = store.opted_out_page(100, None).await.unwrap_or_default();
+    let (listed, _) = store
+        .opted_out_page(100, None, &[shared::domain::program::Scope::Every])
+        .await
+        .unwrap_or_default();
     let listed: Vec<&str> = listed.iter().map(|o| o.msisdn.as_str()).collect();
     assert_eq!(listed, OPTED_OUT);
     // Every history entry reads, with its evidence typed; the old provider name reads as today's.

@@ -685,4 +685,91 @@ mod through_the_website_api {
         }
         assert_eq!(item_count(&store).await, count, "nothing written");
     }
+
+    /// Every number `GET /opt-outs` lists for `program`, `limit` a page.
+    async fn listed(api: &CheckedApi, program: &str, limit: usize) -> Vec<String> {
+        let mut numbers = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..20 {
+            let mut query = format!("program={program}&limit={limit}");
+            if let Some(c) = &cursor {
+                query.push_str(&format!("&cursor={c}"));
+            }
+            let call = HttpCall::get("/opt-outs", &query).header("x-api-key", KEY);
+            let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+            let json = body_json(&response);
+            assert_eq!(response.status(), StatusCode::OK, "{json}");
+            assert_eq!(json["program"], program);
+            let items = json["items"].as_array().expect("items");
+            assert!(items.len() <= limit);
+            numbers.extend(
+                items
+                    .iter()
+                    .map(|i| i["msisdn"].as_str().unwrap_or("").to_owned()),
+            );
+            match json["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return numbers,
+            }
+        }
+        panic!("more pages than numbers");
+    }
+
+    #[tokio::test]
+    async fn each_programs_opted_out_list_holds_what_reaches_it_and_no_number_a_newer_consent_opened(
+    ) {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let at = datetime!(2026-12-01 12:00 UTC);
+        let (x, y, z, w) = ("14155557601", "14155557602", "14155557603", "14155557604");
+        store
+            .record(&stop_to(x, "12345", Reach::All, "P601", at))
+            .await
+            .unwrap();
+        store
+            .record(&stop_to(y, "14155550100", Reach::ThisProgram, "P602", at))
+            .await
+            .unwrap();
+        store
+            .record(&stop_to(z, "12345", Reach::All, "P603", at))
+            .await
+            .unwrap();
+        store
+            .record(&resubscribe_to(
+                z,
+                "deals",
+                "P603",
+                at + time::Duration::hours(1),
+            ))
+            .await
+            .unwrap();
+        // From the revoke-all date (2027-01-31 by default): every program that needs consent.
+        store
+            .record(&stop_to(
+                w,
+                "12345",
+                Reach::ThisProgram,
+                "P604",
+                datetime!(2027-02-01 12:00 UTC),
+            ))
+            .await
+            .unwrap();
+        for limit in [1, 2, 100] {
+            assert_eq!(
+                listed(&api, "deals", limit).await,
+                [x, y, w],
+                "limit {limit}"
+            );
+            assert_eq!(
+                listed(&api, "notices", limit).await,
+                [x, z],
+                "limit {limit}"
+            );
+            assert_eq!(
+                listed(&api, "alerts", limit).await,
+                [x, z, w],
+                "limit {limit}"
+            );
+        }
+    }
 }

@@ -169,7 +169,14 @@ async fn the_opted_out_list_pages_through_every_number_once() {
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
-        let (items, next) = store.opted_out_page(5, cursor.as_deref()).await.unwrap();
+        let (items, next) = store
+            .opted_out_page(
+                5,
+                cursor.as_deref(),
+                &[shared::domain::program::Scope::Every],
+            )
+            .await
+            .unwrap();
         pages += 1;
         seen.extend(items.into_iter().map(|i| i.msisdn));
         match next {
@@ -181,7 +188,13 @@ async fn the_opted_out_list_pages_through_every_number_once() {
     assert!(pages > 2);
     assert_eq!(seen, expected);
     assert!(matches!(
-        store.opted_out_page(5, Some("not-a-cursor")).await,
+        store
+            .opted_out_page(
+                5,
+                Some("not-a-cursor"),
+                &[shared::domain::program::Scope::Every]
+            )
+            .await,
         Err(StoreError::BadCursor)
     ));
 }

@@ -5,6 +5,7 @@ use super::schema::{self, HistoryAttrs, Item, Keyed, OptedOutRead};
 use super::{cursor, unavailable, Store, StoreError};
 use crate::domain::event::{HistoryEntry, OptedOut};
 use crate::domain::msisdn::Msisdn;
+use crate::domain::program::Scope;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -21,37 +22,98 @@ pub struct NumberHistoryEntry {
 pub struct ScanCursor(Item);
 
 impl Store {
-    /// One page of the opted-out list in number order; the next cursor, `None` on the last page.
+    /// One page of a program's opted-out list in number order (`scopes`: those reaching it);
+    /// the next cursor, `None` on the last page. Each scope's part of the index is read from
+    /// the cursor on and the parts merged; with several scopes, a number a newer event opened
+    /// for this program (a resubscribe after a STOP ALL) is left out, so a page may be short.
     pub async fn opted_out_page(
         &self,
         limit: i32,
         cursor: Option<&str>,
+        scopes: &[Scope],
     ) -> Result<(Vec<OptedOut>, Option<String>), StoreError> {
-        let condition = schema::opted_out_query();
-        let mut query = self
+        let after = match cursor {
+            Some(cursor) => {
+                let [digits] = cursor::decode(cursor)?;
+                Some(Msisdn::from_provider(&digits).map_err(|_| StoreError::BadCursor)?)
+            }
+            None => None,
+        };
+        let mut merged: std::collections::BTreeMap<String, OptedOut> = Default::default();
+        // The last number of a part that has more: nothing after the smallest of these is
+        // known yet, so the page ends there.
+        let mut known_until: Option<String> = None;
+        for scope in scopes {
+            let (items, more) = self.opted_out_part(scope, limit, after.as_ref()).await?;
+            if more {
+                if let Some(last) = items.last() {
+                    if known_until.as_ref().is_none_or(|k| last.msisdn < *k) {
+                        known_until = Some(last.msisdn.clone());
+                    }
+                }
+            }
+            for item in items {
+                merged.entry(item.msisdn.clone()).or_insert(item);
+            }
+        }
+        let mut page: Vec<OptedOut> = merged
+            .into_values()
+            .filter(|o| known_until.as_ref().is_none_or(|k| o.msisdn <= *k))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .collect();
+        let truncated = page.last().map(|o| o.msisdn.clone());
+        let next = if known_until.is_some() || page.len() == usize::try_from(limit).unwrap_or(0) {
+            truncated.as_deref().map(|last| cursor::encode(&[last]))
+        } else {
+            None
+        };
+        if scopes.len() > 1 {
+            let numbers: Vec<Msisdn> = page
+                .iter()
+                .filter_map(|o| Msisdn::from_provider(&o.msisdn).ok())
+                .collect();
+            let states = self.states_parallel(&numbers, scopes, 4).await?;
+            page.retain(|o| {
+                states
+                    .get(&o.msisdn)
+                    .is_some_and(|s| s.status == crate::domain::event::Status::OptedOut)
+            });
+            for o in &mut page {
+                if let Some(state) = states.get(&o.msisdn) {
+                    o.since = state.since;
+                }
+            }
+        }
+        Ok((page, next))
+    }
+
+    /// Up to `limit` entries of one scope's part of the opted-out index after `after`, and
+    /// whether it has more.
+    async fn opted_out_part(
+        &self,
+        scope: &Scope,
+        limit: i32,
+        after: Option<&Msisdn>,
+    ) -> Result<(Vec<OptedOut>, bool), StoreError> {
+        let condition = schema::opted_out_query(scope);
+        let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(schema::OPTED_OUT_INDEX)
             .key_condition_expression(condition.text)
             .set_expression_attribute_values(Some(condition.values))
-            .limit(limit);
-        if let Some(cursor) = cursor {
-            let [digits] = cursor::decode(cursor)?;
-            let msisdn = Msisdn::from_provider(&digits).map_err(|_| StoreError::BadCursor)?;
-            query = query.set_exclusive_start_key(Some(schema::opted_out_start(&msisdn)));
-        }
-        let out = query.send().await.map_err(unavailable)?;
+            .set_exclusive_start_key(after.map(|m| schema::opted_out_start(m, scope)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(unavailable)?;
         let items = out
             .items()
             .iter()
             .map(|item| schema::from_item::<OptedOutRead>(item.clone()).map(OptedOut::from))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let next = match out.last_evaluated_key() {
-            Some(key) => Some(cursor::encode(&[schema::opted_out_position(key)?.as_str()])),
-            None => None,
-        };
-        Ok((items, next))
+        Ok((items, out.last_evaluated_key().is_some()))
     }
 
     /// One page of every number's history entries whose event time is in `[from, to)`, in no

@@ -302,10 +302,7 @@ impl From<StateRead> for State {
 pub fn state_item(event: &Event, scope: &Scope, now: OffsetDateTime) -> Option<Keyed<StateAttrs>> {
     let status = event.kind.status()?;
     let opted_out = status == Status::OptedOut;
-    let list = match scope {
-        Scope::Every => OPTED_OUT_PARTITION.to_owned(),
-        other => format!("{OPTED_OUT_PARTITION}#{}", other.name()),
-    };
+    let list = opted_out_partition(scope);
     Some(Keyed {
         key: Key::scoped_state(&event.msisdn, scope),
         attrs: StateAttrs {
@@ -361,14 +358,23 @@ pub fn states_request(keys: Vec<Key>) -> Result<KeysAndAttributes, StoreError> {
         .map_err(super::unavailable)
 }
 
-/// The `opted_out` index: its key condition, and the start key after `msisdn`.
-pub fn opted_out_query() -> Expr {
-    Expr::new("oo_pk = :p").value(":p", s(OPTED_OUT_PARTITION))
+/// The `opted_out` index's partition of a scope's opted-out states.
+fn opted_out_partition(scope: &Scope) -> String {
+    match scope {
+        Scope::Every => OPTED_OUT_PARTITION.to_owned(),
+        other => format!("{OPTED_OUT_PARTITION}#{}", other.name()),
+    }
 }
 
-pub fn opted_out_start(msisdn: &Msisdn) -> Item {
-    let mut item = Key::state(msisdn).item();
-    item.insert("oo_pk".into(), s(OPTED_OUT_PARTITION));
+/// The `opted_out` index: the key condition of a scope's partition, and the start key after
+/// `msisdn` in it.
+pub fn opted_out_query(scope: &Scope) -> Expr {
+    Expr::new("oo_pk = :p").value(":p", s(opted_out_partition(scope)))
+}
+
+pub fn opted_out_start(msisdn: &Msisdn, scope: &Scope) -> Item {
+    let mut item = Key::scoped_state(msisdn, scope).item();
+    item.insert("oo_pk".into(), s(opted_out_partition(scope)));
     item.insert("oo_sk".into(), s(msisdn.as_str()));
     item
 }
@@ -388,17 +394,6 @@ impl From<OptedOutRead> for OptedOut {
             since: r.event_at,
         }
     }
-}
-
-/// The number a page of the opted-out list ended at.
-pub fn opted_out_position(last_key: &Item) -> Result<Msisdn, StoreError> {
-    #[derive(Deserialize)]
-    struct Position {
-        oo_sk: String,
-    }
-    let position: Position = from_item(last_key.clone())?;
-    Msisdn::from_provider(&position.oo_sk)
-        .map_err(|e| StoreError::Corrupt(format!("opted-out index key: {e}")))
 }
 
 /// A history entry: one per event id, never changed.

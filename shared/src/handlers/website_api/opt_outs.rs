@@ -1,5 +1,5 @@
-//! `GET /opt-outs?limit=N&cursor=C`: the opted-out numbers in number order, a page at a time (a
-//! query on the sparse `opted_out` index, never a scan).
+//! `GET /opt-outs?limit=N&cursor=C&program=P`: a program's opted-out numbers in number order, a
+//! page at a time (queries on the sparse `opted_out` index, never a scan).
 
 use super::{query_int, query_param, WebsiteApi};
 use crate::handlers::http::{json_response, ApiError};
@@ -13,10 +13,15 @@ impl WebsiteApi {
     pub(super) async fn opt_outs(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let limit = query_int(req, "limit", DEFAULT_PAGE, MAX_PAGE)?;
         let cursor = query_param(req, "cursor");
-        let (items, next_cursor) = self.store.opted_out_page(limit, cursor.as_deref()).await?;
+        let program = self.program(query_param(req, "program").as_deref())?;
+        let scopes = self.programs.scopes_reaching(program);
+        let (items, next_cursor) = self
+            .store
+            .opted_out_page(limit, cursor.as_deref(), &scopes)
+            .await?;
         Ok(json_response(
             StatusCode::OK,
-            &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
+            &serde_json::json!({ "program": program.id, "items": items, "next_cursor": next_cursor }),
         ))
     }
 }
