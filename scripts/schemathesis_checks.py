@@ -40,6 +40,7 @@ BEYOND_SCHEMA = {
         ),
     },
     "GET /reviews": {"invalid_cursor": None},
+    "POST /reviews/{id}": {"invalid_parameter": re.compile(r"^program: no such program")},
 }
 
 

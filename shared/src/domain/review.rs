@@ -7,6 +7,7 @@ use crate::domain::business_days::{add_business_days, receipt_day};
 use crate::domain::event::{Event, EventKind};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::{Origin, ReviewDecision};
+use crate::domain::program::Scope;
 use crate::domain::timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -150,6 +151,7 @@ pub fn decision_event(
     decision: Decision,
     by: &str,
     note: Option<&str>,
+    scopes: Vec<Scope>,
     now: OffsetDateTime,
 ) -> Event {
     let (kind, occurred_at) = match decision {
@@ -157,7 +159,7 @@ pub fn decision_event(
         Decision::NotRevocation => (EventKind::ReviewDecision, now),
     };
     Event {
-        scopes: vec![crate::domain::program::Scope::Every],
+        scopes,
         msisdn: review.msisdn.clone(),
         kind,
         event_id: format!("review:{}", review.id),

@@ -439,6 +439,7 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
         Decision::NotRevocation,
         "ops@example.com",
         Some("asked a question"),
+        vec![shared::domain::program::Scope::Every],
         decided_at,
     );
     let resolution = Resolution {

@@ -772,4 +772,97 @@ mod through_the_website_api {
             );
         }
     }
+
+    /// A review item for a message `digits` sent to `to` on 2026-11-19 (the day before this
+    /// API's revoke-all date), opened as the webhook opens one.
+    async fn open_review(
+        store: &shared::adapters::store::Store,
+        digits: &str,
+        to: &str,
+        text: &str,
+    ) -> String {
+        use shared::domain::review::{self, Review, ReviewStatus};
+        let n = msisdn(digits);
+        let event_id = format!("sms:R{digits}");
+        let at = datetime!(2026-11-19 12:00 UTC);
+        let item = Review {
+            id: review::review_id(&n, &event_id),
+            msisdn: n,
+            status: ReviewStatus::Open,
+            due: review::Due::Day(time::macros::date!(2026 - 12 - 03)),
+            cue: "stop".into(),
+            text: text.into(),
+            message_id: format!("R{digits}"),
+            message_event_id: event_id,
+            short_code: to.into(),
+            message_at: at,
+            received_at: at,
+            resolution: None,
+        };
+        assert!(store.open_review(&item).await.expect("open"));
+        item.id
+    }
+
+    async fn decide(
+        api: &CheckedApi,
+        id: &str,
+        programs: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut body = serde_json::json!({"decision": "opt_out", "by": "jane.doe"});
+        if let Some(programs) = programs {
+            body["programs"] = programs;
+        }
+        let body = body.to_string();
+        let path = format!("/reviews/{id}");
+        let call =
+            HttpCall::post(&path, "application/json", body.as_bytes()).header("x-api-key", KEY);
+        let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+        (response.status(), body_json(&response))
+    }
+
+    #[tokio::test]
+    async fn a_review_decided_as_an_opt_out_ends_what_the_message_would_have_or_the_programs_named()
+    {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let to_deals = open_review(
+            &store,
+            "14155557701",
+            "14155550100",
+            "please don't stop... or do",
+        )
+        .await;
+        let (status, json) = decide(&api, &to_deals, None).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(
+            statuses(&store, "14155557701").await,
+            [None, OPTED_OUT, None]
+        );
+
+        let saying_all = open_review(&store, "14155557702", "14155550100", "stop it all?").await;
+        assert_eq!(decide(&api, &saying_all, None).await.0, StatusCode::OK);
+        assert_eq!(
+            statuses(&store, "14155557702").await,
+            [OPTED_OUT, OPTED_OUT, OPTED_OUT]
+        );
+
+        let named = open_review(&store, "14155557703", "14155550100", "stop?").await;
+        let count = item_count(&store).await;
+        let (status, json) = decide(&api, &named, Some(serde_json::json!(["weekly"]))).await;
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_parameter"))
+        );
+        assert_eq!(
+            item_count(&store).await,
+            count,
+            "nothing written, the item still open"
+        );
+        let (status, _) = decide(&api, &named, Some(serde_json::json!(["notices"]))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            statuses(&store, "14155557703").await,
+            [None, None, OPTED_OUT]
+        );
+    }
 }

@@ -83,7 +83,7 @@ impl WebsiteApi {
 impl WebsiteApi {
     /// What an opt-out naming `programs` (absent: every program) ends, dated `at`: each named
     /// program as if texted, so revoke-all applies from its date.
-    fn opt_out_scopes(
+    pub(super) fn opt_out_scopes(
         &self,
         programs: Option<&[String]>,
         at: OffsetDateTime,

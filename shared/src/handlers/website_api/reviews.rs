@@ -5,6 +5,7 @@
 
 use super::{query_int, query_param, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::adapters::store::reviews::ResolveOutcome;
+use crate::domain::program::Reach;
 use crate::domain::review::{self, Decision, Resolution, Review, ReviewStatus};
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
@@ -62,6 +63,7 @@ impl WebsiteApi {
         }
         let request: DecisionRequest = serde_json::from_slice(body)
             .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let request_programs = request.programs.clone();
         let (decision, by, note) = request.validate()?;
         let not_found = || ApiError::not_found("no review item with this id");
         if !review::is_review_id(id) {
@@ -74,7 +76,17 @@ impl WebsiteApi {
             return already_resolved(item, decision);
         }
         let now = timestamp::now();
-        let event = review::decision_event(&item, decision, &by, note.as_deref(), now);
+        let scopes = match request_programs.as_deref() {
+            // What the message would have ended had its words been clear.
+            None => {
+                let texted = self.programs.for_number(&item.short_code);
+                let reach = Reach::of_message(None, &item.text);
+                self.programs
+                    .opt_out_scopes(texted, reach, self.revoke_all, item.message_at)
+            }
+            Some(ids) => self.opt_out_scopes(Some(ids), item.message_at)?,
+        };
+        let event = review::decision_event(&item, decision, &by, note.as_deref(), scopes, now);
         let resolution = Resolution {
             decision,
             by,
@@ -137,6 +149,9 @@ struct DecisionRequest {
     by: String,
     #[serde(default)]
     note: Option<String>,
+    /// For `opt_out`: the programs it ends; absent, what the message would have ended.
+    #[serde(default)]
+    programs: Option<Vec<String>>,
 }
 
 impl DecisionRequest {
