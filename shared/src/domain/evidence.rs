@@ -6,6 +6,7 @@
 
 use crate::domain::event::{EventKind, HistoryEntry, State, Status};
 use crate::domain::origin::Origin;
+use crate::domain::program::Scope;
 use crate::domain::replies::{ReplyKind, ReplyStatus};
 use crate::domain::review::Review;
 use crate::domain::timestamp;
@@ -31,6 +32,8 @@ pub enum Read {
     State {
         state: State,
         updated_at: OffsetDateTime,
+        /// Which programs it is kept for (`STATE` is every program).
+        scope: Scope,
     },
     History(HistoryEntry),
     Reply {
@@ -51,8 +54,13 @@ pub enum Read {
 pub struct EvidenceFile {
     pub msisdn: String,
     pub generated_at: String,
+    /// The state kept for every program (the only one without programs).
     pub state: Option<CurrentState>,
     pub check: StateCheck,
+    /// With programs: the states kept for narrower scopes (`CONSENT`, a program id), each
+    /// with its own check. Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scoped_states: Vec<ScopedState>,
     /// Every other item under the number, oldest first.
     pub timeline: Vec<Entry>,
 }
@@ -65,6 +73,13 @@ pub struct CurrentState {
     pub event_id: Option<String>,
     pub source: Option<String>,
     pub updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScopedState {
+    pub scope: Scope,
+    pub state: CurrentState,
+    pub check: StateCheck,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,6 +143,9 @@ pub struct Entry {
     order: Option<String>,
     #[serde(skip)]
     sets: Option<(Status, String)>,
+    /// The scopes a history entry set.
+    #[serde(skip)]
+    scopes: Vec<Scope>,
 }
 
 fn is_time_attribute(name: &str) -> bool {
@@ -149,28 +167,47 @@ pub fn record_rank(items: &[Stored]) -> u8 {
 /// From every item under `msisdn`, in any order.
 pub fn build(msisdn: &str, items: Vec<Stored>, now: OffsetDateTime) -> EvidenceFile {
     let mut current = None;
+    let mut scoped = Vec::new();
     let mut timeline = Vec::with_capacity(items.len());
     for stored in items {
         match stored.read {
-            Read::State { state, updated_at } => {
-                current = Some(CurrentState {
+            Read::State {
+                state,
+                updated_at,
+                scope,
+            } => {
+                let state = CurrentState {
                     status: state.status.as_str().into(),
                     since: Some(timestamp::format(state.since)),
                     event_id: Some(state.event_id),
                     source: Some(state.source),
                     updated_at: Some(timestamp::format(updated_at)),
-                })
+                };
+                match scope {
+                    Scope::Every => current = Some(state),
+                    other => scoped.push((other, state)),
+                }
             }
             Read::Bookkeeping => {}
             read => timeline.push(entry(stored.sk, read, stored.item)),
         }
     }
     timeline.sort_by(compare);
+    scoped.sort_by(|a, b| a.0.cmp(&b.0));
+    let scoped_states = scoped
+        .into_iter()
+        .map(|(scope, state)| ScopedState {
+            check: check(Some(&state), &timeline, &scope),
+            scope,
+            state,
+        })
+        .collect();
     EvidenceFile {
         msisdn: msisdn.to_owned(),
         generated_at: timestamp::format(now),
-        check: check(current.as_ref(), &timeline),
+        check: check(current.as_ref(), &timeline, &Scope::Every),
         state: current,
+        scoped_states,
         timeline,
     }
 }
@@ -199,6 +236,7 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
         item,
         order: None,
         sets: None,
+        scopes: Vec::new(),
     };
     match read {
         Read::History(h) => {
@@ -218,6 +256,7 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
             e.summary = event_summary(&h);
             e.at = Some(timestamp::format(h.occurred_at));
             e.sets = h.kind.status().map(|s| (s, h.event_id.clone()));
+            e.scopes = h.scopes.clone();
             e.order = Some(h.order);
         }
         Read::Reply {
@@ -354,10 +393,12 @@ fn event_summary(h: &HistoryEntry) -> String {
     line
 }
 
-fn check(state: Option<&CurrentState>, timeline: &[Entry]) -> StateCheck {
+/// The state kept for `scope` against its history: the newest entry that set that scope.
+fn check(state: Option<&CurrentState>, timeline: &[Entry], scope: &Scope) -> StateCheck {
     // The state-setting history entry with the greatest order: what `Store::record` keeps.
     let implied = timeline
         .iter()
+        .filter(|e| e.scopes.contains(scope))
         .filter_map(|e| {
             let (status, id) = e.sets.clone()?;
             Some((e.order.clone().unwrap_or_default(), status, Some(id)))
@@ -458,6 +499,23 @@ pub fn render_text(evidence: &EvidenceFile) -> String {
         evidence.check.result.as_str(),
         evidence.check.message
     );
+    for scoped in &evidence.scoped_states {
+        let s = &scoped.state;
+        let flag = if scoped.check.ok {
+            "OK"
+        } else {
+            "NEEDS ATTENTION"
+        };
+        let _ = writeln!(
+            out,
+            "State for {}: {} since {} (event {}); check {flag}: {}",
+            scoped.scope.name(),
+            s.status,
+            s.since.as_deref().unwrap_or("?"),
+            s.event_id.as_deref().unwrap_or("?"),
+            scoped.check.message
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -572,6 +630,7 @@ mod tests {
             sk: "STATE".into(),
             item: Map::new(),
             read: Read::State {
+                scope: Scope::Every,
                 state: State {
                     msisdn: "14155550100".into(),
                     status,

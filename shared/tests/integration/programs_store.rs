@@ -865,4 +865,55 @@ mod through_the_website_api {
             [None, None, OPTED_OUT]
         );
     }
+
+    #[tokio::test]
+    async fn the_evidence_file_shows_and_checks_each_scopes_state() {
+        let store = fresh_store().await;
+        let api = api(store.clone());
+        let n = "14155557801";
+        let at = datetime!(2026-12-01 12:00 UTC);
+        store
+            .record(&stop_to(n, "14155550100", Reach::ThisProgram, "P801", at))
+            .await
+            .unwrap();
+        store
+            .record(&stop_to(
+                n,
+                "12345",
+                Reach::All,
+                "P802",
+                at + time::Duration::hours(1),
+            ))
+            .await
+            .unwrap();
+        store
+            .record(&resubscribe_to(
+                n,
+                "deals",
+                "P803",
+                at + time::Duration::hours(2),
+            ))
+            .await
+            .unwrap();
+        let call =
+            HttpCall::get("/subscriptions/14155557801/evidence", "").header("x-api-key", KEY);
+        let response = api.handle(call.request(EventShape::HttpApiV2)).await;
+        let json = body_json(&response);
+        assert_eq!(response.status(), StatusCode::OK, "{json}");
+        // Every program: the STOP ALL; deals: the resubscribe after it; both consistent.
+        assert_eq!(json["state"]["event_id"], "sms:P802");
+        assert_eq!(json["check"]["ok"], true, "{}", json["check"]);
+        let scoped = json["scoped_states"].as_array().expect("scoped states");
+        assert_eq!(scoped.len(), 1);
+        assert_eq!(scoped[0]["scope"], "deals");
+        assert_eq!(scoped[0]["state"]["status"], "subscribed");
+        assert_eq!(scoped[0]["check"]["ok"], true, "{}", scoped[0]["check"]);
+        assert_eq!(json["timeline"].as_array().map(Vec::len), Some(3));
+
+        let call = HttpCall::get("/subscriptions/14155557801/evidence", "format=text")
+            .header("x-api-key", KEY);
+        let text = api.handle(call.request(EventShape::HttpApiV2)).await;
+        let text = String::from_utf8_lossy(text.body().as_ref()).into_owned();
+        assert!(text.contains("State for deals: subscribed"), "{text}");
+    }
 }

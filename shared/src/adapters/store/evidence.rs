@@ -60,9 +60,18 @@ impl Store {
 fn stored(item: &Item) -> Stored {
     let sk = schema::sort_key(item);
     let read = match ItemFamily::of(item) {
-        ItemFamily::State => schema::from_item::<StateAttrs>(item.clone()).map(|s| Read::State {
-            updated_at: s.updated_at,
-            state: s.read.into(),
+        ItemFamily::State => schema::from_item::<StateAttrs>(item.clone()).and_then(|s| {
+            let key = schema::Key {
+                pk: String::new(),
+                sk: sk.clone(),
+            };
+            let scope = schema::scope_of_state(&key)
+                .ok_or_else(|| StoreError::Corrupt(format!("state item {sk}")))?;
+            Ok(Read::State {
+                updated_at: s.updated_at,
+                state: s.read.into(),
+                scope,
+            })
         }),
         ItemFamily::History => schema::from_item::<Keyed<HistoryAttrs>>(item.clone())
             .map(|h| Read::History(h.attrs.into())),
