@@ -6,6 +6,7 @@ use crate::import::ImportError;
 use shared::adapters::store::Store;
 use shared::domain::event::Status;
 use shared::domain::msisdn::Msisdn;
+use shared::domain::program::Scope;
 use shared::domain::timestamp;
 use std::io::Write;
 use time::OffsetDateTime;
@@ -40,6 +41,7 @@ fn export_date(since: OffsetDateTime) -> String {
 /// have the shape of a number we record (the index holds nothing else).
 struct OptedOutPages<'a> {
     store: &'a Store,
+    scopes: &'a [Scope],
     cursor: Option<String>,
     done: bool,
 }
@@ -47,9 +49,10 @@ struct OptedOutPages<'a> {
 impl<'a> OptedOutPages<'a> {
     const PAGE: i32 = 1000;
 
-    fn new(store: &'a Store) -> Self {
+    fn new(store: &'a Store, scopes: &'a [Scope]) -> Self {
         Self {
             store,
+            scopes,
             cursor: None,
             done: false,
         }
@@ -61,11 +64,7 @@ impl<'a> OptedOutPages<'a> {
         }
         let (page, next) = self
             .store
-            .opted_out_page(
-                Self::PAGE,
-                self.cursor.as_deref(),
-                &[shared::domain::program::Scope::Every],
-            )
+            .opted_out_page(Self::PAGE, self.cursor.as_deref(), self.scopes)
             .await?;
         self.done = next.is_none();
         self.cursor = next;
@@ -82,16 +81,17 @@ impl<'a> OptedOutPages<'a> {
 /// source and event id; a number resubscribed meanwhile is left out.
 pub async fn export_list<W: Write>(
     store: &Store,
+    scopes: &[Scope],
     out: W,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, ImportError> {
     let mut csv = csv::Writer::from_writer(out);
     let write_err = |e: csv::Error| ImportError::Write(e.to_string());
     csv.write_record(LIST_HEADER).map_err(write_err)?;
-    let mut pages = OptedOutPages::new(store);
+    let mut pages = OptedOutPages::new(store, scopes);
     let mut rows = 0u64;
     while let Some(numbers) = pages.next().await? {
-        let states = store.states(&numbers).await?;
+        let states = store.states_parallel(&numbers, scopes, 4).await?;
         for number in &numbers {
             let Some(state) = states
                 .get(number.as_str())
@@ -126,13 +126,14 @@ pub async fn export_list<W: Write>(
 /// and import tools from treating the column as an integer.
 pub async fn export_suppression<W: Write>(
     store: &Store,
+    scopes: &[Scope],
     out: W,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, ImportError> {
     let mut csv = csv::Writer::from_writer(out);
     let write_err = |e: csv::Error| ImportError::Write(e.to_string());
     csv.write_record(SUPPRESSION_HEADER).map_err(write_err)?;
-    let mut pages = OptedOutPages::new(store);
+    let mut pages = OptedOutPages::new(store, scopes);
     let mut rows = 0u64;
     while let Some(numbers) = pages.next().await? {
         for number in &numbers {

@@ -151,6 +151,9 @@ enum ExportWhat {
         /// Write here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// The program (an id in PROGRAMS); the default program if left out.
+        #[arg(long)]
+        program: Option<String>,
     },
     /// The numbers that must not be texted, for a sending platform's suppression list: one
     /// column, phone_number, as +E.164.
@@ -158,6 +161,9 @@ enum ExportWhat {
         /// Write here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// The program (an id in PROGRAMS); the default program if left out.
+        #[arg(long)]
+        program: Option<String>,
     },
     /// Every history entry with an event time in [from, to).
     History {
@@ -203,7 +209,7 @@ async fn main() -> ExitCode {
             dry_run,
             concurrency,
         } => run_import(&store, &file, &country, dry_run, concurrency).await,
-        Command::Export { what } => run_export(&store, what).await.map(|()| 0),
+        Command::Export { what } => run_export(&sdk, &store, what).await.map(|()| 0),
         Command::Status {
             number,
             country,
@@ -363,21 +369,51 @@ fn output(path: Option<&PathBuf>) -> Result<Box<dyn Write>, Failure> {
     })
 }
 
-async fn run_export(store: &Store, what: ExportWhat) -> Result<(), Failure> {
+/// The scopes reaching `program` (`PROGRAMS` from the usual settings; without it, the one
+/// program).
+async fn program_scopes(
+    sdk: &aws_config::SdkConfig,
+    program: Option<&str>,
+) -> Result<Vec<shared::domain::program::Scope>, Failure> {
+    let settings = Settings::load(sdk).await.map_err(fail)?;
+    let programs = shared::domain::program::Programs::from_settings(&settings).map_err(fail)?;
+    let program = match program {
+        None => programs.default_program(),
+        Some(id) => shared::domain::program::ProgramId::parse(id)
+            .ok()
+            .and_then(|id| programs.get(&id))
+            .ok_or_else(|| usage(format!("--program {id}: no such program")))?,
+    };
+    Ok(programs.scopes_reaching(program))
+}
+
+async fn run_export(
+    sdk: &aws_config::SdkConfig,
+    store: &Store,
+    what: ExportWhat,
+) -> Result<(), Failure> {
     let started = Instant::now();
     let rows = match what {
-        ExportWhat::List { output: path } => {
+        ExportWhat::List {
+            output: path,
+            program,
+        } => {
+            let scopes = program_scopes(sdk, program.as_deref()).await?;
             let out = output(path.as_ref())?;
-            export::export_list(store, out, |rows| {
+            export::export_list(store, &scopes, out, |rows| {
                 if rows > 0 && rows % 50_000 < 1000 {
                     eprintln!("progress: {rows} rows");
                 }
             })
             .await
         }
-        ExportWhat::Suppression { output: path } => {
+        ExportWhat::Suppression {
+            output: path,
+            program,
+        } => {
+            let scopes = program_scopes(sdk, program.as_deref()).await?;
             let out = output(path.as_ref())?;
-            export::export_suppression(store, out, |rows| {
+            export::export_suppression(store, &scopes, out, |rows| {
                 if rows > 0 && rows % 50_000 < 1000 {
                     eprintln!("progress: {rows} rows");
                 }

@@ -556,3 +556,66 @@ async fn replies_stuck_lists_unsettled_claims_for_a_person() {
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.contains("\"claimed\"") && text.contains("sms:A") && !text.contains("sms:C"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_name_a_program_and_list_what_reaches_it() {
+    use shared::domain::program::{ProgramId, Scope};
+    const PROGRAMS: &str = r#"[{"id": "alerts", "name": "Acme Alerts", "numbers": ["12345"]},
+        {"id": "deals", "name": "Acme Deals", "numbers": ["14155550100"]}]"#;
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let at = time::macros::datetime!(2026-12-01 12:00 UTC);
+    let scoped = |mut event: shared::domain::event::Event, scope: Scope| {
+        event.scopes = vec![scope];
+        event
+    };
+    let deals = Scope::Program(ProgramId::parse("deals").unwrap());
+    // 0111 opted out of deals alone; 0112 of everything, then resubscribed to deals.
+    store
+        .record(&scoped(
+            testkit::records::stop(&msisdn("14155550111"), "X1", at),
+            deals.clone(),
+        ))
+        .await
+        .unwrap();
+    store
+        .record(&testkit::records::stop(&msisdn("14155550112"), "X2", at))
+        .await
+        .unwrap();
+    store
+        .record(&scoped(
+            testkit::records::resubscribe(
+                &msisdn("14155550112"),
+                "X3",
+                at + time::Duration::hours(1),
+            ),
+            deals,
+        ))
+        .await
+        .unwrap();
+    let env = [("PROGRAMS", PROGRAMS)];
+    let export = |args: &'static [&'static str]| {
+        let table = table.clone();
+        async move {
+            let out = admin(&table, args, &env).await;
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            csv_text(&out.stdout)
+        }
+    };
+    assert_eq!(
+        export(&["export", "suppression", "--program", "deals"]).await,
+        "phone_number\n+14155550111\n"
+    );
+    assert_eq!(
+        export(&["export", "suppression"]).await,
+        "phone_number\n+14155550112\n"
+    );
+    let list = export(&["export", "list", "--program", "alerts"]).await;
+    assert!(
+        list.starts_with("msisdn,opt_out_date,source,event_id\n14155550112,"),
+        "{list}"
+    );
+    assert_eq!(list.lines().count(), 2, "{list}");
+    let out = admin(&table, &["export", "list", "--program", "weekly"], &env).await;
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+}
