@@ -1,14 +1,17 @@
 //! Import for migrations: a CSV of opt-outs from another provider becomes opt-outs with source
 //! `import` (`optout-admin import`). The way out is [`crate::export`].
 //!
-//! Import CSV: one number per row, columns `msisdn[,opt_out_date[,source]]`. A header row is
-//! optional; with one, columns are found by name (`msisdn`/`phone`/`phone_number`/`number`/
-//! `mobile`, `opt_out_date`/`date`, `source`; others are ignored and listed in the report).
+//! Import CSV: one number per row, columns `msisdn[,opt_out_date[,source[,program]]]`. A header
+//! row is optional; with one, columns are found by name (`msisdn`/`phone`/`phone_number`/
+//! `number`/`mobile`, `opt_out_date`/`date`, `source`, `program`; others are ignored and listed
+//! in the report). `program` is a declared program's id; empty or `all` ends every program (the
+//! careful reading of a file that does not say).
 //! Numbers are read as a person writes them (`+1 415 555 0100`, `(415) 555-0100` with the
 //! default country) or as E.164 digits. Dates: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC) or
 //! `YYYY-MM-DD` (midnight UTC); empty means unknown. Lines starting with `#` are comments.
 //!
-//! - Each row is one fact with event id `import:<date>` (`import:undated` without one, dated the
+//! - Each row is one fact with event id `import:<date>`, or `import:<program>:<date>` for one
+//!   program (`import:undated` without a date, dated the
 //!   UNIX epoch so it never overrides an event of ours but creates the opt-out when we hold
 //!   nothing). Rows are decided and written by [`shared::domain::bulk`]: numbers we hold as opted out are
 //!   left alone (`already`), numbers a person resubscribed after the row's date are not written
@@ -25,6 +28,7 @@ use shared::domain::event::{Event, EventKind};
 use shared::domain::msisdn::Region;
 use shared::domain::msisdn::{mask, Msisdn};
 use shared::domain::origin::{ImportedRow, Origin};
+use shared::domain::program::{ProgramId, Programs, Scope};
 use shared::domain::timestamp;
 use std::collections::HashSet;
 use std::io::Read;
@@ -112,7 +116,8 @@ struct Columns {
     msisdn: usize,
     date: Option<usize>,
     source: Option<usize>,
-    /// Without a header, more fields than these three is a bad row.
+    program: Option<usize>,
+    /// Without a header, more fields than these four is a bad row.
     max_fields: Option<usize>,
 }
 
@@ -120,7 +125,8 @@ const POSITIONAL: Columns = Columns {
     msisdn: 0,
     date: Some(1),
     source: Some(2),
-    max_fields: Some(3),
+    program: Some(3),
+    max_fields: Some(4),
 };
 
 fn column_role(name: &str) -> Option<&'static str> {
@@ -132,6 +138,7 @@ fn column_role(name: &str) -> Option<&'static str> {
         "msisdn" | "phone" | "phone_number" | "number" | "mobile" => Some("msisdn"),
         "opt_out_date" | "opted_out_at" | "opt_out_at" | "date" => Some("date"),
         "source" => Some("source"),
+        "program" | "program_id" => Some("program"),
         _ => None,
     }
 }
@@ -143,6 +150,7 @@ pub fn parse_csv<R: Read>(
     mut reader: R,
     file: &str,
     region: Region,
+    programs: &Programs,
     now: OffsetDateTime,
 ) -> Result<ParsedFile, ImportError> {
     // Read it whole (100,000 rows are a few MB): line numbers are counted from the bytes, because
@@ -214,6 +222,7 @@ pub fn parse_csv<R: Read>(
                     msisdn,
                     date: find("date"),
                     source: find("source"),
+                    program: find("program"),
                     max_fields: None,
                 });
                 parsed.header = true;
@@ -228,7 +237,15 @@ pub fn parse_csv<R: Read>(
             columns = Some(POSITIONAL);
         }
         let cols = columns.unwrap_or(POSITIONAL);
-        match parse_row(&fields, cols, line, file, region, now, received_at) {
+        let row = Row {
+            file,
+            line,
+            region,
+            programs,
+            now,
+            received_at,
+        };
+        match parse_row(&fields, cols, &row) {
             Ok(event) => {
                 let fact = (event.msisdn.as_str().to_owned(), event.event_id.clone());
                 if seen_facts.insert(fact) {
@@ -243,22 +260,32 @@ pub fn parse_csv<R: Read>(
     Ok(parsed)
 }
 
-fn parse_row(
-    fields: &[Option<&str>],
-    cols: Columns,
+/// Where a row is read: its file and line, and what its fields are read against.
+struct Row<'a> {
+    file: &'a str,
     line: u64,
-    file: &str,
     region: Region,
+    programs: &'a Programs,
     now: OffsetDateTime,
     received_at: OffsetDateTime,
-) -> Result<Event, String> {
+}
+
+fn parse_row(fields: &[Option<&str>], cols: Columns, row: &Row<'_>) -> Result<Event, String> {
+    let Row {
+        file,
+        line,
+        region,
+        programs,
+        now,
+        received_at,
+    } = *row;
     if fields.iter().any(Option::is_none) {
         return Err("not valid UTF-8".into());
     }
     if let Some(max) = cols.max_fields {
         if fields.len() > max {
             return Err(format!(
-                "{} columns; expected msisdn[,opt_out_date[,source]]",
+                "{} columns; expected msisdn[,opt_out_date[,source[,program]]]",
                 fields.len()
             ));
         }
@@ -291,7 +318,32 @@ fn parse_row(
             "source is longer than {MAX_SOURCE_CHARS} characters or has control characters"
         ));
     }
-    Ok(import_event(msisdn, date, source, file, line, received_at))
+    let program = field(cols.program);
+    let scope = if program.is_empty() || program.eq_ignore_ascii_case("all") {
+        Scope::Every
+    } else {
+        ProgramId::parse(program)
+            .ok()
+            .and_then(|id| programs.get(&id))
+            .map(|p| programs.own_scope(p))
+            .ok_or_else(|| {
+                let ids: Vec<&str> = programs.all().iter().map(|p| p.id.as_str()).collect();
+                format!(
+                    "unknown program {:?} (declared: {}; empty or all: every program)",
+                    program.chars().take(32).collect::<String>(),
+                    ids.join(", ")
+                )
+            })?
+    };
+    Ok(import_event(
+        msisdn,
+        date,
+        source,
+        scope,
+        file,
+        line,
+        received_at,
+    ))
 }
 
 /// A number as an operator's file writes it: the way a person types it (with `region` for
@@ -324,6 +376,7 @@ pub fn import_event(
     msisdn: Msisdn,
     date: Option<OffsetDateTime>,
     original_source: &str,
+    scope: Scope,
     file: &str,
     line: u64,
     received_at: OffsetDateTime,
@@ -332,11 +385,15 @@ pub fn import_event(
         Some(d) => (d, timestamp::format(d)),
         None => (OffsetDateTime::UNIX_EPOCH, "undated".to_owned()),
     };
+    let event_id = match &scope {
+        Scope::Program(program) => format!("{SOURCE}:{program}:{id}"),
+        _ => format!("{SOURCE}:{id}"),
+    };
     Event {
-        scopes: vec![shared::domain::program::Scope::Every],
+        scopes: vec![scope],
         msisdn,
         kind: EventKind::OptOut,
-        event_id: format!("{SOURCE}:{id}"),
+        event_id,
         occurred_at,
         received_at,
         origin: Origin::Import(ImportedRow {
@@ -353,6 +410,7 @@ pub fn import_event(
 pub async fn import(
     store: &Store,
     parsed: &ParsedFile,
+    programs: &Programs,
     concurrency: usize,
     mut progress: impl FnMut(usize, usize),
 ) -> ImportReport {
@@ -361,41 +419,62 @@ pub async fn import(
     let total = parsed.rows.len();
     let mut done = 0;
     for chunk in parsed.rows.chunks(CHUNK_ROWS) {
-        let numbers: Vec<Msisdn> = chunk.iter().map(|r| r.event.msisdn.clone()).collect();
-        let states = match store.states(&numbers).await {
-            Ok(states) => states,
-            Err(e) => {
-                report.failed += (total - done) as u64;
-                report.error = Some(e.to_string());
-                break;
+        // Rows for one program are decided against that program's status.
+        let mut groups: Vec<(&[Scope], Vec<&ImportRow>)> = Vec::new();
+        for row in chunk {
+            match groups
+                .iter_mut()
+                .find(|(s, _)| *s == row.event.scopes.as_slice())
+            {
+                Some((_, rows)) => rows.push(row),
+                None => groups.push((&row.event.scopes, vec![row])),
             }
-        };
-        let events: Vec<Event> = chunk.iter().map(|r| r.event.clone()).collect();
-        let results = bulk::apply(store, &events, &states, concurrency).await;
-        for (row, result) in chunk.iter().zip(results) {
-            match result {
-                BulkResult::Added => report.added += 1,
-                BulkResult::AlreadyOptedOut => report.already += 1,
-                BulkResult::Superseded => report.superseded += 1,
-                BulkResult::OursIsNewer(state) => {
-                    report.ours_newer += 1;
-                    tracing::info!(
-                        line = row.line,
-                        msisdn = %row.event.msisdn,
-                        ours_since = %state.since,
-                        "import: resubscribed after this row's date; not written"
-                    );
+        }
+        for (scopes, rows) in groups {
+            let reaching = match scopes {
+                [Scope::Program(id)] => programs
+                    .get(id)
+                    .map(|p| programs.scopes_reaching(p))
+                    .unwrap_or_else(|| scopes.to_vec()),
+                _ => scopes.to_vec(),
+            };
+            let numbers: Vec<Msisdn> = rows.iter().map(|r| r.event.msisdn.clone()).collect();
+            let states = match store.states_parallel(&numbers, &reaching, 1).await {
+                Ok(states) => states,
+                Err(e) => {
+                    report.error = Some(e.to_string());
+                    break;
                 }
-                BulkResult::Failed(e) => {
-                    report.failed += 1;
-                    report.error.get_or_insert_with(|| e.to_string());
+            };
+            let events: Vec<Event> = rows.iter().map(|r| r.event.clone()).collect();
+            let results = bulk::apply(store, &events, &states, concurrency).await;
+            for (row, result) in rows.iter().zip(results) {
+                match result {
+                    BulkResult::Added => report.added += 1,
+                    BulkResult::AlreadyOptedOut => report.already += 1,
+                    BulkResult::Superseded => report.superseded += 1,
+                    BulkResult::OursIsNewer(state) => {
+                        report.ours_newer += 1;
+                        tracing::info!(
+                            line = row.line,
+                            msisdn = %row.event.msisdn,
+                            ours_since = %state.since,
+                            "import: resubscribed after this row's date; not written"
+                        );
+                    }
+                    BulkResult::Failed(e) => {
+                        report.failed += 1;
+                        report.error.get_or_insert_with(|| e.to_string());
+                    }
                 }
             }
         }
         done += chunk.len();
         progress(done, total);
         if report.error.is_some() {
-            report.failed += (total - done) as u64;
+            // A chunk that failed part way is counted whole: a re-run completes it.
+            let written = report.added + report.already + report.ours_newer + report.superseded;
+            report.failed = (total as u64).saturating_sub(written);
             break;
         }
     }
@@ -428,8 +507,60 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00:00 UTC);
 
+    #[test]
+    fn a_program_column_names_the_program_a_row_ends_and_empty_or_all_ends_every_one() {
+        let programs = Programs::parse(
+            r#"[{"id": "alerts", "name": "Acme Alerts"}, {"id": "deals", "name": "Acme Deals"}]"#,
+        )
+        .expect("programs");
+        let text = "number,date,program\n\
+                    14155550100,2024-01-02,deals\n\
+                    14155550101,2024-01-02,\n\
+                    14155550102,2024-01-02,ALL\n\
+                    14155550103,2024-01-02,marketing\n";
+        let p = parse_csv(text.as_bytes(), "t.csv", Region::US, &programs, NOW).expect("parses");
+        let read: Vec<(&str, &[Scope])> = p
+            .rows
+            .iter()
+            .map(|r| (r.event.event_id.as_str(), r.event.scopes.as_slice()))
+            .collect();
+        let deals = [Scope::Program(ProgramId::parse("deals").expect("id"))];
+        assert_eq!(
+            read,
+            [
+                ("import:deals:2024-01-02T00:00:00.000Z", &deals[..]),
+                ("import:2024-01-02T00:00:00.000Z", &[Scope::Every][..]),
+                ("import:2024-01-02T00:00:00.000Z", &[Scope::Every][..]),
+            ]
+        );
+        assert_eq!(p.bad.len(), 1);
+        assert!(p.bad[0]
+            .reason
+            .starts_with("unknown program \"marketing\" (declared: alerts, deals"));
+        // Positional: the fourth column.
+        let p = parse_csv(
+            &b"14155550100,2024-01-02,old-provider,alerts\n"[..],
+            "t",
+            Region::US,
+            &programs,
+            NOW,
+        )
+        .expect("parses");
+        assert_eq!(
+            p.rows[0].event.event_id,
+            "import:alerts:2024-01-02T00:00:00.000Z"
+        );
+    }
+
     fn parse(text: &str) -> ParsedFile {
-        parse_csv(text.as_bytes(), "t.csv", Region::US, NOW).expect("parses")
+        parse_csv(
+            text.as_bytes(),
+            "t.csv",
+            Region::US,
+            &Programs::single(""),
+            NOW,
+        )
+        .expect("parses")
     }
 
     #[test]
@@ -480,6 +611,7 @@ mod tests {
             &b"14155550100\n1415\xff5550101\n14155550102\n"[..],
             "t",
             Region::US,
+            &Programs::single(""),
             NOW,
         )
         .expect("parses");
@@ -492,7 +624,13 @@ mod tests {
         );
         assert_eq!(p.rows.len(), 2);
         assert!(matches!(
-            parse_csv(&b"date,source\n2024-01-01,x\n"[..], "t", Region::US, NOW),
+            parse_csv(
+                &b"date,source\n2024-01-01,x\n"[..],
+                "t",
+                Region::US,
+                &Programs::single(""),
+                NOW
+            ),
             Err(ImportError::NoNumberColumn)
         ));
     }

@@ -208,7 +208,7 @@ async fn main() -> ExitCode {
             country,
             dry_run,
             concurrency,
-        } => run_import(&store, &file, &country, dry_run, concurrency).await,
+        } => run_import(&sdk, &store, &file, &country, dry_run, concurrency).await,
         Command::Export { what } => run_export(&sdk, &store, what).await.map(|()| 0),
         Command::Status {
             number,
@@ -280,6 +280,7 @@ fn print_json<T: serde::Serialize>(value: &T) {
 }
 
 async fn run_import(
+    sdk: &aws_config::SdkConfig,
     store: &Store,
     file: &std::path::Path,
     country: &str,
@@ -292,12 +293,19 @@ async fn run_import(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "stdin".into());
     let now = OffsetDateTime::now_utc();
+    let programs = load_programs(sdk).await?;
     let parsed = if file.as_os_str() == "-" {
-        import::parse_csv(std::io::stdin().lock(), &label, region, now)
+        import::parse_csv(std::io::stdin().lock(), &label, region, &programs, now)
     } else {
         let reader = std::fs::File::open(file)
             .map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;
-        import::parse_csv(std::io::BufReader::new(reader), &label, region, now)
+        import::parse_csv(
+            std::io::BufReader::new(reader),
+            &label,
+            region,
+            &programs,
+            now,
+        )
     }
     .map_err(fail)?;
     for bad in &parsed.bad {
@@ -310,7 +318,7 @@ async fn run_import(
         import::summary(&parsed, true)
     } else {
         let bar = progress_bar(parsed.rows.len() as u64);
-        let report = import::import(store, &parsed, concurrency, |done, total| {
+        let report = import::import(store, &parsed, &programs, concurrency, |done, total| {
             bar.set_position(done as u64);
             if bar.is_hidden() && (done == total || done % 10_000 < import::CHUNK_ROWS) {
                 eprintln!("progress: {done}/{total} rows");
@@ -369,14 +377,21 @@ fn output(path: Option<&PathBuf>) -> Result<Box<dyn Write>, Failure> {
     })
 }
 
+/// `PROGRAMS` from the usual settings (the environment and `SECRET_ARNS`).
+async fn load_programs(
+    sdk: &aws_config::SdkConfig,
+) -> Result<shared::domain::program::Programs, Failure> {
+    let settings = Settings::load(sdk).await.map_err(fail)?;
+    shared::domain::program::Programs::from_settings(&settings).map_err(fail)
+}
+
 /// The scopes reaching `program` (`PROGRAMS` from the usual settings; without it, the one
 /// program).
 async fn program_scopes(
     sdk: &aws_config::SdkConfig,
     program: Option<&str>,
 ) -> Result<Vec<shared::domain::program::Scope>, Failure> {
-    let settings = Settings::load(sdk).await.map_err(fail)?;
-    let programs = shared::domain::program::Programs::from_settings(&settings).map_err(fail)?;
+    let programs = load_programs(sdk).await?;
     let program = match program {
         None => programs.default_program(),
         Some(id) => shared::domain::program::ProgramId::parse(id)

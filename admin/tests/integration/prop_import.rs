@@ -5,6 +5,7 @@
 use optout_admin::import::{parse_csv, parse_number};
 use proptest::prelude::*;
 use shared::domain::msisdn::Region;
+use shared::domain::program::Programs;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
@@ -62,7 +63,7 @@ proptest! {
     #[test]
     fn arbitrary_files_never_panic_and_every_row_is_accounted_for(input in csv_text()) {
         let lines = input.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-        if let Ok(parsed) = parse_csv(&input[..], "prop.csv", Region::US, now()) {
+        if let Ok(parsed) = parse_csv(&input[..], "prop.csv", Region::US, &Programs::single(""), now()) {
             for row in &parsed.rows {
                 prop_assert!(row.line >= 1 && row.line <= lines, "line {} of {}", row.line, lines);
                 prop_assert!(row.event.occurred_at <= now() + time::Duration::days(1));
@@ -100,7 +101,7 @@ proptest! {
                 .unwrap_or_default();
             text.push_str(&format!("+{digits},{date}\n"));
         }
-        let parsed = parse_csv(text.as_bytes(), "prop.csv", Region::US, now());
+        let parsed = parse_csv(text.as_bytes(), "prop.csv", Region::US, &Programs::single(""), now());
         prop_assert!(parsed.is_ok(), "{:?}", parsed.err());
         let parsed = parsed.expect("checked");
         // Every row is accounted for: imported, bad (a number invalid for its country) or a
