@@ -52,6 +52,7 @@ pub fn stop_message(message_id: &str) -> Origin {
         short_code: "16105553939".into(),
         keyword: Some("STOP".into()),
         phrase: None,
+        clarifies: None,
         text: "STOP".into(),
         api: Api::Sms,
         encoding: Encoding::PostForm,

@@ -15,6 +15,7 @@ pub fn message(message_id: &str, keyword: &str, text: &str) -> Origin {
         short_code: "16105553939".into(),
         keyword: Some(keyword.into()),
         phrase: None,
+        clarifies: None,
         text: text.into(),
         api: Api::Sms,
         encoding: Encoding::GetQuery,

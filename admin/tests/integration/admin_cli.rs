@@ -501,6 +501,8 @@ async fn replies_stuck_lists_unsettled_claims_for_a_person() {
         from: "16105553939".into(),
         text: "Acme: help at help@acme.example".into(),
         order: format!("2026-12-01T00:00:00.000Z#1#{id}"),
+        scopes: vec![shared::domain::program::Scope::Every],
+        wider: Vec::new(),
     };
     let lease = shared::domain::timestamp::now() + time::Duration::minutes(1);
     // A claim that was never settled, one whose outcome is unknown, and one sent.

@@ -6,10 +6,11 @@
 
 use lambda_http::http::StatusCode;
 use serde_json::Value;
-use shared::adapters::provider::{ProviderMode, SelfManaged};
+use shared::adapters::config::Settings;
+use shared::adapters::provider::{ProviderMode, Providers, SelfManaged};
 use shared::adapters::vonage::VonageClient;
-use shared::domain::replies::{Program, ReplyTexts};
-use shared::handlers::notify::{Notify, Replies};
+use shared::domain::program::Programs;
+use shared::handlers::notify::{texts_from_settings, Notify, Replies};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use shared::handlers::website_api::WebsiteApi;
 use std::sync::Arc;
@@ -82,19 +83,20 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
         mode: ProviderMode::SelfManaged,
         ..Webhook::new(store.clone(), WebhookAuth::default())
     };
-    let program = Program {
-        name: "Acme Alerts".into(),
-        help_contact: "help@acme.example".into(),
-        frequency: "Up to 4 msgs/month".into(),
-        opt_in_word: Some("START".into()),
-    };
+    let settings = Settings::from_pairs([
+        ("PROGRAM_NAME", "Acme Alerts"),
+        ("HELP_CONTACT", "help@acme.example"),
+        ("MESSAGE_FREQUENCY", "Up to 4 msgs/month"),
+    ]);
+    let programs = Programs::from_settings(&settings).unwrap_or_else(|e| panic!("{e}"));
     let notify = Notify {
         store: store.clone(),
-        provider: Arc::new(SelfManaged),
         replies: Some(Replies {
-            texts: ReplyTexts::new(&program, None, None, None).unwrap_or_else(|e| panic!("{e}")),
+            texts: texts_from_settings(&settings, &programs).unwrap_or_else(|e| panic!("{e}")),
             vonage: client.clone(),
         }),
+        programs,
+        providers: Providers::single(Arc::new(SelfManaged)),
     };
     let api = WebsiteApi::new(store.clone(), client, vec![KEY.to_string()]);
     let mut stream = StreamReader::new(&store).await;

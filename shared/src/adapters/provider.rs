@@ -7,22 +7,12 @@ use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::vonage::{ManageConfirmation, VonageClient, VonageError};
 use crate::domain::deadline::Deadline;
 use crate::domain::msisdn::Msisdn;
+use crate::domain::program::{Program, ProgramId, Programs};
 use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-crate::named_enum! {
-    /// How the sender works: the `PROVIDER_MODE` setting.
-    #[derive(Default)]
-    #[strum(serialize_all = "kebab-case")]
-    pub enum ProviderMode {
-        /// Vonage's legacy US short code program: its opt-in API lifts its block.
-        #[default]
-        ShortCodeApi,
-        /// Opt-Out Assist on: Vonage replies and blocks; nothing can lift its block but the person.
-        OptOutAssist,
-        /// Vonage does nothing: we reply, and our table is the only block.
-        SelfManaged,
-    }
-}
+pub use crate::domain::program::ProviderMode;
 
 impl ProviderMode {
     /// `PROVIDER_MODE`; unset means `short-code-api`.
@@ -38,17 +28,6 @@ impl ProviderMode {
                     reason: "must be short-code-api, opt-out-assist or self-managed".into(),
                 }),
         }
-    }
-
-    /// Whether we send the STOP, HELP and opt-in replies when `REPLIES` is not set: only when
-    /// nobody else does (a second confirmation would make two).
-    pub fn replies_by_default(self) -> bool {
-        self == ProviderMode::SelfManaged
-    }
-
-    /// A list of opted-out numbers to reconcile with.
-    pub fn has_opt_out_list(self) -> bool {
-        self == ProviderMode::ShortCodeApi
     }
 }
 
@@ -130,14 +109,69 @@ impl Provider for SelfManaged {
 }
 
 /// `short-code-api` needs the Vonage client's settings; the others nothing.
-pub fn from_settings(settings: &Settings) -> Result<std::sync::Arc<dyn Provider>, ConfigError> {
-    Ok(match ProviderMode::from_settings(settings)? {
+pub fn from_settings(settings: &Settings) -> Result<Arc<dyn Provider>, ConfigError> {
+    for_mode(ProviderMode::from_settings(settings)?, settings)
+}
+
+fn for_mode(mode: ProviderMode, settings: &Settings) -> Result<Arc<dyn Provider>, ConfigError> {
+    Ok(match mode {
         ProviderMode::ShortCodeApi => {
-            std::sync::Arc::new(ShortCodeApi(VonageClient::from_settings(settings)?))
+            Arc::new(ShortCodeApi(VonageClient::from_settings(settings)?))
         }
-        ProviderMode::OptOutAssist => std::sync::Arc::new(OptOutAssist),
-        ProviderMode::SelfManaged => std::sync::Arc::new(SelfManaged),
+        ProviderMode::OptOutAssist => Arc::new(OptOutAssist),
+        ProviderMode::SelfManaged => Arc::new(SelfManaged),
     })
+}
+
+/// Each program's provider: its own `provider_mode`'s, else `PROVIDER_MODE`'s. One per mode in
+/// use, so Vonage's credentials are needed only where a program's mode calls Vonage.
+#[derive(Clone)]
+pub struct Providers {
+    default: Arc<dyn Provider>,
+    by_program: HashMap<ProgramId, Arc<dyn Provider>>,
+}
+
+impl Providers {
+    /// One provider for every program.
+    pub fn single(provider: Arc<dyn Provider>) -> Self {
+        Self {
+            default: provider,
+            by_program: HashMap::new(),
+        }
+    }
+
+    pub fn from_settings(settings: &Settings, programs: &Programs) -> Result<Self, ConfigError> {
+        let deployment = ProviderMode::from_settings(settings)?;
+        let mut by_mode: HashMap<ProviderMode, Arc<dyn Provider>> = HashMap::new();
+        let mut by_program = HashMap::new();
+        for program in programs.all() {
+            let mode = program.provider_mode.unwrap_or(deployment);
+            let provider = match by_mode.get(&mode) {
+                Some(provider) => provider.clone(),
+                None => {
+                    let provider = for_mode(mode, settings)?;
+                    by_mode.insert(mode, provider.clone());
+                    provider
+                }
+            };
+            by_program.insert(program.id.clone(), provider);
+        }
+        let default = by_program
+            .get(&programs.default_program().id)
+            .cloned()
+            .ok_or(ConfigError::Missing("PROGRAMS"))?;
+        Ok(Self {
+            default,
+            by_program,
+        })
+    }
+
+    pub fn for_program(&self, program: &Program) -> &dyn Provider {
+        self.by_program
+            .get(&program.id)
+            .unwrap_or(&self.default)
+            .as_ref()
+    }
 }
 
 #[cfg(test)]

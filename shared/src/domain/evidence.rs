@@ -587,6 +587,7 @@ mod tests {
                 short_code: "16105553939".into(),
                 keyword: Some("STOP".into()),
                 phrase: None,
+                clarifies: None,
                 text: "STOP".into(),
                 api: Api::Sms,
                 encoding: Encoding::GetQuery,

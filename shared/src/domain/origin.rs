@@ -160,6 +160,8 @@ pub struct InboundMessage {
     /// The keyword it matched (canonical, upper case), or the revocation phrase.
     pub keyword: Option<String>,
     pub phrase: Option<String>,
+    /// For a program's keep keyword: the revoke-all opt-out it answers (its event id).
+    pub clarifies: Option<String>,
     /// The first 160 characters.
     pub text: String,
     pub api: Api,
@@ -279,6 +281,7 @@ mod tests {
             short_code: "16105553939".into(),
             keyword: Some("STOP".into()),
             phrase: None,
+            clarifies: None,
             text: "stop".into(),
             api: Api::Sms,
             encoding: Encoding::GetQuery,

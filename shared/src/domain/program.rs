@@ -7,6 +7,35 @@ use std::collections::HashSet;
 use std::fmt;
 use time::{Date, OffsetDateTime, UtcOffset};
 
+crate::named_enum! {
+    /// How the sender works with Vonage for a program: the `PROVIDER_MODE` setting, or a
+    /// program's own `provider_mode` (docs/operations.md "Which mode").
+    #[derive(Default)]
+    #[strum(serialize_all = "kebab-case")]
+    pub enum ProviderMode {
+        /// Vonage's legacy US short code program: its opt-in API lifts its block.
+        #[default]
+        ShortCodeApi,
+        /// Opt-Out Assist on: Vonage replies and blocks; nothing can lift its block but the person.
+        OptOutAssist,
+        /// Vonage does nothing: we reply, and our table is the only block.
+        SelfManaged,
+    }
+}
+
+impl ProviderMode {
+    /// Whether we send the STOP, HELP and opt-in replies when `REPLIES` is not set: only when
+    /// nobody else does (a second confirmation would make two).
+    pub fn replies_by_default(self) -> bool {
+        self == ProviderMode::SelfManaged
+    }
+
+    /// A list of opted-out numbers to reconcile with.
+    pub fn has_opt_out_list(self) -> bool {
+        self == ProviderMode::ShortCodeApi
+    }
+}
+
 /// A program's id: 1 to 32 of `a-z`, `0-9` and `-`, so that it can sit in a key beside the
 /// upper-case names of the wider scopes and never be mistaken for one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -48,8 +77,9 @@ impl<'de> Deserialize<'de> for ProgramId {
     }
 }
 
-/// A program as `PROGRAMS` declares it. Reply texts and the provider mode are read beside it by
-/// the functions that use them.
+/// A program as `PROGRAMS` declares it. What its replies say falls back to the deployment's
+/// settings (`HELP_CONTACT`, `MESSAGE_FREQUENCY`); the texts are checked at cold start
+/// (`replies::ProgramTexts`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Program {
@@ -65,6 +95,20 @@ pub struct Program {
     /// Inbound to a number no program declares goes here (at most one; else the first).
     #[serde(default)]
     pub default: bool,
+    /// A phone number or e-mail for help (else `HELP_CONTACT`).
+    pub help_contact: Option<String>,
+    /// e.g. `Up to 4 msgs/month` (else `MESSAGE_FREQUENCY`).
+    pub frequency: Option<String>,
+    /// The program's own texts (else built from the parts above).
+    pub stop_reply: Option<String>,
+    pub help_reply: Option<String>,
+    pub opt_in_reply: Option<String>,
+    /// The word a person may reply, after a revoke-all confirmation that offers it, to keep this
+    /// program ("reply ALERTS to keep Acme Alerts"); upper case, letters and digits.
+    pub keep_keyword: Option<String>,
+    /// How Vonage works for this program (else `PROVIDER_MODE`): a legacy short code program
+    /// and self-managed 10DLC numbers in one deployment.
+    pub provider_mode: Option<ProviderMode>,
 }
 
 fn yes() -> bool {
@@ -208,6 +252,13 @@ impl Programs {
                 numbers: Vec::new(),
                 consent_required: true,
                 default: true,
+                help_contact: None,
+                frequency: None,
+                stop_reply: None,
+                help_reply: None,
+                opt_in_reply: None,
+                keep_keyword: None,
+                provider_mode: None,
             }],
             default: 0,
             declared: false,
@@ -225,6 +276,7 @@ impl Programs {
         }
         let mut ids = HashSet::new();
         let mut numbers = HashSet::new();
+        let mut keep_words = HashSet::new();
         for program in &programs {
             if !ids.insert(&program.id) {
                 return Err(ProgramError(format!(
@@ -237,6 +289,18 @@ impl Programs {
                     "PROGRAMS: program {} has no name",
                     program.id
                 )));
+            }
+            if let Some(word) = &program.keep_keyword {
+                let valid = (1..=20).contains(&word.len())
+                    && word
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                if !valid || !keep_words.insert(word) {
+                    return Err(ProgramError(format!(
+                        "PROGRAMS: program {}: keep_keyword {word:?} is not 1 to 20 of A-Z and 0-9, or is another program's",
+                        program.id
+                    )));
+                }
             }
             for number in &program.numbers {
                 if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
@@ -309,6 +373,50 @@ impl Programs {
             scopes.push(Scope::Program(texted.id.clone()));
         }
         scopes
+    }
+
+    /// Whether programs were declared (`PROGRAMS`); without them every opt-out is written as
+    /// before programs existed.
+    pub fn declared(&self) -> bool {
+        self.declared
+    }
+
+    /// The programs an opt-out kept for `scopes` ends, in declaration order.
+    pub fn ended_by(&self, scopes: &[Scope]) -> Vec<&Program> {
+        self.programs
+            .iter()
+            .filter(|p| {
+                scopes.iter().any(|scope| match scope {
+                    Scope::Every => true,
+                    Scope::ConsentRequired => p.consent_required,
+                    Scope::Program(id) => &p.id == id,
+                })
+            })
+            .collect()
+    }
+
+    /// The program whose `keep_keyword` is `word` (canonical, upper case).
+    pub fn by_keep_keyword(&self, word: &str) -> Option<&Program> {
+        self.programs
+            .iter()
+            .find(|p| p.keep_keyword.as_deref() == Some(word))
+    }
+
+    /// The wider items a confirmation of an event kept for `scopes` must find no newer opposite
+    /// event in (the event's own items must still say what it says): `ALL`, and `CONSENT` when
+    /// a program the event concerns needs consent.
+    pub fn wider_scopes(&self, scopes: &[Scope]) -> Vec<Scope> {
+        let mut wider = Vec::new();
+        if !scopes.contains(&Scope::Every) {
+            wider.push(Scope::Every);
+        }
+        if !scopes.contains(&Scope::ConsentRequired)
+            && self.ended_by(scopes).iter().any(|p| p.consent_required)
+            && self.declared
+        {
+            wider.push(Scope::ConsentRequired);
+        }
+        wider
     }
 
     /// What a resubscribe to `program` (or another event about it alone) is kept for: the

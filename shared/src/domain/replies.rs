@@ -79,10 +79,10 @@ pub fn plan(kind: EventKind, source: &str, applied: bool, replies: bool) -> Plan
     }
 }
 
-/// What the texts are built from (`PROGRAM_NAME`, `HELP_CONTACT`, `MESSAGE_FREQUENCY`), and the
-/// opt-in word a STOP reply names, if any.
+/// What a program's texts are built from (its name, help contact and frequency), and the opt-in
+/// word a STOP reply names, if any.
 #[derive(Debug, Clone)]
-pub struct Program {
+pub struct TextParts {
     pub name: String,
     pub help_contact: String,
     pub frequency: String,
@@ -107,7 +107,7 @@ pub struct ReplyTextError {
 impl ReplyTexts {
     /// Each given text, or the default built from `program`; all checked.
     pub fn new(
-        program: &Program,
+        program: &TextParts,
         stop: Option<&str>,
         help: Option<&str>,
         opt_in: Option<&str>,
@@ -193,6 +193,94 @@ impl ReplyTexts {
     }
 }
 
+/// How much an opt-out ended, as its confirmation says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The program texted (or, without programs, everything).
+    ThisProgram,
+    /// Every program ("STOP ALL").
+    Every,
+    /// Every program that needs consent, and the one texted (revoke-all).
+    RevokeAll,
+}
+
+/// A program's replies: its own texts, and the one confirmation of an opt-out that ends more
+/// than it, naming what ended (FCC 47 CFR 64.1200(a)(12): one text, no marketing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramTexts {
+    pub own: ReplyTexts,
+    pub stop_every: String,
+    /// Names what revoke-all ends, and offers each other program's keep keyword.
+    pub stop_revoke_all: String,
+}
+
+/// Another program a revoke-all confirmation offers to keep: its keyword and its name.
+pub struct KeepOffer<'a> {
+    pub keyword: &'a str,
+    pub name: &'a str,
+}
+
+impl ProgramTexts {
+    /// `own` checked as [`ReplyTexts::new`]; the wider confirmations built for `program`, naming
+    /// `revoke_all_ends` (the programs revoke-all ends, this one among them), with `offers`.
+    pub fn new(
+        program: &TextParts,
+        own: ReplyTexts,
+        revoke_all_ends: &[&str],
+        offers: &[KeepOffer<'_>],
+    ) -> Result<Self, ReplyTextError> {
+        let name = program.name.trim();
+        let offer: String = offers
+            .iter()
+            .map(|o| format!(" Reply {} to keep {}.", o.keyword, o.name))
+            .collect();
+        let listed = match revoke_all_ends {
+            [] => String::new(),
+            [one] => (*one).to_owned(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+        let named = format!(
+            "{name}: You are unsubscribed from {listed} and will get no more messages from them.{offer}"
+        );
+        let stop_revoke_all = if sms::fits_one_segment(&named) {
+            named
+        } else {
+            format!(
+                "{name}: You are unsubscribed from all our programs that need your consent.{offer}"
+            )
+        };
+        let texts = Self {
+            own,
+            stop_every: format!(
+                "{name}: You are unsubscribed from all our programs and will get no more messages."
+            ),
+            stop_revoke_all,
+        };
+        let unsubscribed = Part::AnyOf(
+            "that no more messages will be sent",
+            &["no more messages", "unsubscribed", "opted out"],
+        );
+        let name_part = Part::Literal("the program name", name);
+        for (setting, text) in [
+            ("stop confirmation for STOP ALL", &texts.stop_every),
+            ("stop confirmation under revoke-all", &texts.stop_revoke_all),
+        ] {
+            check(setting, text, &[name_part.clone(), unsubscribed.clone()])?;
+        }
+        Ok(texts)
+    }
+
+    /// The text of a reply of `kind`; for a STOP confirmation, the one naming what ended.
+    pub fn text(&self, kind: ReplyKind, ended: Ended) -> &str {
+        match (kind, ended) {
+            (ReplyKind::StopConfirmation, Ended::Every) => &self.stop_every,
+            (ReplyKind::StopConfirmation, Ended::RevokeAll) => &self.stop_revoke_all,
+            _ => self.own.text(kind),
+        }
+    }
+}
+
+#[derive(Clone)]
 enum Part<'a> {
     /// Must contain this text (case-insensitive).
     Literal(&'static str, &'a str),
@@ -235,8 +323,8 @@ fn check(setting: &'static str, text: &str, parts: &[Part]) -> Result<(), ReplyT
 mod tests {
     use super::*;
 
-    fn program() -> Program {
-        Program {
+    fn program() -> TextParts {
+        TextParts {
             name: "Acme Alerts".into(),
             help_contact: "help@acme.example".into(),
             frequency: "Up to 4 msgs/month".into(),
@@ -265,7 +353,7 @@ mod tests {
         ] {
             assert!(sms::fits_one_segment(texts.text(kind)), "{kind:?}");
         }
-        let no_word = Program {
+        let no_word = TextParts {
             opt_in_word: None,
             ..program()
         };
@@ -326,12 +414,12 @@ mod tests {
         );
         assert!(texts.is_ok(), "{texts:?}");
         // A program whose name makes the default too long is refused too.
-        let long_name = Program {
+        let long_name = TextParts {
             name: "A".repeat(120),
             ..program()
         };
         assert!(ReplyTexts::new(&long_name, None, None, None).is_err());
-        let missing = Program {
+        let missing = TextParts {
             help_contact: " ".into(),
             ..program()
         };

@@ -7,7 +7,7 @@
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
-use crate::adapters::provider::{self, Lift, Provider, ProviderMode};
+use crate::adapters::provider::{Lift, ProviderMode, Providers};
 use crate::adapters::store::replies::{OwedReply, ReplyClaim, Settle};
 use crate::adapters::store::{schema, Store, StoreError};
 use crate::adapters::vonage::{OutgoingSms, SendOutcome, VonageClient, VonageError};
@@ -16,13 +16,15 @@ use crate::domain::event::{Event, EventKind, HistoryEntry, Outcome, Status};
 use crate::domain::intent::DEFAULT_OPT_IN_WORDS;
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::{OptInAnswer, Origin};
-use crate::domain::replies::{self, Plan, Program, ReplyKind, ReplyTexts};
+use crate::domain::program::{Program, ProgramId, Programs, Scope};
+use crate::domain::replies::{
+    self, Ended, KeepOffer, Plan, ProgramTexts, ReplyKind, ReplyTextError, ReplyTexts, TextParts,
+};
 use crate::domain::timestamp;
 use crate::handlers::stream_event::{self, BatchResponse, ItemFailure, StreamEvent, StreamRecord};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FUNCTION: &str = "notify";
@@ -35,10 +37,10 @@ const SETTLE_RESERVE: Duration = Duration::from_secs(2);
 /// Budget when no deadline is known (tests, local runs).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(20);
 
-/// Replies on: the texts, and the client that sends them.
+/// Replies on: each program's texts, and the client that sends them.
 #[derive(Clone)]
 pub struct Replies {
-    pub texts: ReplyTexts,
+    pub texts: HashMap<ProgramId, ProgramTexts>,
     pub vonage: VonageClient,
 }
 
@@ -46,8 +48,12 @@ pub struct Replies {
 #[derive(Clone)]
 pub struct Notify {
     pub store: Store,
-    pub provider: Arc<dyn Provider>,
-    /// `None`: replies off (Vonage sends them, or the sender chose not to).
+    /// Which program a reply speaks for (the number the person texted), and what an opt-out
+    /// ended.
+    pub programs: Programs,
+    pub providers: Providers,
+    /// `None`: replies off everywhere. A program without texts in it gets none (Vonage sends
+    /// them in its mode, or the sender chose not to).
     pub replies: Option<Replies>,
 }
 
@@ -129,15 +135,16 @@ impl Notify {
     /// parts stops the start.
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let mode = ProviderMode::from_settings(settings)?;
-        let provider = provider::from_settings(settings)?;
+        let programs = Programs::from_settings(settings)?;
+        let providers = Providers::from_settings(settings, &programs)?;
         let on = match settings
             .get("REPLIES")
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            None => mode.replies_by_default(),
-            Some("on" | "true" | "yes" | "1") => true,
-            Some("off" | "false" | "no" | "0") => false,
+            None => None,
+            Some("on" | "true" | "yes" | "1") => Some(true),
+            Some("off" | "false" | "no" | "0") => Some(false),
             Some(_) => {
                 return Err(ConfigError::Invalid {
                     name: "REPLIES",
@@ -145,15 +152,31 @@ impl Notify {
                 })
             }
         };
-        if on && mode != ProviderMode::SelfManaged {
-            tracing::warn!(
-                mode = mode.as_str(),
-                "replies are on although Vonage replies in this mode: people may get two"
-            );
+        // Unset: we reply for the programs where nobody else does.
+        let replying = |program: &Program| {
+            let mode = program.provider_mode.unwrap_or(mode);
+            on.unwrap_or(mode.replies_by_default())
+        };
+        for program in programs.all().iter().filter(|p| replying(p)) {
+            let mode = program.provider_mode.unwrap_or(mode);
+            if mode != ProviderMode::SelfManaged {
+                tracing::warn!(
+                    program = program.id.as_str(),
+                    mode = mode.as_str(),
+                    "replies are on although Vonage replies in this mode: people may get two"
+                );
+            }
         }
-        let replies = if on {
+        let replies = if programs.all().iter().any(replying) {
+            let mut texts = HashMap::new();
+            for program in programs.all().iter().filter(|p| replying(p)) {
+                texts.insert(
+                    program.id.clone(),
+                    program_texts(settings, &programs, program)?,
+                );
+            }
             Some(Replies {
-                texts: texts_from_settings(settings)?,
+                texts,
                 vonage: VonageClient::from_settings(settings)?,
             })
         } else {
@@ -161,7 +184,8 @@ impl Notify {
         };
         Ok(Self {
             store,
-            provider,
+            programs,
+            providers,
             replies,
         })
     }
@@ -331,16 +355,39 @@ impl Notify {
         let Some(replies) = self.replies.as_ref() else {
             return Ok(Done::Nothing);
         };
+        let from = entry
+            .origin
+            .message()
+            .map(|m| m.short_code.clone())
+            .unwrap_or_default();
+        // The program the event is about (a keep keyword's, answered from the number texted),
+        // else the one whose number was texted.
+        let program = match entry.scopes.as_slice() {
+            [Scope::Program(id)] => self.programs.get(id),
+            _ => None,
+        }
+        .unwrap_or_else(|| self.programs.for_number(&from));
+        let ended = self.programs.ended_by(&entry.scopes);
+        let ended = if ended.len() == 1 && ended[0].id == program.id {
+            Ended::ThisProgram
+        } else if entry.scopes.contains(&Scope::Every) {
+            Ended::Every
+        } else {
+            Ended::RevokeAll
+        };
+        // A program whose replies Vonage sends has no texts here.
+        let Some(texts) = replies.texts.get(&program.id) else {
+            return Ok(Done::Nothing);
+        };
+        let text = texts.text(kind, ended).to_owned();
         let owed = OwedReply {
             event_id: entry.event_id.clone(),
             kind,
-            from: entry
-                .origin
-                .message()
-                .map(|m| m.short_code.clone())
-                .unwrap_or_default(),
-            text: replies.texts.text(kind).to_owned(),
+            from,
+            text,
             order: entry.order.clone(),
+            scopes: entry.scopes.clone(),
+            wider: self.programs.wider_scopes(&entry.scopes),
             msisdn,
         };
         let msisdn = &owed.msisdn;
@@ -431,7 +478,10 @@ impl Notify {
         };
         let request = Event::from_history(msisdn.clone(), entry);
         // A STOP newer than this START stands: Vonage is not asked (as the website's 409).
-        if let Some(state) = self.store.state(&msisdn).await? {
+        let program = self.programs.for_number(&message.short_code);
+        let provider = self.providers.for_program(program);
+        let reaching = self.programs.scopes_reaching(program);
+        if let Some(state) = self.store.state_in(&msisdn, &reaching).await? {
             if state.status == Status::OptedOut && state.order > request.order() {
                 return Ok(Done::OptInStale);
             }
@@ -441,12 +491,13 @@ impl Notify {
         let answer = OptInAnswer {
             message,
             opt_in_request: request.event_id.clone(),
-            provider: Some(self.provider.mode().as_str().into()),
+            provider: Some(provider.mode().as_str().into()),
             provider_response: None,
             provider_refusal: None,
         };
+        // Kept where the request was: the program texted.
         let event = |kind: EventKind, prefix: &str, answer| Event {
-            scopes: vec![crate::domain::program::Scope::Every],
+            scopes: request.scopes.clone(),
             msisdn: msisdn.clone(),
             kind,
             event_id: format!("{prefix}:{}", request.event_id),
@@ -454,7 +505,7 @@ impl Notify {
             received_at: timestamp::now(),
             origin: Origin::OptInAnswer(answer),
         };
-        match self.provider.lift_block(&msisdn, deadline).await {
+        match provider.lift_block(&msisdn, deadline).await {
             Ok(lift) => {
                 let provider_response = match &lift {
                     Lift::Lifted(confirmation) => serde_json::to_string(confirmation).ok(),
@@ -482,7 +533,25 @@ impl Notify {
     }
 }
 
-pub fn texts_from_settings(settings: &Settings) -> Result<ReplyTexts, ConfigError> {
+/// Each program's texts ([`program_texts`]).
+pub fn texts_from_settings(
+    settings: &Settings,
+    programs: &Programs,
+) -> Result<HashMap<ProgramId, ProgramTexts>, ConfigError> {
+    programs
+        .all()
+        .iter()
+        .map(|p| Ok((p.id.clone(), program_texts(settings, programs, p)?)))
+        .collect()
+}
+
+/// A program's texts: its own fields of `PROGRAMS` over the deployment's settings
+/// (`PROGRAM_NAME`, `HELP_CONTACT`, `MESSAGE_FREQUENCY`, `*_REPLY_TEXT`), every one checked now.
+pub fn program_texts(
+    settings: &Settings,
+    programs: &Programs,
+    program: &Program,
+) -> Result<ProgramTexts, ConfigError> {
     let opt_in_word = settings
         .get("OPT_IN_WORDS")
         .unwrap_or(DEFAULT_OPT_IN_WORDS)
@@ -490,25 +559,67 @@ pub fn texts_from_settings(settings: &Settings) -> Result<ReplyTexts, ConfigErro
         .map(str::trim)
         .find(|w| !w.is_empty())
         .map(str::to_uppercase);
-    let program = Program {
-        name: settings.get("PROGRAM_NAME").unwrap_or("").to_owned(),
-        help_contact: settings.get("HELP_CONTACT").unwrap_or("").to_owned(),
-        frequency: settings
-            .get("MESSAGE_FREQUENCY")
+    // Without PROGRAMS, the one program's texts are the settings' alone, as before.
+    let invalid = |e: ReplyTextError| match programs.declared() {
+        false => ConfigError::Invalid {
+            name: e.setting,
+            reason: e.reason,
+        },
+        true => ConfigError::Invalid {
+            name: "PROGRAMS",
+            reason: format!("program {}: {}: {}", program.id, e.setting, e.reason),
+        },
+    };
+    let parts = TextParts {
+        name: program.name.clone(),
+        help_contact: program
+            .help_contact
+            .as_deref()
+            .or(settings.get("HELP_CONTACT"))
+            .unwrap_or("")
+            .to_owned(),
+        frequency: program
+            .frequency
+            .as_deref()
+            .or(settings.get("MESSAGE_FREQUENCY"))
             .unwrap_or("Msg frequency varies")
             .to_owned(),
         opt_in_word,
     };
-    ReplyTexts::new(
-        &program,
-        settings.get("STOP_REPLY_TEXT"),
-        settings.get("HELP_REPLY_TEXT"),
-        settings.get("OPT_IN_REPLY_TEXT"),
+    let own = ReplyTexts::new(
+        &parts,
+        program
+            .stop_reply
+            .as_deref()
+            .or(settings.get("STOP_REPLY_TEXT")),
+        program
+            .help_reply
+            .as_deref()
+            .or(settings.get("HELP_REPLY_TEXT")),
+        program
+            .opt_in_reply
+            .as_deref()
+            .or(settings.get("OPT_IN_REPLY_TEXT")),
     )
-    .map_err(|e| ConfigError::Invalid {
-        name: e.setting,
-        reason: e.reason,
-    })
+    .map_err(invalid)?;
+    // What revoke-all ends when this program is texted: it, and every program needing consent.
+    let others: Vec<&Program> = programs
+        .all()
+        .iter()
+        .filter(|p| p.consent_required && p.id != program.id)
+        .collect();
+    let mut ends: Vec<&str> = vec![program.name.as_str()];
+    ends.extend(others.iter().map(|p| p.name.as_str()));
+    let offers: Vec<KeepOffer<'_>> = others
+        .iter()
+        .filter_map(|p| {
+            p.keep_keyword.as_deref().map(|keyword| KeepOffer {
+                keyword,
+                name: &p.name,
+            })
+        })
+        .collect();
+    ProgramTexts::new(&parts, own, &ends, &offers).map_err(invalid)
 }
 
 /// A stream record, read: a new history entry (the only records that may owe a reply or an
@@ -590,16 +701,20 @@ mod tests {
     #[test]
     fn settings_choose_replies_and_check_texts_at_start() {
         let texts = |pairs: &[(&str, &str)]| {
-            texts_from_settings(&Settings::from_pairs(pairs.iter().copied()))
+            let settings = Settings::from_pairs(pairs.iter().copied());
+            let programs = Programs::from_settings(&settings).map_err(|e| e.to_string())?;
+            texts_from_settings(&settings, &programs)
                 .map_err(|e| e.to_string())
+                .map(|mut texts| texts.remove(&programs.default_program().id))
         };
         let ok = texts(&[
             ("PROGRAM_NAME", "Acme"),
             ("HELP_CONTACT", "+1 800 555 0199"),
         ]);
         assert!(
-            ok.as_ref()
-                .is_ok_and(|t| t.help.contains("Msg frequency varies")),
+            ok.as_ref().is_ok_and(|t| t
+                .as_ref()
+                .is_some_and(|t| t.own.help.contains("Msg frequency varies"))),
             "{ok:?}"
         );
         assert_eq!(
@@ -613,5 +728,46 @@ mod tests {
             ("STOP_REPLY_TEXT", &long)
         ])
         .is_err_and(|e| e.starts_with("STOP_REPLY_TEXT is invalid: is 199 GSM-7 characters")));
+    }
+
+    #[test]
+    fn each_program_has_its_texts_and_a_bad_one_names_the_program() {
+        let texts = |programs: &str| {
+            let settings = Settings::from_pairs([
+                ("PROGRAMS", programs),
+                ("HELP_CONTACT", "help@acme.example"),
+            ]);
+            let programs = Programs::from_settings(&settings).map_err(|e| e.to_string())?;
+            texts_from_settings(&settings, &programs).map_err(|e| e.to_string())
+        };
+        let ok = texts(
+            r#"[{"id": "alerts", "name": "Acme Alerts", "keep_keyword": "ALERTS"},
+                {"id": "deals", "name": "Acme Deals", "stop_reply": "Acme Deals: no more messages."}]"#,
+        )
+        .unwrap_or_default();
+        let deals = ok.get(&ProgramId::parse("deals").unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(
+            deals.map(|t| t.text(ReplyKind::StopConfirmation, Ended::ThisProgram)),
+            Some("Acme Deals: no more messages.")
+        );
+        assert_eq!(
+            deals.map(|t| t.text(ReplyKind::StopConfirmation, Ended::RevokeAll)),
+            Some("Acme Deals: You are unsubscribed from Acme Deals and Acme Alerts and will get no more messages from them. Reply ALERTS to keep Acme Alerts.")
+        );
+        assert_eq!(
+            texts(r#"[{"id": "deals", "name": "Acme Deals", "stop_reply": "Goodbye."}]"#).err(),
+            Some("PROGRAMS is invalid: program deals: STOP_REPLY_TEXT: must contain the program name (PROGRAM_NAME)".into())
+        );
+        // Names too long to list in one segment: the confirmation says what kind ended instead.
+        let many = (0..6)
+            .map(|i| format!(r#"{{"id": "p{i}", "name": "Acme Program Number {i}"}}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let many = texts(&format!("[{many}]")).unwrap_or_default();
+        let first = many.get(&ProgramId::parse("p0").unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(
+            first.map(|t| t.text(ReplyKind::StopConfirmation, Ended::RevokeAll)),
+            Some("Acme Program Number 0: You are unsubscribed from all our programs that need your consent.")
+        );
     }
 }

@@ -13,10 +13,11 @@ use crate::domain::deadline::Deadline;
 use crate::domain::event::{Event, EventKind, State, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::{Origin, VonageListEntry};
+use crate::domain::program::{Program, Programs, ProviderMode, Scope};
 use crate::domain::timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
@@ -108,6 +109,13 @@ pub struct Reconciler {
     pub max_pages: Option<u32>,
     /// Start from page 0 whatever the checkpoint says.
     pub ignore_checkpoint: bool,
+    /// What Vonage's opt-outs end: the legacy short code program's own scope (`[ALL]` without
+    /// programs; each such program's when several, Vonage's list not saying which).
+    pub scopes: Vec<Scope>,
+    /// The items whose newest is compared with Vonage's list (the one legacy program's), or
+    /// `None` with several: then every opt-out goes to `Store::record`, whose rule decides per
+    /// scope, and drift is not reported.
+    pub reaching: Option<Vec<Scope>>,
 }
 
 impl Reconciler {
@@ -120,6 +128,8 @@ impl Reconciler {
             stop_margin: DEFAULT_STOP_MARGIN,
             max_pages: None,
             ignore_checkpoint: false,
+            scopes: vec![Scope::Every],
+            reaching: Some(vec![Scope::Every]),
         }
     }
 
@@ -127,6 +137,26 @@ impl Reconciler {
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
         let vonage = VonageClient::from_settings(settings)?;
         let mut reconciler = Self::new(store, vonage);
+        let programs = Programs::from_settings(settings)?;
+        if programs.declared() {
+            let mode = ProviderMode::from_settings(settings)?;
+            let legacy: Vec<&Program> = programs
+                .all()
+                .iter()
+                .filter(|p| p.provider_mode.unwrap_or(mode).has_opt_out_list())
+                .collect();
+            reconciler.scopes = legacy.iter().map(|p| programs.own_scope(p)).collect();
+            reconciler.reaching = match legacy.as_slice() {
+                [] => {
+                    return Err(ConfigError::Invalid {
+                        name: "PROGRAMS",
+                        reason: "no program is in short-code-api mode: Vonage's opt-out list has no program to end".into(),
+                    })
+                }
+                [one] => Some(programs.scopes_reaching(one)),
+                _ => None,
+            };
+        }
         if let Some(size) = settings.get("RECONCILE_PAGE_SIZE") {
             reconciler.page_size = size
                 .parse::<u32>()
@@ -316,12 +346,15 @@ impl Reconciler {
         }
         report.entries += fresh.len() as u64;
         let numbers: Vec<Msisdn> = fresh.iter().map(|e| e.msisdn.clone()).collect();
-        let states = self.store.states(&numbers).await?;
+        let states = match &self.reaching {
+            Some(reaching) => self.store.states_parallel(&numbers, reaching, 1).await?,
+            None => HashMap::new(),
+        };
         let received_at = timestamp::now();
         let mut events = Vec::new();
         for entry in fresh {
             if entry.opted_out {
-                events.push(opt_out_event(entry, received_at));
+                events.push(opt_out_event(entry, self.scopes.clone(), received_at));
             } else if let Some(state) = states
                 .get(entry.msisdn.as_str())
                 .filter(|s| s.status == Status::OptedOut)
@@ -382,13 +415,17 @@ struct Run {
 
 /// The opt-out a Vonage entry stands for. One event id per distinct fact (number + date), so
 /// every later run finds it recorded.
-pub fn opt_out_event(entry: &OptListEntry, received_at: OffsetDateTime) -> Event {
+pub fn opt_out_event(
+    entry: &OptListEntry,
+    scopes: Vec<Scope>,
+    received_at: OffsetDateTime,
+) -> Event {
     let (occurred_at, id) = match entry.opt_out_date {
         Some(date) => (date, timestamp::format(date)),
         None => (OffsetDateTime::UNIX_EPOCH, "undated".to_owned()),
     };
     Event {
-        scopes: vec![crate::domain::program::Scope::Every],
+        scopes,
         msisdn: entry.msisdn.clone(),
         kind: EventKind::OptOut,
         event_id: format!("{SOURCE}:{id}"),
@@ -446,12 +483,13 @@ mod tests {
         let now = datetime!(2026-11-26 10:00:00 UTC);
         let dated = opt_out_event(
             &entry("15558937009", Some(datetime!(2014-06-27 18:31:33 UTC))),
+            vec![Scope::Every],
             now,
         );
         assert_eq!(dated.event_id, "vonage-sync:2014-06-27T18:31:33.000Z");
         assert_eq!(dated.origin.source(), SOURCE);
         assert_eq!(dated.occurred_at, datetime!(2014-06-27 18:31:33 UTC));
-        let undated = opt_out_event(&entry("15558937009", None), now);
+        let undated = opt_out_event(&entry("15558937009", None), vec![Scope::Every], now);
         assert_eq!(undated.event_id, "vonage-sync:undated");
         assert_eq!(undated.occurred_at, OffsetDateTime::UNIX_EPOCH);
     }

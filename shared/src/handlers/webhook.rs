@@ -8,12 +8,14 @@ use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::provider::ProviderMode;
 use crate::adapters::store::Store;
+use crate::domain::event::Status;
 use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
 use crate::domain::intent::{Intent, IntentRules, DEFAULT_OPT_IN_WORDS};
-use crate::domain::keywords::KeywordRules;
+use crate::domain::keywords::{self, KeywordRules};
 use crate::domain::origin::{InboundMessage, Origin};
-use crate::domain::program::{Programs, Reach, RevokeAll, Scope};
+use crate::domain::program::{newest_in, Program, Programs, Reach, RevokeAll, Scope};
+use crate::domain::replies::SOURCE_SMS;
 use crate::domain::review::{self, Review, ReviewStatus};
 use crate::domain::revocation::{ReviewCues, DEFAULT_REVIEW_CUES};
 use crate::domain::signature::{self, SignatureMethod};
@@ -65,12 +67,18 @@ pub struct Webhook {
     pub intents: IntentRules,
     pub auth: WebhookAuth,
     /// Decides what an opt-in by text records: a resubscribe, or (`short-code-api`) a request the
-    /// notify function takes to Vonage first.
+    /// notify function takes to Vonage first. A program's own `provider_mode` wins.
     pub mode: ProviderMode,
     /// Which program a message's `to` belongs to, and what an opt-out ends.
     pub programs: Programs,
     pub revoke_all: RevokeAll,
+    /// How long after a revoke-all confirmation a program's keep keyword restores it
+    /// (`CLARIFICATION_HOURS`).
+    pub clarification_window: time::Duration,
 }
+
+/// `CLARIFICATION_HOURS` unset (docs/decisions/0005-programs.md).
+pub const DEFAULT_CLARIFICATION_HOURS: i64 = 24;
 
 impl Webhook {
     /// Default rules (no extra words, START and UNSTOP), `short-code-api` mode.
@@ -82,6 +90,7 @@ impl Webhook {
             mode: ProviderMode::default(),
             programs: Programs::single(""),
             revoke_all: RevokeAll::default(),
+            clarification_window: time::Duration::hours(DEFAULT_CLARIFICATION_HOURS),
         }
     }
 
@@ -116,6 +125,7 @@ impl Webhook {
             mode: ProviderMode::from_settings(settings)?,
             programs: Programs::from_settings(settings)?,
             revoke_all: RevokeAll::from_settings(settings)?,
+            clarification_window: clarification_window(settings)?,
         })
     }
 
@@ -228,8 +238,19 @@ impl Webhook {
         } else {
             Intent::Other
         };
+        let program = self.programs.for_number(&message.to);
+        let mode = program.provider_mode.unwrap_or(self.mode);
         let (kind, words): (EventKind, MatchedWords) = match intent {
-            Intent::Other => return Ok(Handled::Ignored),
+            Intent::Other => {
+                let word = keywords::match_key(&message.text).to_uppercase();
+                return match self.programs.by_keep_keyword(&word) {
+                    Some(keep) if message.is_keyword_candidate() => {
+                        log.keyword = Some(word);
+                        self.keep(&message, keep, received_at).await
+                    }
+                    _ => Ok(Handled::Ignored),
+                };
+            }
             Intent::ReviewCue { cue } => {
                 log.cue = Some(cue.clone());
                 return self.open_review(&message, cue, received_at, log).await;
@@ -239,7 +260,7 @@ impl Webhook {
             Intent::Help { keyword } => (EventKind::Help, MatchedWords::Keyword(keyword)),
             // Where Vonage's block must be lifted first, only its confirmation may clear the
             // opt-out: the request is noted, and the notify function asks Vonage.
-            Intent::OptIn { keyword } if self.mode == ProviderMode::ShortCodeApi => {
+            Intent::OptIn { keyword } if mode == ProviderMode::ShortCodeApi => {
                 (EventKind::OptInRequest, MatchedWords::Keyword(keyword))
             }
             Intent::OptIn { keyword } => (EventKind::Resubscribe, MatchedWords::Keyword(keyword)),
@@ -248,7 +269,6 @@ impl Webhook {
             MatchedWords::Keyword(keyword) => log.keyword = Some(keyword.clone()),
             MatchedWords::Phrase(phrase) => log.phrase = Some(phrase.clone()),
         }
-        let program = self.programs.for_number(&message.to);
         let scopes = if kind == EventKind::OptOut {
             let keyword = match &words {
                 MatchedWords::Keyword(keyword) => Some(keyword.as_str()),
@@ -269,6 +289,54 @@ impl Webhook {
             EventKind::OptInRequest => Handled::OptInRequested(outcome),
             _ => Handled::OptedIn(outcome),
         })
+    }
+
+    /// A program's keep keyword: within the window after a revoke-all opt-out by text (whose
+    /// confirmation offered it), and with nothing newer reaching the program, a resubscribe to
+    /// that program alone, with the revocation it answers as evidence. Otherwise nothing: no
+    /// answer keeps everything ended.
+    async fn keep(
+        &self,
+        message: &InboundSms,
+        keep: &Program,
+        received_at: time::OffsetDateTime,
+    ) -> Result<Handled, ApiError> {
+        let at = message_time(message, received_at);
+        let states = self.store.scoped_states(&message.msisdn).await?;
+        let revocation = states
+            .iter()
+            .find(|(scope, _)| *scope == Scope::ConsentRequired)
+            .map(|(_, state)| state);
+        let newest = newest_in(&states, &self.programs.scopes_reaching(keep));
+        let answers = match (revocation, newest) {
+            (Some(revocation), Some(newest)) => {
+                keep.consent_required
+                    && newest.event_id == revocation.event_id
+                    && revocation.status == Status::OptedOut
+                    && revocation.source == SOURCE_SMS
+                    && at >= revocation.since
+                    && at - revocation.since <= self.clarification_window
+            }
+            _ => false,
+        };
+        if !answers {
+            tracing::info!(
+                program = keep.id.as_str(),
+                "a keep keyword with no revoke-all opt-out in its window to answer: nothing changes"
+            );
+            return Ok(Handled::Ignored);
+        }
+        let mut event = inbound_event(
+            message,
+            EventKind::Resubscribe,
+            MatchedWords::Keyword(keep.keep_keyword.clone().unwrap_or_default()),
+            vec![Scope::Program(keep.id.clone())],
+            received_at,
+        );
+        if let (Origin::Message(evidence), Some(revocation)) = (&mut event.origin, revocation) {
+            evidence.clarifies = Some(revocation.event_id.clone());
+        }
+        Ok(Handled::OptedIn(self.store.record(&event).await?))
     }
 
     /// A message with a revocation cue and no clear wording: a review item for a person, due
@@ -307,6 +375,21 @@ impl Webhook {
             false => Handled::Review(ReviewOpened::Duplicate),
         })
     }
+}
+
+fn clarification_window(settings: &Settings) -> Result<time::Duration, ConfigError> {
+    let hours = match settings.get("CLARIFICATION_HOURS") {
+        None => DEFAULT_CLARIFICATION_HOURS,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (0..=720).contains(h))
+            .ok_or(ConfigError::Invalid {
+                name: "CLARIFICATION_HOURS",
+                reason: "hours, 0 to 720".into(),
+            })?,
+    };
+    Ok(time::Duration::hours(hours))
 }
 
 /// What an inbound event records as the reason it was acted on (canonical forms).
@@ -357,6 +440,7 @@ fn inbound_event(
             short_code: message.to.clone(),
             keyword,
             phrase,
+            clarifies: None,
             text: message.text.chars().take(160).collect(),
             api: message.api,
             encoding: message.encoding,

@@ -404,6 +404,8 @@ async fn the_evidence_file_holds_everything_oldest_first_and_checks_the_state() 
         from: "16105553939".into(),
         text: "You will get no more messages".into(),
         order: stop.order.clone(),
+        scopes: vec![shared::domain::program::Scope::Every],
+        wider: Vec::new(),
     };
     let lease = datetime!(2026-01-01 10:01 UTC) + time::Duration::days(3650);
     assert_eq!(

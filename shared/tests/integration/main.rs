@@ -14,6 +14,7 @@ mod notify_replies;
 mod openapi_spec;
 mod opt_outs_api;
 mod previous_version;
+mod programs_replies;
 mod programs_store;
 mod prop_msisdn;
 mod prop_signature;

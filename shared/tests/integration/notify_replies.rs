@@ -4,17 +4,20 @@
 //! server answering in the documented send shape (`testdata/vonage/us-short-codes/`).
 
 use lambda_http::http::StatusCode;
-use shared::adapters::provider::ProviderMode;
+use shared::adapters::config::Settings;
 use shared::adapters::provider::{OptOutAssist, Provider, SelfManaged, ShortCodeApi};
+use shared::adapters::provider::{ProviderMode, Providers};
 use shared::adapters::store::replies::{OwedReply, ReplyClaim};
 use shared::adapters::store::Store;
 use shared::adapters::vonage::{RetryPolicy, VonageClient};
 use shared::domain::event::{EventKind, Status};
+use shared::domain::program::{ProgramId, Programs, Scope};
 use shared::domain::replies::ReplyStatus;
-use shared::domain::replies::{Program, ReplyKind, ReplyTexts};
-use shared::handlers::notify::{Done, Notify, Replies};
+use shared::domain::replies::{ProgramTexts, ReplyKind, ReplyTexts};
+use shared::handlers::notify::{texts_from_settings, Done, Notify, Replies};
 use shared::handlers::stream_event::BatchResponse;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::streams::{lambda_event, StreamReader};
@@ -26,14 +29,28 @@ const SEND: &str = "/sms/json";
 const MANAGE: &str = "/sc/us/alert/opt-in/manage/json";
 const SHORT_CODE: &str = "16105553939";
 
+/// The one program's settings (a deployment without `PROGRAMS`).
+fn settings() -> Settings {
+    Settings::from_pairs([
+        ("PROGRAM_NAME", "Acme Alerts"),
+        ("HELP_CONTACT", "help@acme.example"),
+        ("MESSAGE_FREQUENCY", "Up to 4 msgs/month"),
+    ])
+}
+
+/// Every program's texts, as notify builds them at start.
+fn program_texts() -> HashMap<ProgramId, ProgramTexts> {
+    let programs = Programs::from_settings(&settings()).unwrap_or_else(|e| panic!("{e}"));
+    texts_from_settings(&settings(), &programs).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The one program's own texts.
 fn texts() -> ReplyTexts {
-    let program = Program {
-        name: "Acme Alerts".into(),
-        help_contact: "help@acme.example".into(),
-        frequency: "Up to 4 msgs/month".into(),
-        opt_in_word: Some("START".into()),
-    };
-    ReplyTexts::new(&program, None, None, None).unwrap_or_else(|e| panic!("{e}"))
+    program_texts()
+        .into_values()
+        .next()
+        .map(|t| t.own)
+        .unwrap_or_else(|| panic!("no texts"))
 }
 
 /// Vonage's documented send answer, filled in for one message.
@@ -104,9 +121,10 @@ async fn setup(mode: ProviderMode, replies: bool) -> Setup {
     };
     let notify = Notify {
         store: store.clone(),
-        provider,
+        programs: Programs::single("Acme Alerts"),
+        providers: Providers::single(provider),
         replies: replies.then(|| Replies {
-            texts: texts(),
+            texts: program_texts(),
             vonage: vonage_client(&vonage.uri()),
         }),
     };
@@ -486,6 +504,8 @@ async fn a_crash_between_claim_and_send_is_reported_not_resent() {
         from: SHORT_CODE.into(),
         text: texts().stop,
         order,
+        scopes: vec![Scope::Every],
+        wider: Vec::new(),
     };
     let lease = shared::domain::timestamp::now() + time::Duration::milliseconds(700);
     let claim = s.store.claim_reply(&owed, lease).await;

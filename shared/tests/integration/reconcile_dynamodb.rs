@@ -691,3 +691,62 @@ async fn measure_reconcile_100k() {
     println!("reconcile 100k again: {:?}: {second:?}", started.elapsed());
     assert_eq!((second.added, second.already), (0, n as u64));
 }
+
+/// With programs, Vonage's list speaks for the legacy short code program alone: its opt-outs
+/// end that program and leave a self-managed one open; a deployment whose programs have no
+/// short code program has nothing to reconcile and does not start.
+#[tokio::test]
+async fn with_programs_the_list_ends_the_legacy_short_code_program_alone() {
+    use shared::adapters::config::Settings;
+    use shared::domain::program::Programs;
+    const PROGRAMS: &str = r#"[
+        {"id": "alerts", "name": "Acme Alerts", "numbers": ["12345"], "provider_mode": "short-code-api"},
+        {"id": "deals", "name": "Acme Deals", "numbers": ["14155550100"], "provider_mode": "self-managed"}
+    ]"#;
+    let store = fresh_store().await;
+    let list = PagedList::new(entries(300, 3), Paging::ZeroBased);
+    let server = vonage(&list).await;
+    let settings = Settings::from_pairs([
+        ("PROGRAMS", PROGRAMS),
+        ("REVOKE_ALL_FROM", "off"),
+        ("VONAGE_API_KEY", "test-key"),
+        ("VONAGE_API_SECRET", "test-secret"),
+        ("VONAGE_API_BASE_URL", server.uri().as_str()),
+    ]);
+    let mut r = Reconciler::from_settings(store.clone(), &settings).unwrap();
+    r.stop_margin = Duration::from_millis(10);
+    let report = run(&r).await;
+    assert!(report.complete, "{report:?}");
+    assert_eq!((report.entries, report.added), (3, 3), "{report:?}");
+    let programs = Programs::parse(PROGRAMS).unwrap();
+    for i in 300..303 {
+        let mut statuses = Vec::new();
+        for program in programs.all() {
+            let state = store
+                .state_in(&msisdn(&number(i)), &programs.scopes_reaching(program))
+                .await
+                .unwrap();
+            statuses.push(state.map(|s| s.status));
+        }
+        assert_eq!(statuses, [Some(Status::OptedOut), None], "{}", number(i));
+    }
+    // A second run finds them recorded.
+    let again = run(&r).await;
+    assert_eq!((again.added, again.already), (0, 3), "{again:?}");
+
+    let none_legacy = Settings::from_pairs([
+        (
+            "PROGRAMS",
+            r#"[{"id": "deals", "name": "Acme Deals", "provider_mode": "self-managed"}]"#,
+        ),
+        ("VONAGE_API_KEY", "test-key"),
+        ("VONAGE_API_SECRET", "test-secret"),
+    ]);
+    let refused = Reconciler::from_settings(store, &none_legacy).map(|_| ());
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("short-code-api")),
+        "{refused:?}"
+    );
+}

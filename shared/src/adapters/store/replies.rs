@@ -16,6 +16,7 @@ use super::schema::{self, Item, Key, Keyed, Reply, ReplyLock};
 use super::{unavailable, Store, StoreError, Write, Written};
 use crate::domain::event::Status;
 use crate::domain::msisdn::Msisdn;
+use crate::domain::program::Scope;
 use crate::domain::replies::ReplyKind;
 use crate::domain::replies::ReplyStatus;
 use crate::domain::timestamp;
@@ -33,6 +34,12 @@ pub struct OwedReply {
     pub text: String,
     /// The order of the event that owes it (`Event::order`): confirmations go out in it.
     pub order: String,
+    /// A confirmation's checks: the state items the event was kept in, which must still say
+    /// what it confirms (`[ALL]` without programs)...
+    pub scopes: Vec<Scope>,
+    /// ...and the wider ones that reach its programs, which must hold no newer opposite event
+    /// (`Programs::wider_scopes`).
+    pub wider: Vec<Scope>,
 }
 
 /// What a claim found.
@@ -145,11 +152,20 @@ impl Store {
             )?),
         ];
         if let Some(status) = confirms {
-            items.push(schema::check_item(schema::condition_check(
-                &self.table,
-                &Key::state(&reply.msisdn),
-                schema::state_is(status),
-            )?));
+            for scope in &reply.scopes {
+                items.push(schema::check_item(schema::condition_check(
+                    &self.table,
+                    &Key::scoped_state(&reply.msisdn, scope),
+                    schema::state_is(status),
+                )?));
+            }
+            for scope in &reply.wider {
+                items.push(schema::check_item(schema::condition_check(
+                    &self.table,
+                    &Key::scoped_state(&reply.msisdn, scope),
+                    schema::no_newer_opposite(status, &reply.order),
+                )?));
+            }
         }
         match self.write(Write::Transaction(items)).await {
             Ok(Written::Yes) => Ok(ReplyClaim::Claimed),
@@ -181,8 +197,22 @@ impl Store {
             }
         }
         if let Some(confirmed) = confirms {
-            let state = self.state(&reply.msisdn).await?.map(|s| s.status);
-            if state != Some(confirmed) {
+            let states = if reply.scopes == [Scope::Every] && reply.wider.is_empty() {
+                let state = self.state(&reply.msisdn).await?;
+                state.map(|s| vec![(Scope::Every, s)]).unwrap_or_default()
+            } else {
+                self.scoped_states(&reply.msisdn).await?
+            };
+            let still_true = reply.scopes.iter().all(|scope| {
+                states
+                    .iter()
+                    .any(|(s, state)| s == scope && state.status == confirmed)
+            }) && !states.iter().any(|(s, state)| {
+                reply.wider.contains(s)
+                    && state.status != confirmed
+                    && state.order.as_str() > reply.order.as_str()
+            });
+            if !still_true {
                 return Ok(ReplyClaim::Stale(match confirmed {
                     Status::OptedOut => "resubscribed since",
                     Status::Subscribed => "opted out since",

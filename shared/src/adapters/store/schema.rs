@@ -335,6 +335,15 @@ pub fn state_is(status: Status) -> Expr {
         .value(":status", s(status.as_str()))
 }
 
+/// Only if the state item holds no event newer than `order` that says the opposite of `status`.
+pub fn no_newer_opposite(status: Status, order: &str) -> Expr {
+    Expr::new("attribute_not_exists(pk) OR #status = :status OR #order < :order")
+        .name("#status", "status")
+        .name("#order", "order")
+        .value(":status", s(status.as_str()))
+        .value(":order", s(order))
+}
+
 /// [`StateRead`]'s fields (a test holds the two together).
 const STATE_READ_FIELDS: [&str; 6] = [
     "msisdn", "status", "event_at", "event_id", "source", "order",
@@ -840,6 +849,7 @@ mod tests {
                 short_code: "16105553939".into(),
                 keyword: Some("STOP".into()),
                 phrase: None,
+                clarifies: None,
                 text: "stop".into(),
                 api: Api::Sms,
                 encoding: Encoding::GetQuery,

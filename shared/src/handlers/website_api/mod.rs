@@ -17,7 +17,7 @@ mod subscription;
 
 use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
-use crate::adapters::provider::{self, Provider, ShortCodeApi};
+use crate::adapters::provider::{self, Provider, Providers, ShortCodeApi};
 use crate::adapters::store::Store;
 use crate::adapters::vonage::VonageClient;
 use crate::domain::event::Outcome;
@@ -57,8 +57,9 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct WebsiteApi {
     pub store: Store,
-    /// The provider's side of clearing an opt-out (per `PROVIDER_MODE`).
-    pub provider: Arc<dyn Provider>,
+    /// The provider's side of clearing an opt-out, per program (`PROVIDER_MODE`, or a
+    /// program's own `provider_mode`).
+    pub providers: Providers,
     api_keys: Vec<String>,
     pub default_region: crate::domain::msisdn::Region,
     /// `PROGRAMS`: what a resubscribe or a lookup is for.
@@ -70,7 +71,7 @@ impl std::fmt::Debug for WebsiteApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebsiteApi")
             .field("store", &self.store)
-            .field("provider", &self.provider.mode())
+            .field("programs", &self.programs.all().len())
             .field("api_keys", &self.api_keys.len())
             .field("default_region", &self.default_region)
             .finish()
@@ -86,7 +87,7 @@ impl WebsiteApi {
     pub fn with_provider(store: Store, provider: Arc<dyn Provider>, api_keys: Vec<String>) -> Self {
         Self {
             store,
-            provider,
+            providers: Providers::single(provider),
             api_keys: api_keys
                 .into_iter()
                 .filter(|k| !k.trim().is_empty())
@@ -122,8 +123,13 @@ impl WebsiteApi {
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty())
             .collect();
-        let mut api = Self::with_provider(store, provider::from_settings(settings)?, keys);
-        api.programs = Programs::from_settings(settings)?;
+        let programs = Programs::from_settings(settings)?;
+        let providers = Providers::from_settings(settings, &programs)?;
+        let mut api = Self {
+            providers,
+            programs,
+            ..Self::with_provider(store, Arc::new(provider::SelfManaged), keys)
+        };
         api.revoke_all = RevokeAll::from_settings(settings)?;
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
             api.default_region = country.parse().map_err(|_| ConfigError::Invalid {

@@ -60,7 +60,8 @@ impl WebsiteApi {
 
         let deadline = provider_deadline(req);
         let provider_started = Instant::now();
-        let lift = self.provider.lift_block(&msisdn, deadline).await;
+        let provider = self.providers.for_program(program);
+        let lift = provider.lift_block(&msisdn, deadline).await;
         log.provider_ms = Some(provider_started.elapsed().as_secs_f64() * 1000.0);
         let lift = match lift {
             Ok(lift) => lift,
@@ -73,7 +74,7 @@ impl WebsiteApi {
             }
         };
         let mut event = event;
-        let mode = self.provider.mode();
+        let mode = provider.mode();
         if let Origin::Website(consent) = &mut event.origin {
             if let Lift::Lifted(confirmation) = &lift {
                 log.provider_attempts = Some(confirmation.attempts);
