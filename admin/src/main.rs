@@ -7,13 +7,14 @@
 //! bad rows and JSON log lines on stderr. Exit codes: 0 done; 1 failed (nothing or only part
 //! done: running the same command again is safe and completes it); 2 done, but some CSV rows were
 //! bad and skipped (`import`), or the run stopped before the end of the list and will resume
-//! (`reconcile`), or review items are overdue (`reviews check`); 3 the evidence file's state
+//! (`reconcile`, `migrate`), or review items are overdue (`reviews check`); 3 the evidence file's state
 //! check failed (`evidence`); 64 bad command line.
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use optout_admin::export;
 use optout_admin::import::{self, ImportReport};
+use optout_admin::migrate;
 use shared::adapters::config::Settings;
 use shared::adapters::store::Store;
 use shared::handlers::reconcile::Reconciler;
@@ -108,6 +109,26 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         max_minutes: u64,
         /// Start from page 0 even if an interrupted run left a checkpoint.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Assign the state items written before programs existed (which end every program) to the
+    /// program they belonged to. Run with --dry-run first: it prints the counts and what moves.
+    Migrate {
+        /// The program (an id in PROGRAMS) the old items belong to.
+        #[arg(long)]
+        to: String,
+        /// When PROGRAMS was turned on (YYYY-MM-DD or RFC 3339): items written since (a STOP ALL)
+        /// are kept for every program.
+        #[arg(long)]
+        written_before: String,
+        /// Count and report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Stop (resumably) after this many pages of 500 state items.
+        #[arg(long)]
+        max_pages: Option<u32>,
+        /// Start from the first page even if an interrupted run left a checkpoint.
         #[arg(long)]
         restart: bool,
     },
@@ -242,6 +263,28 @@ async fn main() -> ExitCode {
         Command::Reviews {
             what: ReviewsWhat::Check,
         } => review_check(&store).await,
+        Command::Migrate {
+            to,
+            written_before,
+            dry_run,
+            max_pages,
+            restart,
+        } => {
+            let programs = load_programs(&sdk).await;
+            match programs {
+                Ok(programs) => {
+                    let run = MigrateRun {
+                        to: &to,
+                        written_before: &written_before,
+                        dry_run,
+                        max_pages,
+                        restart,
+                    };
+                    migrate(&store, &programs, run).await
+                }
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -545,6 +588,58 @@ async fn run_reconcile(
         return Err(fail(format!(
             "reconcile stopped at page {}: {error}; running it again resumes",
             report.next_page.unwrap_or(0)
+        )));
+    }
+    Ok(if report.complete { 0 } else { 2 })
+}
+
+/// `migrate`'s command line.
+struct MigrateRun<'a> {
+    to: &'a str,
+    written_before: &'a str,
+    dry_run: bool,
+    max_pages: Option<u32>,
+    restart: bool,
+}
+
+async fn migrate(
+    store: &Store,
+    programs: &shared::domain::program::Programs,
+    run: MigrateRun<'_>,
+) -> Result<u8, Failure> {
+    if !programs.declared() {
+        return Err(usage(
+            "PROGRAMS is not set: there is no program to assign the old items to",
+        ));
+    }
+    let program = shared::domain::program::ProgramId::parse(run.to)
+        .ok()
+        .and_then(|id| programs.get(&id))
+        .ok_or_else(|| usage(format!("--to {}: no such program in PROGRAMS", run.to)))?;
+    let written_before = import::parse_date(run.written_before).ok_or_else(|| {
+        usage("--written-before: YYYY-MM-DD or RFC 3339 (when PROGRAMS was turned on)")
+    })?;
+    let migration = migrate::Migration {
+        store,
+        programs,
+        program,
+        written_before,
+        page_size: migrate::PAGE,
+        max_pages: run.max_pages,
+        restart: run.restart,
+    };
+    let bar = progress_bar(0);
+    let report = migration
+        .run(run.dry_run, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await;
+    bar.finish_and_clear();
+    print_json(&report);
+    if let Some(error) = &report.error {
+        return Err(fail(format!(
+            "migrate stopped: {error}; running it again resumes"
         )));
     }
     Ok(if report.complete { 0 } else { 2 })

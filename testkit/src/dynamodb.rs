@@ -150,6 +150,29 @@ pub async fn history_count(store: &Store, digits: &str) -> usize {
 }
 
 /// Number of items in the whole table.
+/// A fresh table holding exactly what the previous version wrote
+/// (`testdata/previous-version/`), and those items.
+pub async fn previous_version_table() -> (Store, Vec<serde_dynamo::Item>) {
+    let store = fresh_store().await;
+    let path = crate::repo_path("testdata/previous-version/items-5b2fccc.jsonl");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+    let items: Vec<serde_dynamo::Item> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for item in &items {
+        store
+            .client()
+            .put_item()
+            .table_name(store.table_name())
+            .set_item(Some(item.clone().into()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    (store, items)
+}
+
 pub async fn item_count(store: &Store) -> usize {
     let out = store
         .client()

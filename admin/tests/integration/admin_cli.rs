@@ -621,3 +621,61 @@ async fn exports_name_a_program_and_list_what_reaches_it() {
     let out = admin(&table, &["export", "list", "--program", "weekly"], &env).await;
     assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
 }
+
+/// `migrate` from the command line: refused without programs or with an unknown one (64); the
+/// dry run's report; the run's, exit 0, and the old opt-out kept for the program assigned.
+#[tokio::test]
+async fn migrate_from_the_command_line() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let n = msisdn("14155550961");
+    store
+        .record(&records::stop(
+            &n,
+            "sms:MIG1",
+            time::macros::datetime!(2026-01-01 10:00 UTC),
+        ))
+        .await
+        .unwrap();
+    let args = [
+        "migrate",
+        "--to",
+        "alerts",
+        "--written-before",
+        "2026-12-01",
+    ];
+    let out = admin(&table, &args, &[]).await;
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PROGRAMS is not set"));
+    let programs = [(
+        "PROGRAMS",
+        r#"[{"id": "alerts", "name": "Acme Alerts"}, {"id": "deals", "name": "Acme Deals"}]"#,
+    )];
+    let out = admin(
+        &table,
+        &["migrate", "--to", "news", "--written-before", "2026-12-01"],
+        &programs,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let out = admin(&table, &dry, &programs).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["before"]["to_move"], 1);
+    assert_eq!(report["after"], Value::Null);
+    assert_eq!(report["moved"], 0);
+
+    let out = admin(&table, &args, &programs).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout_json(&out);
+    assert_eq!(report["moved"], 1, "{report}");
+    assert_eq!(report["after"]["program_opted_out"], 1, "{report}");
+    let status = admin(&table, &["status", "+14155550961"], &[]).await;
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let states = store.scoped_states(&n).await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].1.status, Status::OptedOut);
+}

@@ -3,4 +3,5 @@
 
 mod admin_cli;
 mod evidence_flow;
+mod migrate;
 mod prop_import;

@@ -146,6 +146,9 @@ pub struct Entry {
     /// The scopes a history entry set.
     #[serde(skip)]
     scopes: Vec<Scope>,
+    /// A migration's entry: the event whose state it moved, and the scope it moved it from.
+    #[serde(skip)]
+    moves: Option<(String, Scope)>,
 }
 
 fn is_time_attribute(name: &str) -> bool {
@@ -237,6 +240,7 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
         order: None,
         sets: None,
         scopes: Vec::new(),
+        moves: None,
     };
     match read {
         Read::History(h) => {
@@ -249,6 +253,7 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
                 Origin::Import(_) => "import",
                 Origin::Api(_) => "opt_out_by_other_means",
                 Origin::Review(_) => "review_decision",
+                Origin::Migration(_) => "migration",
                 Origin::Other { source, .. } => source,
             }
             .to_owned();
@@ -257,6 +262,11 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
             e.at = Some(timestamp::format(h.occurred_at));
             e.sets = h.kind.status().map(|s| (s, h.event_id.clone()));
             e.scopes = h.scopes.clone();
+            if let Origin::Migration(moved) = &h.origin {
+                e.moves = Scope::parse(&moved.from_scope)
+                    .ok()
+                    .map(|from| (moved.moved_event_id.clone(), from));
+            }
             e.order = Some(h.order);
         }
         Read::Reply {
@@ -383,6 +393,13 @@ fn event_summary(h: &HistoryEntry) -> String {
         Origin::Import(i) => {
             let _ = write!(line, ": imported from {} line {}", i.file, i.line);
         }
+        Origin::Migration(m) => {
+            let _ = write!(
+                line,
+                ": event {} moved from {} to {} when programs were declared",
+                m.moved_event_id, m.from_scope, m.to_scope
+            );
+        }
         Origin::Other { source, .. } => {
             let _ = write!(line, " (source {source})");
         }
@@ -395,10 +412,27 @@ fn event_summary(h: &HistoryEntry) -> String {
 
 /// The state kept for `scope` against its history: the newest entry that set that scope.
 fn check(state: Option<&CurrentState>, timeline: &[Entry], scope: &Scope) -> StateCheck {
+    // Entries up to an event whose state a migration moved out of this scope set it no more.
+    let moved_up_to = timeline
+        .iter()
+        .filter_map(|e| e.moves.as_ref())
+        .filter(|(_, from)| from == scope)
+        .filter_map(|(id, _)| {
+            timeline
+                .iter()
+                .find(|e| e.sets.as_ref().is_some_and(|(_, set)| set == id))
+                .and_then(|e| e.order.clone())
+        })
+        .max();
     // The state-setting history entry with the greatest order: what `Store::record` keeps.
     let implied = timeline
         .iter()
         .filter(|e| e.scopes.contains(scope))
+        .filter(|e| {
+            moved_up_to
+                .as_ref()
+                .is_none_or(|up_to| e.order.as_ref().is_some_and(|o| o > up_to))
+        })
         .filter_map(|e| {
             let (status, id) = e.sets.clone()?;
             Some((e.order.clone().unwrap_or_default(), status, Some(id)))

@@ -39,6 +39,9 @@ pub enum Origin {
     /// Vonage's answer to an opt-in by text: the person's message and what Vonage said.
     #[serde(rename = "sms-opt-in")]
     OptInAnswer(OptInAnswer),
+    /// A state written before programs existed, assigned to a program (`optout-admin migrate`).
+    #[serde(rename = "migration")]
+    Migration(StateMoved),
     /// Any other source (written by another version or a test), as stored.
     #[serde(untagged)]
     Other {
@@ -72,6 +75,7 @@ impl From<Stored> for Origin {
             "vonage-sync" => read(d).map(Origin::VonageSync),
             "import" => read(d).map(Origin::Import),
             "sms-opt-in" => read(d).map(Origin::OptInAnswer),
+            "migration" => read(d).map(Origin::Migration),
             _ => None,
         };
         typed.unwrap_or(Origin::Other {
@@ -129,6 +133,7 @@ impl Origin {
             Origin::VonageSync(_) => "vonage-sync",
             Origin::Import(_) => "import",
             Origin::OptInAnswer(_) => "sms-opt-in",
+            Origin::Migration(_) => "migration",
             Origin::Other { source, .. } => source,
         }
     }
@@ -262,6 +267,19 @@ pub struct OptInAnswer {
     pub provider_refusal: Option<String>,
 }
 
+/// A state item moved from one scope to another: the event it held (whose own entry stays as
+/// written), and where it was kept before and is now.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateMoved {
+    pub moved_event_id: String,
+    /// `ALL`: kept for every program, as everything written before programs existed.
+    pub from_scope: String,
+    pub to_scope: String,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 fn provider_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let name = Option::<String>::deserialize(d)?;
     Ok(name.map(|n| match n.as_str() {
@@ -342,6 +360,12 @@ mod tests {
                 file: "old.csv".into(),
                 line: "2".into(),
                 original_source: None,
+                extra: Extra::new(),
+            }),
+            Origin::Migration(StateMoved {
+                moved_event_id: "sms:0A00".into(),
+                from_scope: "ALL".into(),
+                to_scope: "alerts".into(),
                 extra: Extra::new(),
             }),
             Origin::Other {

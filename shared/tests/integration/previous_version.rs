@@ -5,7 +5,6 @@
 use lambda_http::http::StatusCode;
 use serde_json::Value;
 use shared::adapters::store::idempotency::KeyClaim;
-use shared::adapters::store::Store;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
 use shared::domain::replies::ReplyStatus;
@@ -22,31 +21,9 @@ const OPTED_OUT: [&str; 5] = [
 ];
 const SUBSCRIBED: [&str; 2] = ["14155550901", "14155550904"];
 
-/// A fresh table holding exactly what the previous version wrote.
-async fn previous_table() -> (Store, Vec<serde_dynamo::Item>) {
-    let store = fresh_store().await;
-    let text = std::fs::read_to_string(repo_path("testdata/previous-version/items-5b2fccc.jsonl"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let items: Vec<serde_dynamo::Item> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    for item in &items {
-        store
-            .client()
-            .put_item()
-            .table_name(store.table_name())
-            .set_item(Some(item.clone().into()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    (store, items)
-}
-
 #[tokio::test]
 async fn a_table_the_previous_version_wrote_reads_whole_and_keeps_every_opt_out() {
-    let (store, items) = previous_table().await;
+    let (store, items) = previous_version_table().await;
     assert_eq!(items.len(), 28);
     for n in OPTED_OUT {
         let state = store.state(&msisdn(n)).await.unwrap_or_default();

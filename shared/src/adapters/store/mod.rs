@@ -10,9 +10,11 @@
 pub mod bulk;
 pub mod checkpoint;
 pub mod cursor;
+
 pub mod evidence;
 pub mod idempotency;
 pub mod lists;
+pub mod migrate;
 pub mod replies;
 pub mod reviews;
 pub mod schema;

@@ -12,7 +12,7 @@ use crate::domain::replies::{ReplyKind, ReplyStatus};
 use crate::domain::review::{Decision, Due, Resolution, Review, ReviewStatus};
 use crate::domain::timestamp::{self, fixed};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -467,6 +467,18 @@ pub fn states_of(msisdn: &Msisdn) -> Expr {
         .value(":state", s(STATE_SK))
 }
 
+/// The scan filter of every state item (every number, every scope).
+pub fn state_items() -> Expr {
+    Expr::new("begins_with(sk, :state)").value(":state", s(STATE_SK))
+}
+
+/// Only if the state item still holds the event of `order`.
+pub fn state_holds(order: &str) -> Expr {
+    Expr::new("#order = :order")
+        .name("#order", "order")
+        .value(":order", s(order))
+}
+
 /// The scope a state item is kept for, from its sort key.
 pub fn scope_of_state(key: &Key) -> Option<Scope> {
     match key.sk.strip_prefix(STATE_SCOPE_PREFIX) {
@@ -826,6 +838,23 @@ pub fn update_item(update: Update) -> TransactWriteItem {
 
 pub fn check_item(check: ConditionCheck) -> TransactWriteItem {
     TransactWriteItem::builder().condition_check(check).build()
+}
+
+/// A delete of the item at `key`, only if `condition` holds.
+pub fn delete_item(
+    table: &str,
+    key: &Key,
+    condition: Expr,
+) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key.item()))
+        .condition_expression(&condition.text)
+        .set_expression_attribute_names(condition.names())
+        .set_expression_attribute_values(condition.values())
+        .build()
+        .map_err(super::unavailable)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
 #[cfg(test)]
