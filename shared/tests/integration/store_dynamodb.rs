@@ -375,3 +375,81 @@ async fn the_stream_carries_committed_writes_only() {
         ]
     );
 }
+
+/// The opted-out list is sharded by the number's last digit (no single partition key takes a
+/// burst of STOPs), and still reads in number order, whatever the page size; a resubscribe takes
+/// a number out of its shard.
+#[tokio::test]
+async fn the_opted_out_list_is_sharded_and_reads_in_number_order() {
+    use shared::adapters::store::schema::{self, OptedOutPart, OPTED_OUT_SHARDS};
+    use shared::domain::program::Scope;
+    let store = fresh_store().await;
+    let at = datetime!(2026-11-01 10:00 UTC);
+    let numbers: Vec<String> = (0..23)
+        .map(|i| format!("1415555{:04}", 7300 + i * 7))
+        .collect();
+    for (i, n) in numbers.iter().enumerate() {
+        let stop = records::stop(&msisdn(n), &format!("sms:SH{i}"), at);
+        assert_eq!(store.record(&stop).await.unwrap(), Outcome::Applied);
+    }
+    store
+        .record(&records::resubscribe(
+            &msisdn(&numbers[4]),
+            "web:SH4",
+            at + Duration::minutes(1),
+        ))
+        .await
+        .unwrap();
+    let mut expected: Vec<String> = numbers.clone();
+    expected.remove(4);
+    expected.sort();
+
+    // Each shard holds the numbers ending in its digit, and only those.
+    let mut listed = 0;
+    for shard in 0..OPTED_OUT_SHARDS {
+        let part = OptedOutPart {
+            scope: Scope::Every,
+            shard: Some(shard),
+        };
+        let query = schema::opted_out_query(&part);
+        let out = store
+            .client()
+            .query()
+            .table_name(store.table_name())
+            .index_name(schema::OPTED_OUT_INDEX)
+            .key_condition_expression(query.text)
+            .set_expression_attribute_values(Some(query.values))
+            .send()
+            .await
+            .unwrap();
+        for item in out.items() {
+            let entry: schema::OptedOutRead = schema::from_item(item.clone()).unwrap();
+            let digits = &shared::domain::event::OptedOut::from(entry).msisdn;
+            assert!(
+                digits.ends_with(&shard.to_string()),
+                "{digits} in shard {shard}"
+            );
+            assert_eq!(OptedOutPart::of(&msisdn(digits), &Scope::Every), part);
+            listed += 1;
+        }
+    }
+    assert_eq!(listed, expected.len());
+
+    for limit in [1, 4, 7, 100] {
+        let mut cursor = None;
+        let mut got = Vec::new();
+        loop {
+            let (page, next) = store
+                .opted_out_page(limit, cursor.as_deref(), &[Scope::Every])
+                .await
+                .unwrap();
+            assert!(page.len() <= usize::try_from(limit).unwrap());
+            got.extend(page.into_iter().map(|o| o.msisdn));
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "pages of {limit}");
+    }
+}

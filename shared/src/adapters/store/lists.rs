@@ -1,7 +1,7 @@
 //! Lists: the opted-out numbers a page at a time (the API's `/opt-outs`, the list export) and every
 //! history entry between two instants (the history export).
 
-use super::schema::{self, HistoryAttrs, Item, Keyed, OptedOutRead};
+use super::schema::{self, HistoryAttrs, Item, Keyed, OptedOutPart, OptedOutRead};
 use super::{cursor, unavailable, Store, StoreError};
 use crate::domain::event::{HistoryEntry, OptedOut};
 use crate::domain::msisdn::Msisdn;
@@ -43,8 +43,12 @@ impl Store {
         // The last number of a part that has more: nothing after the smallest of these is
         // known yet, so the page ends there.
         let mut known_until: Option<String> = None;
-        for scope in scopes {
-            let (items, more) = self.opted_out_part(scope, limit, after.as_ref()).await?;
+        // Every shard of every scope (and each scope's part from before sharding), at once.
+        let parts: Vec<OptedOutPart> = scopes.iter().flat_map(OptedOutPart::all).collect();
+        let reads = parts
+            .iter()
+            .map(|part| self.opted_out_part(part, limit, after.as_ref()));
+        for (items, more) in futures::future::try_join_all(reads).await? {
             if more {
                 if let Some(last) = items.last() {
                     if known_until.as_ref().is_none_or(|k| last.msisdn < *k) {
@@ -87,15 +91,15 @@ impl Store {
         Ok((page, next))
     }
 
-    /// Up to `limit` entries of one scope's part of the opted-out index after `after`, and
-    /// whether it has more.
+    /// Up to `limit` entries of one part of the opted-out index after `after`, and whether it
+    /// has more.
     async fn opted_out_part(
         &self,
-        scope: &Scope,
+        part: &OptedOutPart,
         limit: i32,
         after: Option<&Msisdn>,
     ) -> Result<(Vec<OptedOut>, bool), StoreError> {
-        let condition = schema::opted_out_query(scope);
+        let condition = schema::opted_out_query(part);
         let out = self
             .client
             .query()
@@ -103,7 +107,7 @@ impl Store {
             .index_name(schema::OPTED_OUT_INDEX)
             .key_condition_expression(condition.text)
             .set_expression_attribute_values(Some(condition.values))
-            .set_exclusive_start_key(after.map(|m| schema::opted_out_start(m, scope)))
+            .set_exclusive_start_key(after.map(|m| schema::opted_out_start(m, part)))
             .limit(limit)
             .send()
             .await

@@ -302,7 +302,7 @@ impl From<StateRead> for State {
 pub fn state_item(event: &Event, scope: &Scope, now: OffsetDateTime) -> Option<Keyed<StateAttrs>> {
     let status = event.kind.status()?;
     let opted_out = status == Status::OptedOut;
-    let list = opted_out_partition(scope);
+    let list = OptedOutPart::of(&event.msisdn, scope).partition();
     Some(Keyed {
         key: Key::scoped_state(&event.msisdn, scope),
         attrs: StateAttrs {
@@ -367,23 +367,58 @@ pub fn states_request(keys: Vec<Key>) -> Result<KeysAndAttributes, StoreError> {
         .map_err(super::unavailable)
 }
 
-/// The `opted_out` index's partition of a scope's opted-out states.
-fn opted_out_partition(scope: &Scope) -> String {
-    match scope {
-        Scope::Every => OPTED_OUT_PARTITION.to_owned(),
-        other => format!("{OPTED_OUT_PARTITION}#{}", other.name()),
+/// The `opted_out` index's shards per scope: a number's is its last digit, so a burst of STOPs
+/// spreads over ten partition keys (docs/table-design.md has the arithmetic).
+pub const OPTED_OUT_SHARDS: u8 = 10;
+
+/// A part of the `opted_out` index: one shard of a scope's opted-out states, or (`shard: None`)
+/// the scope's one partition written before sharding, read until nothing is left in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptedOutPart {
+    pub scope: Scope,
+    pub shard: Option<u8>,
+}
+
+impl OptedOutPart {
+    /// Where `msisdn`'s opted-out state for `scope` is listed.
+    pub fn of(msisdn: &Msisdn, scope: &Scope) -> Self {
+        let last = msisdn.as_str().bytes().last().unwrap_or(b'0');
+        Self {
+            scope: scope.clone(),
+            shard: Some(last.wrapping_sub(b'0') % OPTED_OUT_SHARDS),
+        }
+    }
+
+    /// Every part a listing of `scope` reads.
+    pub fn all(scope: &Scope) -> Vec<Self> {
+        std::iter::once(None)
+            .chain((0..OPTED_OUT_SHARDS).map(Some))
+            .map(|shard| Self {
+                scope: scope.clone(),
+                shard,
+            })
+            .collect()
+    }
+
+    /// `OPTED_OUT` (every program) or `OPTED_OUT#<scope>`, then `#<shard>` (every program's
+    /// shards under `OPTED_OUT#ALL#`, so that no program id can be read as a shard).
+    fn partition(&self) -> String {
+        match (&self.scope, self.shard) {
+            (Scope::Every, None) => OPTED_OUT_PARTITION.to_owned(),
+            (scope, None) => format!("{OPTED_OUT_PARTITION}#{}", scope.name()),
+            (scope, Some(shard)) => format!("{OPTED_OUT_PARTITION}#{}#{shard}", scope.name()),
+        }
     }
 }
 
-/// The `opted_out` index: the key condition of a scope's partition, and the start key after
-/// `msisdn` in it.
-pub fn opted_out_query(scope: &Scope) -> Expr {
-    Expr::new("oo_pk = :p").value(":p", s(opted_out_partition(scope)))
+/// The `opted_out` index: the key condition of a part, and the start key after `msisdn` in it.
+pub fn opted_out_query(part: &OptedOutPart) -> Expr {
+    Expr::new("oo_pk = :p").value(":p", s(part.partition()))
 }
 
-pub fn opted_out_start(msisdn: &Msisdn, scope: &Scope) -> Item {
-    let mut item = Key::scoped_state(msisdn, scope).item();
-    item.insert("oo_pk".into(), s(opted_out_partition(scope)));
+pub fn opted_out_start(msisdn: &Msisdn, part: &OptedOutPart) -> Item {
+    let mut item = Key::scoped_state(msisdn, &part.scope).item();
+    item.insert("oo_pk".into(), s(part.partition()));
     item.insert("oo_sk".into(), s(msisdn.as_str()));
     item
 }
