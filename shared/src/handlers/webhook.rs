@@ -143,7 +143,9 @@ impl Webhook {
             Err(err) => err.code.metric(),
         };
         if let Some(metric) = metric {
-            Metrics::new(FUNCTION).count(metric).emit();
+            for document in metric_documents(metric, log.program.as_deref()) {
+                document.emit();
+            }
         }
         let (outcome, error) = match &result {
             Ok(handled) => (Some(handled.as_str()), None),
@@ -168,6 +170,7 @@ impl Webhook {
             phrase = log.phrase,
             cue = log.cue,
             review_id = log.review_id,
+            program = log.program,
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             "inbound webhook"
         );
@@ -239,6 +242,9 @@ impl Webhook {
             Intent::Other
         };
         let program = self.programs.for_number(&message.to);
+        if self.programs.declared() {
+            log.program = Some(program.id.to_string());
+        }
         let mode = program.provider_mode.unwrap_or(self.mode);
         let (kind, words): (EventKind, MatchedWords) = match intent {
             Intent::Other => {
@@ -375,6 +381,20 @@ impl Webhook {
             false => Handled::Review(ReviewOpened::Duplicate),
         })
     }
+}
+
+/// A count by function and, with programs, the same count by program: which program people
+/// leave (the dashboard's per-program widget).
+fn metric_documents(metric: Metric, program: Option<&str>) -> Vec<Metrics> {
+    let mut documents = vec![Metrics::new(FUNCTION).count(metric)];
+    if let Some(program) = program {
+        documents.push(
+            Metrics::new(FUNCTION)
+                .dimension("Program", program)
+                .count(metric),
+        );
+    }
+    documents
 }
 
 fn clarification_window(settings: &Settings) -> Result<time::Duration, ConfigError> {
@@ -542,11 +562,35 @@ struct LogLine {
     phrase: Option<String>,
     cue: Option<String>,
     review_id: Option<String>,
+    /// The program whose number was texted (with programs declared).
+    program: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_programs_each_count_is_also_kept_per_program() {
+        let lines = |program| {
+            metric_documents(Metric::OptOutsRecorded, program)
+                .iter()
+                .map(|m| {
+                    serde_json::from_str::<serde_json::Value>(&m.to_line(0)).unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+        };
+        let without = lines(None);
+        assert_eq!(without.len(), 1);
+        let with = lines(Some("deals"));
+        assert_eq!(with.len(), 2);
+        assert_eq!(with[1]["Program"], "deals");
+        assert_eq!(with[1]["OptOutsRecorded"], 1.0);
+        assert_eq!(
+            with[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+            serde_json::json!(["Function", "Program"])
+        );
+    }
 
     #[test]
     fn routes_match_the_whole_path_and_keep_the_token_in_one_segment() {
