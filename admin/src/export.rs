@@ -11,8 +11,9 @@ use shared::domain::timestamp;
 use std::io::Write;
 use time::OffsetDateTime;
 
-/// Header of the opt-out list export (importable as is).
-pub const LIST_HEADER: [&str; 4] = ["msisdn", "opt_out_date", "source", "event_id"];
+/// Header of the opt-out list export (importable as is: `program` puts each row back in the
+/// program it was exported for).
+pub const LIST_HEADER: [&str; 5] = ["msisdn", "opt_out_date", "source", "event_id", "program"];
 /// Header of the suppression export: one column, the number in E.164 with its `+`.
 pub const SUPPRESSION_HEADER: [&str; 1] = ["phone_number"];
 /// Header of the history export.
@@ -78,10 +79,12 @@ impl<'a> OptedOutPages<'a> {
 
 /// Write the current opt-out list as CSV, in number order; returns the rows written. The list
 /// index is read a page at a time and each page's states are re-read (consistently) for the
-/// source and event id; a number resubscribed meanwhile is left out.
+/// source and event id; a number resubscribed meanwhile is left out. `program` fills the
+/// program column (empty: every program, as without programs).
 pub async fn export_list<W: Write>(
     store: &Store,
     scopes: &[Scope],
+    program: &str,
     out: W,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, ImportError> {
@@ -104,6 +107,7 @@ pub async fn export_list<W: Write>(
                 export_date(state.since).as_str(),
                 state.source.as_str(),
                 state.event_id.as_str(),
+                program,
             ])
             .map_err(write_err)?;
             rows += 1;

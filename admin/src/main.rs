@@ -167,7 +167,8 @@ enum EvidenceFormat {
 
 #[derive(Subcommand)]
 enum ExportWhat {
-    /// The numbers opted out now: msisdn,opt_out_date,source,event_id (importable as is).
+    /// The numbers opted out now: msisdn,opt_out_date,source,event_id,program (importable as
+    /// is).
     List {
         /// Write here instead of standard output.
         #[arg(long, short)]
@@ -429,11 +430,11 @@ async fn load_programs(
 }
 
 /// The scopes reaching `program` (`PROGRAMS` from the usual settings; without it, the one
-/// program).
+/// program), and its id for an export's `program` column (empty without programs: every one).
 async fn program_scopes(
     sdk: &aws_config::SdkConfig,
     program: Option<&str>,
-) -> Result<Vec<shared::domain::program::Scope>, Failure> {
+) -> Result<(Vec<shared::domain::program::Scope>, String), Failure> {
     let programs = load_programs(sdk).await?;
     let program = match program {
         None => programs.default_program(),
@@ -442,7 +443,11 @@ async fn program_scopes(
             .and_then(|id| programs.get(&id))
             .ok_or_else(|| usage(format!("--program {id}: no such program")))?,
     };
-    Ok(programs.scopes_reaching(program))
+    let column = match programs.declared() {
+        true => program.id.to_string(),
+        false => String::new(),
+    };
+    Ok((programs.scopes_reaching(program), column))
 }
 
 async fn run_export(
@@ -456,9 +461,9 @@ async fn run_export(
             output: path,
             program,
         } => {
-            let scopes = program_scopes(sdk, program.as_deref()).await?;
+            let (scopes, column) = program_scopes(sdk, program.as_deref()).await?;
             let out = output(path.as_ref())?;
-            export::export_list(store, &scopes, out, |rows| {
+            export::export_list(store, &scopes, &column, out, |rows| {
                 if rows > 0 && rows % 50_000 < 1000 {
                     eprintln!("progress: {rows} rows");
                 }
@@ -469,7 +474,7 @@ async fn run_export(
             output: path,
             program,
         } => {
-            let scopes = program_scopes(sdk, program.as_deref()).await?;
+            let (scopes, _) = program_scopes(sdk, program.as_deref()).await?;
             let out = output(path.as_ref())?;
             export::export_suppression(store, &scopes, out, |rows| {
                 if rows > 0 && rows % 50_000 < 1000 {

@@ -98,7 +98,12 @@ async fn import_export_round_trip_and_a_rerun_adds_nothing() {
     let out = admin(&table, &["export", "list"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows = csv_rows(&out.stdout);
-    assert_eq!(rows[0], ["msisdn", "opt_out_date", "source", "event_id"]);
+    assert_eq!(
+        rows[0],
+        ["msisdn", "opt_out_date", "source", "event_id", "program"]
+    );
+    // Without programs the program column is empty: every program, as imported.
+    assert!(rows[1..].iter().all(|r| r[4].is_empty()), "{rows:?}");
     let got: Vec<(&str, &str, &str)> = rows[1..]
         .iter()
         .map(|r| (r[0].as_str(), r[1].as_str(), r[3].as_str()))
@@ -591,7 +596,7 @@ async fn exports_name_a_program_and_list_what_reaches_it() {
                 "X3",
                 at + time::Duration::hours(1),
             ),
-            deals,
+            deals.clone(),
         ))
         .await
         .unwrap();
@@ -614,8 +619,27 @@ async fn exports_name_a_program_and_list_what_reaches_it() {
     );
     let list = export(&["export", "list", "--program", "alerts"]).await;
     assert!(
-        list.starts_with("msisdn,opt_out_date,source,event_id\n14155550112,"),
+        list.starts_with("msisdn,opt_out_date,source,event_id,program\n14155550112,"),
         "{list}"
+    );
+    assert!(list.trim_end().ends_with(",alerts"), "{list}");
+    // The deals list re-imports into another table as deals' opt-outs alone.
+    let deals_list = export(&["export", "list", "--program", "deals"]).await;
+    let file = std::env::temp_dir().join(format!("deals-{:016x}.csv", fastrand::u64(..)));
+    std::fs::write(&file, &deals_list).unwrap();
+    let other = fresh_store().await;
+    let file_arg = file.to_string_lossy().into_owned();
+    let out = admin(other.table_name(), &["import", &file_arg], &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let _ = std::fs::remove_file(&file);
+    let states = other.scoped_states(&msisdn("14155550111")).await.unwrap();
+    assert_eq!(
+        states
+            .iter()
+            .map(|(scope, s)| (scope.clone(), s.status))
+            .collect::<Vec<_>>(),
+        [(deals.clone(), Status::OptedOut)],
+        "{deals_list}"
     );
     assert_eq!(list.lines().count(), 2, "{list}");
     let out = admin(&table, &["export", "list", "--program", "weekly"], &env).await;
