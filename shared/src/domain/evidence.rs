@@ -143,12 +143,17 @@ pub struct Entry {
     order: Option<String>,
     #[serde(skip)]
     sets: Option<(Status, String)>,
-    /// The scopes a history entry set.
-    #[serde(skip)]
+    /// For an event kept for some programs only: what it ended or opened (`CONSENT`, program
+    /// ids); left out when it concerned every program, as everything before programs did.
+    #[serde(skip_serializing_if = "every_program")]
     scopes: Vec<Scope>,
     /// A migration's entry: the event whose state it moved, and the scope it moved it from.
     #[serde(skip)]
     moves: Option<(String, Scope)>,
+}
+
+fn every_program(scopes: &[Scope]) -> bool {
+    scopes.is_empty() || scopes == [Scope::Every]
 }
 
 fn is_time_attribute(name: &str) -> bool {
@@ -259,6 +264,10 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
             .to_owned();
             e.source = Some(h.origin.source().to_owned());
             e.summary = event_summary(&h);
+            if !every_program(&h.scopes) {
+                let names: Vec<&str> = h.scopes.iter().map(Scope::name).collect();
+                e.summary.push_str(&format!(" [for {}]", names.join(", ")));
+            }
             e.at = Some(timestamp::format(h.occurred_at));
             e.sets = h.kind.status().map(|s| (s, h.event_id.clone()));
             e.scopes = h.scopes.clone();

@@ -909,11 +909,27 @@ mod through_the_website_api {
         assert_eq!(scoped[0]["state"]["status"], "subscribed");
         assert_eq!(scoped[0]["check"]["ok"], true, "{}", scoped[0]["check"]);
         assert_eq!(json["timeline"].as_array().map(Vec::len), Some(3));
+        // Each event says which programs it concerned; STOP ALL concerned every one.
+        let scopes: Vec<&serde_json::Value> = json["timeline"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| &e["scopes"])
+            .collect();
+        assert_eq!(
+            scopes,
+            [
+                &serde_json::json!(["deals"]),
+                &serde_json::Value::Null,
+                &serde_json::json!(["deals"])
+            ]
+        );
 
         let call = HttpCall::get("/subscriptions/14155557801/evidence", "format=text")
             .header("x-api-key", KEY);
         let text = api.handle(call.request(EventShape::HttpApiV2)).await;
         let text = String::from_utf8_lossy(text.body().as_ref()).into_owned();
         assert!(text.contains("State for deals: subscribed"), "{text}");
+        assert!(text.contains("[for deals]"), "{text}");
     }
 }
