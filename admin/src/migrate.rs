@@ -6,7 +6,8 @@
 //! then the old item is deleted only if it still holds that event. A crash between the two
 //! leaves the old item, which a re-run moves (the entry is then a duplicate): idempotent, and
 //! resumable from a checkpoint. Items written on or after `written_before` (a STOP ALL once
-//! programs are on) are kept. No number blocked for the program becomes sendable for it: the
+//! programs are on, even one whose message is dated before) are kept: the item's write time
+//! decides, not its event's. No number blocked for the program becomes sendable for it: the
 //! program's status is the newest event reaching it, and the moved event reaches it still.
 
 use serde::Serialize;
@@ -58,6 +59,7 @@ pub struct Migration<'a> {
     pub store: &'a Store,
     pub programs: &'a Programs,
     pub program: &'a Program,
+    /// When programs were turned on: items written since are kept.
     pub written_before: OffsetDateTime,
     /// Items read per page ([`PAGE`]).
     pub page_size: i32,
@@ -69,7 +71,7 @@ pub struct Migration<'a> {
 
 impl Migration<'_> {
     fn moves(&self, item: &ScopedState) -> bool {
-        item.scope == Scope::Every && item.state.since < self.written_before
+        item.scope == Scope::Every && item.written_at < self.written_before
     }
 
     /// Every state item counted (a full Scan).

@@ -91,6 +91,16 @@ async fn migrate_assigns_the_old_states_to_a_program_and_loses_no_opt_out() {
         ))
         .await
         .expect("stop all");
+    // A STOP ALL texted before the cutoff but delivered (written) after it: kept as well.
+    let late = msisdn("14155550998");
+    store
+        .record(&records::stop(
+            &late,
+            "sms:LATE",
+            cutoff - time::Duration::hours(1),
+        ))
+        .await
+        .expect("late stop all");
     let families_before = families(&store).await;
 
     let migration = |page_size, max_pages, restart| Migration {
@@ -103,7 +113,7 @@ async fn migrate_assigns_the_old_states_to_a_program_and_loses_no_opt_out() {
         restart,
     };
     let expected_before = Counts {
-        every_opted_out: 6,
+        every_opted_out: 7,
         every_subscribed: 2,
         program_opted_out: 0,
         program_subscribed: 0,
@@ -143,7 +153,7 @@ async fn migrate_assigns_the_old_states_to_a_program_and_loses_no_opt_out() {
     assert_eq!(
         resumed.after,
         Some(Counts {
-            every_opted_out: 1,
+            every_opted_out: 2,
             every_subscribed: 0,
             program_opted_out: 5,
             program_subscribed: 2,
@@ -160,12 +170,16 @@ async fn migrate_assigns_the_old_states_to_a_program_and_loses_no_opt_out() {
     let deals = statuses(&store, &programs, "deals", &numbers).await;
     assert!(deals.values().all(Option::is_none), "{deals:?}");
     for program in ["alerts", "deals"] {
-        let stop_all_status =
-            statuses(&store, &programs, program, std::slice::from_ref(&stop_all)).await;
-        assert_eq!(
-            stop_all_status.values().next(),
-            Some(&Some(Status::OptedOut)),
-            "{program}"
+        let kept = statuses(
+            &store,
+            &programs,
+            program,
+            &[stop_all.clone(), late.clone()],
+        )
+        .await;
+        assert!(
+            kept.values().all(|s| *s == Some(Status::OptedOut)),
+            "{program}: {kept:?}"
         );
     }
     // Nothing else changed: one migration entry per moved state, the old ones kept.

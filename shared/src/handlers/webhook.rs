@@ -112,18 +112,21 @@ impl Webhook {
         if auth.signature.is_none() && auth.token.is_none() {
             tracing::warn!("neither VONAGE_SIGNATURE_SECRET nor WEBHOOK_TOKEN is set: the webhook accepts unauthenticated requests");
         }
+        let intents = IntentRules::new(
+            KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
+            settings.get("OPT_IN_WORDS").unwrap_or(DEFAULT_OPT_IN_WORDS),
+        )
+        .with_review_cues(ReviewCues::from_config(
+            settings.get("REVIEW_CUES").unwrap_or(DEFAULT_REVIEW_CUES),
+        ));
+        let programs = Programs::from_settings(settings)?;
+        check_keep_keywords(&intents, &programs)?;
         Ok(Self {
             store,
-            intents: IntentRules::new(
-                KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
-                settings.get("OPT_IN_WORDS").unwrap_or(DEFAULT_OPT_IN_WORDS),
-            )
-            .with_review_cues(ReviewCues::from_config(
-                settings.get("REVIEW_CUES").unwrap_or(DEFAULT_REVIEW_CUES),
-            )),
+            intents,
             auth,
             mode: ProviderMode::from_settings(settings)?,
-            programs: Programs::from_settings(settings)?,
+            programs,
             revoke_all: RevokeAll::from_settings(settings)?,
             clarification_window: clarification_window(settings)?,
         })
@@ -397,6 +400,26 @@ fn metric_documents(metric: Metric, program: Option<&str>) -> Vec<Metrics> {
     documents
 }
 
+/// A keep keyword must mean nothing else: one read as START would resubscribe the program
+/// texted instead of the one offered, one read as STOP would end it.
+fn check_keep_keywords(intents: &IntentRules, programs: &Programs) -> Result<(), ConfigError> {
+    for program in programs.all() {
+        let Some(word) = &program.keep_keyword else {
+            continue;
+        };
+        if intents.classify(word) != Intent::Other {
+            return Err(ConfigError::Invalid {
+                name: "PROGRAMS",
+                reason: format!(
+                    "program {}: keep_keyword {word} is already an opt-out, HELP, opt-in or review word",
+                    program.id
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn clarification_window(settings: &Settings) -> Result<time::Duration, ConfigError> {
     let hours = match settings.get("CLARIFICATION_HOURS") {
         None => DEFAULT_CLARIFICATION_HOURS,
@@ -569,6 +592,25 @@ struct LogLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keep_keyword_that_already_means_something_is_refused_at_start() {
+        let programs = |word: &str| {
+            Programs::parse(&format!(
+                r#"[{{"id": "alerts", "name": "A", "keep_keyword": "{word}"}}, {{"id": "deals", "name": "D"}}]"#
+            ))
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let intents = IntentRules::default();
+        assert!(check_keep_keywords(&intents, &programs("ALERTS")).is_ok());
+        for word in ["START", "STOP", "HELP", "UNSUBSCRIBE"] {
+            let refused = check_keep_keywords(&intents, &programs(word)).map_err(|e| e.to_string());
+            assert!(
+                refused.as_ref().is_err_and(|e| e.contains("keep_keyword")),
+                "{word}: {refused:?}"
+            );
+        }
+    }
 
     #[test]
     fn with_programs_each_count_is_also_kept_per_program() {

@@ -1,7 +1,7 @@
 //! What `optout-admin migrate` reads and changes: every state item, page by page, and a state
 //! item deleted only while it still holds the event it was read with.
 
-use super::schema::{self, Item, Key, Keyed, StateRead};
+use super::schema::{self, Item, Key, Keyed, StateAttrs};
 use super::{unavailable, Store, StoreError, Write, Written};
 use crate::domain::event::State;
 use crate::domain::msisdn::Msisdn;
@@ -13,6 +13,9 @@ pub struct ScopedState {
     pub msisdn: Msisdn,
     pub scope: Scope,
     pub state: State,
+    /// When the item was last written (not the event's time, which a late message can carry
+    /// from before).
+    pub written_at: time::OffsetDateTime,
 }
 
 /// Where a scan of the state items goes on: the last key read, `<pk>` and `<sk>`, as the
@@ -50,15 +53,16 @@ impl Store {
             .map_err(unavailable)?;
         let mut states = Vec::with_capacity(out.items().len());
         for item in out.items() {
-            let read: Keyed<StateRead> = schema::from_item(item.clone())?;
+            let read: Keyed<StateAttrs> = schema::from_item(item.clone())?;
             let scope = schema::scope_of_state(&read.key)
                 .ok_or_else(|| StoreError::Corrupt(format!("state item {}", read.key.sk)))?;
-            let msisdn = Msisdn::from_provider(&read.attrs.msisdn)
+            let msisdn = Msisdn::from_provider(&read.attrs.read.msisdn)
                 .map_err(|e| StoreError::Corrupt(format!("state item's number: {e}")))?;
             states.push(ScopedState {
                 msisdn,
                 scope,
-                state: read.attrs.into(),
+                written_at: read.attrs.updated_at,
+                state: read.attrs.read.into(),
             });
         }
         let next = match out.last_evaluated_key() {
