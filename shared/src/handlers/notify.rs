@@ -602,6 +602,15 @@ pub fn program_texts(
             .or(settings.get("OPT_IN_REPLY_TEXT")),
     )
     .map_err(invalid)?;
+    // Without programs every opt-out ends the one program: its own text says it all, and no
+    // wider text is built (nor checked: a long PROGRAM_NAME must not stop a start it never did).
+    if !programs.declared() {
+        return Ok(ProgramTexts {
+            stop_every: own.stop.clone(),
+            stop_revoke_all: own.stop.clone(),
+            own,
+        });
+    }
     // What revoke-all ends when this program is texted: it, and every program needing consent.
     let others: Vec<&Program> = programs
         .all()
@@ -728,6 +737,25 @@ mod tests {
             ("STOP_REPLY_TEXT", &long)
         ])
         .is_err_and(|e| e.starts_with("STOP_REPLY_TEXT is invalid: is 199 GSM-7 characters")));
+        // A long name with its own short texts starts as before programs: no wider text is built.
+        let name =
+            "Acme Program With A Rather Long Name For Its Alerts About Orders And Home Deliveries Co";
+        let custom = texts(&[
+            ("PROGRAM_NAME", name),
+            ("HELP_CONTACT", "x@y.example"),
+            ("STOP_REPLY_TEXT", &format!("{name}: no more messages.")),
+            (
+                "HELP_REPLY_TEXT",
+                &format!(
+                    "{name}: x@y.example, Msg frequency varies, Msg&data rates may apply, STOP"
+                ),
+            ),
+            (
+                "OPT_IN_REPLY_TEXT",
+                &format!("{name}: Msg frequency varies, Msg&data rates may apply, HELP, STOP"),
+            ),
+        ]);
+        assert!(custom.is_ok(), "{custom:?}");
     }
 
     #[test]
