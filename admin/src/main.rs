@@ -271,20 +271,14 @@ async fn main() -> ExitCode {
             max_pages,
             restart,
         } => {
-            let programs = load_programs(&sdk).await;
-            match programs {
-                Ok(programs) => {
-                    let run = MigrateRun {
-                        to: &to,
-                        written_before: &written_before,
-                        dry_run,
-                        max_pages,
-                        restart,
-                    };
-                    migrate(&store, &programs, run).await
-                }
-                Err(e) => Err(e),
-            }
+            let run = MigrateRun {
+                to: &to,
+                written_before: &written_before,
+                dry_run,
+                max_pages,
+                restart,
+            };
+            migrate(&sdk, &store, run).await
         }
     };
     match result {
@@ -608,10 +602,11 @@ struct MigrateRun<'a> {
 }
 
 async fn migrate(
+    sdk: &aws_config::SdkConfig,
     store: &Store,
-    programs: &shared::domain::program::Programs,
     run: MigrateRun<'_>,
 ) -> Result<u8, Failure> {
+    let programs = &load_programs(sdk).await?;
     if !programs.declared() {
         return Err(usage(
             "PROGRAMS is not set: there is no program to assign the old items to",

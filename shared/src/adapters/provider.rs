@@ -145,7 +145,7 @@ impl Providers {
         let mut by_mode: HashMap<ProviderMode, Arc<dyn Provider>> = HashMap::new();
         let mut by_program = HashMap::new();
         for program in programs.all() {
-            let mode = program.provider_mode.unwrap_or(deployment);
+            let mode = program.mode(deployment);
             let provider = match by_mode.get(&mode) {
                 Some(provider) => provider.clone(),
                 None => {

@@ -111,6 +111,13 @@ pub struct Program {
     pub provider_mode: Option<ProviderMode>,
 }
 
+impl Program {
+    /// How Vonage works for this program: its own `provider_mode`, else the deployment's.
+    pub fn mode(&self, deployment: ProviderMode) -> ProviderMode {
+        self.provider_mode.unwrap_or(deployment)
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -395,11 +402,18 @@ impl Programs {
             .collect()
     }
 
-    /// The program whose `keep_keyword` is `word` (canonical, upper case).
-    pub fn by_keep_keyword(&self, word: &str) -> Option<&Program> {
-        self.programs
+    /// The program whose `keep_keyword` the whole of `text` is, and that word. Nothing is read
+    /// when no program declares one (most messages reach here: it is the webhook's hot path).
+    pub fn keep_keyword_in(&self, text: &str) -> Option<(&Program, String)> {
+        if self.programs.iter().all(|p| p.keep_keyword.is_none()) {
+            return None;
+        }
+        let word = crate::domain::keywords::match_key(text).to_uppercase();
+        let program = self
+            .programs
             .iter()
-            .find(|p| p.keep_keyword.as_deref() == Some(word))
+            .find(|p| p.keep_keyword.as_deref() == Some(word.as_str()))?;
+        Some((program, word))
     }
 
     /// The wider items a confirmation of an event kept for `scopes` must find no newer opposite

@@ -153,12 +153,9 @@ impl Notify {
             }
         };
         // Unset: we reply for the programs where nobody else does.
-        let replying = |program: &Program| {
-            let mode = program.provider_mode.unwrap_or(mode);
-            on.unwrap_or(mode.replies_by_default())
-        };
+        let replying = |program: &Program| on.unwrap_or(program.mode(mode).replies_by_default());
         for program in programs.all().iter().filter(|p| replying(p)) {
-            let mode = program.provider_mode.unwrap_or(mode);
+            let mode = program.mode(mode);
             if mode != ProviderMode::SelfManaged {
                 tracing::warn!(
                     program = program.id.as_str(),

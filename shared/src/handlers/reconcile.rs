@@ -143,7 +143,7 @@ impl Reconciler {
             let legacy: Vec<&Program> = programs
                 .all()
                 .iter()
-                .filter(|p| p.provider_mode.unwrap_or(mode).has_opt_out_list())
+                .filter(|p| p.mode(mode).has_opt_out_list())
                 .collect();
             reconciler.scopes = legacy.iter().map(|p| programs.own_scope(p)).collect();
             reconciler.reaching = match legacy.as_slice() {

@@ -12,7 +12,7 @@ use crate::domain::event::Status;
 use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
 use crate::domain::intent::{Intent, IntentRules, DEFAULT_OPT_IN_WORDS};
-use crate::domain::keywords::{self, KeywordRules};
+use crate::domain::keywords::KeywordRules;
 use crate::domain::origin::{InboundMessage, Origin};
 use crate::domain::program::{newest_in, Program, Programs, Reach, RevokeAll, Scope};
 use crate::domain::replies::SOURCE_SMS;
@@ -248,16 +248,19 @@ impl Webhook {
         if self.programs.declared() {
             log.program = Some(program.id.to_string());
         }
-        let mode = program.provider_mode.unwrap_or(self.mode);
+        let mode = program.mode(self.mode);
         let (kind, words): (EventKind, MatchedWords) = match intent {
             Intent::Other => {
-                let word = keywords::match_key(&message.text).to_uppercase();
-                return match self.programs.by_keep_keyword(&word) {
-                    Some(keep) if message.is_keyword_candidate() => {
+                let keep = message
+                    .is_keyword_candidate()
+                    .then(|| self.programs.keep_keyword_in(&message.text))
+                    .flatten();
+                return match keep {
+                    Some((keep, word)) => {
                         log.keyword = Some(word);
                         self.keep(&message, keep, received_at).await
                     }
-                    _ => Ok(Handled::Ignored),
+                    None => Ok(Handled::Ignored),
                 };
             }
             Intent::ReviewCue { cue } => {
