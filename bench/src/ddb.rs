@@ -53,6 +53,7 @@ pub fn stop_message(message_id: &str) -> Origin {
         keyword: Some("STOP".into()),
         phrase: None,
         clarifies: None,
+        confirms: None,
         text: "STOP".into(),
         api: Api::Sms,
         encoding: Encoding::PostForm,

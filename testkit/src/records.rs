@@ -16,6 +16,7 @@ pub fn message(message_id: &str, keyword: &str, text: &str) -> Origin {
         keyword: Some(keyword.into()),
         phrase: None,
         clarifies: None,
+        confirms: None,
         text: text.into(),
         api: Api::Sms,
         encoding: Encoding::GetQuery,

@@ -59,6 +59,7 @@ mod tests {
             since: e.occurred_at,
             event_id: e.event_id.clone(),
             source: e.origin.source().into(),
+            channel: None,
             order: e.order(),
         }
     }

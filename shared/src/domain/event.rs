@@ -15,7 +15,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 crate::named_enum! {
-    /// Opted out, or (again) allowed to receive messages.
+    /// Opted out, or allowed to receive messages (a consent or a resubscribe).
     #[strum(serialize_all = "snake_case")]
     pub enum Status {
         OptedOut,
@@ -24,9 +24,9 @@ crate::named_enum! {
 }
 
 crate::named_enum! {
-    /// What happened to a number, from any source. Two kinds set the number's state (an opt-out, a
-    /// resubscribe); the others are history only, kept for the audit and for the replies the stream
-    /// drives (they never change the state).
+    /// What happened to a number, from any source. Three kinds set the number's state (an
+    /// opt-out, a resubscribe, a consent); the others are history only, kept for the audit and for
+    /// the replies the stream drives (they never change the state).
     #[strum(serialize_all = "snake_case")]
     pub enum EventKind {
         OptOut,
@@ -41,6 +41,12 @@ crate::named_enum! {
         /// A person decided a review item was not a revocation (a decision to opt out is an
         /// [`EventKind::OptOut`] with source `review`): the audit shows every decision.
         ReviewDecision,
+        /// Consent given to be texted, with its evidence (`POST /consents`, an import, a join
+        /// by text): sets `subscribed` like a resubscribe (docs/decisions/0016-consent-ledger.md).
+        Consent,
+        /// A join by text to a program that asks for confirmation: waits for the person's YES
+        /// (history only; the prompt is sent from it).
+        ConsentRequest,
     }
 }
 
@@ -49,11 +55,12 @@ impl EventKind {
     pub fn status(self) -> Option<Status> {
         match self {
             EventKind::OptOut => Some(Status::OptedOut),
-            EventKind::Resubscribe => Some(Status::Subscribed),
+            EventKind::Resubscribe | EventKind::Consent => Some(Status::Subscribed),
             EventKind::Help
             | EventKind::OptInRequest
             | EventKind::OptInRefused
-            | EventKind::ReviewDecision => None,
+            | EventKind::ReviewDecision
+            | EventKind::ConsentRequest => None,
         }
     }
     /// Tie-break between events of the same instant (module docs).
@@ -131,6 +138,9 @@ pub struct State {
     pub event_id: String,
     /// The `source` of that event.
     pub source: String,
+    /// How the consent that set a `subscribed` state was given, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<crate::domain::consent::ConsentChannel>,
     #[serde(skip)]
     pub order: String,
 }
@@ -204,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn kinds_round_trip_and_only_two_set_a_state() {
+    fn kinds_round_trip_and_only_opt_outs_and_consents_set_a_state() {
         for &kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
         }
@@ -213,7 +223,14 @@ mod tests {
             .copied()
             .filter(|k| k.status().is_some())
             .collect();
-        assert_eq!(stateful, [EventKind::OptOut, EventKind::Resubscribe]);
+        assert_eq!(
+            stateful,
+            [
+                EventKind::OptOut,
+                EventKind::Resubscribe,
+                EventKind::Consent
+            ]
+        );
     }
 
     #[test]
@@ -237,6 +254,7 @@ mod tests {
             since: datetime!(2026-01-01 00:00:00 UTC),
             event_id: "e".into(),
             source: "test".into(),
+            channel: None,
             order: "o".into(),
         }
     }

@@ -253,7 +253,7 @@ fn entry(sk: String, read: Read, item: Item) -> Entry {
             e.kind = h.kind.as_str().into();
             e.category = match &h.origin {
                 Origin::Message(_) => "inbound_message",
-                Origin::Website(_) | Origin::OptInAnswer(_) => "consent",
+                Origin::Website(_) | Origin::OptInAnswer(_) | Origin::Consent(_) => "consent",
                 Origin::VonageSync(_) => "sync",
                 Origin::Import(_) => "import",
                 Origin::Api(_) => "opt_out_by_other_means",
@@ -352,6 +352,8 @@ fn event_summary(h: &HistoryEntry) -> String {
         EventKind::OptInRequest => "opt-in request by text",
         EventKind::OptInRefused => "opt-in refused by Vonage",
         EventKind::ReviewDecision => "review decided: not a revocation",
+        EventKind::Consent => "consent",
+        EventKind::ConsentRequest => "join by text, waiting for YES",
     }
     .to_owned();
     let message = |line: &mut String, m: &crate::domain::origin::InboundMessage| {
@@ -360,6 +362,9 @@ fn event_summary(h: &HistoryEntry) -> String {
             ": inbound SMS {:?}, message {}, to {}",
             m.text, m.message_id, m.short_code
         );
+        if let Some(request) = &m.confirms {
+            let _ = write!(line, ", confirming the join {request}");
+        }
     };
     match &h.origin {
         Origin::Message(m) => message(&mut line, m),
@@ -408,6 +413,26 @@ fn event_summary(h: &HistoryEntry) -> String {
                 ": event {} moved from {} to {} when programs were declared",
                 m.moved_event_id, m.from_scope, m.to_scope
             );
+        }
+        Origin::Consent(c) => {
+            let _ = write!(
+                line,
+                ": by {}, captured {}",
+                c.channel.as_str(),
+                c.captured_at
+            );
+            for (what, value) in [
+                ("url", &c.url),
+                ("ip", &c.ip),
+                ("agent", &c.agent_id),
+                ("wording version", &c.wording_version),
+                ("imported from", &c.imported_from),
+                ("provider", &c.provider),
+            ] {
+                if let Some(value) = value {
+                    let _ = write!(line, ", {what} {value}");
+                }
+            }
         }
         Origin::Other { source, .. } => {
             let _ = write!(line, " (source {source})");
@@ -631,6 +656,7 @@ mod tests {
                 keyword: Some("STOP".into()),
                 phrase: None,
                 clarifies: None,
+                confirms: None,
                 text: "STOP".into(),
                 api: Api::Sms,
                 encoding: Encoding::GetQuery,
@@ -681,6 +707,7 @@ mod tests {
                     since: t(at),
                     event_id: id.into(),
                     source: "webhook".into(),
+                    channel: None,
                     order: "x".into(),
                 },
                 updated_at: t(at),

@@ -35,6 +35,7 @@ macro_rules! named_enum {
 
 pub mod bulk;
 pub mod business_days;
+pub mod consent;
 pub mod deadline;
 pub mod event;
 pub mod evidence;

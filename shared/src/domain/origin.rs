@@ -2,6 +2,7 @@
 //! `details`, one type per source, shared by every writer and reader so a fact has one name.
 //! Strings as written; fields another version wrote are kept in `extra`.
 
+pub use crate::domain::consent::ConsentEvidence;
 use crate::domain::inbound::{Api, Encoding};
 use crate::domain::review::Decision;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,9 @@ pub enum Origin {
     /// A state written before programs existed, assigned to a program (`optout-admin migrate`).
     #[serde(rename = "migration")]
     Migration(StateMoved),
+    /// A consent a sender reported (`POST /consents`) or imported, with its evidence.
+    #[serde(rename = "consent")]
+    Consent(ConsentEvidence),
     /// Any other source (written by another version or a test), as stored.
     #[serde(untagged)]
     Other {
@@ -76,6 +80,7 @@ impl From<Stored> for Origin {
             "import" => read(d).map(Origin::Import),
             "sms-opt-in" => read(d).map(Origin::OptInAnswer),
             "migration" => read(d).map(Origin::Migration),
+            "consent" => read(d).map(Origin::Consent),
             _ => None,
         };
         typed.unwrap_or(Origin::Other {
@@ -134,6 +139,7 @@ impl Origin {
             Origin::Import(_) => "import",
             Origin::OptInAnswer(_) => "sms-opt-in",
             Origin::Migration(_) => "migration",
+            Origin::Consent(_) => "consent",
             Origin::Other { source, .. } => source,
         }
     }
@@ -167,6 +173,8 @@ pub struct InboundMessage {
     pub phrase: Option<String>,
     /// For a program's keep keyword: the revoke-all opt-out it answers (its event id).
     pub clarifies: Option<String>,
+    /// For a YES that confirms a join by text: the join message's event id (the request).
+    pub confirms: Option<String>,
     /// The first 160 characters.
     pub text: String,
     pub api: Api,
@@ -300,6 +308,7 @@ mod tests {
             keyword: Some("STOP".into()),
             phrase: None,
             clarifies: None,
+            confirms: None,
             text: "stop".into(),
             api: Api::Sms,
             encoding: Encoding::GetQuery,

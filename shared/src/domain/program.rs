@@ -109,12 +109,46 @@ pub struct Program {
     /// How Vonage works for this program (else `PROVIDER_MODE`): a legacy short code program
     /// and self-managed 10DLC numbers in one deployment.
     pub provider_mode: Option<ProviderMode>,
+    /// Whether the send-time check asks for a consent on file: `may_send` only with one and no
+    /// newer opt-out (else a number never seen may be sent, as an opt-out list answers).
+    #[serde(default)]
+    pub consent_on_file: bool,
+    /// The word a person texts to the program's numbers to join (e.g. `JOIN`); upper case,
+    /// letters and digits.
+    pub join_keyword: Option<String>,
+    /// Whether a join is confirmed by a second text (double opt-in): the person gets a prompt
+    /// and consent is recorded only when YES arrives within `confirm_hours`.
+    #[serde(default = "yes")]
+    pub confirm_join: bool,
+    /// Hours a YES counts after the join (default [`DEFAULT_CONFIRM_HOURS`], 1 to 720).
+    pub confirm_hours: Option<u16>,
+    /// The prompt asking for YES, and the text confirming a join (else built from the parts
+    /// above; both checked at cold start for what CTIA asks).
+    pub confirm_prompt: Option<String>,
+    pub join_reply: Option<String>,
 }
+
+/// `confirm_hours` unset: a day covers a person reading the prompt that evening.
+pub const DEFAULT_CONFIRM_HOURS: u16 = 24;
 
 impl Program {
     /// How Vonage works for this program: its own `provider_mode`, else the deployment's.
     pub fn mode(&self, deployment: ProviderMode) -> ProviderMode {
         self.provider_mode.unwrap_or(deployment)
+    }
+
+    /// How long after a join its YES counts.
+    pub fn confirm_window(&self) -> time::Duration {
+        time::Duration::hours(i64::from(
+            self.confirm_hours.unwrap_or(DEFAULT_CONFIRM_HOURS),
+        ))
+    }
+
+    /// Whether the whole of `text` is this program's join keyword.
+    pub fn is_join(&self, text: &str) -> bool {
+        self.join_keyword
+            .as_deref()
+            .is_some_and(|word| crate::domain::keywords::match_key(text).eq_ignore_ascii_case(word))
     }
 }
 
@@ -266,6 +300,12 @@ impl Programs {
                 opt_in_reply: None,
                 keep_keyword: None,
                 provider_mode: None,
+                consent_on_file: false,
+                join_keyword: None,
+                confirm_join: true,
+                confirm_hours: None,
+                confirm_prompt: None,
+                join_reply: None,
             }],
             default: 0,
             declared: false,
@@ -309,6 +349,28 @@ impl Programs {
                     )));
                 }
             }
+            if let Some(word) = &program.join_keyword {
+                let valid = (1..=20).contains(&word.len())
+                    && word
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                    && !crate::domain::consent::CONFIRM_WORDS.contains(&word.as_str());
+                if !valid {
+                    return Err(ProgramError(format!(
+                        "PROGRAMS: program {}: join_keyword {word:?} is not 1 to 20 of A-Z and 0-9, or is a confirmation word (YES, Y)",
+                        program.id
+                    )));
+                }
+            }
+            if program
+                .confirm_hours
+                .is_some_and(|h| !(1..=720).contains(&h))
+            {
+                return Err(ProgramError(format!(
+                    "PROGRAMS: program {}: confirm_hours is 1 to 720",
+                    program.id
+                )));
+            }
             for number in &program.numbers {
                 if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(ProgramError(format!(
@@ -321,6 +383,22 @@ impl Programs {
                         "PROGRAMS: number {number} is in two programs"
                     )));
                 }
+            }
+        }
+        for program in &programs {
+            let clash = program
+                .join_keyword
+                .as_ref()
+                .filter(|w| keep_words.contains(w));
+            let keep_is_yes = program
+                .keep_keyword
+                .as_deref()
+                .is_some_and(|w| crate::domain::consent::CONFIRM_WORDS.contains(&w));
+            if clash.is_some() || keep_is_yes {
+                return Err(ProgramError(format!(
+                    "PROGRAMS: program {}: a join keyword is some program's keep keyword, or a keep keyword is YES or Y",
+                    program.id
+                )));
             }
         }
         let defaults: Vec<usize> = (0..programs.len())

@@ -70,6 +70,25 @@ pub mod fixed {
     }
 }
 
+/// A day as `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<time::Date> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// Serde for a day, `YYYY-MM-DD` (serialize only: days are answered, never stored).
+pub mod date {
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(d: &time::Date, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!(
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        ))
+    }
+}
+
 /// Parse a Vonage date leniently, as UTC: `YYYY-MM-DD HH:MM:SS` with any amount of whitespace
 /// around and between date and time (one official example has several spaces); also accepts a
 /// `T` separator and a trailing `Z`. `None` for anything else.

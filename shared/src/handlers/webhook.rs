@@ -487,6 +487,7 @@ fn inbound_event(
             keyword,
             phrase,
             clarifies: None,
+            confirms: None,
             text: message.text.chars().take(160).collect(),
             api: message.api,
             encoding: message.encoding,

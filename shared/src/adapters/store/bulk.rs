@@ -8,6 +8,7 @@ use crate::domain::bulk::Decision;
 use crate::domain::event::{Event, Outcome, State};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::program::Scope;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -71,8 +72,23 @@ impl Store {
     /// One chunk; its unprocessed keys asked again with backoff.
     async fn states_chunk(&self, chunk: &[Key]) -> Result<Vec<State>, StoreError> {
         // Only what `State` needs: smaller answers (a local server spends its time on them).
-        let mut pending = Some(schema::states_request(chunk.to_vec())?);
-        let mut states = Vec::with_capacity(chunk.len());
+        let items = self
+            .batch_get(schema::states_request(chunk.to_vec())?)
+            .await?;
+        items
+            .into_iter()
+            .map(|item| schema::from_item::<StateRead>(item).map(State::from))
+            .collect()
+    }
+
+    /// One BatchGetItem request (at most [`BATCH_GET_KEYS`] keys) to the end: its unprocessed
+    /// keys asked again with backoff.
+    pub(super) async fn batch_get(
+        &self,
+        request: KeysAndAttributes,
+    ) -> Result<Vec<schema::Item>, StoreError> {
+        let mut pending = Some(request);
+        let mut items = Vec::new();
         let mut attempt = 0;
         while let Some(request) = pending.take() {
             attempt += 1;
@@ -92,10 +108,8 @@ impl Store {
                 .send()
                 .await
                 .map_err(unavailable)?;
-            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                for item in items {
-                    states.push(schema::from_item::<StateRead>(item.clone())?.into());
-                }
+            if let Some(found) = out.responses().and_then(|r| r.get(&self.table)) {
+                items.extend(found.iter().cloned());
             }
             pending = out
                 .unprocessed_keys()
@@ -103,7 +117,7 @@ impl Store {
                 .filter(|k| !k.keys().is_empty())
                 .cloned();
         }
-        Ok(states)
+        Ok(items)
     }
 
     /// Record many events, with the same outcome per event as [`Store::record`]: each number's

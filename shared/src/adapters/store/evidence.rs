@@ -84,7 +84,8 @@ fn stored(item: &Item) -> Stored {
         ItemFamily::Review => schema::from_item::<ReviewAttrs>(item.clone())
             .and_then(Review::try_from)
             .map(Read::Review),
-        ItemFamily::ReplyLock => Ok(Read::Bookkeeping),
+        // A waiting join: its history entry is the evidence.
+        ItemFamily::ReplyLock | ItemFamily::ConsentRequest => Ok(Read::Bookkeeping),
         ItemFamily::Other => Ok(Read::Other),
     };
     let read = read.unwrap_or_else(|e| {

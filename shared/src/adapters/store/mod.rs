@@ -9,6 +9,7 @@
 
 pub mod bulk;
 pub mod checkpoint;
+pub mod consents;
 pub mod cursor;
 
 pub mod evidence;

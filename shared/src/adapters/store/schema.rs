@@ -4,10 +4,11 @@
 //! attribute. The layout: docs/table-design.md; why: docs/decisions/0004-typed-table-schema.md.
 
 use super::StoreError;
+use crate::domain::consent::{ConsentChannel, ConsentRequest};
 use crate::domain::event::{Event, EventKind, HistoryEntry, OptedOut, Outcome, State, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::Origin;
-use crate::domain::program::Scope;
+use crate::domain::program::{ProgramId, Scope};
 use crate::domain::replies::{ReplyKind, ReplyStatus};
 use crate::domain::review::{Decision, Due, Resolution, Review, ReviewStatus};
 use crate::domain::timestamp::{self, fixed};
@@ -35,6 +36,7 @@ const REVIEW_POINTER_PREFIX: &str = "REVIEWID#";
 const REVIEW_POINTER_SK: &str = "REVIEWID";
 const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
 const CHECKPOINT_SK: &str = "CHECKPOINT";
+const CONSENT_REQUEST_PREFIX: &str = "JOIN#";
 /// The partition of the sparse `opted_out` index: every opted-out state is in it.
 const OPTED_OUT_PARTITION: &str = "OPTED_OUT";
 
@@ -118,6 +120,10 @@ impl Key {
             sk: scope.into(),
         }
     }
+    /// A join by text waiting for its YES, one per program.
+    pub fn consent_request(msisdn: &Msisdn, program: &ProgramId) -> Self {
+        Self::number(msisdn, format!("{CONSENT_REQUEST_PREFIX}{program}"))
+    }
     pub fn checkpoint(name: &str) -> Self {
         Key {
             pk: name.into(),
@@ -137,6 +143,7 @@ pub enum ItemFamily {
     Reply,
     ReplyLock,
     Review,
+    ConsentRequest,
     Other,
 }
 
@@ -149,6 +156,7 @@ impl ItemFamily {
             _ if sk.starts_with(HISTORY_PREFIX) => ItemFamily::History,
             _ if sk.starts_with(REPLY_PREFIX) => ItemFamily::Reply,
             _ if sk.starts_with(REVIEW_PREFIX) => ItemFamily::Review,
+            _ if sk.starts_with(CONSENT_REQUEST_PREFIX) => ItemFamily::ConsentRequest,
             _ => ItemFamily::Other,
         }
     }
@@ -270,6 +278,9 @@ pub struct StateRead {
     pub event_id: String,
     pub source: String,
     pub order: String,
+    /// How a consent setting `subscribed` was given (written since the consent ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ConsentChannel>,
 }
 
 /// The state item: set by the newest event ([`state_item`], [`state_is_older_than`]).
@@ -292,6 +303,11 @@ impl From<StateRead> for State {
             status: r.status,
             since: r.event_at,
             event_id: r.event_id,
+            channel: r.channel.or_else(|| {
+                (r.status == Status::Subscribed)
+                    .then(|| ConsentChannel::of_source(&r.source))
+                    .flatten()
+            }),
             source: r.source,
             order: r.order,
         }
@@ -313,6 +329,7 @@ pub fn state_item(event: &Event, scope: &Scope, now: OffsetDateTime) -> Option<K
                 event_id: event.event_id.clone(),
                 source: event.origin.source().into(),
                 order: event.order(),
+                channel: ConsentChannel::of_origin(event.kind, &event.origin),
             },
             updated_at: now,
             oo_pk: opted_out.then_some(list),
@@ -345,8 +362,8 @@ pub fn no_newer_opposite(status: Status, order: &str) -> Expr {
 }
 
 /// [`StateRead`]'s fields (a test holds the two together).
-const STATE_READ_FIELDS: [&str; 6] = [
-    "msisdn", "status", "event_at", "event_id", "source", "order",
+const STATE_READ_FIELDS: [&str; 7] = [
+    "msisdn", "status", "event_at", "event_id", "source", "order", "channel",
 ];
 
 /// A BatchGetItem request for the states at `keys`, projecting what [`StateRead`] holds.
@@ -534,6 +551,58 @@ pub fn history_between(from: OffsetDateTime, to: OffsetDateTime) -> Expr {
         .value(":e", s(HISTORY_PREFIX))
         .value(":from", s(timestamp::format(from)))
         .value(":to", s(timestamp::format(to)))
+}
+
+/// A join by text waiting for its YES ([`Key::consent_request`]): replaced by a newer join,
+/// deleted once confirmed; an expired one answers nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentRequestAttrs {
+    pub msisdn: String,
+    pub program: ProgramId,
+    pub request_event_id: String,
+    #[serde(with = "fixed")]
+    pub requested_at: OffsetDateTime,
+    #[serde(with = "fixed")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl From<ConsentRequestAttrs> for ConsentRequest {
+    fn from(a: ConsentRequestAttrs) -> ConsentRequest {
+        ConsentRequest {
+            program: a.program,
+            request_event_id: a.request_event_id,
+            requested_at: a.requested_at,
+            expires_at: a.expires_at,
+        }
+    }
+}
+
+pub fn consent_request_item(
+    msisdn: &Msisdn,
+    request: &ConsentRequest,
+) -> Keyed<ConsentRequestAttrs> {
+    Keyed {
+        key: Key::consent_request(msisdn, &request.program),
+        attrs: ConsentRequestAttrs {
+            msisdn: msisdn.as_str().into(),
+            program: request.program.clone(),
+            request_event_id: request.request_event_id.clone(),
+            requested_at: request.requested_at,
+            expires_at: request.expires_at,
+        },
+    }
+}
+
+/// Only if no join is waiting or the waiting one is older (a redelivered older join does not
+/// replace a newer one).
+pub fn consent_request_is_older(requested_at: OffsetDateTime) -> Expr {
+    Expr::new("attribute_not_exists(pk) OR requested_at < :at")
+        .value(":at", s(timestamp::format(requested_at)))
+}
+
+/// Only if the waiting join is this one.
+pub fn consent_request_is(request_event_id: &str) -> Expr {
+    Expr::new("request_event_id = :id").value(":id", s(request_event_id))
 }
 
 /// A reply item: one per reply owed, keyed by the inbound event that owes it.
@@ -914,6 +983,7 @@ mod tests {
                 keyword: Some("STOP".into()),
                 phrase: None,
                 clarifies: None,
+                confirms: None,
                 text: "stop".into(),
                 api: Api::Sms,
                 encoding: Encoding::GetQuery,
