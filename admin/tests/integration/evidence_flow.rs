@@ -91,10 +91,10 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
     let programs = Programs::from_settings(&settings).unwrap_or_else(|e| panic!("{e}"));
     let notify = Notify {
         store: store.clone(),
-        replies: Some(Replies {
-            texts: texts_from_settings(&settings, &programs).unwrap_or_else(|e| panic!("{e}")),
-            vonage: client.clone(),
-        }),
+        replies: Some(Replies::to_every_program(
+            texts_from_settings(&settings, &programs).unwrap_or_else(|e| panic!("{e}")),
+            client.clone(),
+        )),
         programs,
         providers: Providers::single(Arc::new(SelfManaged)),
     };

@@ -21,6 +21,10 @@ crate::named_enum! {
         StopConfirmation,
         Help,
         OptInConfirmation,
+        /// The text asking a person who texted a join keyword to confirm with YES.
+        ConsentPrompt,
+        /// The confirmation of a join (after YES, or at once without double opt-in).
+        JoinConfirmation,
     }
 }
 
@@ -29,8 +33,8 @@ impl ReplyKind {
     pub fn confirms(self) -> Option<Status> {
         match self {
             ReplyKind::StopConfirmation => Some(Status::OptedOut),
-            ReplyKind::OptInConfirmation => Some(Status::Subscribed),
-            ReplyKind::Help => None,
+            ReplyKind::OptInConfirmation | ReplyKind::JoinConfirmation => Some(Status::Subscribed),
+            ReplyKind::Help | ReplyKind::ConsentPrompt => None,
         }
     }
 }
@@ -75,6 +79,8 @@ pub fn plan(kind: EventKind, source: &str, applied: bool, replies: bool) -> Plan
         (EventKind::Resubscribe, SOURCE_SMS | SOURCE_SMS_OPT_IN) if applied => {
             Plan::Reply(ReplyKind::OptInConfirmation)
         }
+        (EventKind::ConsentRequest, SOURCE_SMS) => Plan::Reply(ReplyKind::ConsentPrompt),
+        (EventKind::Consent, SOURCE_SMS) if applied => Plan::Reply(ReplyKind::JoinConfirmation),
         _ => Plan::Nothing,
     }
 }
@@ -94,6 +100,9 @@ pub struct ReplyTexts {
     pub stop: String,
     pub help: String,
     pub opt_in: String,
+    /// For a program with a join keyword ([`ReplyTexts::with_join_texts`]).
+    pub consent_prompt: String,
+    pub joined: String,
 }
 
 /// Why a reply text is refused at start-up: the setting and what to change.
@@ -146,8 +155,14 @@ impl ReplyTexts {
                     "{name}: You are subscribed again. {frequency}. Msg&data rates may apply. Reply HELP for help, STOP to cancel."
                 )
             }),
+            consent_prompt: format!(
+                "{name}: Reply YES to get {frequency}. Msg&data rates may apply. Reply HELP for help, STOP to cancel."
+            ),
+            joined: format!(
+                "{name}: You are subscribed. {frequency}. Msg&data rates may apply. Reply HELP for help, STOP to cancel."
+            ),
         };
-        let rates = ["msg&data rates may apply", "msg & data rates may apply"];
+        let rates = RATES;
         check(
             "STOP_REPLY_TEXT",
             &texts.stop,
@@ -184,11 +199,50 @@ impl ReplyTexts {
         Ok(texts)
     }
 
+    /// A program's own texts for a join (`confirm_prompt`, `join_reply`), each given one
+    /// checked for what CTIA asks of an opt-in: the program, the frequency, "Msg&data rates may
+    /// apply", HELP and STOP, and the prompt the YES it waits for.
+    pub fn with_join_texts(
+        mut self,
+        program: &TextParts,
+        prompt: Option<&str>,
+        joined: Option<&str>,
+    ) -> Result<Self, ReplyTextError> {
+        if let Some(prompt) = prompt {
+            self.consent_prompt = prompt.to_owned();
+        }
+        if let Some(joined) = joined {
+            self.joined = joined.to_owned();
+        }
+        let name = program.name.trim();
+        let frequency = program.frequency.trim().trim_end_matches('.');
+        let opt_in_parts = |extra: Option<Part<'static>>| {
+            let mut parts = vec![
+                Part::Literal("the program name", name),
+                Part::Literal("the message frequency", frequency),
+                Part::AnyOf("\"Msg&data rates may apply\"", &RATES),
+                Part::AnyOf("how to get help (HELP)", &["help"]),
+                Part::AnyOf("how to opt out (STOP)", &["stop"]),
+            ];
+            parts.extend(extra);
+            parts
+        };
+        check(
+            "confirm_prompt",
+            &self.consent_prompt,
+            &opt_in_parts(Some(Part::AnyOf("the word to confirm (YES)", &["yes"]))),
+        )?;
+        check("join_reply", &self.joined, &opt_in_parts(None))?;
+        Ok(self)
+    }
+
     pub fn text(&self, kind: ReplyKind) -> &str {
         match kind {
             ReplyKind::StopConfirmation => &self.stop,
             ReplyKind::Help => &self.help,
             ReplyKind::OptInConfirmation => &self.opt_in,
+            ReplyKind::ConsentPrompt => &self.consent_prompt,
+            ReplyKind::JoinConfirmation => &self.joined,
         }
     }
 }
@@ -279,6 +333,8 @@ impl ProgramTexts {
         }
     }
 }
+
+const RATES: [&str; 2] = ["msg&data rates may apply", "msg & data rates may apply"];
 
 #[derive(Clone)]
 enum Part<'a> {

@@ -41,7 +41,21 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(20);
 #[derive(Clone)]
 pub struct Replies {
     pub texts: HashMap<ProgramId, ProgramTexts>,
+    /// The programs whose STOP, HELP and opt-in replies we send (the others' texts, if any, are
+    /// only their join prompt and confirmation: nobody else knows a join is waiting).
+    pub replying: std::collections::HashSet<ProgramId>,
     pub vonage: VonageClient,
+}
+
+impl Replies {
+    /// Every program in `texts` gets every reply.
+    pub fn to_every_program(texts: HashMap<ProgramId, ProgramTexts>, vonage: VonageClient) -> Self {
+        Self {
+            replying: texts.keys().cloned().collect(),
+            texts,
+            vonage,
+        }
+    }
 }
 
 /// Everything the function needs, built once per container.
@@ -164,9 +178,10 @@ impl Notify {
                 );
             }
         }
-        let replies = if programs.all().iter().any(replying) {
+        let texting = |program: &Program| replying(program) || program.join_keyword.is_some();
+        let replies = if programs.all().iter().any(texting) {
             let mut texts = HashMap::new();
-            for program in programs.all().iter().filter(|p| replying(p)) {
+            for program in programs.all().iter().filter(|p| texting(p)) {
                 texts.insert(
                     program.id.clone(),
                     program_texts(settings, &programs, program)?,
@@ -174,6 +189,12 @@ impl Notify {
             }
             Some(Replies {
                 texts,
+                replying: programs
+                    .all()
+                    .iter()
+                    .filter(|p| replying(p))
+                    .map(|p| p.id.clone())
+                    .collect(),
                 vonage: VonageClient::from_settings(settings)?,
             })
         } else {
@@ -372,8 +393,14 @@ impl Notify {
         } else {
             Ended::RevokeAll
         };
-        // A program whose replies Vonage sends has no texts here.
-        let Some(texts) = replies.texts.get(&program.id) else {
+        // A program whose replies Vonage sends has no texts here; a join's are ours to send.
+        let ours = match kind {
+            ReplyKind::ConsentPrompt | ReplyKind::JoinConfirmation => {
+                program.join_keyword.is_some()
+            }
+            _ => replies.replying.contains(&program.id),
+        };
+        let Some(texts) = replies.texts.get(&program.id).filter(|_| ours) else {
             return Ok(Done::Nothing);
         };
         let text = texts.text(kind, ended).to_owned();
@@ -599,6 +626,16 @@ pub fn program_texts(
             .or(settings.get("OPT_IN_REPLY_TEXT")),
     )
     .map_err(invalid)?;
+    let own = match program.join_keyword {
+        Some(_) => own
+            .with_join_texts(
+                &parts,
+                program.confirm_prompt.as_deref(),
+                program.join_reply.as_deref(),
+            )
+            .map_err(invalid)?,
+        None => own,
+    };
     // Without programs every opt-out ends the one program: its own text says it all, and no
     // wider text is built (nor checked: a long PROGRAM_NAME must not stop a start it never did).
     if !programs.declared() {

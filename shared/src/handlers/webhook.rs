@@ -8,6 +8,7 @@ use crate::adapters::config::{ConfigError, Settings};
 use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::provider::ProviderMode;
 use crate::adapters::store::Store;
+use crate::domain::consent::{self, ConsentRequest};
 use crate::domain::event::Status;
 use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
@@ -250,18 +251,25 @@ impl Webhook {
         }
         let mode = program.mode(self.mode);
         let (kind, words): (EventKind, MatchedWords) = match intent {
+            Intent::Other if !message.is_keyword_candidate() => return Ok(Handled::Ignored),
             Intent::Other => {
-                let keep = message
-                    .is_keyword_candidate()
-                    .then(|| self.programs.keep_keyword_in(&message.text))
-                    .flatten();
-                return match keep {
-                    Some((keep, word)) => {
-                        log.keyword = Some(word);
-                        self.keep(&message, keep, received_at).await
-                    }
-                    None => Ok(Handled::Ignored),
-                };
+                if let Some((keep, word)) = self.programs.keep_keyword_in(&message.text) {
+                    log.keyword = Some(word);
+                    return self.keep(&message, keep, received_at).await;
+                }
+                if program.is_join(&message.text) {
+                    log.keyword = program.join_keyword.clone();
+                    return self.join(&message, program, received_at).await;
+                }
+                // Read only where a join can be waiting: most messages reach here.
+                if program.join_keyword.is_some()
+                    && program.confirm_join
+                    && consent::is_confirmation(&message.text)
+                {
+                    log.keyword = Some(consent::CONFIRM_WORDS[0].into());
+                    return self.confirm_join(&message, program, received_at).await;
+                }
+                return Ok(Handled::Ignored);
             }
             Intent::ReviewCue { cue } => {
                 log.cue = Some(cue.clone());
@@ -351,6 +359,85 @@ impl Webhook {
         Ok(Handled::OptedIn(self.store.record(&event).await?))
     }
 
+    /// A program's join keyword. With confirmation asked (double opt-in), the join is noted and
+    /// waits for a YES within the program's window (the notify function sends the prompt);
+    /// without, it is an opt-in by text as START is, recorded as a consent.
+    async fn join(
+        &self,
+        message: &InboundSms,
+        program: &Program,
+        received_at: time::OffsetDateTime,
+    ) -> Result<Handled, ApiError> {
+        let word = MatchedWords::Keyword(program.join_keyword.clone().unwrap_or_default());
+        let scopes = vec![self.programs.own_scope(program)];
+        if !program.confirm_join {
+            let kind = match program.mode(self.mode) {
+                ProviderMode::ShortCodeApi => EventKind::OptInRequest,
+                _ => EventKind::Consent,
+            };
+            let event = inbound_event(message, kind, word, scopes, received_at);
+            let outcome = self.store.record(&event).await?;
+            return Ok(match kind {
+                EventKind::OptInRequest => Handled::OptInRequested(outcome),
+                _ => Handled::OptedIn(outcome),
+            });
+        }
+        let event = inbound_event(
+            message,
+            EventKind::ConsentRequest,
+            word,
+            scopes,
+            received_at,
+        );
+        let request = ConsentRequest {
+            program: program.id.clone(),
+            request_event_id: event.event_id.clone(),
+            requested_at: event.occurred_at,
+            expires_at: event.occurred_at + program.confirm_window(),
+        };
+        let outcome = self.store.open_consent_request(&event, &request).await?;
+        Ok(Handled::JoinRequested(outcome))
+    }
+
+    /// A YES to a program with a join waiting: within the window, the consent, with the join
+    /// it confirms as its evidence (one consent per join, however many YES). Otherwise nothing:
+    /// an expired join keeps only its history entry.
+    async fn confirm_join(
+        &self,
+        message: &InboundSms,
+        program: &Program,
+        received_at: time::OffsetDateTime,
+    ) -> Result<Handled, ApiError> {
+        let at = message_time(message, received_at);
+        let waiting = self
+            .store
+            .consent_request(&message.msisdn, &program.id)
+            .await?;
+        let Some(request) = waiting.filter(|r| r.open_at(at)) else {
+            tracing::info!(
+                program = program.id.as_str(),
+                "a YES with no join waiting in its window: nothing recorded"
+            );
+            return Ok(Handled::Ignored);
+        };
+        let mut event = inbound_event(
+            message,
+            EventKind::Consent,
+            MatchedWords::Keyword(consent::CONFIRM_WORDS[0].into()),
+            vec![self.programs.own_scope(program)],
+            received_at,
+        );
+        event.event_id = consent::confirmed_event_id(&request.request_event_id);
+        if let Origin::Message(evidence) = &mut event.origin {
+            evidence.confirms = Some(request.request_event_id.clone());
+        }
+        let outcome = self.store.record(&event).await?;
+        self.store
+            .close_consent_request(&message.msisdn, &request)
+            .await?;
+        Ok(Handled::OptedIn(outcome))
+    }
+
     /// A message with a revocation cue and no clear wording: a review item for a person, due
     /// 10 business days after receipt. The state is not touched; a redelivery opens nothing new.
     async fn open_review(
@@ -403,21 +490,34 @@ fn metric_documents(metric: Metric, program: Option<&str>) -> Vec<Metrics> {
     documents
 }
 
-/// A keep keyword must mean nothing else: one read as START would resubscribe the program
-/// texted instead of the one offered, one read as STOP would end it.
+/// A program's keep and join keywords, and the YES a join waits for, must mean nothing else:
+/// a keep keyword read as START would resubscribe the program texted instead of the one
+/// offered, one read as STOP would end it; a YES read as START would skip the confirmation.
 fn check_keep_keywords(intents: &IntentRules, programs: &Programs) -> Result<(), ConfigError> {
     for program in programs.all() {
-        let Some(word) = &program.keep_keyword else {
-            continue;
-        };
-        if intents.classify(word) != Intent::Other {
-            return Err(ConfigError::Invalid {
-                name: "PROGRAMS",
-                reason: format!(
-                    "program {}: keep_keyword {word} is already an opt-out, HELP, opt-in or review word",
-                    program.id
-                ),
-            });
+        let confirms = program.join_keyword.is_some() && program.confirm_join;
+        let words = [
+            ("keep_keyword", program.keep_keyword.as_deref()),
+            ("join_keyword", program.join_keyword.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(what, word)| word.map(|w| (what, w)))
+        .chain(
+            consent::CONFIRM_WORDS
+                .into_iter()
+                .filter(|_| confirms)
+                .map(|w| ("the confirmation word", w)),
+        );
+        for (what, word) in words {
+            if intents.classify(word) != Intent::Other {
+                return Err(ConfigError::Invalid {
+                    name: "PROGRAMS",
+                    reason: format!(
+                        "program {}: {what} {word} is already an opt-out, HELP, opt-in or review word",
+                        program.id
+                    ),
+                });
+            }
         }
     }
     Ok(())
@@ -508,6 +608,8 @@ pub enum Handled {
     /// An opt-in by text in `short-code-api` mode, noted for the notify function to take to
     /// Vonage; the opt-out stands until Vonage confirms.
     OptInRequested(Outcome),
+    /// A join by text to a program that asks for confirmation: waiting for YES.
+    JoinRequested(Outcome),
     /// A revocation cue: a review item opened (or already open for this message).
     Review(ReviewOpened),
     /// Acknowledged, nothing stored.
@@ -537,6 +639,8 @@ impl Handled {
             Handled::OptedIn(Outcome::Superseded) => "opt_in_superseded",
             Handled::OptedIn(_) => "opted_in",
             Handled::OptInRequested(_) => "opt_in_requested",
+            Handled::JoinRequested(Outcome::Duplicate) => "join_duplicate",
+            Handled::JoinRequested(_) => "join_requested",
             Handled::Review(ReviewOpened::Opened) => "review_opened",
             Handled::Review(ReviewOpened::Duplicate) => "review_duplicate",
             Handled::Ignored => "ignored",
@@ -550,7 +654,9 @@ impl Handled {
             Handled::OptedOut(Outcome::Duplicate) => Metric::OptOutDuplicates,
             Handled::OptedOut(Outcome::Superseded) => Metric::OptOutsSuperseded,
             Handled::Help(_) => Metric::HelpRequests,
-            Handled::OptedIn(_) | Handled::OptInRequested(_) => Metric::OptInsByText,
+            Handled::OptedIn(_) | Handled::OptInRequested(_) | Handled::JoinRequested(_) => {
+                Metric::OptInsByText
+            }
             Handled::Review(ReviewOpened::Opened) => Metric::ReviewItemsOpened,
             Handled::Review(ReviewOpened::Duplicate) => return None,
             Handled::Ignored => Metric::MessagesIgnored,
@@ -564,6 +670,7 @@ impl Handled {
             Handled::Help(outcome) => ("help", Some(outcome.as_str())),
             Handled::OptedIn(outcome) => ("opted_in", Some(outcome.as_str())),
             Handled::OptInRequested(outcome) => ("opt_in_requested", Some(outcome.as_str())),
+            Handled::JoinRequested(outcome) => ("join_requested", Some(outcome.as_str())),
             Handled::Review(ReviewOpened::Opened) => ("review", Some("opened")),
             Handled::Review(ReviewOpened::Duplicate) => ("review", Some("duplicate")),
             Handled::Ignored => ("ignored", None),

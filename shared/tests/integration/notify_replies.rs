@@ -123,10 +123,8 @@ async fn setup(mode: ProviderMode, replies: bool) -> Setup {
         store: store.clone(),
         programs: Programs::single("Acme Alerts"),
         providers: Providers::single(provider),
-        replies: replies.then(|| Replies {
-            texts: program_texts(),
-            vonage: vonage_client(&vonage.uri()),
-        }),
+        replies: replies
+            .then(|| Replies::to_every_program(program_texts(), vonage_client(&vonage.uri()))),
     };
     let webhook = Webhook {
         mode,

@@ -114,10 +114,10 @@ async fn setup(mode: ProviderMode, revoke_all_from: &str, clarification_hours: &
     let programs = Programs::from_settings(&settings).expect("programs");
     let notify = Notify {
         store: store.clone(),
-        replies: Some(Replies {
-            texts: texts_from_settings(&settings, &programs).expect("texts"),
-            vonage: client,
-        }),
+        replies: Some(Replies::to_every_program(
+            texts_from_settings(&settings, &programs).expect("texts"),
+            client,
+        )),
         programs,
         providers: Providers::single(provider),
     };
