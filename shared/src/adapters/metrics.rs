@@ -51,6 +51,8 @@ crate::named_enum! {
         StreamRecordsMalformed,
         /// Website API: `POST /opt-outs`, by `Outcome`.
         ApiOptOuts,
+        /// Website API: `POST /consents`, by `Outcome`.
+        ApiConsents,
         /// Webhook: a message with a revocation cue became a review item.
         ReviewItemsOpened,
         /// Website API: a person decided a review item (`POST /reviews/{id}`), by `Decision`.

@@ -43,6 +43,16 @@ pub enum Lift {
     NothingToLift,
 }
 
+impl Lift {
+    /// The provider's confirmation as JSON, the evidence a history entry keeps.
+    pub fn confirmation(&self) -> Option<String> {
+        match self {
+            Lift::Lifted(confirmation) => serde_json::to_string(confirmation).ok(),
+            _ => None,
+        }
+    }
+}
+
 /// The provider's side of clearing an opt-out, one implementation per [`ProviderMode`].
 pub trait Provider: Send + Sync {
     fn mode(&self) -> ProviderMode;

@@ -10,6 +10,7 @@
 mod eligibility;
 mod evidence;
 mod opt_outs;
+mod post_consents;
 mod post_opt_outs;
 mod post_resubscribe;
 mod reviews;
@@ -49,6 +50,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/reviews/{id}"),
     ("POST", "/eligibility"),
     ("GET", "/subscriptions/{msisdn}/evidence"),
+    ("POST", "/consents"),
 ];
 
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -159,11 +161,16 @@ impl WebsiteApi {
             .map(Outcome::as_str)
             .or(error.map(ErrorCode::as_str))
             .unwrap_or("unknown");
-        if log.route == Route::PostOptOut.name() {
-            Metrics::new(FUNCTION)
-                .dimension("Outcome", outcome)
-                .count(Metric::ApiOptOuts)
-                .emit();
+        for (route, metric) in [
+            (Route::PostOptOut, Metric::ApiOptOuts),
+            (Route::PostConsent, Metric::ApiConsents),
+        ] {
+            if log.route == route.name() {
+                Metrics::new(FUNCTION)
+                    .dimension("Outcome", outcome)
+                    .count(metric)
+                    .emit();
+            }
         }
         if let Some(decision) = log.decision {
             Metrics::new(FUNCTION)
@@ -225,6 +232,7 @@ impl WebsiteApi {
             Route::ResolveReview(id) => self.resolve_review(req, &id, log).await,
             Route::Eligibility => self.eligibility(req, log).await,
             Route::Evidence(number) => self.evidence(req, &number, log).await,
+            Route::PostConsent => self.post_consent(req, log).await,
         }
     }
 
@@ -261,6 +269,7 @@ enum Route {
     ResolveReview(String),
     Eligibility,
     Evidence(String),
+    PostConsent,
 }
 
 impl Route {
@@ -276,6 +285,7 @@ impl Route {
             ("POST", "/reviews/{id}") => Route::ResolveReview(param()),
             ("POST", "/eligibility") => Route::Eligibility,
             ("GET", "/subscriptions/{msisdn}/evidence") => Route::Evidence(param()),
+            ("POST", "/consents") => Route::PostConsent,
             _ => return None,
         })
     }
@@ -291,6 +301,7 @@ impl Route {
             Route::ResolveReview(_) => "POST /reviews/{id}",
             Route::Eligibility => "POST /eligibility",
             Route::Evidence(_) => "GET /subscriptions/{msisdn}/evidence",
+            Route::PostConsent => "POST /consents",
         }
     }
 }

@@ -116,7 +116,7 @@ impl WebsiteApi {
 /// JSON with every object's keys sorted, recursively: the same request however it was spaced
 /// or ordered. (Not `Value::to_string`: with serde_json's `preserve_order`, which any crate in
 /// the build may turn on, that keeps the sender's key order.)
-fn canonical_json(value: &serde_json::Value) -> String {
+pub(super) fn canonical_json(value: &serde_json::Value) -> String {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
@@ -136,10 +136,10 @@ fn canonical_json(value: &serde_json::Value) -> String {
     }
 }
 
-fn idempotency_key(req: &Request) -> Result<String, ApiError> {
+pub(super) fn idempotency_key(req: &Request) -> Result<String, ApiError> {
     let bad = |message: &str| Err(ApiError::new(ErrorCode::InvalidParameter, message));
     let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
-        return bad("the Idempotency-Key header is required (a unique value per opt-out, reused on retries)");
+        return bad("the Idempotency-Key header is required (a unique value per request, reused on retries)");
     };
     let value = value.as_bytes();
     if value.is_empty()

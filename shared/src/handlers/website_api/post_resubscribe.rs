@@ -18,6 +18,39 @@ use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
+impl WebsiteApi {
+    /// The provider's side of ending an opt-out for `program` (Vonage's opt-in call in
+    /// `short-code-api` mode), within the Lambda's time less what recording needs.
+    pub(super) async fn lift_block(
+        &self,
+        req: &Request,
+        program: &crate::domain::program::Program,
+        msisdn: &Msisdn,
+        log: &mut LogLine,
+    ) -> Result<(Lift, crate::adapters::provider::ProviderMode), ApiError> {
+        let deadline = provider_deadline(req);
+        let provider_started = Instant::now();
+        let provider = self.providers.for_program(program);
+        let lift = provider.lift_block(msisdn, deadline).await;
+        log.provider_ms = Some(provider_started.elapsed().as_secs_f64() * 1000.0);
+        match lift {
+            Ok(lift) => {
+                if let Lift::Lifted(confirmation) = &lift {
+                    log.provider_attempts = Some(confirmation.attempts);
+                }
+                Ok((lift, provider.mode()))
+            }
+            Err(err) => {
+                if let VonageError::Unavailable { attempts, .. } = &err {
+                    log.provider_attempts = Some(*attempts);
+                }
+                tracing::warn!(error = %err, msisdn = %msisdn, "Vonage did not confirm the opt-in");
+                Err(err.into())
+            }
+        }
+    }
+}
+
 /// A consent must be at most this old when it reaches us (a website backend that queued the
 /// request for a while is fine; a consent from months ago needs asking again).
 pub const MAX_CONSENT_AGE: time::Duration = time::Duration::days(7);
@@ -58,28 +91,10 @@ impl WebsiteApi {
             }
         }
 
-        let deadline = provider_deadline(req);
-        let provider_started = Instant::now();
-        let provider = self.providers.for_program(program);
-        let lift = provider.lift_block(&msisdn, deadline).await;
-        log.provider_ms = Some(provider_started.elapsed().as_secs_f64() * 1000.0);
-        let lift = match lift {
-            Ok(lift) => lift,
-            Err(err) => {
-                if let VonageError::Unavailable { attempts, .. } = &err {
-                    log.provider_attempts = Some(*attempts);
-                }
-                tracing::warn!(error = %err, msisdn = %msisdn, "Vonage did not confirm the opt-in");
-                return Err(err.into());
-            }
-        };
+        let (lift, mode) = self.lift_block(req, program, &msisdn, log).await?;
         let mut event = event;
-        let mode = provider.mode();
         if let Origin::Website(consent) = &mut event.origin {
-            if let Lift::Lifted(confirmation) = &lift {
-                log.provider_attempts = Some(confirmation.attempts);
-                consent.provider_response = serde_json::to_string(confirmation).ok();
-            }
+            consent.provider_response = lift.confirmation();
             consent.provider = Some(mode.as_str().into());
         }
         let outcome = self.store.record(&event).await?;
@@ -90,15 +105,9 @@ impl WebsiteApi {
             let since = self.store.state_in(&msisdn, &reaching).await.ok().flatten();
             return Err(newer_opt_out(since.map(|s| s.since)));
         }
-        let still_blocked = matches!(lift, Lift::StillBlocked);
+        let provider = ProviderReply::of(&lift, mode);
         Ok(json_response(
-            // Accepted, not done: with Opt-Out Assist, Vonage keeps blocking texts to the number
-            // until the person texts the opt-in keyword; no API can lift that block.
-            if still_blocked {
-                StatusCode::ACCEPTED
-            } else {
-                StatusCode::OK
-            },
+            provider.status_code(),
             &ResubscribeReply {
                 msisdn: msisdn.as_str(),
                 program: program.id.as_str(),
@@ -106,15 +115,7 @@ impl WebsiteApi {
                 since: timestamp::format(event.occurred_at),
                 outcome,
                 event_id: &event.event_id,
-                provider: ProviderReply {
-                    mode: mode.as_str(),
-                    blocked: still_blocked,
-                    message: match lift {
-                        Lift::Lifted(_) => "Vonage removed the number from its opt-out list",
-                        Lift::StillBlocked => "our record now allows texts, but Vonage (Opt-Out Assist) still blocks them until the person texts the opt-in keyword (START) to the sender's number",
-                        Lift::NothingToLift => "no block at the provider: our record is the only one",
-                    },
-                },
+                provider,
             },
         ))
     }
@@ -270,11 +271,36 @@ struct ResubscribeReply<'a> {
 }
 
 #[derive(Serialize)]
-struct ProviderReply {
+pub(super) struct ProviderReply {
     mode: &'static str,
     /// Whether the provider still blocks texts to the number.
     blocked: bool,
     message: &'static str,
+}
+
+impl ProviderReply {
+    pub(super) fn of(lift: &Lift, mode: crate::adapters::provider::ProviderMode) -> Self {
+        Self {
+            mode: mode.as_str(),
+            blocked: matches!(lift, Lift::StillBlocked),
+            message: match lift {
+                Lift::Lifted(_) => "Vonage removed the number from its opt-out list",
+                Lift::StillBlocked => "our record now allows texts, but Vonage (Opt-Out Assist) still blocks them until the person texts the opt-in keyword (START) to the sender's number",
+                Lift::NothingToLift => "no block at the provider: our record is the only one",
+            },
+        }
+    }
+
+    /// Accepted, not done, while the provider still blocks: with Opt-Out Assist, Vonage keeps
+    /// blocking texts to the number until the person texts the opt-in keyword; no API can lift
+    /// that block.
+    pub(super) fn status_code(&self) -> StatusCode {
+        if self.blocked {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        }
+    }
 }
 
 #[cfg(test)]
