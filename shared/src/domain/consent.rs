@@ -168,6 +168,38 @@ pub fn texted_on(history: &[HistoryEntry], scopes: &[Scope], day: Date) -> DayAn
     }
 }
 
+impl DayAnswer {
+    /// The answer as lines of the evidence file's text form.
+    pub fn render_text(&self, program: &str) -> String {
+        use std::fmt::Write as _;
+        let entry = |e: &Option<HistoryEntry>| match e {
+            Some(e) => format!(
+                "{} {} at {} (source {}, {})",
+                e.kind.as_str(),
+                e.event_id,
+                crate::domain::timestamp::format(e.occurred_at),
+                e.origin.source(),
+                e.origin.details()
+            ),
+            None => "none".into(),
+        };
+        let mut out = String::new();
+        let _ = writeln!(out, "Texted on {} ({program})?", self.day);
+        let _ = writeln!(
+            out,
+            "  At the day's start: {}; consent in force all day: {}",
+            self.status_at_start.map_or("no record", |s| s.as_str()),
+            if self.consented_all_day { "yes" } else { "no" }
+        );
+        let _ = writeln!(out, "  Consent: {}", entry(&self.consent));
+        let _ = writeln!(out, "  Revocation: {}", entry(&self.revocation));
+        for e in &self.events_that_day {
+            let _ = writeln!(out, "  That day: {}", entry(&Some(e.clone())));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,11 +185,15 @@ impl ConsentInput {
             }
         }
         if wording.is_none() && (wording_sha256.is_none() || wording_version.is_none()) {
-            return bad("consent needs the wording shown: wording, or wording_sha256 with wording_version");
+            return bad(
+                "consent needs the wording shown: wording, or wording_sha256 with wording_version",
+            );
         }
         match channel {
             ConsentChannel::WebForm if url.is_none() || ip.is_none() => {
-                return bad("a web_form consent needs consent.url (the page or form) and consent.ip")
+                return bad(
+                    "a web_form consent needs consent.url (the page or form) and consent.ip",
+                )
             }
             ConsentChannel::Paper | ConsentChannel::Phone if agent_id.is_none() => {
                 return bad("a paper or phone consent needs consent.agent_id (who took it)")
@@ -278,7 +282,10 @@ mod tests {
             ..input("web_form")
         };
         assert!(no_ip.validate(now).is_err());
-        assert!(input("phone").validate(now).is_err(), "phone needs an agent");
+        assert!(
+            input("phone").validate(now).is_err(),
+            "phone needs an agent"
+        );
         let phone = ConsentInput {
             agent_id: Some("agent-7".into()),
             ..input("phone")
