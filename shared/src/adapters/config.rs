@@ -22,12 +22,38 @@ impl Programs {
     /// `PROGRAMS`, or, unset, one program named `PROGRAM_NAME` (docs/decisions/0005-programs.md).
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         match settings.get("PROGRAMS") {
-            None => Ok(Programs::single(settings.get("PROGRAM_NAME").unwrap_or(""))),
+            None => {
+                let consent_on_file = match settings.get("CONSENT_ON_FILE") {
+                    None => false,
+                    Some(v) => parse_switch(v).ok_or(ConfigError::Invalid {
+                        name: "CONSENT_ON_FILE",
+                        reason: "must be on or off".into(),
+                    })?,
+                };
+                Programs::single_with_consent(
+                    settings.get("PROGRAM_NAME").unwrap_or(""),
+                    settings.get("JOIN_KEYWORD"),
+                    consent_on_file,
+                )
+                .map_err(|e| ConfigError::Invalid {
+                    name: "JOIN_KEYWORD",
+                    reason: e.to_string(),
+                })
+            }
             Some(json) => Programs::parse(json).map_err(|e| ConfigError::Invalid {
                 name: "PROGRAMS",
                 reason: e.to_string(),
             }),
         }
+    }
+}
+
+/// `on`/`off` (also true/false, yes/no, 1/0), any case.
+pub fn parse_switch(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Some(true),
+        "off" | "false" | "no" | "0" => Some(false),
+        _ => None,
     }
 }
 

@@ -156,6 +156,22 @@ fn yes() -> bool {
     true
 }
 
+/// A join keyword: 1 to 20 of A-Z and 0-9, and not the YES a join waits for.
+fn check_join_keyword(word: &str) -> Result<(), ProgramError> {
+    let valid = (1..=20).contains(&word.len())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && !crate::domain::consent::CONFIRM_WORDS.contains(&word);
+    if valid {
+        Ok(())
+    } else {
+        Err(ProgramError(format!(
+            "{word:?} is not 1 to 20 of A-Z and 0-9, or is a confirmation word (YES, Y)"
+        )))
+    }
+}
+
 /// Why `PROGRAMS` or `REVOKE_ALL_FROM` is refused at cold start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -312,6 +328,22 @@ impl Programs {
         }
     }
 
+    /// The one program of a deployment without `PROGRAMS`, with the consent settings it may
+    /// still have (`JOIN_KEYWORD`, `CONSENT_ON_FILE`): the join is confirmed by YES.
+    pub fn single_with_consent(
+        name: &str,
+        join_keyword: Option<&str>,
+        consent_on_file: bool,
+    ) -> Result<Self, ProgramError> {
+        let mut programs = Self::single(name);
+        if let Some(word) = join_keyword {
+            check_join_keyword(word).map_err(|e| ProgramError(format!("JOIN_KEYWORD {e}")))?;
+        }
+        programs.programs[0].join_keyword = join_keyword.map(str::to_owned);
+        programs.programs[0].consent_on_file = consent_on_file;
+        Ok(programs)
+    }
+
     /// `PROGRAMS`, a JSON array of [`Program`].
     pub fn parse(json: &str) -> Result<Self, ProgramError> {
         let programs: Vec<Program> = serde_json::from_str(json)
@@ -350,17 +382,12 @@ impl Programs {
                 }
             }
             if let Some(word) = &program.join_keyword {
-                let valid = (1..=20).contains(&word.len())
-                    && word
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-                    && !crate::domain::consent::CONFIRM_WORDS.contains(&word.as_str());
-                if !valid {
-                    return Err(ProgramError(format!(
-                        "PROGRAMS: program {}: join_keyword {word:?} is not 1 to 20 of A-Z and 0-9, or is a confirmation word (YES, Y)",
+                check_join_keyword(word).map_err(|e| {
+                    ProgramError(format!(
+                        "PROGRAMS: program {}: join_keyword {e}",
                         program.id
-                    )));
-                }
+                    ))
+                })?;
             }
             if program
                 .confirm_hours

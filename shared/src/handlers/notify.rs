@@ -151,20 +151,14 @@ impl Notify {
         let mode = ProviderMode::from_settings(settings)?;
         let programs = Programs::from_settings(settings)?;
         let providers = Providers::from_settings(settings, &programs)?;
-        let on = match settings
-            .get("REPLIES")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        let on = match settings.get("REPLIES") {
             None => None,
-            Some("on" | "true" | "yes" | "1") => Some(true),
-            Some("off" | "false" | "no" | "0") => Some(false),
-            Some(_) => {
-                return Err(ConfigError::Invalid {
+            Some(v) => Some(crate::adapters::config::parse_switch(v).ok_or(
+                ConfigError::Invalid {
                     name: "REPLIES",
                     reason: "must be on or off".into(),
-                })
-            }
+                },
+            )?),
         };
         // Unset: we reply for the programs where nobody else does.
         let replying = |program: &Program| on.unwrap_or(program.mode(mode).replies_by_default());

@@ -10,6 +10,7 @@ use shared::adapters::config::Settings;
 use shared::adapters::provider::ProviderMode;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::Status;
+use shared::domain::program::Programs;
 use shared::domain::signature::SignatureMethod;
 use shared::handlers::notify::Notify;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
@@ -98,9 +99,21 @@ async fn every_sample_event_gets_its_documented_status() {
         .mount(&vonage)
         .await;
     let secret = "local-signature-secret";
-    // The local configuration (scripts/local): self-managed, replies on.
+    // The local configuration (scripts/local): self-managed, replies on, joins by JOIN.
+    let local = [
+        ("PROVIDER_MODE", "self-managed"),
+        ("PROGRAM_NAME", "Acme Alerts"),
+        ("HELP_CONTACT", "help@acme.example"),
+        ("JOIN_KEYWORD", "JOIN"),
+        ("VONAGE_API_KEY", "local"),
+        ("VONAGE_API_SECRET", "local-secret"),
+        ("VONAGE_API_BASE_URL", &vonage.uri()),
+    ];
+    let settings = Settings::from_pairs(local.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    let programs = Programs::from_settings(&settings).unwrap_or_else(|e| panic!("{e}"));
     let webhook = Webhook {
         mode: ProviderMode::SelfManaged,
+        programs: programs.clone(),
         ..Webhook::new(
             store.clone(),
             WebhookAuth {
@@ -111,23 +124,10 @@ async fn every_sample_event_gets_its_documented_status() {
     };
     let client = VonageClient::new(&vonage.uri(), "local", "local-secret").unwrap();
     // Every answer checked against openapi.yaml.
-    let api = testkit::openapi::CheckedApi::new(WebsiteApi::new(
-        store.clone(),
-        client,
-        vec!["local-api-key".into()],
-    ));
-    let notify = Notify::from_settings(
-        store.clone(),
-        &Settings::from_pairs([
-            ("PROVIDER_MODE", "self-managed"),
-            ("PROGRAM_NAME", "Acme Alerts"),
-            ("HELP_CONTACT", "help@acme.example"),
-            ("VONAGE_API_KEY", "local"),
-            ("VONAGE_API_SECRET", "local-secret"),
-            ("VONAGE_API_BASE_URL", vonage.uri().as_str()),
-        ]),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut api = WebsiteApi::new(store.clone(), client, vec!["local-api-key".into()]);
+    api.programs = programs;
+    let api = testkit::openapi::CheckedApi::new(api);
+    let notify = Notify::from_settings(store.clone(), &settings).unwrap_or_else(|e| panic!("{e}"));
 
     let samples = std::env::var_os("API_SAMPLES_DIR").map(std::path::PathBuf::from);
     for entry in &manifest.events {
