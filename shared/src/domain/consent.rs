@@ -88,6 +88,65 @@ pub struct ConsentEvidence {
     pub extra: Extra,
 }
 
+/// Limits of a consent's fields, in characters.
+const LIMITS: [(&str, usize); 6] = [
+    ("wording", 4000),
+    ("wording_version", 100),
+    ("url", 2000),
+    ("ip", 64),
+    ("user_agent", 1024),
+    ("agent_id", 200),
+];
+
+impl ConsentEvidence {
+    /// What every consent needs however it arrives (`POST /consents`, an import): the wording
+    /// shown (its text, or its SHA-256 with a version id), a web form's URL and IP, the agent of
+    /// a paper or phone consent; each field within its limit. Blank fields count as absent.
+    pub fn check(&self) -> Result<(), String> {
+        let fields = [
+            &self.wording,
+            &self.wording_version,
+            &self.url,
+            &self.ip,
+            &self.user_agent,
+            &self.agent_id,
+        ];
+        for ((name, max), value) in LIMITS.iter().zip(fields) {
+            if value.as_ref().is_some_and(|v| v.chars().count() > *max) {
+                return Err(format!("{name} is longer than {max} characters"));
+            }
+        }
+        if let Some(hash) = &self.wording_sha256 {
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("wording_sha256 must be 64 hexadecimal characters".into());
+            }
+        }
+        if self.wording.is_none()
+            && (self.wording_sha256.is_none() || self.wording_version.is_none())
+        {
+            return Err(
+                "the wording shown is required: wording, or wording_sha256 with wording_version"
+                    .into(),
+            );
+        }
+        match self.channel {
+            ConsentChannel::WebForm if self.url.is_none() || self.ip.is_none() => {
+                return Err("a web_form consent needs url (the page or form) and ip".into())
+            }
+            ConsentChannel::Paper | ConsentChannel::Phone if self.agent_id.is_none() => {
+                return Err("a paper or phone consent needs agent_id (who took it)".into())
+            }
+            _ => {}
+        }
+        if let Some(url) = &self.url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err("url must be an http or https URL".into());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A join by text waiting for its confirmation: the `JOIN` message's event, and until when a
 /// YES counts.
 #[derive(Debug, Clone, PartialEq)]

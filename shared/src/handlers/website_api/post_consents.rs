@@ -8,7 +8,7 @@
 
 use super::post_opt_outs::{canonical_json, idempotency_key};
 use super::post_resubscribe::ProviderReply;
-use super::{captured_at, check_lengths, LogLine, WebsiteApi, BODY_LIMIT, MAX_CONSENT_AGE};
+use super::{captured_at, LogLine, WebsiteApi, BODY_LIMIT, MAX_CONSENT_AGE};
 use crate::adapters::store::idempotency::KeyClaim;
 use crate::domain::consent::{ConsentChannel, ConsentEvidence};
 use crate::domain::event::{Event, EventKind, Status};
@@ -168,43 +168,6 @@ impl ConsentInput {
             Some(channel) => channel,
             None => return bad("consent.channel must be web_form, keyword, paper or phone"),
         };
-        check_lengths(
-            ErrorCode::InvalidConsent,
-            &[
-                ("consent.wording", wording.as_ref(), 4000),
-                ("consent.wording_version", wording_version.as_ref(), 100),
-                ("consent.url", url.as_ref(), 2000),
-                ("consent.ip", ip.as_ref(), 64),
-                ("consent.user_agent", user_agent.as_ref(), 1024),
-                ("consent.agent_id", agent_id.as_ref(), 200),
-            ],
-        )?;
-        if let Some(hash) = &wording_sha256 {
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return bad("consent.wording_sha256 must be 64 hexadecimal characters");
-            }
-        }
-        if wording.is_none() && (wording_sha256.is_none() || wording_version.is_none()) {
-            return bad(
-                "consent needs the wording shown: wording, or wording_sha256 with wording_version",
-            );
-        }
-        match channel {
-            ConsentChannel::WebForm if url.is_none() || ip.is_none() => {
-                return bad(
-                    "a web_form consent needs consent.url (the page or form) and consent.ip",
-                )
-            }
-            ConsentChannel::Paper | ConsentChannel::Phone if agent_id.is_none() => {
-                return bad("a paper or phone consent needs consent.agent_id (who took it)")
-            }
-            _ => {}
-        }
-        if let Some(url) = &url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return bad("consent.url must be an http or https URL");
-            }
-        }
         let at = captured_at(
             ErrorCode::InvalidConsent,
             "consent.captured_at",
@@ -216,23 +179,27 @@ impl ConsentInput {
         }
         // Within the skew allowance, a consent "from the future" counts as now.
         let at = at.min(now);
+        let record = ConsentEvidence {
+            channel,
+            captured_at: timestamp::format(at),
+            wording,
+            wording_sha256,
+            wording_version,
+            url,
+            ip,
+            user_agent,
+            agent_id,
+            imported_from: None,
+            provider: None,
+            provider_response: None,
+            extra: Default::default(),
+        };
+        record
+            .check()
+            .map_err(|e| ApiError::new(ErrorCode::InvalidConsent, format!("consent: {e}")))?;
         Ok(ValidConsent {
             captured_at: at,
-            record: ConsentEvidence {
-                channel,
-                captured_at: timestamp::format(at),
-                wording,
-                wording_sha256,
-                wording_version,
-                url,
-                ip,
-                user_agent,
-                agent_id,
-                imported_from: None,
-                provider: None,
-                provider_response: None,
-                extra: Default::default(),
-            },
+            record,
         })
     }
 }
