@@ -488,3 +488,80 @@ async fn the_evidence_file_answers_why_a_number_was_texted_on_a_day() {
     let response = s.api.handle(call.request(EventShape::HttpApiV2)).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_request_to_be_forgotten_keeps_the_opt_out_and_hashes_what_they_wrote() {
+    let s = setup().await;
+    let n = "14155558070";
+    let now = timestamp::now();
+    let (status, _) = s
+        .post_consent(
+            "forget-1",
+            &consent_body(n, "alerts", now - time::Duration::hours(3)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let written = "STOP texting me, this is Jane from 12 Elm St";
+    assert_eq!(s.text(n, ALERTS, "0C8070", written, 60).await, "opted_out");
+    assert_eq!(
+        s.text(n, ALERTS, "0C8071", "JOIN", 30).await,
+        "join_requested"
+    );
+    let before = s.store.history(&msisdn(n), 10).await.expect("history");
+    let state_before = s.store.scoped_states(&msisdn(n)).await.expect("states");
+
+    let dry = s.store.forget(&msisdn(n), true).await.expect("dry run");
+    assert_eq!((dry.items_redacted, dry.joins_deleted), (3, 1), "{dry:?}");
+    assert_eq!(
+        s.store.history(&msisdn(n), 10).await.expect("history"),
+        before
+    );
+
+    let done = s.store.forget(&msisdn(n), false).await.expect("forget");
+    assert_eq!(done.values_hashed, dry.values_hashed);
+    let after = s.store.history(&msisdn(n), 10).await.expect("history");
+    // Every event kept: its kind, time, id, source and whether it applied.
+    let shape = |h: &[shared::domain::event::HistoryEntry]| {
+        h.iter()
+            .map(|e| (e.kind, e.event_id.clone(), e.occurred_at, e.applied))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&after), shape(&before));
+    assert_eq!(
+        s.store.scoped_states(&msisdn(n)).await.expect("states"),
+        state_before
+    );
+    assert_eq!(s.status_of("alerts", n).await, ("opted_out".into(), false));
+    // What they wrote is gone, its hash proves what it was; the matched keyword stays.
+    let stop = after
+        .iter()
+        .find(|e| e.event_id == "sms:0C8070")
+        .and_then(|e| e.origin.message())
+        .expect("the STOP");
+    assert_eq!(stop.text, shared::adapters::store::forget::hashed(written));
+    assert_eq!(stop.keyword.as_deref(), Some("STOP"));
+    let consent = after
+        .iter()
+        .find(|e| e.kind == EventKind::Consent)
+        .expect("the consent")
+        .origin
+        .details();
+    assert!(consent["ip"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("sha256:")));
+    assert_eq!(consent["url"], "https://acme.example/alerts/signup");
+    let file = s
+        .store
+        .evidence(&[msisdn(n)], now)
+        .await
+        .expect("evidence")
+        .expect("a file");
+    assert!(file.check.ok, "{:?}", file.check);
+    assert!(!serde_json::to_string(&file)
+        .unwrap_or_default()
+        .contains("Elm St"));
+    // The join is gone: a YES now opens nothing; forgetting again changes nothing.
+    assert_eq!(s.text(n, ALERTS, "0C8072", "YES", 1).await, "ignored");
+    let again = s.store.forget(&msisdn(n), false).await.expect("again");
+    assert_eq!((again.items_redacted, again.joins_deleted), (0, 0));
+}

@@ -13,6 +13,7 @@ pub mod consents;
 pub mod cursor;
 
 pub mod evidence;
+pub mod forget;
 pub mod idempotency;
 pub mod lists;
 pub mod migrate;

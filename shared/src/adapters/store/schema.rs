@@ -268,6 +268,32 @@ pub fn is_new() -> Expr {
     Expr::new("attribute_not_exists(pk)")
 }
 
+/// Only if the item is still there.
+pub fn exists() -> Expr {
+    Expr::new("attribute_exists(pk)")
+}
+
+/// The update forgetting personal values: each (attribute path, new value), and `redacted_at`
+/// (`store::forget`).
+pub fn redaction(values: &[(Vec<&str>, String)], at: OffsetDateTime) -> Expr {
+    let mut sets = vec!["#redacted_at = :redacted_at".to_owned()];
+    let mut update = Expr::default()
+        .name("#redacted_at", "redacted_at")
+        .value(":redacted_at", s(timestamp::format(at)));
+    for (i, (path, value)) in values.iter().enumerate() {
+        let mut names = Vec::new();
+        for (j, part) in path.iter().enumerate() {
+            let placeholder = format!("#p{i}_{j}");
+            update = update.name(&placeholder, part);
+            names.push(placeholder);
+        }
+        sets.push(format!("{} = :v{i}", names.join(".")));
+        update = update.value(&format!(":v{i}"), s(value));
+    }
+    update.text = format!("SET {}", sets.join(", "));
+    update
+}
+
 /// What every read of a state needs (the send-time check projects these alone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateRead {
