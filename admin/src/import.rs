@@ -42,7 +42,7 @@ pub const CHUNK_ROWS: usize = 1000;
 /// Longest accepted `source` value.
 const MAX_SOURCE_CHARS: usize = 64;
 /// A date up to this far in the future is clock skew; further is a bad row.
-const FUTURE_SKEW: time::Duration = time::Duration::days(1);
+pub const FUTURE_SKEW: time::Duration = time::Duration::days(1);
 /// Bad rows kept in the report with their reasons (all are counted).
 pub const MAX_REPORTED_BAD_ROWS: usize = 1000;
 
@@ -159,20 +159,8 @@ pub fn parse_csv<R: Read>(
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| ImportError::Read(e.to_string()))?;
-    let newlines: Vec<u64> = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i as u64)
-        .collect();
-    // A record's position can be the start of the blank lines before it: step over those.
-    let line_at = |byte: u64| {
-        let mut at = usize::try_from(byte).unwrap_or(usize::MAX);
-        while matches!(bytes.get(at), Some(b'\n' | b'\r')) {
-            at += 1;
-        }
-        newlines.partition_point(|&n| n < at as u64) as u64 + 1
-    };
+    let lines = LineNumbers::new(&bytes);
+    let line_at = |byte: u64| lines.at(byte);
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -202,16 +190,10 @@ pub fn parse_csv<R: Read>(
         }
         let line = record.position().map(|p| line_at(p.byte())).unwrap_or(line);
         // Comments are skipped here rather than by the reader, whose line count leaves them out.
-        if record
-            .get(0)
-            .is_some_and(|f| f.trim_ascii_start().starts_with(b"#"))
-        {
+        if is_comment(&record) {
             continue;
         }
-        let fields: Vec<Option<&str>> = record
-            .iter()
-            .map(|f| std::str::from_utf8(f).ok().map(str::trim))
-            .collect();
+        let fields = trimmed_fields(&record);
         if columns.is_none() {
             let roles: Vec<Option<&'static str>> =
                 fields.iter().map(|f| f.and_then(column_role)).collect();
@@ -258,6 +240,50 @@ pub fn parse_csv<R: Read>(
         }
     }
     Ok(parsed)
+}
+
+/// 1-based line numbers of a CSV read whole (shared with `import_consents`): counted from the
+/// bytes, because the CSV reader's own count leaves out blank lines.
+pub struct LineNumbers<'a> {
+    bytes: &'a [u8],
+    newlines: Vec<u64>,
+}
+
+impl<'a> LineNumbers<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        let newlines = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i as u64)
+            .collect();
+        Self { bytes, newlines }
+    }
+
+    /// The line of the record the CSV reader places at `byte`.
+    pub fn at(&self, byte: u64) -> u64 {
+        // A record's position can be the start of the blank lines before it: step over those.
+        let mut at = usize::try_from(byte).unwrap_or(usize::MAX);
+        while matches!(self.bytes.get(at), Some(b'\n' | b'\r')) {
+            at += 1;
+        }
+        self.newlines.partition_point(|&n| n < at as u64) as u64 + 1
+    }
+}
+
+/// Whether a record is a comment (its first field starts with `#`).
+pub fn is_comment(record: &csv::ByteRecord) -> bool {
+    record
+        .get(0)
+        .is_some_and(|f| f.trim_ascii_start().starts_with(b"#"))
+}
+
+/// A record's fields, trimmed; `None` for a field that is not UTF-8.
+pub fn trimmed_fields(record: &csv::ByteRecord) -> Vec<Option<&str>> {
+    record
+        .iter()
+        .map(|f| std::str::from_utf8(f).ok().map(str::trim))
+        .collect()
 }
 
 /// Where a row is read: its file and line, and what its fields are read against.

@@ -6,14 +6,15 @@
 //! Output: results on stdout (a JSON report, or CSV for `export` without `--output`); progress,
 //! bad rows and JSON log lines on stderr. Exit codes: 0 done; 1 failed (nothing or only part
 //! done: running the same command again is safe and completes it); 2 done, but some CSV rows were
-//! bad and skipped (`import`), or the run stopped before the end of the list and will resume
-//! (`reconcile`, `migrate`), or review items are overdue (`reviews check`); 3 the evidence file's state
-//! check failed (`evidence`); 64 bad command line.
+//! bad and skipped (`import`, `import-consents`), or the run stopped before the end of the list
+//! and will resume (`reconcile`, `migrate`), or review items are overdue (`reviews check`); 3 the
+//! evidence file's state check failed (`evidence`); 64 bad command line.
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use optout_admin::export;
 use optout_admin::import::{self, ImportReport};
+use optout_admin::import_consents::{self, ImportConsentsReport};
 use optout_admin::migrate;
 use shared::adapters::config::Settings;
 use shared::adapters::store::Store;
@@ -53,6 +54,22 @@ enum Command {
     },
     /// Import a CSV of opt-outs (msisdn[,opt_out_date[,source]]) with source "import".
     Import {
+        /// The CSV file ("-" for standard input).
+        file: PathBuf,
+        /// Country for numbers written without a country code (ISO 3166 code).
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// Check every row and report, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Batch transactions in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Import a CSV of consents with their evidence (header row required: msisdn, captured_at,
+    /// and program, channel, wording, wording_sha256, wording_version, url, ip, user_agent,
+    /// agent_id, platform). Never ends an opt-out we hold.
+    ImportConsents {
         /// The CSV file ("-" for standard input).
         file: PathBuf,
         /// Country for numbers written without a country code (ISO 3166 code).
@@ -214,7 +231,11 @@ fn usage(message: impl std::fmt::Display) -> Failure {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Reconcile { .. }));
+    // import-consents: its info lines name the rows left out because an opt-out stands.
+    init_logging(matches!(
+        cli.command,
+        Command::Reconcile { .. } | Command::ImportConsents { .. }
+    ));
     let sdk = shared::adapters::config::aws_sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let store = Store::new(client.clone(), cli.table.clone());
@@ -231,6 +252,12 @@ async fn main() -> ExitCode {
             dry_run,
             concurrency,
         } => run_import(&sdk, &store, &file, &country, dry_run, concurrency).await,
+        Command::ImportConsents {
+            file,
+            country,
+            dry_run,
+            concurrency,
+        } => run_import_consents(&sdk, &store, &file, &country, dry_run, concurrency).await,
         Command::Export { what } => run_export(&sdk, &store, what).await.map(|()| 0),
         Command::Status {
             number,
@@ -374,6 +401,77 @@ fn import_exit(report: &ImportReport) -> Result<u8, Failure> {
     if let Some(error) = &report.error {
         return Err(fail(format!(
             "import stopped, {} rows not written: {error}; running it again is safe and completes it",
+            report.failed
+        )));
+    }
+    Ok(if report.bad > 0 { 2 } else { 0 })
+}
+
+async fn run_import_consents(
+    sdk: &aws_config::SdkConfig,
+    store: &Store,
+    file: &std::path::Path,
+    country: &str,
+    dry_run: bool,
+    concurrency: usize,
+) -> Result<u8, Failure> {
+    let region = region(country)?;
+    let label = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stdin".into());
+    let now = OffsetDateTime::now_utc();
+    let programs = load_programs(sdk).await?;
+    let parsed = if file.as_os_str() == "-" {
+        import_consents::parse_consents_csv(std::io::stdin().lock(), &label, region, &programs, now)
+    } else {
+        let reader = std::fs::File::open(file)
+            .map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;
+        import_consents::parse_consents_csv(
+            std::io::BufReader::new(reader),
+            &label,
+            region,
+            &programs,
+            now,
+        )
+    }
+    .map_err(fail)?;
+    for bad in &parsed.bad {
+        eprintln!("line {}: {} (skipped)", bad.line, bad.reason);
+    }
+    if !parsed.ignored_columns.is_empty() {
+        eprintln!("ignored columns: {}", parsed.ignored_columns.join(", "));
+    }
+    let report = if dry_run {
+        import_consents::summary(&parsed, true)
+    } else {
+        let bar = progress_bar(parsed.rows.len() as u64);
+        let report =
+            import_consents::import_consents(store, &parsed, concurrency, |done, total| {
+                bar.set_position(done as u64);
+                if bar.is_hidden() && (done == total || done % 10_000 < import_consents::CHUNK_ROWS)
+                {
+                    eprintln!("progress: {done}/{total} rows");
+                }
+            })
+            .await;
+        bar.finish_and_clear();
+        report
+    };
+    if report.opt_out_stands > 0 {
+        eprintln!(
+            "{} consents not written: the number opted out before the consent, and an import never ends an opt-out (each is logged above with its line)",
+            report.opt_out_stands
+        );
+    }
+    print_json(&report);
+    import_consents_exit(&report)
+}
+
+fn import_consents_exit(report: &ImportConsentsReport) -> Result<u8, Failure> {
+    if let Some(error) = &report.error {
+        return Err(fail(format!(
+            "import-consents stopped, {} rows not written: {error}; running it again is safe and completes it",
             report.failed
         )));
     }

@@ -3,5 +3,6 @@
 
 mod admin_cli;
 mod evidence_flow;
+mod import_consents;
 mod migrate;
 mod prop_import;
