@@ -114,6 +114,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EvidenceFormat::Json)]
         format: EvidenceFormat,
     },
+    /// A person's request to be forgotten: keep the number, its states and every event (the
+    /// proof of their opt-out), replace what they wrote and what identifies their device with
+    /// its SHA-256, delete a waiting join. Run with --dry-run first: it prints the counts.
+    Forget {
+        /// The number, e.g. +14155550100 or (415) 555-0100.
+        number: String,
+        #[arg(long, default_value = "US")]
+        country: String,
+        /// Count what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Catch up with Vonage's opt-out list now (what the scheduled function does).
     /// Needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_API_BASE_URL (or SECRET_ARNS).
     Reconcile {
@@ -272,6 +284,11 @@ async fn main() -> ExitCode {
             country,
             format,
         } => evidence(&store, &number, &country, format).await,
+        Command::Forget {
+            number,
+            country,
+            dry_run,
+        } => forget(&store, &number, &country, dry_run).await,
         Command::Reconcile {
             page_size,
             max_pages,
@@ -657,6 +674,14 @@ async fn evidence(
         eprintln!("state check: {}", file.check.message);
         Ok(3)
     }
+}
+
+async fn forget(store: &Store, number: &str, country: &str, dry_run: bool) -> Result<u8, Failure> {
+    let msisdn = import::parse_number(number, region(country)?)
+        .map_err(|e| usage(format!("{}: {e}", shared::domain::msisdn::mask(number))))?;
+    let done = store.forget(&msisdn, dry_run).await.map_err(fail)?;
+    print_json(&done);
+    Ok(0)
 }
 
 async fn run_reconcile(

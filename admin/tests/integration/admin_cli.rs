@@ -704,3 +704,44 @@ async fn migrate_from_the_command_line() {
     assert_eq!(states.len(), 1);
     assert_eq!(states[0].1.status, Status::OptedOut);
 }
+
+#[tokio::test]
+async fn forget_keeps_the_opt_out_and_hashes_the_message_from_the_command_line() {
+    let store = fresh_store().await;
+    let table = store.table_name().to_string();
+    let n = msisdn("14155550177");
+    let at = shared::domain::timestamp::now() - time::Duration::hours(1);
+    let mut stop = testkit::records::stop(&n, "0F0177", at);
+    stop.origin = testkit::records::message("0F0177", "STOP", "stop it, Jane Roe here");
+    store.record(&stop).await.unwrap();
+
+    let out = admin(&table, &["forget", "+1 415 555 0177", "--dry-run"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dry = stdout_json(&out);
+    assert_eq!(
+        (dry["items_redacted"].as_u64(), dry["dry_run"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let history = store.history(&n, 5).await.unwrap();
+    assert_eq!(
+        history[0].origin.message().map(|m| m.text.as_str()),
+        Some("stop it, Jane Roe here")
+    );
+
+    let out = admin(&table, &["forget", "+1 415 555 0177"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_json(&out)["values_hashed"], 1);
+    let history = store.history(&n, 5).await.unwrap();
+    let text = history[0]
+        .origin
+        .message()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(text.starts_with("sha256:"), "{text}");
+    assert_eq!(
+        store.state(&n).await.unwrap().map(|s| s.status),
+        Some(Status::OptedOut)
+    );
+    let out = admin(&table, &["forget", "not a number"], &[]).await;
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+}
