@@ -445,18 +445,7 @@ pub async fn import(
     let total = parsed.rows.len();
     let mut done = 0;
     for chunk in parsed.rows.chunks(CHUNK_ROWS) {
-        // Rows for one program are decided against that program's status.
-        let mut groups: Vec<(&[Scope], Vec<&ImportRow>)> = Vec::new();
-        for row in chunk {
-            match groups
-                .iter_mut()
-                .find(|(s, _)| *s == row.event.scopes.as_slice())
-            {
-                Some((_, rows)) => rows.push(row),
-                None => groups.push((&row.event.scopes, vec![row])),
-            }
-        }
-        for (scopes, rows) in groups {
+        for (scopes, rows) in group_by_scopes(chunk, |row| &row.event.scopes) {
             let reaching = match scopes {
                 [Scope::Program(id)] => programs
                     .get(id)
@@ -506,6 +495,23 @@ pub async fn import(
     }
     report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
+}
+
+/// Rows grouped by the scopes they are decided against (rows for one program against that
+/// program's status), in the order each group first appears.
+pub fn group_by_scopes<'a, R>(
+    rows: &'a [R],
+    scopes: impl Fn(&'a R) -> &'a [Scope],
+) -> Vec<(&'a [Scope], Vec<&'a R>)> {
+    let mut groups: Vec<(&[Scope], Vec<&R>)> = Vec::new();
+    for row in rows {
+        let key = scopes(row);
+        match groups.iter_mut().find(|(s, _)| *s == key) {
+            Some((_, rows)) => rows.push(row),
+            None => groups.push((key, vec![row])),
+        }
+    }
+    groups
 }
 
 /// The report of a parse alone (`--dry-run`), or the start of an import's.

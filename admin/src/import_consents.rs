@@ -513,18 +513,7 @@ pub async fn import_consents(
     let total = parsed.rows.len();
     let mut done = 0;
     for chunk in parsed.rows.chunks(CHUNK_ROWS) {
-        // Rows for one program are decided against that program's status.
-        let mut groups: Vec<(&[Scope], Vec<&ConsentRow>)> = Vec::new();
-        for row in chunk {
-            match groups
-                .iter_mut()
-                .find(|(s, _)| *s == row.reaching.as_slice())
-            {
-                Some((_, rows)) => rows.push(row),
-                None => groups.push((&row.reaching, vec![row])),
-            }
-        }
-        for (reaching, rows) in groups {
+        for (reaching, rows) in import::group_by_scopes(chunk, |row| &row.reaching) {
             if let Err(e) = write_group(store, reaching, &rows, concurrency, &mut report).await {
                 report.error.get_or_insert_with(|| e.to_string());
                 break;

@@ -13,8 +13,8 @@
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use optout_admin::export;
-use optout_admin::import::{self, ImportReport};
-use optout_admin::import_consents::{self, ImportConsentsReport};
+use optout_admin::import;
+use optout_admin::import_consents;
 use optout_admin::migrate;
 use shared::adapters::config::Settings;
 use shared::adapters::store::Store;
@@ -361,6 +361,55 @@ fn print_json<T: serde::Serialize>(value: &T) {
     }
 }
 
+/// The CSV to import (`-`: standard input), and the name its events record.
+fn open_csv(file: &std::path::Path) -> Result<(String, Box<dyn std::io::Read>), Failure> {
+    let label = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stdin".into());
+    if file.as_os_str() == "-" {
+        return Ok((label, Box::new(std::io::stdin().lock())));
+    }
+    let reader = std::fs::File::open(file)
+        .map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;
+    Ok((label, Box::new(std::io::BufReader::new(reader))))
+}
+
+/// Bad rows (skipped) and unused columns, on stderr before anything is written.
+fn list_skipped(bad: &[import::BadRow], ignored_columns: &[String]) {
+    for bad in bad {
+        eprintln!("line {}: {} (skipped)", bad.line, bad.reason);
+    }
+    if !ignored_columns.is_empty() {
+        eprintln!("ignored columns: {}", ignored_columns.join(", "));
+    }
+}
+
+/// An import's progress: the bar on a terminal, else a line every 10,000 rows.
+fn import_progress(bar: &ProgressBar, chunk: usize) -> impl FnMut(usize, usize) + '_ {
+    move |done, total| {
+        bar.set_position(done as u64);
+        if bar.is_hidden() && (done == total || done % 10_000 < chunk) {
+            eprintln!("progress: {done}/{total} rows");
+        }
+    }
+}
+
+/// 1 when a write stopped the import (a re-run completes it), 2 when rows were skipped.
+fn import_exit(
+    command: &str,
+    error: Option<&String>,
+    failed: u64,
+    bad: u64,
+) -> Result<u8, Failure> {
+    if let Some(error) = error {
+        return Err(fail(format!(
+            "{command} stopped, {failed} rows not written: {error}; running it again is safe and completes it"
+        )));
+    }
+    Ok(if bad > 0 { 2 } else { 0 })
+}
+
 async fn run_import(
     sdk: &aws_config::SdkConfig,
     store: &Store,
@@ -370,58 +419,22 @@ async fn run_import(
     concurrency: usize,
 ) -> Result<u8, Failure> {
     let region = region(country)?;
-    let label = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "stdin".into());
-    let now = OffsetDateTime::now_utc();
     let programs = load_programs(sdk).await?;
-    let parsed = if file.as_os_str() == "-" {
-        import::parse_csv(std::io::stdin().lock(), &label, region, &programs, now)
-    } else {
-        let reader = std::fs::File::open(file)
-            .map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;
-        import::parse_csv(
-            std::io::BufReader::new(reader),
-            &label,
-            region,
-            &programs,
-            now,
-        )
-    }
-    .map_err(fail)?;
-    for bad in &parsed.bad {
-        eprintln!("line {}: {} (skipped)", bad.line, bad.reason);
-    }
-    if !parsed.ignored_columns.is_empty() {
-        eprintln!("ignored columns: {}", parsed.ignored_columns.join(", "));
-    }
+    let (label, reader) = open_csv(file)?;
+    let parsed = import::parse_csv(reader, &label, region, &programs, OffsetDateTime::now_utc())
+        .map_err(fail)?;
+    list_skipped(&parsed.bad, &parsed.ignored_columns);
     let report = if dry_run {
         import::summary(&parsed, true)
     } else {
         let bar = progress_bar(parsed.rows.len() as u64);
-        let report = import::import(store, &parsed, &programs, concurrency, |done, total| {
-            bar.set_position(done as u64);
-            if bar.is_hidden() && (done == total || done % 10_000 < import::CHUNK_ROWS) {
-                eprintln!("progress: {done}/{total} rows");
-            }
-        })
-        .await;
+        let progress = import_progress(&bar, import::CHUNK_ROWS);
+        let report = import::import(store, &parsed, &programs, concurrency, progress).await;
         bar.finish_and_clear();
         report
     };
     print_json(&report);
-    import_exit(&report)
-}
-
-fn import_exit(report: &ImportReport) -> Result<u8, Failure> {
-    if let Some(error) = &report.error {
-        return Err(fail(format!(
-            "import stopped, {} rows not written: {error}; running it again is safe and completes it",
-            report.failed
-        )));
-    }
-    Ok(if report.bad > 0 { 2 } else { 0 })
+    import_exit("import", report.error.as_ref(), report.failed, report.bad)
 }
 
 async fn run_import_consents(
@@ -433,45 +446,18 @@ async fn run_import_consents(
     concurrency: usize,
 ) -> Result<u8, Failure> {
     let region = region(country)?;
-    let label = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "stdin".into());
-    let now = OffsetDateTime::now_utc();
     let programs = load_programs(sdk).await?;
-    let parsed = if file.as_os_str() == "-" {
-        import_consents::parse_consents_csv(std::io::stdin().lock(), &label, region, &programs, now)
-    } else {
-        let reader = std::fs::File::open(file)
-            .map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;
-        import_consents::parse_consents_csv(
-            std::io::BufReader::new(reader),
-            &label,
-            region,
-            &programs,
-            now,
-        )
-    }
-    .map_err(fail)?;
-    for bad in &parsed.bad {
-        eprintln!("line {}: {} (skipped)", bad.line, bad.reason);
-    }
-    if !parsed.ignored_columns.is_empty() {
-        eprintln!("ignored columns: {}", parsed.ignored_columns.join(", "));
-    }
+    let (label, reader) = open_csv(file)?;
+    let now = OffsetDateTime::now_utc();
+    let parsed = import_consents::parse_consents_csv(reader, &label, region, &programs, now)
+        .map_err(fail)?;
+    list_skipped(&parsed.bad, &parsed.ignored_columns);
     let report = if dry_run {
         import_consents::summary(&parsed, true)
     } else {
         let bar = progress_bar(parsed.rows.len() as u64);
-        let report =
-            import_consents::import_consents(store, &parsed, concurrency, |done, total| {
-                bar.set_position(done as u64);
-                if bar.is_hidden() && (done == total || done % 10_000 < import_consents::CHUNK_ROWS)
-                {
-                    eprintln!("progress: {done}/{total} rows");
-                }
-            })
-            .await;
+        let progress = import_progress(&bar, import_consents::CHUNK_ROWS);
+        let report = import_consents::import_consents(store, &parsed, concurrency, progress).await;
         bar.finish_and_clear();
         report
     };
@@ -482,17 +468,12 @@ async fn run_import_consents(
         );
     }
     print_json(&report);
-    import_consents_exit(&report)
-}
-
-fn import_consents_exit(report: &ImportConsentsReport) -> Result<u8, Failure> {
-    if let Some(error) = &report.error {
-        return Err(fail(format!(
-            "import-consents stopped, {} rows not written: {error}; running it again is safe and completes it",
-            report.failed
-        )));
-    }
-    Ok(if report.bad > 0 { 2 } else { 0 })
+    import_exit(
+        "import-consents",
+        report.error.as_ref(),
+        report.failed,
+        report.bad,
+    )
 }
 
 /// A bar on a terminal; hidden (and replaced by plain lines) otherwise.

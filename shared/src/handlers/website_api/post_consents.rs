@@ -6,9 +6,9 @@
 //! needs: captured at most [`MAX_CONSENT_AGE`] ago, and the provider's block lifted first. The
 //! required `Idempotency-Key` works as for `POST /opt-outs`.
 
-use super::post_opt_outs::{canonical_json, idempotency_key};
+use super::post_opt_outs::idempotent_request;
 use super::post_resubscribe::ProviderReply;
-use super::{captured_at, LogLine, WebsiteApi, BODY_LIMIT, MAX_CONSENT_AGE};
+use super::{captured_at, LogLine, WebsiteApi, MAX_CONSENT_AGE};
 use crate::adapters::store::idempotency::KeyClaim;
 use crate::domain::consent::{ConsentChannel, ConsentEvidence};
 use crate::domain::event::{Event, EventKind, Status};
@@ -19,7 +19,6 @@ use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 /// The idempotency item's sort key.
@@ -31,27 +30,18 @@ impl WebsiteApi {
         req: &Request,
         log: &mut LogLine,
     ) -> Result<Response<Body>, ApiError> {
-        let key = idempotency_key(req)?;
-        let body = req.body().as_ref();
-        if body.len() > BODY_LIMIT {
-            return Err(ApiError::payload_too_large(BODY_LIMIT));
-        }
-        let request: ConsentRequestBody = serde_json::from_slice(body)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
-        let canonical: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let (request, keyed): (ConsentRequestBody, _) = idempotent_request(req)?;
         let msisdn = Msisdn::parse(&request.msisdn, self.default_region)?;
         log.msisdn = Some(msisdn.masked());
         let now = timestamp::now();
         let evidence = request.consent.validate(now)?;
         let program = self.program(request.program.as_deref())?;
         let reaching = self.programs.scopes_reaching(program);
-        let key_hash = hex::encode(Sha256::digest(key.as_bytes()));
         let mut event = Event {
             scopes: vec![self.programs.own_scope(program)],
             msisdn: msisdn.clone(),
             kind: EventKind::Consent,
-            event_id: format!("consent:api:{}", &key_hash[..32]),
+            event_id: format!("consent:api:{}", &keyed.key_hash[..32]),
             occurred_at: evidence.captured_at,
             received_at: now,
             origin: Origin::Consent(evidence.record),
@@ -68,10 +58,9 @@ impl WebsiteApi {
                 "this consent is newer than the number's opt-out, so it would end it, but it was captured more than 7 days ago; capture the consent again",
             ));
         }
-        let body_hash = hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes()));
         let claim = self
             .store
-            .claim_idempotency_key(SCOPE, &key_hash, &body_hash, &event.event_id)
+            .claim_idempotency_key(SCOPE, &keyed.key_hash, &keyed.body_hash, &event.event_id)
             .await?;
         if claim == KeyClaim::Conflict {
             return Err(ApiError::new(

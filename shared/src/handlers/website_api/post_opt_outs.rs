@@ -33,29 +33,17 @@ impl WebsiteApi {
         req: &Request,
         log: &mut LogLine,
     ) -> Result<Response<Body>, ApiError> {
-        let key = idempotency_key(req)?;
-        let body = req.body().as_ref();
-        if body.len() > BODY_LIMIT {
-            return Err(ApiError::payload_too_large(BODY_LIMIT));
-        }
-        // The typed parse first: it refuses repeated and unknown fields, which a plain JSON
-        // value would silently accept.
-        let request: OptOutRequest = serde_json::from_slice(body)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
-        let canonical: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let (request, keyed): (OptOutRequest, _) = idempotent_request(req)?;
         let msisdn = opt_out_number(&request.msisdn, self.default_region)?;
         log.msisdn = Some(msisdn.masked());
         let now = timestamp::now();
         let evidence = request.evidence.validate(now)?;
         let scopes = self.opt_out_scopes(request.programs.as_deref(), evidence.captured_at)?;
 
-        let key_hash = hex::encode(Sha256::digest(key.as_bytes()));
-        let body_hash = hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes()));
-        let event = opt_out_event(&msisdn, &evidence, &key_hash, scopes, now);
+        let event = opt_out_event(&msisdn, &evidence, &keyed.key_hash, scopes, now);
         let claim = self
             .store
-            .claim_idempotency_key(SCOPE, &key_hash, &body_hash, &event.event_id)
+            .claim_idempotency_key(SCOPE, &keyed.key_hash, &keyed.body_hash, &event.event_id)
             .await?;
         if claim == crate::adapters::store::idempotency::KeyClaim::Conflict {
             return Err(ApiError::new(
@@ -113,10 +101,41 @@ impl WebsiteApi {
     }
 }
 
+/// A write's `Idempotency-Key` and body, as hashes: the key's (never stored itself) and the
+/// canonical body's (the same request however it was spaced or ordered).
+pub(super) struct Keyed {
+    pub key_hash: String,
+    pub body_hash: String,
+}
+
+/// The typed body of a write that needs an `Idempotency-Key`, and its [`Keyed`] hashes.
+pub(super) fn idempotent_request<T: serde::de::DeserializeOwned>(
+    req: &Request,
+) -> Result<(T, Keyed), ApiError> {
+    let key = idempotency_key(req)?;
+    let body = req.body().as_ref();
+    if body.len() > BODY_LIMIT {
+        return Err(ApiError::payload_too_large(BODY_LIMIT));
+    }
+    // The typed parse first: it refuses repeated and unknown fields, which a plain JSON value
+    // would silently accept.
+    let request: T = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+    let canonical: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
+    Ok((
+        request,
+        Keyed {
+            key_hash: hex::encode(Sha256::digest(key.as_bytes())),
+            body_hash: hex::encode(Sha256::digest(canonical_json(&canonical).as_bytes())),
+        },
+    ))
+}
+
 /// JSON with every object's keys sorted, recursively: the same request however it was spaced
 /// or ordered. (Not `Value::to_string`: with serde_json's `preserve_order`, which any crate in
 /// the build may turn on, that keeps the sender's key order.)
-pub(super) fn canonical_json(value: &serde_json::Value) -> String {
+fn canonical_json(value: &serde_json::Value) -> String {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
@@ -136,7 +155,7 @@ pub(super) fn canonical_json(value: &serde_json::Value) -> String {
     }
 }
 
-pub(super) fn idempotency_key(req: &Request) -> Result<String, ApiError> {
+fn idempotency_key(req: &Request) -> Result<String, ApiError> {
     let bad = |message: &str| Err(ApiError::new(ErrorCode::InvalidParameter, message));
     let Some(value) = req.headers().get(IDEMPOTENCY_HEADER) else {
         return bad("the Idempotency-Key header is required (a unique value per request, reused on retries)");
