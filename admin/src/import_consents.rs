@@ -433,7 +433,7 @@ fn parse_row(
         provider_response: None,
         extra: Default::default(),
     };
-    evidence.check()?;
+    let evidence = evidence.for_program(program)?;
     let programs = place.programs;
     Ok(ConsentRow {
         line: place.line,
@@ -645,7 +645,10 @@ mod tests {
                 channel: ConsentChannel::WebForm,
                 captured_at: "2024-01-02T03:04:05.000Z".into(),
                 wording: Some("Yes text me".into()),
-                wording_sha256: None,
+                // The text's SHA-256, kept beside it.
+                wording_sha256: Some(
+                    "e90777debd3a4ea33feb8429de90e18621fca54f08c862d2226bf257ece7e5ac".into()
+                ),
                 wording_version: None,
                 url: Some("https://acme.example/join".into()),
                 ip: Some("203.0.113.9".into()),

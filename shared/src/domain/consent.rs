@@ -5,8 +5,9 @@
 
 use crate::domain::event::{EventKind, HistoryEntry, Status};
 use crate::domain::origin::{Extra, Origin};
-use crate::domain::program::Scope;
+use crate::domain::program::{Program, Scope};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
 
 crate::named_enum! {
@@ -144,6 +145,52 @@ impl ConsentEvidence {
             }
         }
         Ok(())
+    }
+}
+
+impl ConsentEvidence {
+    /// The evidence as the ledger keeps it for `program`: checked ([`ConsentEvidence::check`]);
+    /// the wording's SHA-256 computed when only its text was given (and, both given, the one
+    /// the other's); where the program registers its wordings, the version one of them and the
+    /// wording that one.
+    pub fn for_program(mut self, program: &Program) -> Result<Self, String> {
+        self.check()?;
+        if let Some(text) = &self.wording {
+            let hash = hex::encode(Sha256::digest(text.as_bytes()));
+            match &self.wording_sha256 {
+                Some(given) if *given != hash => {
+                    return Err("wording_sha256 is not the SHA-256 of wording".into())
+                }
+                _ => self.wording_sha256 = Some(hash),
+            }
+        }
+        if program.consent_wordings.is_empty() {
+            return Ok(self);
+        }
+        let registered: Vec<&str> = program
+            .consent_wordings
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let Some(version) = &self.wording_version else {
+            return Err(format!(
+                "wording_version is required: program {} registers its wordings ({})",
+                program.id,
+                registered.join(", ")
+            ));
+        };
+        match program.consent_wordings.get(version) {
+            None => Err(format!(
+                "wording_version {version:?} is not one program {} registers ({})",
+                program.id,
+                registered.join(", ")
+            )),
+            Some(hash) if self.wording_sha256.as_ref() != Some(hash) => Err(format!(
+                "the wording is not the text registered as {version:?} for program {}",
+                program.id
+            )),
+            Some(_) => Ok(self),
+        }
     }
 }
 
@@ -350,6 +397,60 @@ mod tests {
         assert_eq!(after.status_at_start, Some(Status::OptedOut));
         assert!(!after.consented_all_day);
         assert_eq!(after.consent.map(|e| e.event_id).as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn a_program_that_registers_its_wordings_accepts_only_those() {
+        let text = "Yes, text me Acme Alerts.";
+        let hash = hex::encode(Sha256::digest(text.as_bytes()));
+        let programs = crate::domain::program::Programs::parse(&format!(
+            r#"[{{"id": "alerts", "name": "A", "consent_wordings": {{"v3": "{hash}"}}}},
+               {{"id": "deals", "name": "D"}}]"#
+        ))
+        .expect("programs");
+        let (alerts, deals) = (&programs.all()[0], &programs.all()[1]);
+        let evidence =
+            |wording: Option<&str>, sha: Option<&str>, version: Option<&str>| ConsentEvidence {
+                channel: ConsentChannel::Keyword,
+                captured_at: "2026-11-26T10:00:00.000Z".into(),
+                wording: wording.map(str::to_owned),
+                wording_sha256: sha.map(str::to_owned),
+                wording_version: version.map(str::to_owned),
+                url: None,
+                ip: None,
+                user_agent: None,
+                agent_id: None,
+                imported_from: None,
+                provider: None,
+                provider_response: None,
+                extra: Default::default(),
+            };
+        let kept = evidence(Some(text), None, Some("v3")).for_program(alerts);
+        assert_eq!(
+            kept.map(|e| e.wording_sha256),
+            Ok(Some(hash.clone())),
+            "the text's hash is kept beside it"
+        );
+        assert!(evidence(None, Some(&hash), Some("v3"))
+            .for_program(alerts)
+            .is_ok());
+        for refused in [
+            evidence(Some("Another text"), None, Some("v3")),
+            evidence(None, Some(&"0".repeat(64)), Some("v3")),
+            evidence(None, Some(&hash), Some("v2")),
+            evidence(Some(text), None, None),
+            evidence(Some(text), Some(&"0".repeat(64)), Some("v3")),
+        ] {
+            assert!(refused.clone().for_program(alerts).is_err(), "{refused:?}");
+        }
+        // A program that registers none takes any version.
+        assert!(evidence(None, Some(&"0".repeat(64)), Some("any"))
+            .for_program(deals)
+            .is_ok());
+        assert!(crate::domain::program::Programs::parse(
+            r#"[{"id": "a", "name": "A", "consent_wordings": {"v1": "not a hash"}}]"#
+        )
+        .is_err());
     }
 
     #[test]

@@ -126,6 +126,11 @@ pub struct Program {
     /// above; both checked at cold start for what CTIA asks).
     pub confirm_prompt: Option<String>,
     pub join_reply: Option<String>,
+    /// The consent wordings the sender registers for this program: version id to the SHA-256
+    /// (hex) of its text. When declared, every consent names one of them, and its text or hash
+    /// must match (`ConsentEvidence::for_program`).
+    #[serde(default)]
+    pub consent_wordings: std::collections::BTreeMap<String, String>,
 }
 
 /// `confirm_hours` unset: a day covers a person reading the prompt that evening.
@@ -322,6 +327,7 @@ impl Programs {
                 confirm_hours: None,
                 confirm_prompt: None,
                 join_reply: None,
+                consent_wordings: Default::default(),
             }],
             default: 0,
             declared: false,
@@ -388,6 +394,19 @@ impl Programs {
                         program.id
                     ))
                 })?;
+            }
+            for (version, hash) in &program.consent_wordings {
+                let valid = (1..=100).contains(&version.chars().count())
+                    && hash.len() == 64
+                    && hash
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                if !valid {
+                    return Err(ProgramError(format!(
+                        "PROGRAMS: program {}: consent_wordings {version:?}: a version id of 1 to 100 characters and the text's SHA-256 in lower-case hex",
+                        program.id
+                    )));
+                }
             }
             if program
                 .confirm_hours

@@ -37,8 +37,12 @@ const PROGRAMS: &str = r#"[
     {"id": "deals", "name": "Acme Deals", "numbers": ["14155550100"], "consent_on_file": true,
      "join_keyword": "DEALS", "confirm_join": false},
     {"id": "notices", "name": "Acme Notices", "numbers": ["18885550100"],
-     "consent_required": false}
+     "consent_required": false,
+     "consent_wordings": {"notices-v1": "4737f5485ed9af02fbb02731a43a71f0ddac46aa4cf59aae26e05344ed73f842"}}
 ]"#;
+
+/// The wording notices registers as `notices-v1`.
+const NOTICES_WORDING: &str = "Yes, send me Acme account notices by text.";
 
 const PROMPT: &str = "Acme Alerts: Reply YES to get Up to 4 msgs/month. Msg&data rates may apply. Reply HELP for help, STOP to cancel.";
 
@@ -268,6 +272,40 @@ async fn the_send_time_check_answers_each_status_with_the_consent_on_file() {
     let (status, refused) = s.post_consent("signup-1", &other).await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     assert_eq!(s.kinds(consented).await, [EventKind::Consent]);
+}
+
+#[tokio::test]
+async fn a_program_that_registers_its_wordings_takes_only_those() {
+    let s = setup().await;
+    let n = "14155558015";
+    let body = |wording: &str, version: &str| {
+        serde_json::json!({
+            "msisdn": n,
+            "program": "notices",
+            "consent": {"channel": "phone", "captured_at": timestamp::format(timestamp::now()),
+                        "wording": wording, "wording_version": version, "agent_id": "agent-7"}
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let (status, refused) = s
+        .post_consent("notices-1", &body("Something else", "notices-v1"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["error"], "invalid_consent");
+    let (status, refused) = s
+        .post_consent("notices-2", &body(NOTICES_WORDING, "notices-v0"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(s.kinds(n).await.is_empty(), "nothing written");
+    let (status, reply) = s
+        .post_consent("notices-3", &body(NOTICES_WORDING, "notices-v1"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let history = s.store.history(&msisdn(n), 1).await.expect("history");
+    let details = history[0].origin.details();
+    assert_eq!(details["wording_version"], "notices-v1");
+    assert_eq!(details["wording_sha256"].as_str().map(str::len), Some(64));
 }
 
 #[tokio::test]

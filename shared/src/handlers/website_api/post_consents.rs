@@ -14,6 +14,7 @@ use crate::domain::consent::{ConsentChannel, ConsentEvidence};
 use crate::domain::event::{Event, EventKind, Status};
 use crate::domain::msisdn::Msisdn;
 use crate::domain::origin::Origin;
+use crate::domain::program::Program;
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
 use lambda_http::http::StatusCode;
@@ -34,8 +35,8 @@ impl WebsiteApi {
         let msisdn = Msisdn::parse(&request.msisdn, self.default_region)?;
         log.msisdn = Some(msisdn.masked());
         let now = timestamp::now();
-        let evidence = request.consent.validate(now)?;
         let program = self.program(request.program.as_deref())?;
+        let evidence = request.consent.validate(now, program)?;
         let reaching = self.programs.scopes_reaching(program);
         let mut event = Event {
             scopes: vec![self.programs.own_scope(program)],
@@ -137,7 +138,7 @@ struct ValidConsent {
 }
 
 impl ConsentInput {
-    fn validate(self, now: OffsetDateTime) -> Result<ValidConsent, ApiError> {
+    fn validate(self, now: OffsetDateTime, program: &Program) -> Result<ValidConsent, ApiError> {
         let bad = |message: &str| Err(ApiError::new(ErrorCode::InvalidConsent, message));
         let blank_to_none =
             |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -183,8 +184,8 @@ impl ConsentInput {
             provider_response: None,
             extra: Default::default(),
         };
-        record
-            .check()
+        let record = record
+            .for_program(program)
             .map_err(|e| ApiError::new(ErrorCode::InvalidConsent, format!("consent: {e}")))?;
         Ok(ValidConsent {
             captured_at: at,
@@ -232,30 +233,32 @@ mod tests {
     #[test]
     fn each_channel_needs_its_evidence() {
         let now = datetime!(2026-11-26 10:00:00 UTC);
-        assert!(input("web_form").validate(now).is_ok());
+        let programs = crate::domain::program::Programs::single("Acme");
+        let program = programs.default_program();
+        assert!(input("web_form").validate(now, program).is_ok());
         let no_ip = ConsentInput {
             ip: None,
             ..input("web_form")
         };
-        assert!(no_ip.validate(now).is_err());
+        assert!(no_ip.validate(now, program).is_err());
         assert!(
-            input("phone").validate(now).is_err(),
+            input("phone").validate(now, program).is_err(),
             "phone needs an agent"
         );
         let phone = ConsentInput {
             agent_id: Some("agent-7".into()),
             ..input("phone")
         };
-        assert!(phone.validate(now).is_ok());
-        assert!(input("import").validate(now).is_err());
-        assert!(input("sms").validate(now).is_err());
+        assert!(phone.validate(now, program).is_ok());
+        assert!(input("import").validate(now, program).is_err());
+        assert!(input("sms").validate(now, program).is_err());
         let hashed = ConsentInput {
             wording: None,
             wording_sha256: Some("A".repeat(64)),
             wording_version: Some("v3".into()),
             ..input("keyword")
         };
-        let valid = hashed.validate(now).map_err(|e| e.message);
+        let valid = hashed.validate(now, program).map_err(|e| e.message);
         assert_eq!(
             valid.map(|v| v.record.wording_sha256),
             Ok(Some("a".repeat(64)))
@@ -264,11 +267,11 @@ mod tests {
             wording: None,
             ..input("keyword")
         };
-        assert!(no_wording.validate(now).is_err());
+        assert!(no_wording.validate(now, program).is_err());
         let future = ConsentInput {
             captured_at: "2026-11-26T11:00:00Z".into(),
             ..input("web_form")
         };
-        assert!(future.validate(now).is_err());
+        assert!(future.validate(now, program).is_err());
     }
 }
