@@ -3,7 +3,8 @@
 A request openapi.yaml accepts must not be refused with a 400, except for what no JSON Schema can
 state, which the spec says in words: whether a string is a phone number (libphonenumber's
 metadata), whether a cursor is one this API issued, captured_at's window around the present,
-and whether a program id is one the deployment declares.
+whether a program id is one the deployment declares, what the number's record holds, and whether
+a consent's wording matches its hash or a program's registered wording.
 schemathesis's positive_data_acceptance is told to let 400 through (scripts/schemathesis.toml) so
 that this check can tell those refusals from the others: any other 400 to a schema-valid request
 means the spec accepts what the API refuses, a limit missing from openapi.yaml.
@@ -26,7 +27,22 @@ BEYOND_SCHEMA = {
     },
     "GET /subscriptions/{msisdn}": {"invalid_msisdn": None},
     "POST /eligibility": {"invalid_parameter": re.compile(r"^program: no such program")},
-    "GET /subscriptions/{msisdn}/evidence": {"invalid_msisdn": None},
+    "GET /subscriptions/{msisdn}/evidence": {
+        "invalid_msisdn": None,
+        "invalid_parameter": re.compile(r"^program: no such program"),
+    },
+    "POST /consents": {
+        "invalid_msisdn": None,
+        "invalid_parameter": re.compile(r"^program: no such program"),
+        # Relative to now; the number's record (a newer opt-out needs a fresh consent); the
+        # program's registered wordings; a text and a hash that disagree.
+        "invalid_consent": re.compile(
+            r"^(consent\.captured_at is (in the future|before the year 2000)"
+            r"|this consent is newer than the number's opt-out"
+            r"|consent: (wording_sha256 is not the SHA-256 of wording"
+            r"|wording_version .*registers|the wording is not the text registered))"
+        ),
+    },
     "GET /opt-outs": {
         "invalid_cursor": None,
         "invalid_parameter": re.compile(r"^program: no such program"),

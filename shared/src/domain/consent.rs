@@ -240,7 +240,8 @@ pub struct DayAnswer {
 /// [`DayAnswer`] from a number's history (any order) for the program `scopes` reach.
 pub fn texted_on(history: &[HistoryEntry], scopes: &[Scope], day: Date) -> DayAnswer {
     let start = day.midnight().assume_utc();
-    let end = start + time::Duration::days(1);
+    // Saturating: 9999-12-31 is a valid day to ask about.
+    let end = start.saturating_add(time::Duration::days(1));
     let reaching: Vec<&HistoryEntry> = history
         .iter()
         .filter(|e| e.kind.status().is_some() && e.scopes.iter().any(|s| scopes.contains(s)))
@@ -392,6 +393,13 @@ mod tests {
             Some("s1")
         );
         assert_eq!(that_day.events_that_day.len(), 1, "HELP sets nothing");
+
+        let last = texted_on(&history, &reaching, date!(9999 - 12 - 31));
+        assert_eq!(
+            last.status_at_start,
+            Some(Status::OptedOut),
+            "the last day reads"
+        );
 
         let after = texted_on(&history, &reaching, date!(2026 - 11 - 11));
         assert_eq!(after.status_at_start, Some(Status::OptedOut));
