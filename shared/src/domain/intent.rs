@@ -5,7 +5,8 @@
 //! over" is not one). `YES` is an opt-in word only if configured: a person answers "yes" to many
 //! questions, and reading one as consent would be a wrongful resubscribe.
 
-use crate::domain::keywords::{match_key, KeywordRules};
+use crate::domain::keywords::{join_spelled, match_key, KeywordRules};
+use crate::domain::language::Language;
 use crate::domain::revocation::{self, ReviewCues};
 
 /// What a text asks for. Keywords are canonical and upper case.
@@ -42,6 +43,8 @@ pub struct IntentRules {
     /// Match keys.
     opt_in: Vec<String>,
     pub review_cues: ReviewCues,
+    /// The languages whose words and phrases are read (`LANGUAGES`).
+    languages: Vec<Language>,
 }
 
 impl Default for IntentRules {
@@ -70,7 +73,16 @@ impl IntentRules {
             opt_out,
             opt_in,
             review_cues: ReviewCues::default(),
+            languages: Language::ALL.to_vec(),
         }
+    }
+
+    /// Read only `languages`' keywords and phrases (review cues are set with their own
+    /// setting, [`ReviewCues::from_config_in`]).
+    pub fn with_languages(mut self, languages: &[Language]) -> Self {
+        self.opt_out = self.opt_out.with_languages(languages);
+        self.languages = languages.to_vec();
+        self
     }
 
     pub fn with_review_cues(mut self, review_cues: ReviewCues) -> Self {
@@ -84,11 +96,12 @@ impl IntentRules {
     }
 
     pub fn classify(&self, text: &str) -> Intent {
-        if let Some(keyword) = self.opt_out.opt_out_keyword(text) {
+        // A keyword spelt out letter by letter ("S T O P", "s.t.o.p.") is read as the word.
+        let key = join_spelled(&match_key(text));
+        if let Some(keyword) = self.opt_out.opt_out_keyword_in_key(&key) {
             return Intent::OptOut { keyword };
         }
-        let key = match_key(text);
-        if let Some(found) = revocation::phrase_in_key(&key, true) {
+        if let Some(found) = revocation::phrase_in_key(&key, true, &self.languages) {
             return Intent::Revocation {
                 phrase: found.phrase.to_owned(),
             };
@@ -109,8 +122,8 @@ impl IntentRules {
     /// A later part of a multipart message is mid-sentence: only a revocation phrase or a review
     /// cue inside it counts.
     pub fn classify_continuation(&self, text: &str) -> Intent {
-        let key = match_key(text);
-        if let Some(found) = revocation::phrase_in_key(&key, false) {
+        let key = join_spelled(&match_key(text));
+        if let Some(found) = revocation::phrase_in_key(&key, false, &self.languages) {
             return Intent::Revocation {
                 phrase: found.phrase.to_owned(),
             };
@@ -173,9 +186,30 @@ mod tests {
             ("no more than 2 tickets", "review", "no more"),
             ("Please don't stop texting me", "review", "stop"),
             ("This is spam", "review", "spam"),
-            // The leading-STOP keyword rule (keywords.rs) decides "stop by later": an opt-out,
-            // leaning towards honouring it, before the phrase table is asked.
-            ("stop by later", "opt-out", "STOP"),
+            // "stop by" is the other sense of a leading STOP (keywords.rs): a person decides.
+            ("stop by later", "review", "stop"),
+            // Spelt out, or with a per-se word asking to end the messages.
+            ("S.T.O.P texting me", "opt-out", "STOP"),
+            ("can you end these messages", "phrase", "stop texting me"),
+            ("I want to quit getting texts", "phrase", "stop texting me"),
+            ("please revoke my consent", "phrase", "revoke my consent"),
+            ("cancel my order", "review", "cancel"),
+            // Spanish and French, in the three tiers.
+            ("ALTO", "opt-out", "ALTO"),
+            ("Arrêt svp", "opt-out", "ARRET"),
+            (
+                "por favor dejen de enviarme mensajes",
+                "phrase",
+                "dejen de enviarme mensajes",
+            ),
+            (
+                "Arrêtez de m'envoyer des textos",
+                "phrase",
+                "arretez de m'envoyer des messages",
+            ),
+            ("¿Quién es?", "review", "quien es"),
+            ("c'est qui?", "review", "c est qui"),
+            ("no dejen de enviarme ofertas", "review", "dejen de"),
             // Help and opt-in words outrank a cue, and a phrase outranks them.
             ("help", "help", "HELP"),
             ("start", "opt-in", "START"),

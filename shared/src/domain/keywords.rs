@@ -14,31 +14,69 @@
 //! One normalisation per message (a single allocation for ASCII text), then a handful of string
 //! comparisons; no regex.
 
+use crate::domain::language::Language;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-/// Whole-message opt-outs: normalised form → canonical keyword.
-const WHOLE_MESSAGE: &[(&str, &str)] = &[
-    ("stop", "STOP"),
-    ("stopall", "STOPALL"),
-    ("stop all", "STOPALL"),
-    ("unsubscribe", "UNSUBSCRIBE"),
-    ("cancel", "CANCEL"),
-    ("end", "END"),
-    ("quit", "QUIT"),
-    ("revoke", "REVOKE"),
-    ("optout", "OPT OUT"),
-    ("opt out", "OPT OUT"),
+/// Whole-message opt-outs: normalised form → canonical keyword, and the language that uses it.
+/// English: CTIA's words and the FCC's 2024 order's; Spanish: the words carriers and messaging
+/// platforms honour for Spanish-speaking audiences; French: ARRET (Canadian carriers) and common
+/// usage. Sources per word: testdata/revocations/README.md.
+const WHOLE_MESSAGE: &[(&str, &str, Language)] = &[
+    ("stop", "STOP", Language::En),
+    ("stopall", "STOPALL", Language::En),
+    ("stop all", "STOPALL", Language::En),
+    ("unsubscribe", "UNSUBSCRIBE", Language::En),
+    ("cancel", "CANCEL", Language::En),
+    ("end", "END", Language::En),
+    ("quit", "QUIT", Language::En),
+    ("revoke", "REVOKE", Language::En),
+    ("optout", "OPT OUT", Language::En),
+    ("opt out", "OPT OUT", Language::En),
+    ("alto", "ALTO", Language::Es),
+    ("para", "PARA", Language::Es),
+    ("parar", "PARAR", Language::Es),
+    ("pare", "PARAR", Language::Es),
+    ("paren", "PARAR", Language::Es),
+    ("detener", "DETENER", Language::Es),
+    ("baja", "BAJA", Language::Es),
+    ("darme de baja", "BAJA", Language::Es),
+    ("dar de baja", "BAJA", Language::Es),
+    ("cancelar", "CANCELAR", Language::Es),
+    ("desuscribir", "DESUSCRIBIR", Language::Es),
+    ("desuscribirme", "DESUSCRIBIR", Language::Es),
+    ("no mas", "NO MAS", Language::Es),
+    ("fin", "FIN", Language::Es),
+    ("arret", "ARRET", Language::Fr),
+    ("arreter", "ARRET", Language::Fr),
+    ("arretez", "ARRET", Language::Fr),
+    ("desabonner", "DESABONNER", Language::Fr),
+    ("desabonnement", "DESABONNER", Language::Fr),
+    ("desinscrire", "DESINSCRIRE", Language::Fr),
+    ("desinscription", "DESINSCRIRE", Language::Fr),
+    ("annuler", "ANNULER", Language::Fr),
+    ("fin", "FIN", Language::Fr),
 ];
 
-/// Single-word keywords that also count as the first word of a longer message.
-const PREFIX_WORDS: &[(&str, &str)] = &[
-    ("stop", "STOP"),
-    ("stopall", "STOPALL"),
-    ("unsubscribe", "UNSUBSCRIBE"),
-    ("revoke", "REVOKE"),
-    ("optout", "OPT OUT"),
+/// Single-word keywords that also count as the first word of a longer message ("alto por
+/// favor", "arret svp").
+const PREFIX_WORDS: &[(&str, &str, Language)] = &[
+    ("stop", "STOP", Language::En),
+    ("stopall", "STOPALL", Language::En),
+    ("unsubscribe", "UNSUBSCRIBE", Language::En),
+    ("revoke", "REVOKE", Language::En),
+    ("optout", "OPT OUT", Language::En),
+    ("alto", "ALTO", Language::Es),
+    ("desuscribir", "DESUSCRIBIR", Language::Es),
+    ("desuscribirme", "DESUSCRIBIR", Language::Es),
+    ("arret", "ARRET", Language::Fr),
+    ("desabonner", "DESABONNER", Language::Fr),
+    ("desinscrire", "DESINSCRIRE", Language::Fr),
 ];
+
+/// Words after a leading STOP that make it the other sense ("stop by later", "stop at the
+/// store"): such a message is left to the phrase and review tiers.
+const NOT_AFTER_STOP: &[&str] = &["by", "in", "at", "over", "sign", "light"];
 
 /// Two-word keywords that also count as the first two words of a longer message.
 const PREFIX_PAIRS: &[(&str, &str, &str)] =
@@ -125,11 +163,22 @@ fn words(text: &str) -> String {
     out
 }
 
-/// Opt-out keyword rules: the built-in words plus configured whole-message extras.
-#[derive(Debug, Clone, Default)]
+/// Opt-out keyword rules: the built-in words of the languages read plus configured
+/// whole-message extras.
+#[derive(Debug, Clone)]
 pub struct KeywordRules {
     /// (match key, canonical upper-case keyword); few, so a linear scan beats hashing.
     extra: Vec<(String, String)>,
+    languages: Vec<Language>,
+}
+
+impl Default for KeywordRules {
+    fn default() -> Self {
+        Self {
+            extra: Vec::new(),
+            languages: Language::ALL.to_vec(),
+        }
+    }
 }
 
 impl KeywordRules {
@@ -144,7 +193,11 @@ impl KeywordRules {
         for word in extra {
             let key = match_key(word.as_ref());
             if key.is_empty()
-                || WHOLE_MESSAGE.iter().any(|(w, _)| *w == key)
+                // An English built-in is always read; another language's may be turned off
+                // (`LANGUAGES`), and then the configured word still counts.
+                || WHOLE_MESSAGE
+                    .iter()
+                    .any(|(w, _, language)| *w == key && *language == Language::En)
                 || rules.extra.iter().any(|(k, _)| *k == key)
             {
                 continue;
@@ -160,37 +213,108 @@ impl KeywordRules {
         Self::with_extra_words(value.split(','))
     }
 
+    /// Only the built-in words of `languages` (configured extras are read whatever the
+    /// language).
+    pub fn with_languages(mut self, languages: &[Language]) -> Self {
+        self.languages = languages.to_vec();
+        self
+    }
+
     /// The canonical upper-case keyword ("STOP", "OPT OUT", "ARRET") when the text is an opt-out.
     pub fn opt_out_keyword(&self, text: &str) -> Option<String> {
-        let key = match_key(text);
+        self.opt_out_keyword_in_key(&match_key(text))
+    }
+
+    /// [`KeywordRules::opt_out_keyword`] on a text already in [`match_key`] form.
+    pub fn opt_out_keyword_in_key(&self, key: &str) -> Option<String> {
         if key.is_empty() {
             return None;
         }
-        if let Some((_, canonical)) = WHOLE_MESSAGE.iter().find(|(w, _)| *w == key) {
+        let read = |language: &Language| self.languages.contains(language);
+        if let Some((_, canonical, _)) = WHOLE_MESSAGE
+            .iter()
+            .find(|(w, _, language)| *w == key && read(language))
+        {
             return Some((*canonical).to_owned());
         }
         if let Some((_, canonical)) = self.extra.iter().find(|(k, _)| *k == key) {
             return Some(canonical.clone());
         }
-        prefix_keyword(&key).map(str::to_owned)
+        if let Some(keyword) = self.prefix_keyword(key) {
+            return Some(keyword.to_owned());
+        }
+        // A keyword spelt out ("S T O P", "s.t.o.p", "ST OP") or drawn out ("STOOOP"): the
+        // letters of the whole message, each run of one letter read once, are the keyword's.
+        let squeezed = squeeze(&key.replace(' ', ""));
+        if squeezed.len() < 3 || squeezed == key {
+            return None;
+        }
+        WHOLE_MESSAGE
+            .iter()
+            .filter(|(w, _, language)| !w.contains(' ') && read(language))
+            .map(|(w, canonical, _)| (w.to_string(), *canonical))
+            .chain(
+                self.extra
+                    .iter()
+                    .map(|(k, c)| (k.replace(' ', ""), c.as_str())),
+            )
+            .find(|(w, _)| squeeze(w) == squeezed)
+            .map(|(_, canonical)| canonical.to_owned())
+    }
+
+    fn prefix_keyword(&self, key: &str) -> Option<&'static str> {
+        let mut words = key.split(' ');
+        let first = words.next()?;
+        let second = words.next();
+        if let Some(second) = second {
+            if let Some((_, _, canonical)) = PREFIX_PAIRS
+                .iter()
+                .find(|(a, b, _)| *a == first && *b == second)
+            {
+                return Some(canonical);
+            }
+            if first == "stop" && NOT_AFTER_STOP.contains(&second) {
+                return None;
+            }
+        }
+        PREFIX_WORDS
+            .iter()
+            .find(|(w, _, language)| *w == first && self.languages.contains(language))
+            .map(|(_, canonical, _)| *canonical)
     }
 }
 
-fn prefix_keyword(key: &str) -> Option<&'static str> {
-    let mut words = key.split(' ');
-    let first = words.next()?;
-    if let Some(second) = words.next() {
-        if let Some((_, _, canonical)) = PREFIX_PAIRS
+/// A [`match_key`] with each run of three or more one-letter words joined into one word:
+/// "s t o p texting me" (from "S.T.O.P texting me") → "stop texting me".
+pub fn join_spelled(key: &str) -> String {
+    let words: Vec<&str> = key.split(' ').collect();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let run = words[i..]
             .iter()
-            .find(|(a, b, _)| *a == first && *b == second)
-        {
-            return Some(canonical);
+            .take_while(|w| w.chars().count() == 1)
+            .count();
+        if run >= 3 {
+            out.push(words[i..i + run].concat());
+            i += run;
+        } else {
+            out.push(words[i].to_owned());
+            i += 1;
         }
     }
-    PREFIX_WORDS
-        .iter()
-        .find(|(w, _)| *w == first)
-        .map(|(_, canonical)| *canonical)
+    out.join(" ")
+}
+
+/// Each run of one repeated letter read once ("stooop" → "stop").
+fn squeeze(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -350,7 +474,7 @@ mod tests {
             ("Arrêt", Some("ARRET")),
             ("ARRÊT!", Some("ARRET")),
             ("td", Some("TD")),
-            ("Arrêt svp", None),
+            ("Arrêt svp", Some("ARRET")),
             ("TD bank", None),
             // Traps: not opt-outs.
             ("Stopping", None),
@@ -364,8 +488,22 @@ mod tests {
             ("Cancel my appointment", None),
             ("end it", None),
             ("quit it", None),
-            ("S T O P", None),
-            ("ST OP", None),
+            // Spelt out or drawn out: the keyword (issue 21).
+            ("S T O P", Some("STOP")),
+            ("s.t.o.p.", Some("STOP")),
+            ("S-T-O-P", Some("STOP")),
+            ("ST OP", Some("STOP")),
+            ("STOOOOP", Some("STOP")),
+            ("Sttopp!!", Some("STOP")),
+            ("U N S U B S C R I B E", Some("UNSUBSCRIBE")),
+            ("e.n.d", Some("END")),
+            ("A L T O", Some("ALTO")),
+            ("a-r-r-e-t", Some("ARRET")),
+            // ... but not words that only share letters.
+            ("s top it", None),
+            ("end it", None),
+            ("stop by later", None),
+            ("Stop at the store on your way", None),
             ("opt in", None),
             ("opt", None),
             ("out", None),
@@ -393,9 +531,20 @@ mod tests {
     }
 
     #[test]
-    fn default_rules_have_no_extras() {
+    fn each_language_brings_its_words_and_only_those_read_count() {
         let rules = KeywordRules::default();
-        assert_eq!(rules.opt_out_keyword("ARRET"), None);
+        assert_eq!(rules.opt_out_keyword("ARRET").as_deref(), Some("ARRET"));
+        assert_eq!(rules.opt_out_keyword("Alto").as_deref(), Some("ALTO"));
+        assert_eq!(rules.opt_out_keyword("no más").as_deref(), Some("NO MAS"));
+        let english = KeywordRules::default().with_languages(&[Language::En]);
+        assert_eq!(english.opt_out_keyword("ARRET"), None);
+        assert_eq!(english.opt_out_keyword("A L T O"), None);
+        let configured = KeywordRules::from_config("ARRET").with_languages(&[Language::En]);
+        assert_eq!(
+            configured.opt_out_keyword("arrêt").as_deref(),
+            Some("ARRET"),
+            "OPT_OUT_EXTRA_WORDS keeps working whatever the languages"
+        );
         assert_eq!(rules.opt_out_keyword("STOP").as_deref(), Some("STOP"));
         assert_eq!(
             rules.opt_out_keyword("stop please").as_deref(),

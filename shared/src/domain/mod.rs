@@ -43,6 +43,7 @@ pub mod inbound;
 pub mod intent;
 pub mod jwt;
 pub mod keywords;
+pub mod language;
 pub mod msisdn;
 pub mod origin;
 pub mod program;

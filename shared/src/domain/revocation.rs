@@ -10,6 +10,7 @@
 //! One [`match_key`], then a scan of a few dozen short patterns; no regex.
 
 use crate::domain::keywords::match_key;
+use crate::domain::language::Language;
 
 /// The review cues when `REVIEW_CUES` is not set: words and phrases that often, but not always,
 /// carry a revocation. Broad on purpose (a review costs a person a minute; a missed revocation is
@@ -20,14 +21,32 @@ harassment, lawyer, attorney, sue, lawsuit, fcc, tcpa, consent, no more, not int
 take me off, leave me, my number, new number, who is this, how did you get, texting me, \
 annoying, unwanted";
 
+/// Spanish and French review cues, read with `default` for the languages read: the same kinds
+/// of words as the English ones (who is this, spam, a lawyer, too many, not interested).
+pub const DEFAULT_REVIEW_CUES_ES: &str = "quien es, quien habla, no me interesa, spam, \
+como consiguieron, como obtuvieron, mi numero, basta, ya basta, demasiados mensajes, abogado, \
+demanda, denuncia, denunciar, molesten, molestar, acoso, no autorice, dejen de, cancelar, baja, \
+eliminar, borrar";
+pub const DEFAULT_REVIEW_CUES_FR: &str = "c est qui, qui est ce, pas interesse, spam, \
+comment avez vous, mon numero, ca suffit, trop de messages, avocat, plainte, harcelement, \
+arreter, arretez, arrete, desabonner, annuler, supprimer, retirer, stop";
+
 /// Words set aside before a whole-message phrase is compared ("please remove me thanks").
 const POLITE: &[&str] = &[
     "please", "pls", "plz", "plse", "thanks", "thank", "you", "thx", "ty", "now", "asap", "ok",
     "okay", "just", "hi", "hello", "hey", "sorry",
 ];
 
-/// Negation words: one of these within [`NEGATION_WINDOW`] words before a phrase voids it there.
-const NEGATIONS: &[&str] = &["not", "never", "dont", "didnt", "doesnt", "wont", "cant"];
+/// Negation words per language: one of these within [`NEGATION_WINDOW`] words before a phrase
+/// voids it there ("no dejen de enviarme", "n'arrêtez pas").
+const NEGATIONS: &[(Language, &[&str])] = &[
+    (
+        Language::En,
+        &["not", "never", "dont", "didnt", "doesnt", "wont", "cant"],
+    ),
+    (Language::Es, &["no", "nunca", "jamas"]),
+    (Language::Fr, &["ne", "n", "pas", "jamais"]),
+];
 /// Words whose `'t` ending (split off as the word `t`) makes a negation: "don't" → `don t`.
 const NEGATED_AUX: &[&str] = &[
     "don", "didn", "doesn", "won", "can", "wouldn", "shouldn", "isn", "aren", "wasn",
@@ -46,112 +65,266 @@ enum Place {
 /// spaces; a slot is alternatives separated by `|`, each alternative one or more words joined by
 /// `_`; `*` is a gap of 0 to [`GAP`] arbitrary words. Every word is already in [`match_key`] form
 /// (a unit test checks), so "don't" is written `don_t`.
-const PHRASES: &[(&str, Place, &str)] = &[
+const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "stop texting me",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "stop|quit|cease|stp|stopp texting|txting|texing|textin|text|txt|txtin|texting_to|messaging|msging|message|msg|contacting|spamming|bothering|calling|harassing|sending_texts_to|sending_messages_to me|us|this_number|my_number|my_phone",
     ),
     (
         "stop texting me",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "stop|quit|cease|stp|stopp sending|with * texts|txts|txt|messages|msgs|sms|spam",
     ),
     (
         "stop texting me",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "stop|quit the|these|all|your|ur|those|all_these|all_the|all_your texts|txts|messages|msgs|text_messages|spam",
     ),
     (
         "stop texting me",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "stop receiving|getting * texts|txts|messages|msgs|text_messages|these|them",
     ),
     // A STOP the person already sent, restated ("I said stop", "I told you to stop").
     (
         "stop",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "said|told_you|told_you_to|asked_you_to|asked_you|already_said stop|unsubscribe|to_stop|opt_out",
     ),
     // STOP, misspelt or with politeness around it, as the whole message.
     (
         "stop",
-        Place::Whole,
+        Place::Whole, Language::En,
         "stop|stp|stopp|stopt|sotp|stpo|stpp|stoop|stap|stahp|stoo|atop|sstop|stop_it|stop_this|stop_that|stop_texting|stop_sending",
     ),
     (
         "don't text me anymore",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "don_t|dont|do_not|never|don_t_ever|dont_ever|do_not_ever text|txt|texting|txting|message|msg|contact|sms|call_or_text|text_or_call|send_texts_to|send_messages_to me|us|this_number|my_number",
     ),
     (
         "don't text me anymore",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "i_don_t|i_dont|i_do_not|we_don_t|we_do_not want|need * texts|txts|txt|messages|msgs|text_messages|spam",
     ),
     (
         "no more texts",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "no_more|nomore|no_more_of|no_more_of_these|no_more_of_your|no_more_of_the texts|text|txts|txt|messages|msgs|msg|sms|text_messages|spam|marketing|promotions|promos|ads",
     ),
-    ("no more texts", Place::Whole, "no_more|nomore|no_more_please"),
+    ("no more texts", Place::Whole, Language::En, "no_more|nomore|no_more_please"),
     (
         "remove me from your list",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "remove|remov|remve|rmv|delete|erase me|my_number|this_number|my_phone|my_phone_number|us from|form|off|of * list|lists|database|contacts|system",
     ),
     (
         "remove me from your list",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "remove|remov|remve|delete|erase my_number|this_number|my_phone_number|my_cell|my_info",
     ),
     (
         "remove me from your list",
-        Place::Whole,
+        Place::Whole, Language::En,
         "remove|remove_me|remov_me|remve_me|delete_me|remove_us|remove_it|remove_this|remove_number|delete|delete_number",
     ),
     (
         "take me off this list",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "take|get|tak me|my_number|this_number|us off|of|out_of * list|lists|database|texts|texting|messages|contacts",
     ),
     (
         "take me off this list",
-        Place::Whole,
+        Place::Whole, Language::En,
         "take_me_off|take_me_off_this|take_me_off_it|take_me_out|take_this_number_off|take_my_number_off|get_me_off|take_off",
     ),
     (
         "i want to opt out",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "i_want_to|i_wanna|i_want|i_wish_to|i_need_to|i_would_like_to|i_d_like_to|id_like_to|i_would_like|we_want_to|we_would_like_to|i_d_like|id_like opt_out|optout|opt_put|opt_ou|unsubscribe|unsub|unsubscribed|be_removed|be_taken_off|out",
     ),
     (
         "i want to opt out",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "opt|please_opt me|us|this_number|my_number out",
     ),
     (
         "leave me alone",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "leave|leav|leve|lv|let me|us alone|alon|allone|be",
     ),
     // "wrong number": a reassigned number's new holder never consented.
     (
         "wrong number",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "wrong|wrng|worng|wromg|wong number|numbr|nunber|numer|nmber|num|no|person|phone|persn|#",
     ),
     (
         "wrong number",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "not|isn_t|isnt|is_not|no_longer my|his|her|their|the_same number|phone|cell",
     ),
-    ("wrong number", Place::Whole, "wrong|wrong_one|who_is_this_wrong"),
+    ("wrong number", Place::Whole, Language::En, "wrong|wrong_one|who_is_this_wrong"),
     // UNSUBSCRIBE misspelt, or said in passing ("I unsubscribed already"): conclusive word.
     (
         "unsubscribe",
-        Place::Anywhere,
+        Place::Anywhere, Language::En,
         "unsub|unsubscibe|unsubcribe|unsubscrib|unsuscribe|unsubsribe|unsubscrbe|usubscribe|unsubsrcibe|unscubscribe|unsubscribed|unsubscriber|unsubscribing|unsbscribe|unsubsicribe|unsusbscribe",
+    ),
+    // An FCC per-se word (stop, quit, end, revoke, opt out, cancel, unsubscribe) asking to end
+    // the messages: "can you end these messages", "please cancel these texts".
+    (
+        "stop texting me",
+        Place::Anywhere, Language::En,
+        "stop|quit|end|cancel|revoke|unsubscribe|cease|halt these|the|your|ur|all|all_these|all_the|all_your|those|this|any|any_more|all_of_these|all_of_the|all_of_your|every texts|txts|messages|msgs|text_messages|sms|alerts|notifications|promos|promotions|marketing_texts|marketing_messages",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere, Language::En,
+        "stop|quit|end|cancel|cease texts|txts|messages|msgs|text_messages|alerts|notifications to|for me|this_number|my_number|my_phone",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere, Language::En,
+        "quit|end|cancel|cease receiving|getting * texts|txts|messages|msgs|text_messages|alerts|these|them",
+    ),
+    (
+        "i want to opt out",
+        Place::Whole, Language::En,
+        "i_want_to|i_wanna|i_need_to|i_d_like_to|id_like_to|i_would_like_to|we_want_to|i_want stop|quit|unsubscribe|opt_out|optout|cancel|end|stop_this|end_this|cancel_this|quit_this",
+    ),
+    (
+        "revoke my consent",
+        Place::Anywhere, Language::En,
+        "revoke|revoking|withdraw|withdrawing|rescind|cancel|take_back i|my|your|any|all * consent|permission|authorization|agreement",
+    ),
+    (
+        "i want to opt out",
+        Place::Anywhere, Language::En,
+        "opt_out|optout|opting_out|unsubscribe|unsubscribing of|from * texts|messages|list|these|this|your|all|program|alerts|sms",
+    ),
+    (
+        "i want to opt out",
+        Place::Anywhere, Language::En,
+        "unsubscribe|unsub|opt_out me|us|this_number|my_number",
+    ),
+    // Spanish.
+    (
+        "dejen de enviarme mensajes",
+        Place::Anywhere, Language::Es,
+        "deja|dejen|dejar|deje|dejes|paren|para|parar|pare|detengan|basta de enviarme|mandarme|escribirme|textearme|molestarme|enviarnos|mandarnos|escribirnos|molestar",
+    ),
+    (
+        "dejen de enviarme mensajes",
+        Place::Anywhere, Language::Es,
+        "deja|dejen|dejar|deje|dejes|paren|para|parar|pare|detengan|basta de enviar|mandar|escribir|textear * mensajes|textos|sms|msj|mensajitos|promociones|ofertas",
+    ),
+    (
+        "dejen de enviarme mensajes",
+        Place::Anywhere, Language::Es,
+        "no me|nos envien|manden|escriban|envies|mandes|vuelvan_a_enviar|vuelvan_a_mandar|vuelvan_a_escribir mas|nada|mensajes|textos|sms",
+    ),
+    (
+        "dejen de enviarme mensajes",
+        Place::Anywhere, Language::Es,
+        "ya_no|no quiero|deseo|necesito recibir|mas * mensajes|textos|sms|msj|nada",
+    ),
+    (
+        "quiero darme de baja",
+        Place::Anywhere, Language::Es,
+        "darme|dar|denme|deme|dame|darnos de baja",
+    ),
+    (
+        "quiero darme de baja",
+        Place::Anywhere, Language::Es,
+        "quiero|quisiera|deseo|necesito cancelar|desuscribirme|desuscribir|salir|salirme|anular",
+    ),
+    (
+        "quitenme de su lista",
+        Place::Anywhere, Language::Es,
+        "quitenme|quiteme|quitame|quitar|sacame|saquenme|saqueme|borrenme|borreme|borrame|eliminenme|elimineme|eliminame|eliminen_mi_numero|borren_mi_numero|quiten_mi_numero de|del * lista|listas|base|sistema|contactos",
+    ),
+    (
+        "cancelen mi suscripcion",
+        Place::Anywhere, Language::Es,
+        "cancelen|cancelar|cancela|cancele|anulen|anular mi|la|los|las|esta|estos|estas suscripcion|suscripciones|mensajes|textos|alertas|sms",
+    ),
+    (
+        "numero equivocado",
+        Place::Anywhere, Language::Es,
+        "numero|telefono equivocado|incorrecto|erroneo|equivocada",
+    ),
+    (
+        "numero equivocado",
+        Place::Anywhere, Language::Es,
+        "este|ese no es mi|su numero|telefono",
+    ),
+    (
+        "no mas mensajes",
+        Place::Anywhere, Language::Es,
+        "no_mas|nomas|ningun|ni_un mensaje|mensajes|texto|textos|sms|msj|mas",
+    ),
+    (
+        "dejenme en paz",
+        Place::Anywhere, Language::Es,
+        "dejenme|dejame|dejeme|dejennos en paz",
+    ),
+    // French.
+    (
+        "arretez de m'envoyer des messages",
+        Place::Anywhere, Language::Fr,
+        "arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop de|d m_envoyer|envoyer|m_ecrire|ecrire|me_texter|texter|m_texter|nous_envoyer",
+    ),
+    (
+        "arretez de m'envoyer des messages",
+        Place::Anywhere, Language::Fr,
+        "arretez|arrete|arreter|cessez|stoppez|stop les|ces|vos|tes|tous_les|toutes_les messages|textos|sms|textes|notifications|alertes|envois",
+    ),
+    (
+        "arretez de m'envoyer des messages",
+        Place::Anywhere, Language::Fr,
+        "ne|n m|me|nous envoyez|envoie|envoyez_plus|ecrivez|textez plus|pas|jamais|rien",
+    ),
+    (
+        "je ne veux plus de messages",
+        Place::Anywhere, Language::Fr,
+        "je_ne|j_en_ne|on_ne veux|voudrais|souhaite|desire plus|pas * messages|textos|sms|textes|recevoir|ces|vos",
+    ),
+    (
+        "je veux me desabonner",
+        Place::Anywhere, Language::Fr,
+        "me|nous desabonner|desinscrire|retirer|desabonne|desinscris|desinscrit",
+    ),
+    (
+        "je veux me desabonner",
+        Place::Anywhere, Language::Fr,
+        "desabonnez|desinscrivez|retirez|enlevez|supprimez|effacez|rayez moi|nous|mon_numero|mon_nom",
+    ),
+    (
+        "je veux me desabonner",
+        Place::Anywhere, Language::Fr,
+        "annulez|annuler|annule mon|l|ce|cet|les abonnement|inscription|messages|sms|textos|alertes",
+    ),
+    (
+        "mauvais numero",
+        Place::Anywhere, Language::Fr,
+        "mauvais|faux numero|numeros|destinataire|personne",
+    ),
+    (
+        "mauvais numero",
+        Place::Anywhere, Language::Fr,
+        "ce_n_est|ce_n|c_est_pas|ce_nest pas|est_pas mon|le_bon numero",
+    ),
+    (
+        "plus de messages",
+        Place::Whole, Language::Fr,
+        "plus_de_messages|plus_de_textos|plus_de_sms|assez|plus_jamais",
+    ),
+    (
+        "laissez-moi tranquille",
+        Place::Anywhere, Language::Fr,
+        "laissez|laisse|laissez_nous moi|nous|nous_en tranquille|tranquilles|en_paix",
     ),
 ];
 
@@ -165,17 +338,21 @@ const MAX_WORDS: usize = 1000;
 pub struct Revocation {
     /// The matched row's canonical wording ("stop texting me", "wrong number" ...).
     pub phrase: &'static str,
+    /// The language of that row.
+    pub language: Language,
 }
 
-/// The canonical phrase when `text` holds a clear revocation phrase (not negated).
+/// The canonical phrase when `text` holds a clear revocation phrase (not negated), in any
+/// language.
 pub fn revocation_phrase(text: &str) -> Option<Revocation> {
     let key = match_key(text);
-    phrase_in_key(&key, true)
+    phrase_in_key(&key, true, Language::ALL)
 }
 
-/// [`revocation_phrase`] on a text already in [`match_key`] form. `whole_message` is false for
-/// a later part of a multipart SMS, where the whole-message rows do not apply.
-pub fn phrase_in_key(key: &str, whole_message: bool) -> Option<Revocation> {
+/// [`revocation_phrase`] on a text already in [`match_key`] form, reading the rows of
+/// `languages`. `whole_message` is false for a later part of a multipart SMS, where the
+/// whole-message rows do not apply.
+pub fn phrase_in_key(key: &str, whole_message: bool, languages: &[Language]) -> Option<Revocation> {
     if key.is_empty() {
         return None;
     }
@@ -186,10 +363,14 @@ pub fn phrase_in_key(key: &str, whole_message: bool) -> Option<Revocation> {
         .copied()
         .filter(|w| !POLITE.contains(w))
         .collect();
-    for (phrase, place, slots) in compiled() {
+    for (phrase, place, language, slots) in compiled() {
+        if !languages.contains(language) {
+            continue;
+        }
         let found = match place {
-            Place::Anywhere => (0..words.len())
-                .any(|start| !negated(&words, start) && match_at(slots, &words[start..], false)),
+            Place::Anywhere => (0..words.len()).any(|start| {
+                !negated(&words, start, *language) && match_at(slots, &words[start..], false)
+            }),
             Place::Whole => {
                 whole_message
                     && !polite_stripped.is_empty()
@@ -197,20 +378,26 @@ pub fn phrase_in_key(key: &str, whole_message: bool) -> Option<Revocation> {
             }
         };
         if found {
-            return Some(Revocation { phrase });
+            return Some(Revocation {
+                phrase,
+                language: *language,
+            });
         }
     }
     None
 }
 
 /// [`PHRASES`] parsed once per process.
-fn compiled() -> &'static [(&'static str, Place, Vec<Slot<'static>>)] {
-    static COMPILED: std::sync::OnceLock<Vec<(&'static str, Place, Vec<Slot<'static>>)>> =
-        std::sync::OnceLock::new();
+type Compiled = (&'static str, Place, Language, Vec<Slot<'static>>);
+
+fn compiled() -> &'static [Compiled] {
+    static COMPILED: std::sync::OnceLock<Vec<Compiled>> = std::sync::OnceLock::new();
     COMPILED.get_or_init(|| {
         PHRASES
             .iter()
-            .map(|(phrase, place, pattern)| (*phrase, *place, parse_pattern(pattern)))
+            .map(|(phrase, place, language, pattern)| {
+                (*phrase, *place, *language, parse_pattern(pattern))
+            })
             .collect()
     })
 }
@@ -252,10 +439,14 @@ fn match_at(slots: &[Slot<'_>], words: &[&str], whole: bool) -> bool {
     }
 }
 
-fn negated(words: &[&str], start: usize) -> bool {
+fn negated(words: &[&str], start: usize, language: Language) -> bool {
+    let negations = NEGATIONS
+        .iter()
+        .find(|(l, _)| *l == language)
+        .map_or(&[][..], |(_, words)| *words);
     let from = start.saturating_sub(NEGATION_WINDOW);
     (from..start).any(|i| {
-        NEGATIONS.contains(&words[i])
+        negations.contains(&words[i])
             || (words[i] == "t" && i > 0 && NEGATED_AUX.contains(&words[i - 1]))
     })
 }
@@ -268,21 +459,33 @@ pub struct ReviewCues {
 
 impl Default for ReviewCues {
     fn default() -> Self {
-        Self::from_config(DEFAULT_REVIEW_CUES)
+        Self::from_config("default")
     }
 }
 
 impl ReviewCues {
     /// `REVIEW_CUES`: comma-separated words or phrases, each normalised as messages are. The
-    /// entry `default` stands for [`DEFAULT_REVIEW_CUES`] (so `default, refund` adds a cue), and
-    /// `none` alone turns the review tier off. Blank and repeated entries are ignored.
+    /// entry `default` stands for [`DEFAULT_REVIEW_CUES`] and the other languages' defaults (so
+    /// `default, refund` adds a cue), and `none` alone turns the review tier off. Blank and
+    /// repeated entries are ignored.
     pub fn from_config(value: &str) -> Self {
+        Self::from_config_in(value, Language::ALL)
+    }
+
+    /// [`ReviewCues::from_config`], `default` standing for the defaults of `languages`.
+    pub fn from_config_in(value: &str, languages: &[Language]) -> Self {
         let mut cues: Vec<String> = Vec::new();
         for entry in value.split(',') {
             if match_key(entry) == "default" {
-                DEFAULT_REVIEW_CUES
-                    .split(',')
-                    .for_each(|cue| push_cue(&mut cues, cue));
+                for (language, defaults) in [
+                    (Language::En, DEFAULT_REVIEW_CUES),
+                    (Language::Es, DEFAULT_REVIEW_CUES_ES),
+                    (Language::Fr, DEFAULT_REVIEW_CUES_FR),
+                ] {
+                    if languages.contains(&language) {
+                        defaults.split(',').for_each(|cue| push_cue(&mut cues, cue));
+                    }
+                }
             } else {
                 push_cue(&mut cues, entry);
             }
@@ -456,7 +659,7 @@ mod tests {
 
     #[test]
     fn every_pattern_word_is_already_a_match_key() {
-        for (phrase, _, pattern) in PHRASES {
+        for (phrase, _, _, pattern) in PHRASES {
             for slot in pattern.split(' ') {
                 if slot == "*" {
                     continue;

@@ -14,11 +14,12 @@ use crate::domain::event::{Event, EventKind, Outcome};
 use crate::domain::inbound::{self, InboundSms, RawInbound};
 use crate::domain::intent::{Intent, IntentRules, DEFAULT_OPT_IN_WORDS};
 use crate::domain::keywords::KeywordRules;
+use crate::domain::language::{parse_languages, DEFAULT_LANGUAGES};
 use crate::domain::origin::{InboundMessage, Origin};
 use crate::domain::program::{newest_in, Program, Programs, Reach, RevokeAll, Scope};
 use crate::domain::replies::SOURCE_SMS;
 use crate::domain::review::{self, Review, ReviewStatus};
-use crate::domain::revocation::{ReviewCues, DEFAULT_REVIEW_CUES};
+use crate::domain::revocation::ReviewCues;
 use crate::domain::signature::{self, SignatureMethod};
 use crate::domain::timestamp;
 use crate::handlers::http::{json_response, ApiError, ErrorCode};
@@ -113,12 +114,19 @@ impl Webhook {
         if auth.signature.is_none() && auth.token.is_none() {
             tracing::warn!("neither VONAGE_SIGNATURE_SECRET nor WEBHOOK_TOKEN is set: the webhook accepts unauthenticated requests");
         }
+        let languages = parse_languages(settings.get("LANGUAGES").unwrap_or(DEFAULT_LANGUAGES))
+            .map_err(|reason| ConfigError::Invalid {
+                name: "LANGUAGES",
+                reason,
+            })?;
         let intents = IntentRules::new(
             KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
             settings.get("OPT_IN_WORDS").unwrap_or(DEFAULT_OPT_IN_WORDS),
         )
-        .with_review_cues(ReviewCues::from_config(
-            settings.get("REVIEW_CUES").unwrap_or(DEFAULT_REVIEW_CUES),
+        .with_languages(&languages)
+        .with_review_cues(ReviewCues::from_config_in(
+            settings.get("REVIEW_CUES").unwrap_or("default"),
+            &languages,
         ));
         let programs = Programs::from_settings(settings)?;
         check_keep_keywords(&intents, &programs)?;
