@@ -54,6 +54,7 @@ pub fn stop_message(message_id: &str) -> Origin {
         phrase: None,
         clarifies: None,
         confirms: None,
+        language: None,
         text: "STOP".into(),
         api: Api::Sms,
         encoding: Encoding::PostForm,

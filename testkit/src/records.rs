@@ -17,6 +17,7 @@ pub fn message(message_id: &str, keyword: &str, text: &str) -> Origin {
         phrase: None,
         clarifies: None,
         confirms: None,
+        language: None,
         text: text.into(),
         api: Api::Sms,
         encoding: Encoding::GetQuery,

@@ -657,6 +657,7 @@ mod tests {
                 phrase: None,
                 clarifies: None,
                 confirms: None,
+                language: None,
                 text: "STOP".into(),
                 api: Api::Sms,
                 encoding: Encoding::GetQuery,

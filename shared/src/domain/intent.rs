@@ -32,8 +32,21 @@ pub enum Intent {
     Other,
 }
 
-/// CTIA's.
-const HELP_WORDS: &[&str] = &["help", "info"];
+/// CTIA's, and the Spanish and French words for help.
+const HELP_WORDS: &[&str] = &["help", "info", "ayuda", "aide"];
+
+/// The language a matched keyword, help word or phrase belongs to (its canonical form as
+/// [`Intent`] carries it): the language its reply is written in when the program has texts in
+/// it. `None`: a configured word, or English.
+pub fn language_of(words: &str) -> Option<Language> {
+    match words {
+        "AYUDA" => Some(Language::Es),
+        "AIDE" => Some(Language::Fr),
+        _ => crate::domain::keywords::keyword_language(words)
+            .or_else(|| revocation::phrase_language(words)),
+    }
+    .filter(|l| *l != Language::En)
+}
 pub const DEFAULT_OPT_IN_WORDS: &str = "START,UNSTOP";
 
 /// The rules for reading an inbound text.
@@ -116,7 +129,7 @@ impl IntentRules {
                 keyword: key.to_uppercase(),
             };
         }
-        self.review_cue(&key)
+        self.review_or_emphatic(text, &key)
     }
 
     /// A later part of a multipart message is mid-sentence: only a revocation phrase or a review
@@ -135,6 +148,16 @@ impl IntentRules {
         match self.review_cues.cue_in_key(key) {
             Some(cue) => Intent::ReviewCue { cue },
             None => Intent::Other,
+        }
+    }
+
+    /// A review cue, else a short emphatic "no" ([`revocation::emphatic`]).
+    fn review_or_emphatic(&self, text: &str, key: &str) -> Intent {
+        match self.review_cue(key) {
+            Intent::Other if revocation::emphatic(text, key) => Intent::ReviewCue {
+                cue: "emphatic".into(),
+            },
+            other => other,
         }
     }
 }

@@ -46,6 +46,8 @@ const WHOLE_MESSAGE: &[(&str, &str, Language)] = &[
     ("desuscribir", "DESUSCRIBIR", Language::Es),
     ("desuscribirme", "DESUSCRIBIR", Language::Es),
     ("no mas", "NO MAS", Language::Es),
+    ("ya no mas", "NO MAS", Language::Es),
+    ("salir", "SALIR", Language::Es),
     ("fin", "FIN", Language::Es),
     ("arret", "ARRET", Language::Fr),
     ("arreter", "ARRET", Language::Fr),
@@ -67,6 +69,7 @@ const PREFIX_WORDS: &[(&str, &str, Language)] = &[
     ("revoke", "REVOKE", Language::En),
     ("optout", "OPT OUT", Language::En),
     ("alto", "ALTO", Language::Es),
+    ("paren", "PARAR", Language::Es),
     ("desuscribir", "DESUSCRIBIR", Language::Es),
     ("desuscribirme", "DESUSCRIBIR", Language::Es),
     ("arret", "ARRET", Language::Fr),
@@ -76,7 +79,9 @@ const PREFIX_WORDS: &[(&str, &str, Language)] = &[
 
 /// Words after a leading STOP that make it the other sense ("stop by later", "stop at the
 /// store"): such a message is left to the phrase and review tiers.
-const NOT_AFTER_STOP: &[&str] = &["by", "in", "at", "over", "sign", "light"];
+const NOT_AFTER_STOP: &[&str] = &["by", "in", "at", "over", "sign", "light", "shop"];
+/// Likewise after a leading ARRET ("arrêt de bus", "arrêt de travail").
+const NOT_AFTER_ARRET: &[&str] = &["de", "du", "des"];
 
 /// Two-word keywords that also count as the first two words of a longer message.
 const PREFIX_PAIRS: &[(&str, &str, &str)] =
@@ -240,6 +245,20 @@ impl KeywordRules {
         if let Some((_, canonical)) = self.extra.iter().find(|(k, _)| *k == key) {
             return Some(canonical.clone());
         }
+        // A keyword with politeness around it ("Cancel please", "FIN svp", "baja gracias").
+        let polite: Vec<&str> = key
+            .split(' ')
+            .filter(|w| !crate::domain::revocation::POLITE.contains(w))
+            .collect();
+        let polite = polite.join(" ");
+        if !polite.is_empty() && polite != key {
+            if let Some((_, canonical, _)) = WHOLE_MESSAGE
+                .iter()
+                .find(|(w, _, language)| *w == polite && read(language))
+            {
+                return Some((*canonical).to_owned());
+            }
+        }
         if let Some(keyword) = self.prefix_keyword(key) {
             return Some(keyword.to_owned());
         }
@@ -273,7 +292,9 @@ impl KeywordRules {
             {
                 return Some(canonical);
             }
-            if first == "stop" && NOT_AFTER_STOP.contains(&second) {
+            if (first == "stop" && NOT_AFTER_STOP.contains(&second))
+                || (first == "arret" && NOT_AFTER_ARRET.contains(&second))
+            {
                 return None;
             }
         }
@@ -282,6 +303,15 @@ impl KeywordRules {
             .find(|(w, _, language)| *w == first && self.languages.contains(language))
             .map(|(_, canonical, _)| *canonical)
     }
+}
+
+/// The language of a built-in canonical keyword (`ALTO` → Spanish); the first listed for a word
+/// two languages share (`FIN`).
+pub fn keyword_language(canonical: &str) -> Option<Language> {
+    WHOLE_MESSAGE
+        .iter()
+        .find(|(_, c, _)| *c == canonical)
+        .map(|(_, _, language)| *language)
 }
 
 /// A [`match_key`] with each run of three or more one-letter words joined into one word:

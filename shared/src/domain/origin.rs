@@ -175,6 +175,8 @@ pub struct InboundMessage {
     pub clarifies: Option<String>,
     /// For a YES that confirms a join by text: the join message's event id (the request).
     pub confirms: Option<String>,
+    /// The language of the matched keyword or phrase, when not English: its reply's language.
+    pub language: Option<crate::domain::language::Language>,
     /// The first 160 characters.
     pub text: String,
     pub api: Api,
@@ -309,6 +311,7 @@ mod tests {
             phrase: None,
             clarifies: None,
             confirms: None,
+            language: None,
             text: "stop".into(),
             api: Api::Sms,
             encoding: Encoding::GetQuery,

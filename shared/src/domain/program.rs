@@ -2,6 +2,7 @@
 //! (docs/decisions/0005-programs.md): declared in `PROGRAMS`, or one `default` program.
 
 use crate::domain::event::State;
+use crate::domain::language::Language;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;
@@ -131,6 +132,20 @@ pub struct Program {
     /// must match (`ConsentEvidence::for_program`).
     #[serde(default)]
     pub consent_wordings: std::collections::BTreeMap<String, String>,
+    /// The program's replies in other languages (`{"es": {"stop_reply": "...", ...}}`), each
+    /// sent when the person wrote in that language; checked at cold start for the same parts in
+    /// that language.
+    #[serde(default)]
+    pub translations: std::collections::BTreeMap<Language, TranslatedReplies>,
+}
+
+/// A program's own replies in one other language; each absent one is sent in English.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranslatedReplies {
+    pub stop_reply: Option<String>,
+    pub help_reply: Option<String>,
+    pub opt_in_reply: Option<String>,
 }
 
 /// `confirm_hours` unset: a day covers a person reading the prompt that evening.
@@ -328,6 +343,7 @@ impl Programs {
                 confirm_prompt: None,
                 join_reply: None,
                 consent_wordings: Default::default(),
+                translations: Default::default(),
             }],
             default: 0,
             declared: false,

@@ -8,6 +8,8 @@
 //! one's (docs/decisions/0001-reply-order.md).
 
 use crate::domain::event::{EventKind, Status};
+use crate::domain::keywords::match_key;
+use crate::domain::language::Language;
 use crate::domain::sms::{self, Alphabet, GSM7_SEGMENT, UCS2_SEGMENT};
 
 /// An event that came in by SMS through the webhook.
@@ -266,6 +268,9 @@ pub struct ProgramTexts {
     pub stop_every: String,
     /// Names what revoke-all ends, and offers each other program's keep keyword.
     pub stop_revoke_all: String,
+    /// The program's own STOP, HELP and opt-in replies in other languages
+    /// ([`ProgramTexts::with_translation`]).
+    pub translated: std::collections::HashMap<(Language, ReplyKind), String>,
 }
 
 /// Another program a revoke-all confirmation offers to keep: its keyword and its name.
@@ -309,6 +314,7 @@ impl ProgramTexts {
                 "{name}: You are unsubscribed from all our programs and will get no more messages."
             ),
             stop_revoke_all,
+            translated: Default::default(),
         };
         let unsubscribed = Part::AnyOf(
             "that no more messages will be sent",
@@ -331,6 +337,100 @@ impl ProgramTexts {
             (ReplyKind::StopConfirmation, Ended::RevokeAll) => &self.stop_revoke_all,
             _ => self.own.text(kind),
         }
+    }
+
+    /// [`ProgramTexts::text`] in the person's `language` when the program has that reply in it
+    /// (a confirmation naming other programs is built, so always in English).
+    pub fn text_in(&self, kind: ReplyKind, ended: Ended, language: Option<Language>) -> &str {
+        let own_program = ended == Ended::ThisProgram || kind != ReplyKind::StopConfirmation;
+        language
+            .filter(|_| own_program)
+            .and_then(|l| self.translated.get(&(l, kind)))
+            .map_or_else(|| self.text(kind, ended), String::as_str)
+    }
+
+    /// Add the program's `text` for `kind` in `language`, checked for what the English one
+    /// needs, in that language: the program's name, and (HELP, opt-in) the rates notice and
+    /// the words to get help and to stop; (STOP) that no more messages will be sent.
+    pub fn with_translation(
+        mut self,
+        program_name: &str,
+        language: Language,
+        kind: ReplyKind,
+        text: &str,
+    ) -> Result<Self, ReplyTextError> {
+        let setting = match kind {
+            ReplyKind::StopConfirmation => "stop_reply",
+            ReplyKind::Help => "help_reply",
+            _ => "opt_in_reply",
+        };
+        check(setting, text, &[])?;
+        let (unsubscribed, rates, help, stop): (&[&str], &[&str], &[&str], &[&str]) = match language
+        {
+            Language::Es => (
+                &[
+                    "baja",
+                    "no recibira",
+                    "no recibiras",
+                    "cancelad",
+                    "no mas mensajes",
+                    "desuscrit",
+                ],
+                &["tarifas", "cargos"],
+                &["ayuda", "help"],
+                &["alto", "stop", "baja"],
+            ),
+            Language::Fr => (
+                &[
+                    "desabonne",
+                    "desinscrit",
+                    "ne recevrez plus",
+                    "plus de messages",
+                ],
+                &["frais", "tarifs"],
+                &["aide", "help"],
+                &["arret", "stop"],
+            ),
+            Language::En => (
+                &["no more messages", "unsubscribed", "opted out"],
+                &["msg data rates may apply"],
+                &["help"],
+                &["stop"],
+            ),
+        };
+        let folded = match_key(text);
+        let has = |options: &[&str]| {
+            let padded = format!(" {folded} ");
+            options.iter().any(|o| padded.contains(&format!(" {o}")))
+        };
+        let mut needs: Vec<(&str, &[&str])> = Vec::new();
+        match kind {
+            ReplyKind::StopConfirmation => {
+                needs.push(("that no more messages will be sent", unsubscribed))
+            }
+            ReplyKind::Help => needs.extend([("the rates notice", rates), ("how to stop", stop)]),
+            _ => needs.extend([
+                ("the rates notice", rates),
+                ("how to get help", help),
+                ("how to stop", stop),
+            ]),
+        }
+        if !folded.contains(&match_key(program_name)) {
+            return Err(ReplyTextError {
+                setting,
+                reason: format!("({}) must contain the program name", language.as_str()),
+            });
+        }
+        for (what, options) in needs {
+            if !has(options) {
+                return Err(ReplyTextError {
+                    setting,
+                    reason: format!("({}) must contain {what}", language.as_str()),
+                });
+            }
+        }
+        self.translated.insert((language, kind), text.to_owned());
+        Ok(self)
     }
 }
 

@@ -16,26 +16,91 @@ use crate::domain::language::Language;
 /// carry a revocation. Broad on purpose (a review costs a person a minute; a missed revocation is
 /// a violation), and never wide enough to catch ordinary words like "end" or "wrong".
 pub const DEFAULT_REVIEW_CUES: &str = "stop, stopped, unsubscribe, unsub, opt out, optout, \
-remove, delete, cancel, quit, revoke, block, blocked, spam, spamming, harass, harassing, \
-harassment, lawyer, attorney, sue, lawsuit, fcc, tcpa, consent, no more, not interested, \
-take me off, leave me, my number, new number, who is this, how did you get, texting me, \
-annoying, unwanted";
+remove, delete, cancel, quit, revoke, block, blocked, blocking, spam, spamming, harass, \
+harassing, harassment, lawyer, attorney, sue, lawsuit, fcc, ftc, tcpa, consent, no more, \
+not interested, take me off, leave me, my number, new number, who is this, how did you get, \
+texting me, annoying, unwanted, too many, too much, never signed up, signed up for, \
+don t remember subscribing, enough, junk, scam, reported, reporting, fewer texts, less often, \
+only text me, don t know you, do not call, emergencies only, every day, cancle, \
+don t need this, driving me crazy";
 
 /// Spanish and French review cues, read with `default` for the languages read: the same kinds
 /// of words as the English ones (who is this, spam, a lawyer, too many, not interested).
-pub const DEFAULT_REVIEW_CUES_ES: &str = "quien es, quien habla, no me interesa, spam, \
-como consiguieron, como obtuvieron, mi numero, basta, ya basta, demasiados mensajes, abogado, \
-demanda, denuncia, denunciar, molesten, molestar, acoso, no autorice, dejen de, cancelar, baja, \
-eliminar, borrar";
-pub const DEFAULT_REVIEW_CUES_FR: &str = "c est qui, qui est ce, pas interesse, spam, \
-comment avez vous, mon numero, ca suffit, trop de messages, avocat, plainte, harcelement, \
-arreter, arretez, arrete, desabonner, annuler, supprimer, retirer, stop";
+pub const DEFAULT_REVIEW_CUES_ES: &str = "quien es, quien habla, quien me escribe, \
+no me interesa, spam, como consiguieron, como obtuvieron, mi numero, basta, ya basta, \
+demasiados mensajes, tantos mensajes, abogado, demanda, denuncia, denunciar, reportar, \
+molesten, molestan, molestar, acoso, no autorice, nunca me suscribi, siguen escribiendo, \
+para que me mandan, estafa, bloqueado, bloquear, no conozco, les dije, como me salgo, \
+dejen de, cancelar, baja, eliminar, borrar";
+pub const DEFAULT_REVIEW_CUES_FR: &str = "c est qui, qui est ce, qui etes vous, \
+pas interesse, pas interessee, spam, arnaque, comment avez vous, mon numero, ca suffit, \
+trop de messages, trop de textos, ecrivez trop, avocat, plainte, harcelement, jamais inscrit, \
+jamais demande, pourquoi vous m ecrivez, ce numero, bloque, arreter, arretez, arrete, \
+desabonner, annuler, supprimer, retirer, stop";
 
 /// Words set aside before a whole-message phrase is compared ("please remove me thanks").
-const POLITE: &[&str] = &[
+pub const POLITE: &[&str] = &[
     "please", "pls", "plz", "plse", "thanks", "thank", "you", "thx", "ty", "now", "asap", "ok",
-    "okay", "just", "hi", "hello", "hey", "sorry",
+    "okay", "just", "hi", "hello", "hey", "sorry", // Spanish
+    "por", "favor", "porfa", "porfavor", "gracias", "ya", "hola", // French
+    "svp", "stp", "merci", "s", "il", "vous", "plait", "bonjour", "salut",
 ];
+
+/// Whole messages (once [`POLITE`] words are set aside) that may be a person asking to stop
+/// without any keyword ("NO", "enough!!", "not again"): queued for a person, never honoured.
+const EMPHATIC: &[&str] = &[
+    "no",
+    "nope",
+    "nah",
+    "no thanks",
+    "no thank",
+    "enough",
+    "enough already",
+    "not again",
+    "again",
+    "ugh again",
+    "seriously again",
+    "what is this",
+    "who dis",
+    "who this",
+    "do i know you",
+    "f off",
+    "scam",
+    "do i know",
+    "don t care",
+    "dont care",
+    "no gracias",
+    "que pesados",
+    "esto que es",
+    "que es esto",
+    "bloqueado",
+    "non",
+    "non merci",
+    "encore",
+    "bloque",
+    "c est quoi",
+];
+
+/// Emoji that say no on their own (thumbs down, no entry, an angry face).
+const EMPHATIC_EMOJI: &[char] = &['👎', '🚫', '⛔', '🛑', '😡', '🤬', '🖕'];
+
+/// Words that make a message the opposite of a revocation wherever they stand ("I
+/// unsubscribed by accident, add me back"): no phrase is read in it.
+const VOIDING: &[&str] = &[
+    "add me back",
+    "sign me back up",
+    "resubscribe me",
+    "by accident",
+    "accidentally",
+];
+
+/// Whether `text` is a short emphatic "no" with no keyword, for the review tier.
+pub fn emphatic(text: &str, key: &str) -> bool {
+    let stripped: Vec<&str> = key.split(' ').filter(|w| !POLITE.contains(w)).collect();
+    let stripped = stripped.join(" ");
+    (!stripped.is_empty() && EMPHATIC.contains(&stripped.as_str()))
+        || (key.is_empty() && text.chars().any(|c| EMPHATIC_EMOJI.contains(&c)))
+}
 
 /// Negation words per language: one of these within [`NEGATION_WINDOW`] words before a phrase
 /// voids it there ("no dejen de enviarme", "n'arrêtez pas").
@@ -52,6 +117,13 @@ const NEGATED_AUX: &[&str] = &[
     "don", "didn", "doesn", "won", "can", "wouldn", "shouldn", "isn", "aren", "wasn",
 ];
 const NEGATION_WINDOW: usize = 3;
+/// Words that may stand between a negation and the phrase it negates ("don't ever stop", "I
+/// do not want you to stop"); any other word ends the negation's reach ("not interested, stop
+/// texting me").
+const NEGATION_BRIDGE: &[&str] = &[
+    "ever", "really", "just", "please", "you", "u", "to", "want", "need", "say", "said", "ask",
+    "asked", "tell", "told", "the", "a", "ya", "me", "te", "se", "vous", "nous", "plus",
+];
 
 /// Where a phrase may stand: anywhere as whole words unless negated, or as the whole message
 /// once [`POLITE`] words are set aside.
@@ -69,7 +141,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "stop texting me",
         Place::Anywhere, Language::En,
-        "stop|quit|cease|stp|stopp texting|txting|texing|textin|text|txt|txtin|texting_to|messaging|msging|message|msg|contacting|spamming|bothering|calling|harassing|sending_texts_to|sending_messages_to me|us|this_number|my_number|my_phone",
+        "stop|quit|cease|stp|stopp texting|txting|texing|textin|text|txt|txtin|texting_to|messaging|msging|message|msg|contacting|spamming|bothering|calling|harassing|sending|sending_texts_to|sending_messages_to me|us|this_number|my_number|my_phone",
     ),
     (
         "stop texting me",
@@ -111,7 +183,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "no more texts",
         Place::Anywhere, Language::En,
-        "no_more|nomore|no_more_of|no_more_of_these|no_more_of_your|no_more_of_the texts|text|txts|txt|messages|msgs|msg|sms|text_messages|spam|marketing|promotions|promos|ads",
+        "no_more|nomore|no_more_of|no_more_of_these|no_more_of_your|no_more_of_the texts|text|txts|txt|messages|msgs|msg|sms|text_messages|spam|marketing|promotions|promos|ads|promo|promo_texts|promotional_texts|marketing_texts",
     ),
     ("no more texts", Place::Whole, Language::En, "no_more|nomore|no_more_please"),
     (
@@ -147,6 +219,11 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "i want to opt out",
         Place::Anywhere, Language::En,
+        "please_unsubscribe|pls_unsubscribe|kindly_unsubscribe|unsubscribe_this|unsubscribe_my",
+    ),
+    (
+        "i want to opt out",
+        Place::Anywhere, Language::En,
         "opt|please_opt me|us|this_number|my_number out",
     ),
     (
@@ -177,7 +254,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "stop texting me",
         Place::Anywhere, Language::En,
-        "stop|quit|end|cancel|revoke|unsubscribe|cease|halt these|the|your|ur|all|all_these|all_the|all_your|those|this|any|any_more|all_of_these|all_of_the|all_of_your|every texts|txts|messages|msgs|text_messages|sms|alerts|notifications|promos|promotions|marketing_texts|marketing_messages",
+        "stop|quit|end|cancel|revoke|unsubscribe|cease|halt|discontinue|suspend these|the|your|ur|all|all_these|all_the|all_your|those|this|any|any_more|all_of_these|all_of_the|all_of_your|every|my|my_text|my_sms texts|txts|messages|msgs|text_messages|text_alerts|sms|alerts|notifications|promos|promotions|marketing_texts|marketing_messages|promo_texts",
     ),
     (
         "stop texting me",
@@ -197,7 +274,52 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "revoke my consent",
         Place::Anywhere, Language::En,
-        "revoke|revoking|withdraw|withdrawing|rescind|cancel|take_back i|my|your|any|all * consent|permission|authorization|agreement",
+        "revoke|revoking|withdraw|withdrawing|rescind|take_back * consent|permission|authorization",
+    ),
+    (
+        "revoke my consent",
+        Place::Anywhere, Language::En,
+        "do_not|don_t|dont|no_longer|never consent|consented|agree|agreed to|with * texts|messages|these|this|them|being_texted",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere, Language::En,
+        "cancel|end|stop|quit my|the|your|this subscription to|for|of * texts|alerts|messages|sms|these|this|text|your",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere, Language::En,
+        "cease_and_desist|cease_desist",
+    ),
+    (
+        "stop texting me",
+        Place::Anywhere, Language::En,
+        "done_with|sick_of|tired_of|enough_with|enough_of|fed_up_with these|the|your|all|all_these|all_the|all_your * texts|txts|messages|msgs|spam",
+    ),
+    (
+        "don't text me anymore",
+        Place::Anywhere, Language::En,
+        "don_t|dont|do_not|never|stop send|send_me|send_us|sending|sending_me * texts|messages|msgs|promotions|promos|anything|more|stuff|alerts|spam",
+    ),
+    (
+        "don't text me anymore",
+        Place::Anywhere, Language::En,
+        "no_longer|don_t|dont|do_not want|wish|need|wanna|want_to_receive|want_to_get|wish_to_receive * texts|txts|messages|msgs|text_messages|alerts|spam",
+    ),
+    (
+        "take me off this list",
+        Place::Anywhere, Language::En,
+        "want|wanna|need|get_me off|out_of * list|texts|messages|this",
+    ),
+    (
+        "wrong number",
+        Place::Anywhere, Language::En,
+        "this_is_my_new_number|this_is_a_new_number|i_just_got_this_number|i_got_this_number|new_owner_of_this_number|isn_t_me|is_not_me|not_me_you_want",
+    ),
+    (
+        "leave me alone",
+        Place::Anywhere, Language::En,
+        "go_away|get_lost|lose_my_number|lose_this_number|forget_my_number",
     ),
     (
         "i want to opt out",
@@ -228,6 +350,21 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "dejen de enviarme mensajes",
         Place::Anywhere, Language::Es,
+        "no me|nos escriban|contacten|molesten|llamen|textean|texteen|escribas|contactes|molestes",
+    ),
+    (
+        "dejen de enviarme mensajes",
+        Place::Anywhere, Language::Es,
+        "retiro|revoco|retirar|revocar|retiramos mi|el|nuestro consentimiento|permiso|autorizacion",
+    ),
+    (
+        "quitenme de su lista",
+        Place::Anywhere, Language::Es,
+        "eliminen|borren|quiten|eliminar|borrar|quitar|saquen mi_numero|mi_telefono|mis_datos|este_numero",
+    ),
+    (
+        "dejen de enviarme mensajes",
+        Place::Anywhere, Language::Es,
         "ya_no|no quiero|deseo|necesito recibir|mas * mensajes|textos|sms|msj|nada",
     ),
     (
@@ -238,7 +375,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "quiero darme de baja",
         Place::Anywhere, Language::Es,
-        "quiero|quisiera|deseo|necesito cancelar|desuscribirme|desuscribir|salir|salirme|anular",
+        "quiero|quisiera|deseo|necesito desuscribirme|desuscribir|salirme|darme_de_baja|cancelar_la_suscripcion|cancelar_mi_suscripcion|cancelar_los_mensajes|salir_de_esta_lista|salir_de_la_lista|salir_de_su_lista|salir_de_sus_mensajes",
     ),
     (
         "quitenme de su lista",
@@ -251,9 +388,19 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
         "cancelen|cancelar|cancela|cancele|anulen|anular mi|la|los|las|esta|estos|estas suscripcion|suscripciones|mensajes|textos|alertas|sms",
     ),
     (
+        "cancelen mi suscripcion",
+        Place::Anywhere, Language::Es,
+        "cancelen|cancelar|cancela|cancele|anulen|anular suscripcion|suscripciones|mensajes|textos|alertas",
+    ),
+    (
         "numero equivocado",
         Place::Anywhere, Language::Es,
         "numero|telefono equivocado|incorrecto|erroneo|equivocada",
+    ),
+    (
+        "numero equivocado",
+        Place::Anywhere, Language::Es,
+        "equivocaron|equivocado|equivocada|equivocan de numero|persona",
     ),
     (
         "numero equivocado",
@@ -274,7 +421,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "arretez de m'envoyer des messages",
         Place::Anywhere, Language::Fr,
-        "arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop de|d m_envoyer|envoyer|m_ecrire|ecrire|me_texter|texter|m_texter|nous_envoyer",
+        "arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop de|d m_envoyer|envoyer|m_ecrire|ecrire|me_texter|texter|m_texter|nous_envoyer|me_harceler|harceler|me_deranger|deranger|me_contacter|contacter|m_appeler|me_spammer",
     ),
     (
         "arretez de m'envoyer des messages",
@@ -284,7 +431,32 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "arretez de m'envoyer des messages",
         Place::Anywhere, Language::Fr,
-        "ne|n m|me|nous envoyez|envoie|envoyez_plus|ecrivez|textez plus|pas|jamais|rien",
+        "ne|n m|me|nous envoyez|envoie|envoyez_plus|ecrivez|textez|contactez|appelez|derangez plus|pas|jamais|rien",
+    ),
+    (
+        "arretez de m'envoyer des messages",
+        Place::Anywhere, Language::Fr,
+        "ne_plus|ne_pas|n_plus m_ecrire|m_envoyer|me_contacter|me_texter|me_deranger|me_relancer|ecrire|envoyer|contacter",
+    ),
+    (
+        "arretez de m'envoyer des messages",
+        Place::Anywhere, Language::Fr,
+        "je|j|on veux|voudrais|souhaite plus|pas recevoir|de|vos|ces",
+    ),
+    (
+        "arretez de m'envoyer des messages",
+        Place::Anywhere, Language::Fr,
+        "plus_jamais_de|fini_les|assez_de|stop_aux messages|textos|sms|pubs|publicites|notifications",
+    ),
+    (
+        "je veux me desabonner",
+        Place::Anywhere, Language::Fr,
+        "retire|retirer|revoque|revoquer|je_retire mon|le|ma consentement|accord|autorisation|permission",
+    ),
+    (
+        "laissez-moi tranquille",
+        Place::Anywhere, Language::Fr,
+        "lachez|lache|fichez|foutez moi|nous|moi_la_paix|nous_la_paix",
     ),
     (
         "je ne veux plus de messages",
@@ -319,7 +491,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
     (
         "plus de messages",
         Place::Whole, Language::Fr,
-        "plus_de_messages|plus_de_textos|plus_de_sms|assez|plus_jamais",
+        "plus_de_messages|plus_de_textos|plus_de_sms|assez|plus_jamais|plus_jamais_de_messages|plus_jamais_de_textos|plus_jamais_de_sms",
     ),
     (
         "laissez-moi tranquille",
@@ -356,6 +528,10 @@ pub fn phrase_in_key(key: &str, whole_message: bool, languages: &[Language]) -> 
     if key.is_empty() {
         return None;
     }
+    let padded = format!(" {key} ");
+    if VOIDING.iter().any(|v| padded.contains(&format!(" {v} "))) {
+        return None;
+    }
     // Bounded work whatever the body: no SMS is anywhere near this many words.
     let words: Vec<&str> = key.split(' ').take(MAX_WORDS).collect();
     let polite_stripped: Vec<&str> = words
@@ -385,6 +561,14 @@ pub fn phrase_in_key(key: &str, whole_message: bool, languages: &[Language]) -> 
         }
     }
     None
+}
+
+/// The language of a canonical phrase (what [`Revocation::phrase`] holds).
+pub fn phrase_language(phrase: &str) -> Option<Language> {
+    PHRASES
+        .iter()
+        .find(|(p, _, _, _)| *p == phrase)
+        .map(|(_, _, language, _)| *language)
 }
 
 /// [`PHRASES`] parsed once per process.
@@ -446,8 +630,12 @@ fn negated(words: &[&str], start: usize, language: Language) -> bool {
         .map_or(&[][..], |(_, words)| *words);
     let from = start.saturating_sub(NEGATION_WINDOW);
     (from..start).any(|i| {
-        negations.contains(&words[i])
-            || (words[i] == "t" && i > 0 && NEGATED_AUX.contains(&words[i - 1]))
+        let negation = negations.contains(&words[i])
+            || (words[i] == "t" && i > 0 && NEGATED_AUX.contains(&words[i - 1]));
+        negation
+            && words[i + 1..start]
+                .iter()
+                .all(|w| NEGATION_BRIDGE.contains(w))
     })
 }
 

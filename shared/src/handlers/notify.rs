@@ -397,7 +397,8 @@ impl Notify {
         let Some(texts) = replies.texts.get(&program.id).filter(|_| ours) else {
             return Ok(Done::Nothing);
         };
-        let text = texts.text(kind, ended).to_owned();
+        let language = entry.origin.message().and_then(|m| m.language);
+        let text = texts.text_in(kind, ended, language).to_owned();
         let owed = OwedReply {
             event_id: entry.event_id.clone(),
             kind,
@@ -637,6 +638,7 @@ pub fn program_texts(
             stop_every: own.stop.clone(),
             stop_revoke_all: own.stop.clone(),
             own,
+            translated: Default::default(),
         });
     }
     // What revoke-all ends when this program is texted: it, and every program needing consent.
@@ -656,7 +658,21 @@ pub fn program_texts(
             })
         })
         .collect();
-    ProgramTexts::new(&parts, own, &ends, &offers).map_err(invalid)
+    let mut texts = ProgramTexts::new(&parts, own, &ends, &offers).map_err(invalid)?;
+    for (language, translated) in &program.translations {
+        for (kind, text) in [
+            (ReplyKind::StopConfirmation, &translated.stop_reply),
+            (ReplyKind::Help, &translated.help_reply),
+            (ReplyKind::OptInConfirmation, &translated.opt_in_reply),
+        ] {
+            if let Some(text) = text {
+                texts = texts
+                    .with_translation(&program.name, *language, kind, text)
+                    .map_err(invalid)?;
+            }
+        }
+    }
+    Ok(texts)
 }
 
 /// A stream record, read: a new history entry (the only records that may owe a reply or an

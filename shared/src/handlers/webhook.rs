@@ -582,6 +582,10 @@ fn inbound_event(
         MatchedWords::Keyword(keyword) => (Some(keyword), None),
         MatchedWords::Phrase(phrase) => (None, Some(phrase)),
     };
+    let language = keyword
+        .as_deref()
+        .or(phrase.as_deref())
+        .and_then(crate::domain::intent::language_of);
     Event {
         scopes,
         msisdn: message.msisdn.clone(),
@@ -596,6 +600,7 @@ fn inbound_event(
             phrase,
             clarifies: None,
             confirms: None,
+            language,
             text: message.text.chars().take(160).collect(),
             api: message.api,
             encoding: message.encoding,

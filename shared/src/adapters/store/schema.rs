@@ -1010,6 +1010,7 @@ mod tests {
                 phrase: None,
                 clarifies: None,
                 confirms: None,
+                language: None,
                 text: "stop".into(),
                 api: Api::Sms,
                 encoding: Encoding::GetQuery,

@@ -1,0 +1,188 @@
+//! Revocations and replies in the person's language (issue 21), through the real webhook and
+//! notify handlers against the local server, Vonage a wiremock server: a Spanish or French
+//! keyword or phrase opts out at once and is confirmed in that language where the program has
+//! the text, in English where it has not; English is always read.
+
+use lambda_http::http::StatusCode;
+use shared::adapters::config::Settings;
+use shared::adapters::store::Store;
+use shared::domain::event::Status;
+use shared::domain::language::Language;
+use shared::handlers::notify::Notify;
+use shared::handlers::stream_event::BatchResponse;
+use shared::handlers::webhook::Webhook;
+use testkit::streams::{lambda_event, StreamReader};
+use testkit::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SEND: &str = "/sms/json";
+const ALERTS: &str = "12345";
+
+const PROGRAMS: &str = r#"[
+    {"id": "alerts", "name": "Acme Alerts", "numbers": ["12345"], "default": true,
+     "translations": {
+        "es": {"stop_reply": "Acme Alerts: Se ha dado de baja y no recibirá más mensajes.",
+               "help_reply": "Acme Alerts: Ayuda en help@acme.example. Pueden aplicarse tarifas de mensajes y datos. Responda ALTO para cancelar."},
+        "fr": {"stop_reply": "Acme Alerts : vous êtes désabonné et ne recevrez plus de messages."}
+     }}
+]"#;
+
+struct Setup {
+    store: Store,
+    vonage: MockServer,
+    webhook: Webhook,
+    notify: Notify,
+    reader: StreamReader,
+}
+
+async fn setup(languages: &str) -> Setup {
+    let store = fresh_store().await;
+    let vonage = MockServer::start().await;
+    let accepted = serde_json::json!({"message-count": "1", "messages": [{"to": "1",
+        "message-id": "M-1", "status": "0", "remaining-balance": "10.0",
+        "message-price": "0.01", "network": "310004"}]});
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(accepted.to_string(), "application/json"),
+        )
+        .mount(&vonage)
+        .await;
+    let uri = vonage.uri();
+    let settings = Settings::from_pairs([
+        ("PROGRAMS", PROGRAMS),
+        ("PROVIDER_MODE", "self-managed"),
+        ("REVOKE_ALL_FROM", "off"),
+        ("LANGUAGES", languages),
+        ("HELP_CONTACT", "help@acme.example"),
+        ("MESSAGE_FREQUENCY", "Up to 4 msgs/month"),
+        ("VONAGE_API_KEY", "vonage-key"),
+        ("VONAGE_API_SECRET", "vonage-secret-value"),
+        ("VONAGE_API_BASE_URL", uri.as_str()),
+    ]);
+    Setup {
+        webhook: Webhook::from_settings(store.clone(), &settings).expect("webhook"),
+        notify: Notify::from_settings(store.clone(), &settings).expect("notify"),
+        reader: StreamReader::new(&store).await,
+        store,
+        vonage,
+    }
+}
+
+impl Setup {
+    async fn text(&self, from: &str, id: &str, text: &str) -> String {
+        let query = serde_urlencoded::to_string([
+            ("msisdn", from),
+            ("to", ALERTS),
+            ("messageId", id),
+            ("text", text),
+            ("type", "unicode"),
+        ])
+        .expect("query");
+        let response = self
+            .webhook
+            .handle(HttpCall::get("/webhooks/inbound", &query).request(EventShape::HttpApiV2))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        body_json(&response)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn drain(&mut self) {
+        let records = self.reader.next_records().await;
+        let response = self.notify.handle(lambda_event(&records), None).await;
+        assert_eq!(response, BatchResponse::default());
+    }
+
+    async fn sent_to(&self, to: &str) -> Vec<String> {
+        self.vonage
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == SEND)
+            .map(|r| {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&r.body).unwrap_or_default()
+            })
+            .filter(|f| f.iter().any(|(k, v)| k == "to" && v == to))
+            .filter_map(|f| f.into_iter().find(|(k, _)| k == "text").map(|(_, v)| v))
+            .collect()
+    }
+
+    async fn status(&self, digits: &str) -> Option<Status> {
+        let states = self
+            .store
+            .scoped_states(&msisdn(digits))
+            .await
+            .expect("read");
+        states.first().map(|(_, s)| s.status)
+    }
+}
+
+#[tokio::test]
+async fn spanish_and_french_revocations_are_honoured_and_confirmed_in_their_language() {
+    let mut s = setup("en,es,fr").await;
+    let cases = [
+        ("14155559001", "ALTO", "opted_out", "Acme Alerts: Se ha dado de baja y no recibirá más mensajes."),
+        ("14155559002", "Por favor dejen de enviarme mensajes", "opted_out", "Acme Alerts: Se ha dado de baja y no recibirá más mensajes."),
+        ("14155559003", "Arrêtez de m'envoyer des textos svp", "opted_out", "Acme Alerts : vous êtes désabonné et ne recevrez plus de messages."),
+        ("14155559004", "S T O P", "opted_out", "Acme Alerts: You are unsubscribed and will get no more messages. Reply START to resubscribe."),
+        // No French help text: the English one.
+        ("14155559005", "AIDE", "help", "Acme Alerts: Help at help@acme.example. Up to 4 msgs/month. Msg&data rates may apply. Reply STOP to cancel."),
+        ("14155559006", "ayuda", "help", "Acme Alerts: Ayuda en help@acme.example. Pueden aplicarse tarifas de mensajes y datos. Responda ALTO para cancelar."),
+    ];
+    for (n, text, status, _) in cases {
+        assert_eq!(s.text(n, &format!("0D{n}"), text).await, status, "{text}");
+    }
+    s.drain().await;
+    for (n, text, status, reply) in cases {
+        assert_eq!(s.sent_to(n).await, [reply], "{text}");
+        if status == "opted_out" {
+            assert_eq!(s.status(n).await, Some(Status::OptedOut), "{text}");
+        }
+    }
+    let history = s
+        .store
+        .history(&msisdn("14155559001"), 1)
+        .await
+        .expect("history");
+    let message = history[0].origin.message().expect("the message");
+    assert_eq!(
+        (message.keyword.as_deref(), message.language),
+        (Some("ALTO"), Some(Language::Es))
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_reading_english_only_still_reads_stop_and_queues_nothing_new() {
+    let s = setup("en").await;
+    assert_eq!(s.text("14155559010", "0D9010", "STOP").await, "opted_out");
+    assert_eq!(s.text("14155559011", "0D9011", "ALTO").await, "ignored");
+    assert_eq!(s.status("14155559011").await, None);
+}
+
+#[test]
+fn a_translation_without_its_required_parts_stops_the_start() {
+    let bad = PROGRAMS.replace("Se ha dado de baja y no recibirá más mensajes.", "Gracias.");
+    let settings = Settings::from_pairs([
+        ("PROGRAMS", bad.as_str()),
+        ("PROVIDER_MODE", "self-managed"),
+        ("HELP_CONTACT", "help@acme.example"),
+        ("VONAGE_API_KEY", "k"),
+        ("VONAGE_API_SECRET", "s"),
+    ]);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let store = runtime.block_on(fresh_store());
+    let refused = Notify::from_settings(store, &settings)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("stop_reply") && e.contains("(es)")),
+        "{refused:?}"
+    );
+}
