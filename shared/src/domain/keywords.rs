@@ -21,43 +21,44 @@ use unicode_normalization::UnicodeNormalization;
 /// Whole-message opt-outs: normalised form → canonical keyword, and the language that uses it.
 /// English: CTIA's words and the FCC's 2024 order's; Spanish: the words carriers and messaging
 /// platforms honour for Spanish-speaking audiences; French: ARRET (Canadian carriers) and common
-/// usage. Sources per word: testdata/revocations/README.md.
+/// usage. Each row's source (CTIA, FCC 24-24, carrier-CA, platform, usage) is tagged; the pages
+/// behind each tag: testdata/revocations/README.md.
 const WHOLE_MESSAGE: &[(&str, &str, Language)] = &[
-    ("stop", "STOP", Language::En),
-    ("stopall", "STOPALL", Language::En),
-    ("stop all", "STOPALL", Language::En),
-    ("unsubscribe", "UNSUBSCRIBE", Language::En),
-    ("cancel", "CANCEL", Language::En),
-    ("end", "END", Language::En),
-    ("quit", "QUIT", Language::En),
-    ("revoke", "REVOKE", Language::En),
-    ("optout", "OPT OUT", Language::En),
-    ("opt out", "OPT OUT", Language::En),
-    ("alto", "ALTO", Language::Es),
-    ("para", "PARA", Language::Es),
-    ("parar", "PARAR", Language::Es),
+    ("stop", "STOP", Language::En),               // CTIA
+    ("stopall", "STOPALL", Language::En),         // platform (Twilio, Telnyx)
+    ("stop all", "STOPALL", Language::En),        // platform
+    ("unsubscribe", "UNSUBSCRIBE", Language::En), // CTIA
+    ("cancel", "CANCEL", Language::En),           // CTIA
+    ("end", "END", Language::En),                 // CTIA
+    ("quit", "QUIT", Language::En),               // CTIA
+    ("revoke", "REVOKE", Language::En),           // FCC 24-24
+    ("optout", "OPT OUT", Language::En),          // FCC 24-24
+    ("opt out", "OPT OUT", Language::En),         // FCC 24-24
+    ("alto", "ALTO", Language::Es),               // platform (Twilio's Spanish short codes)
+    ("para", "PARA", Language::Es),               // usage
+    ("parar", "PARAR", Language::Es),             // platform (Aivo)
     ("pare", "PARAR", Language::Es),
     ("paren", "PARAR", Language::Es),
-    ("detener", "DETENER", Language::Es),
-    ("baja", "BAJA", Language::Es),
+    ("detener", "DETENER", Language::Es), // platform (Sinch)
+    ("baja", "BAJA", Language::Es),       // platform (Aivo)
     ("darme de baja", "BAJA", Language::Es),
     ("dar de baja", "BAJA", Language::Es),
-    ("cancelar", "CANCELAR", Language::Es),
-    ("desuscribir", "DESUSCRIBIR", Language::Es),
+    ("cancelar", "CANCELAR", Language::Es), // platform (Aivo)
+    ("desuscribir", "DESUSCRIBIR", Language::Es), // platform (Aivo)
     ("desuscribirme", "DESUSCRIBIR", Language::Es),
-    ("no mas", "NO MAS", Language::Es),
+    ("no mas", "NO MAS", Language::Es), // usage
     ("ya no mas", "NO MAS", Language::Es),
-    ("salir", "SALIR", Language::Es),
-    ("fin", "FIN", Language::Es),
-    ("arret", "ARRET", Language::Fr),
+    ("salir", "SALIR", Language::Es), // platform (Sinch)
+    ("fin", "FIN", Language::Es),     // usage
+    ("arret", "ARRET", Language::Fr), // carrier-CA (CWTA)
     ("arreter", "ARRET", Language::Fr),
     ("arretez", "ARRET", Language::Fr),
-    ("desabonner", "DESABONNER", Language::Fr),
+    ("desabonner", "DESABONNER", Language::Fr), // usage
     ("desabonnement", "DESABONNER", Language::Fr),
-    ("desinscrire", "DESINSCRIRE", Language::Fr),
+    ("desinscrire", "DESINSCRIRE", Language::Fr), // usage
     ("desinscription", "DESINSCRIRE", Language::Fr),
-    ("annuler", "ANNULER", Language::Fr),
-    ("fin", "FIN", Language::Fr),
+    ("annuler", "ANNULER", Language::Fr), // usage
+    ("fin", "FIN", Language::Fr),         // usage
 ];
 
 /// Single-word keywords that also count as the first word of a longer message ("alto por

@@ -256,4 +256,30 @@ async fn every_sample_event_gets_its_documented_status() {
     assert_eq!(phrase[0].origin.details()["phrase"], "stop texting me");
     assert_eq!(state("14155550107").await, None, "unsigned is refused");
     assert_eq!(state("14155550108").await, None, "PUT is refused");
+    // Spanish and French: keywords and phrases honoured, with their language; a cue queued.
+    for (n, language) in [
+        ("14155550170", "es"),
+        ("14155550171", "es"),
+        ("14155550172", "fr"),
+        ("14155550173", "fr"),
+    ] {
+        assert_eq!(state(n).await, Some(Status::OptedOut), "{n}");
+        let entry = store.history(&msisdn(n), 1).await.unwrap();
+        assert_eq!(entry[0].origin.details()["language"], language, "{n}");
+    }
+    assert_eq!(
+        state("14155550174").await,
+        None,
+        "a review cue changes nothing"
+    );
+    let (open, _) = store
+        .reviews_page(shared::domain::review::ReviewStatus::Open, None, 50, None)
+        .await
+        .unwrap();
+    assert!(
+        open.iter().any(|r| r.msisdn.as_str() == "14155550174"),
+        "the Spanish question is a review item"
+    );
+    // The double opt-in: the JOIN and its YES, one consent.
+    assert_eq!(state("14155550161").await, Some(Status::Subscribed));
 }
