@@ -4,6 +4,7 @@
 //! confirmation, and the evidence file's "texted on day D". Vonage is a wiremock server in the
 //! documented shapes; every API answer is checked against openapi.yaml.
 
+use super::texting;
 use lambda_http::http::StatusCode;
 use serde_json::Value;
 use shared::adapters::config::Settings;
@@ -11,18 +12,16 @@ use shared::adapters::store::Store;
 use shared::domain::event::EventKind;
 use shared::domain::timestamp;
 use shared::handlers::notify::Notify;
-use shared::handlers::stream_event::BatchResponse;
 use shared::handlers::webhook::Webhook;
 use shared::handlers::website_api::WebsiteApi;
 use testkit::openapi::CheckedApi;
-use testkit::streams::{lambda_event, StreamReader};
+use testkit::streams::StreamReader;
 use testkit::*;
 use time::OffsetDateTime;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "website-key";
-const SEND: &str = "/sms/json";
 const MANAGE: &str = "/sc/us/alert/opt-in/manage/json";
 const ALERTS: &str = "12345";
 const DEALS: &str = "14155550100";
@@ -57,17 +56,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let store = fresh_store().await;
-    let vonage = MockServer::start().await;
-    let accepted = serde_json::json!({"message-count": "1", "messages": [{"to": "1",
-        "message-id": "M-1", "status": "0", "remaining-balance": "10.0",
-        "message-price": "0.01", "network": "310004"}]});
-    Mock::given(method("POST"))
-        .and(path(SEND))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw(accepted.to_string(), "application/json"),
-        )
-        .mount(&vonage)
-        .await;
+    let vonage = texting::vonage_accepting_sends().await;
     let uri = vonage.uri();
     let settings = Settings::from_pairs([
         ("PROGRAMS", PROGRAMS),
@@ -141,51 +130,16 @@ impl Setup {
         )
     }
 
-    /// A text from `from` to `to`, sent `minutes` ago: the webhook's `status`.
     async fn text(&self, from: &str, to: &str, id: &str, text: &str, minutes: i64) -> String {
-        let sent = OffsetDateTime::now_utc() - time::Duration::minutes(minutes);
-        let format =
-            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-        let query = serde_urlencoded::to_string([
-            ("msisdn", from),
-            ("to", to),
-            ("messageId", id),
-            ("text", text),
-            ("type", "text"),
-            ("message-timestamp", &sent.format(format).expect("format")),
-        ])
-        .expect("query");
-        let response = self
-            .webhook
-            .handle(HttpCall::get("/webhooks/inbound", &query).request(EventShape::HttpApiV2))
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        body_json(&response)["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        texting::text(&self.webhook, from, to, id, text, minutes).await
     }
 
     async fn drain(&mut self) {
-        let records = self.reader.next_records().await;
-        let response = self.notify.handle(lambda_event(&records), None).await;
-        assert_eq!(response, BatchResponse::default());
+        texting::drain(&self.notify, &mut self.reader).await
     }
 
-    /// Every text sent to `to`, in order.
     async fn sent_to(&self, to: &str) -> Vec<String> {
-        self.vonage
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == SEND)
-            .map(|r| {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&r.body).unwrap_or_default()
-            })
-            .filter(|f| f.iter().any(|(k, v)| k == "to" && v == to))
-            .filter_map(|f| f.into_iter().find(|(k, _)| k == "text").map(|(_, v)| v))
-            .collect()
+        texting::sent_to(&self.vonage, to).await
     }
 
     /// The evidence file's `texted_on` for alerts on `day`.

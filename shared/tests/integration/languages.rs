@@ -3,20 +3,17 @@
 //! keyword or phrase opts out at once and is confirmed in that language where the program has
 //! the text, in English where it has not; English is always read.
 
-use lambda_http::http::StatusCode;
+use super::texting;
 use shared::adapters::config::Settings;
 use shared::adapters::store::Store;
 use shared::domain::event::Status;
 use shared::domain::language::Language;
 use shared::handlers::notify::Notify;
-use shared::handlers::stream_event::BatchResponse;
 use shared::handlers::webhook::Webhook;
-use testkit::streams::{lambda_event, StreamReader};
+use testkit::streams::StreamReader;
 use testkit::*;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-const SEND: &str = "/sms/json";
 const ALERTS: &str = "12345";
 
 const PROGRAMS: &str = r#"[
@@ -38,17 +35,7 @@ struct Setup {
 
 async fn setup(languages: &str) -> Setup {
     let store = fresh_store().await;
-    let vonage = MockServer::start().await;
-    let accepted = serde_json::json!({"message-count": "1", "messages": [{"to": "1",
-        "message-id": "M-1", "status": "0", "remaining-balance": "10.0",
-        "message-price": "0.01", "network": "310004"}]});
-    Mock::given(method("POST"))
-        .and(path(SEND))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw(accepted.to_string(), "application/json"),
-        )
-        .mount(&vonage)
-        .await;
+    let vonage = texting::vonage_accepting_sends().await;
     let uri = vonage.uri();
     let settings = Settings::from_pairs([
         ("PROGRAMS", PROGRAMS),
@@ -72,44 +59,15 @@ async fn setup(languages: &str) -> Setup {
 
 impl Setup {
     async fn text(&self, from: &str, id: &str, text: &str) -> String {
-        let query = serde_urlencoded::to_string([
-            ("msisdn", from),
-            ("to", ALERTS),
-            ("messageId", id),
-            ("text", text),
-            ("type", "unicode"),
-        ])
-        .expect("query");
-        let response = self
-            .webhook
-            .handle(HttpCall::get("/webhooks/inbound", &query).request(EventShape::HttpApiV2))
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        body_json(&response)["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        texting::text(&self.webhook, from, ALERTS, id, text, 0).await
     }
 
     async fn drain(&mut self) {
-        let records = self.reader.next_records().await;
-        let response = self.notify.handle(lambda_event(&records), None).await;
-        assert_eq!(response, BatchResponse::default());
+        texting::drain(&self.notify, &mut self.reader).await
     }
 
     async fn sent_to(&self, to: &str) -> Vec<String> {
-        self.vonage
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == SEND)
-            .map(|r| {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&r.body).unwrap_or_default()
-            })
-            .filter(|f| f.iter().any(|(k, v)| k == "to" && v == to))
-            .filter_map(|f| f.into_iter().find(|(k, _)| k == "text").map(|(_, v)| v))
-            .collect()
+        texting::sent_to(&self.vonage, to).await
     }
 
     async fn status(&self, digits: &str) -> Option<Status> {

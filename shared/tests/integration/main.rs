@@ -30,5 +30,6 @@ mod routing;
 mod signature_vectors;
 mod store_dynamodb;
 mod template_routes;
+mod texting;
 mod vonage_client;
 mod webhook_dynamodb;
