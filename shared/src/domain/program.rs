@@ -137,6 +137,9 @@ pub struct Program {
     /// that language.
     #[serde(default)]
     pub translations: std::collections::BTreeMap<Language, TranslatedReplies>,
+    /// The languages read in messages to this program (else `LANGUAGES`); English always.
+    #[serde(default)]
+    pub languages: Vec<Language>,
 }
 
 /// A program's own replies in one other language; each absent one is sent in English.
@@ -344,6 +347,7 @@ impl Programs {
                 join_reply: None,
                 consent_wordings: Default::default(),
                 translations: Default::default(),
+                languages: Vec::new(),
             }],
             default: 0,
             declared: false,

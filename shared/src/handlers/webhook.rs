@@ -67,6 +67,8 @@ impl std::fmt::Debug for WebhookAuth {
 pub struct Webhook {
     pub store: Store,
     pub intents: IntentRules,
+    /// The rules of programs that declare their own `languages`.
+    pub program_intents: Vec<(crate::domain::program::ProgramId, IntentRules)>,
     pub auth: WebhookAuth,
     /// Decides what an opt-in by text records: a resubscribe, or (`short-code-api`) a request the
     /// notify function takes to Vonage first. A program's own `provider_mode` wins.
@@ -88,6 +90,7 @@ impl Webhook {
         Self {
             store,
             intents: IntentRules::default(),
+            program_intents: Vec::new(),
             auth,
             mode: ProviderMode::default(),
             programs: Programs::single(""),
@@ -119,20 +122,34 @@ impl Webhook {
                 name: "LANGUAGES",
                 reason,
             })?;
-        let intents = IntentRules::new(
-            KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
-            settings.get("OPT_IN_WORDS").unwrap_or(DEFAULT_OPT_IN_WORDS),
-        )
-        .with_languages(&languages)
-        .with_review_cues(ReviewCues::from_config_in(
-            settings.get("REVIEW_CUES").unwrap_or("default"),
-            &languages,
-        ));
+        let rules = |languages: &[crate::domain::language::Language]| {
+            let mut languages = languages.to_vec();
+            if !languages.contains(&crate::domain::language::Language::En) {
+                languages.insert(0, crate::domain::language::Language::En);
+            }
+            IntentRules::new(
+                KeywordRules::from_config(settings.get("OPT_OUT_EXTRA_WORDS").unwrap_or("")),
+                settings.get("OPT_IN_WORDS").unwrap_or(DEFAULT_OPT_IN_WORDS),
+            )
+            .with_languages(&languages)
+            .with_review_cues(ReviewCues::from_config_in(
+                settings.get("REVIEW_CUES").unwrap_or("default"),
+                &languages,
+            ))
+        };
+        let intents = rules(&languages);
         let programs = Programs::from_settings(settings)?;
+        let program_intents = programs
+            .all()
+            .iter()
+            .filter(|p| !p.languages.is_empty())
+            .map(|p| (p.id.clone(), rules(&p.languages)))
+            .collect();
         check_keep_keywords(&intents, &programs)?;
         Ok(Self {
             store,
             intents,
+            program_intents,
             auth,
             mode: ProviderMode::from_settings(settings)?,
             programs,
@@ -246,14 +263,19 @@ impl Webhook {
         log.api = Some(message.api.as_str());
         log.encoding = Some(message.encoding.as_str());
 
+        let program = self.programs.for_number(&message.to);
+        let intents = self
+            .program_intents
+            .iter()
+            .find(|(id, _)| *id == program.id)
+            .map_or(&self.intents, |(_, rules)| rules);
         let intent = if message.is_keyword_candidate() {
-            self.intents.classify(&message.text)
+            intents.classify(&message.text)
         } else if message.is_continuation() {
-            self.intents.classify_continuation(&message.text)
+            intents.classify_continuation(&message.text)
         } else {
             Intent::Other
         };
-        let program = self.programs.for_number(&message.to);
         if self.programs.declared() {
             log.program = Some(program.id.to_string());
         }

@@ -22,8 +22,11 @@ const PROGRAMS: &str = r#"[
         "es": {"stop_reply": "Acme Alerts: Se ha dado de baja y no recibirá más mensajes.",
                "help_reply": "Acme Alerts: Ayuda en help@acme.example. Pueden aplicarse tarifas de mensajes y datos. Responda ALTO para cancelar."},
         "fr": {"stop_reply": "Acme Alerts : vous êtes désabonné et ne recevrez plus de messages."}
-     }}
+     }},
+    {"id": "quebec", "name": "Acme Québec", "numbers": ["15145550100"], "languages": ["fr"]}
 ]"#;
+
+const QUEBEC: &str = "15145550100";
 
 struct Setup {
     store: Store,
@@ -115,11 +118,22 @@ async fn spanish_and_french_revocations_are_honoured_and_confirmed_in_their_lang
 }
 
 #[tokio::test]
-async fn a_deployment_reading_english_only_still_reads_stop_and_queues_nothing_new() {
+async fn a_deployment_reading_english_only_still_reads_stop_and_a_program_may_read_more() {
     let s = setup("en").await;
     assert_eq!(s.text("14155559010", "0D9010", "STOP").await, "opted_out");
     assert_eq!(s.text("14155559011", "0D9011", "ALTO").await, "ignored");
     assert_eq!(s.status("14155559011").await, None);
+    // The Québec program reads French (and English), not Spanish.
+    let to_quebec = |from, id, text| texting::text(&s.webhook, from, QUEBEC, id, text, 0);
+    assert_eq!(
+        to_quebec("14155559012", "0D9012", "Arrêt").await,
+        "opted_out"
+    );
+    assert_eq!(
+        to_quebec("14155559013", "0D9013", "STOP").await,
+        "opted_out"
+    );
+    assert_eq!(to_quebec("14155559014", "0D9014", "ALTO").await, "ignored");
 }
 
 #[test]
