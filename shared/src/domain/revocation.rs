@@ -25,7 +25,8 @@ only text me, don t know you, do not call, emergencies only, every day, cancle, 
 don t need this, driving me crazy";
 
 /// Spanish and French review cues, read with `default` for the languages read: the same kinds
-/// of words as the English ones (who is this, spam, a lawyer, too many, not interested).
+/// of words as the English ones (who is this, spam, a lawyer, too many, not interested). Source:
+/// usage (testdata/revocations/README.md).
 pub const DEFAULT_REVIEW_CUES_ES: &str = "quien es, quien habla, quien me escribe, \
 no me interesa, spam, como consiguieron, como obtuvieron, mi numero, basta, ya basta, \
 demasiados mensajes, tantos mensajes, abogado, demanda, denuncia, denunciar, reportar, \
@@ -249,7 +250,8 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
         Place::Anywhere, Language::En,
         "unsub|unsubscibe|unsubcribe|unsubscrib|unsuscribe|unsubsribe|unsubscrbe|usubscribe|unsubsrcibe|unscubscribe|unsubscribed|unsubscriber|unsubscribing|unsbscribe|unsubsicribe|unsusbscribe",
     ),
-    // An FCC per-se word (stop, quit, end, revoke, opt out, cancel, unsubscribe) asking to end
+    // Source: FCC 24-24. An FCC per-se word (stop, quit, end, revoke, opt out, cancel,
+    // unsubscribe) asking to end
     // the messages: "can you end these messages", "please cancel these texts".
     (
         "stop texting me",
@@ -331,7 +333,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
         Place::Anywhere, Language::En,
         "unsubscribe|unsub|opt_out me|us|this_number|my_number",
     ),
-    // Spanish.
+    // Spanish (source: usage; the corpus's README lists the pages behind each tag).
     (
         "dejen de enviarme mensajes",
         Place::Anywhere, Language::Es,
@@ -417,7 +419,7 @@ const PHRASES: &[(&str, Place, Language, &str)] = &[
         Place::Anywhere, Language::Es,
         "dejenme|dejame|dejeme|dejennos en paz",
     ),
-    // French.
+    // French (source: usage).
     (
         "arretez de m'envoyer des messages",
         Place::Anywhere, Language::Fr,
