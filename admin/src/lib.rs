@@ -5,4 +5,5 @@
 pub mod export;
 pub mod import;
 pub mod import_consents;
+pub mod keys;
 pub mod migrate;

@@ -42,6 +42,37 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum KeysWhat {
+    /// Make a key for `name` with `role` (website, sender, reviewer, admin); the key is printed
+    /// once, only its SHA-256 is kept.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: shared::domain::access::Role,
+        #[arg(long, default_value = "api-keys.json")]
+        file: PathBuf,
+    },
+    /// The keys' names and roles.
+    List {
+        #[arg(long, default_value = "api-keys.json")]
+        file: PathBuf,
+    },
+    /// Remove the key named `name`.
+    Revoke {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "api-keys.json")]
+        file: PathBuf,
+    },
+}
+
+fn parse_role(text: &str) -> Result<shared::domain::access::Role, String> {
+    shared::domain::access::Role::parse(text)
+        .ok_or_else(|| "one of website, sender, reviewer, admin".into())
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Create the table exactly as template.yaml defines it (for local servers).
     CreateTable {
@@ -125,6 +156,12 @@ enum Command {
         /// Count what would change, change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// The website API's named keys with their roles (API_KEY_ROLES), in a JSON file to put in
+    /// the deployment's secret: docs/operations.md "API keys".
+    Keys {
+        #[command(subcommand)]
+        what: KeysWhat,
     },
     /// Catch up with Vonage's opt-out list now (what the scheduled function does).
     /// Needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_API_BASE_URL (or SECRET_ARNS).
@@ -242,7 +279,18 @@ fn usage(message: impl std::fmt::Display) -> Failure {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A bad command line is 64, as documented (clap's own code, 2, means "rows skipped" here).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            let shown = matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            );
+            return ExitCode::from(if shown { 0 } else { 64 });
+        }
+    };
     // import-consents: its info lines name the rows left out because an opt-out stands.
     init_logging(matches!(
         cli.command,
@@ -284,6 +332,7 @@ async fn main() -> ExitCode {
             country,
             format,
         } => evidence(&store, &number, &country, format).await,
+        Command::Keys { what } => run_keys(what),
         Command::Forget {
             number,
             country,
@@ -655,6 +704,28 @@ async fn evidence(
         eprintln!("state check: {}", file.check.message);
         Ok(3)
     }
+}
+
+fn run_keys(what: KeysWhat) -> Result<u8, Failure> {
+    use optout_admin::keys;
+    match what {
+        KeysWhat::Add { name, role, file } => {
+            let key = keys::add(&file, &name, role).map_err(fail)?;
+            eprintln!(
+                "the key for {name} is printed once, here; {} keeps only its SHA-256",
+                file.display()
+            );
+            print_json(&serde_json::json!({"name": name, "role": role, "key": key}));
+        }
+        KeysWhat::List { file } => print_json(&keys::list(&file).map_err(fail)?),
+        KeysWhat::Revoke { name, file } => {
+            if !keys::revoke(&file, &name).map_err(fail)? {
+                return Err(usage(format!("no key named {name} in {}", file.display())));
+            }
+            print_json(&serde_json::json!({"revoked": name}));
+        }
+    }
+    Ok(0)
 }
 
 async fn forget(store: &Store, number: &str, country: &str, dry_run: bool) -> Result<u8, Failure> {

@@ -34,7 +34,9 @@ async fn secrets_fill_settings_and_the_environment_wins() {
     let keys = secrets
         .create_secret()
         .name(format!("{name}/api-keys"))
-        .secret_string(r#"{"API_KEYS":"k1,k2"}"#)
+        .secret_string(
+            r#"{"API_KEYS":"k1,k2","API_KEY_ROLES":[{"name":"website","role":"website","sha256":"ab"}],"IGNORED":7}"#,
+        )
         .send()
         .await
         .unwrap();
@@ -47,6 +49,12 @@ async fn secrets_fill_settings_and_the_environment_wins() {
     assert_eq!(settings.get("VONAGE_API_KEY"), Some("key-from-secret"));
     assert_eq!(settings.get("VONAGE_API_SECRET"), Some("s3cret"));
     assert_eq!(settings.get("API_KEYS"), Some("k1,k2"));
+    // A list in the secret is the setting's JSON text; a number is no setting.
+    assert_eq!(
+        settings.get("API_KEY_ROLES"),
+        Some(r#"[{"name":"website","role":"website","sha256":"ab"}]"#)
+    );
+    assert_eq!(settings.get("IGNORED"), None);
     assert_eq!(settings.get("CONFIG_TEST_OVERRIDDEN"), Some("from-env"));
     assert!(!format!("{settings:?}").contains("s3cret"));
 

@@ -7,6 +7,8 @@ use shared::handlers::webhook::{Webhook, WebhookAuth};
 use testkit::*;
 
 const PATH: &str = "/webhooks/inbound";
+/// An API key that must never reach a log line.
+const API_KEY: &str = "k3y-never-logged-5f1c";
 
 fn signed_query(digits: &str, id: &str, secret: &str, method: SignatureMethod, ts: i64) -> String {
     signed_text(digits, id, "STOP", secret, method, ts)
@@ -102,11 +104,11 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
     let vonage =
         shared::adapters::vonage::VonageClient::new("http://127.0.0.1:9", "k", "s").unwrap();
     let api =
-        shared::handlers::website_api::WebsiteApi::new(store.clone(), vonage, vec!["key".into()]);
+        shared::handlers::website_api::WebsiteApi::new(store.clone(), vonage, vec![API_KEY.into()]);
     let review = shared::domain::review::review_id(&msisdn("14155559876"), "sms:J4");
     let path = format!("/reviews/{review}");
     let decision = br#"{"decision":"opt_out","by":"agent"}"#;
-    let call = HttpCall::post(&path, "application/json", decision).header("x-api-key", "key");
+    let call = HttpCall::post(&path, "application/json", decision).header("x-api-key", API_KEY);
     assert_eq!(
         api.handle(call.request(EventShape::HttpApiV2))
             .await
@@ -115,7 +117,7 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
     );
     let opt_out = br#"{"msisdn":"+14155559877","evidence":{"source":"s","captured_at":"2026-01-01T00:00:00Z","channel":"email"}}"#;
     let call = HttpCall::post("/opt-outs", "application/json", opt_out)
-        .header("x-api-key", "key")
+        .header("x-api-key", API_KEY)
         .header("idempotency-key", "log-test");
     assert_eq!(
         api.handle(call.request(EventShape::HttpApiV2))
@@ -125,12 +127,13 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
     );
 
     let body = br#"{"numbers":["+1 415 555 9876","14155559877"]}"#;
-    let check = HttpCall::post("/eligibility", "application/json", body).header("x-api-key", "key");
+    let check =
+        HttpCall::post("/eligibility", "application/json", body).header("x-api-key", API_KEY);
     let response = api.handle(check.request(EventShape::HttpApiV2)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(String::from_utf8_lossy(response.body().as_ref()).contains("14155559876"));
     let evidence = HttpCall::get("/subscriptions/14155559876/evidence", "format=text")
-        .header("x-api-key", "key");
+        .header("x-api-key", API_KEY);
     let response = api.handle(evidence.request(EventShape::HttpApiV2)).await;
     assert_eq!(response.status(), StatusCode::OK);
 
@@ -142,6 +145,9 @@ async fn logs_carry_only_the_masked_number_and_no_secret() {
     assert!(!logs.contains("14155559876"), "{logs}");
     assert!(!logs.contains("14155559877"), "{logs}");
     assert!(!logs.contains(secret), "{logs}");
+    // The caller's key by its name, never the key.
+    assert!(logs.contains("\"api_key\":\"api-keys-1\""), "{logs}");
+    assert!(!logs.contains(API_KEY), "{logs}");
     assert!(logs
         .lines()
         .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));

@@ -404,7 +404,11 @@ async fn evidence_prints_the_file_as_json_or_text_and_exits_3_when_the_check_fai
     let out = admin(&table, &["evidence", "not a number"], &[]).await;
     assert_eq!(out.status.code(), Some(64));
     let out = admin(&table, &["evidence", "14155550100", "--format", "xml"], &[]).await;
-    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "a bad command line, as documented"
+    );
     let _ = std::fs::remove_file(file);
 }
 
@@ -744,4 +748,63 @@ async fn forget_keeps_the_opt_out_and_hashes_the_message_from_the_command_line()
     );
     let out = admin(&table, &["forget", "not a number"], &[]).await;
     assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn keys_are_made_listed_and_revoked_from_the_command_line_and_a_key_is_printed_once() {
+    let file = temp_file("api-keys.json", b"[]");
+    let path = file.to_str().unwrap();
+    let out = admin(
+        "unused",
+        &[
+            "keys",
+            "add",
+            "--name",
+            "braze-sender",
+            "--role",
+            "sender",
+            "--file",
+            path,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let made = stdout_json(&out);
+    let key = made["key"].as_str().unwrap_or_default().to_owned();
+    assert!(key.starts_with("ok_"), "{made}");
+    assert!(stderr(&out).contains("printed once"));
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains(&key));
+    let keys = shared::domain::access::Keys::new(Some(&stored), &[]).unwrap();
+    assert_eq!(
+        keys.caller(key.as_bytes()).map(|c| c.role),
+        Some(shared::domain::access::Role::Sender)
+    );
+    let out = admin("unused", &["keys", "list", "--file", path], &[]).await;
+    assert_eq!(stdout_json(&out)[0]["name"], "braze-sender");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("sha256"));
+    let out = admin(
+        "unused",
+        &[
+            "keys", "add", "--name", "x", "--role", "god", "--file", path,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    let out = admin(
+        "unused",
+        &["keys", "revoke", "--name", "braze-sender", "--file", path],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = admin(
+        "unused",
+        &["keys", "revoke", "--name", "braze-sender", "--file", path],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(64));
 }

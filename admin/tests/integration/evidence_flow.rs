@@ -9,6 +9,7 @@ use serde_json::Value;
 use shared::adapters::config::Settings;
 use shared::adapters::provider::{ProviderMode, Providers, SelfManaged};
 use shared::adapters::vonage::VonageClient;
+use shared::domain::access::{key_hash, Keys};
 use shared::domain::program::Programs;
 use shared::handlers::notify::{texts_from_settings, Notify, Replies};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
@@ -22,6 +23,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const N: &str = "14155550501";
 const KEY: &str = "flow-key";
 const REVIEWER: &str = "jane.doe@acme.example";
+const REVIEWER_KEY: &str = "flow-reviewer-key";
 const NOTE: &str = "she asked to stop every text from us";
 
 /// Vonage's documented answers: every send refused (status 7, barred), the opt-in confirmed.
@@ -63,9 +65,10 @@ async fn text(webhook: &Webhook, id: &str, body: &str) -> Value {
     body_json(&response)
 }
 
-async fn call(api: &WebsiteApi, call: HttpCall<'_>) -> (StatusCode, Value) {
+/// A call with `key`: the website's for its routes, the reviewer's for reviews and evidence.
+async fn call(api: &WebsiteApi, key: &str, call: HttpCall<'_>) -> (StatusCode, Value) {
     let response = api
-        .handle(call.header("x-api-key", KEY).request(EventShape::HttpApiV2))
+        .handle(call.header("x-api-key", key).request(EventShape::HttpApiV2))
         .await;
     let status = response.status();
     let body = serde_json::from_slice(response.body().as_ref())
@@ -98,7 +101,14 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
         programs,
         providers: Providers::single(Arc::new(SelfManaged)),
     };
-    let api = WebsiteApi::new(store.clone(), client, vec![KEY.to_string()]);
+    // The website's key, and the reviewer's own: who decided is the key that called.
+    let roles = serde_json::json!([
+        {"name": "website", "role": "website", "sha256": key_hash(KEY)},
+        {"name": REVIEWER, "role": "reviewer", "sha256": key_hash(REVIEWER_KEY)},
+    ])
+    .to_string();
+    let api = WebsiteApi::new(store.clone(), client, Vec::new())
+        .with_keys(Keys::new(Some(&roles), &[]).unwrap_or_else(|e| panic!("{e}")));
     let mut stream = StreamReader::new(&store).await;
 
     // First an import from another provider (an import never overrides what we hold).
@@ -133,7 +143,7 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
         text(&webhook, "F2", "Why do I keep getting this spam?").await["status"],
         "review"
     );
-    let (status, page) = call(&api, HttpCall::get("/reviews", "")).await;
+    let (status, page) = call(&api, REVIEWER_KEY, HttpCall::get("/reviews", "")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let id = page["items"][0]["id"]
         .as_str()
@@ -143,6 +153,7 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
         serde_json::json!({"decision": "opt_out", "by": REVIEWER, "note": NOTE}).to_string();
     let (status, decided) = call(
         &api,
+        REVIEWER_KEY,
         HttpCall::post(
             &format!("/reviews/{id}"),
             "application/json",
@@ -159,6 +170,7 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
     .to_string();
     let (status, resubscribed) = call(
         &api,
+        KEY,
         HttpCall::post("/resubscribe", "application/json", consent.as_bytes()),
     )
     .await;
@@ -166,6 +178,7 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
     // The file, as JSON: every fact, under one name each.
     let (status, file) = call(
         &api,
+        REVIEWER_KEY,
         HttpCall::get(&format!("/subscriptions/{N}/evidence"), ""),
     )
     .await;
@@ -218,6 +231,7 @@ async fn the_evidence_file_shows_every_fact_of_a_real_flow() {
     // The same facts for a person, as text.
     let (status, text) = call(
         &api,
+        REVIEWER_KEY,
         HttpCall::get(&format!("/subscriptions/{N}/evidence"), "format=text"),
     )
     .await;

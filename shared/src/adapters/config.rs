@@ -123,11 +123,18 @@ impl Settings {
                 let object: HashMap<String, serde_json::Value> = serde_json::from_str(text)
                     .map_err(|_| ConfigError::Secret {
                         arn: arn.clone(),
-                        reason: "not a JSON object of setting names to strings".into(),
+                        reason: "not a JSON object of setting names to values".into(),
                     })?;
                 for (name, value) in object {
-                    if let Some(value) = value.as_str() {
-                        values.insert(name, value.to_string());
+                    match value {
+                        serde_json::Value::String(text) => {
+                            values.insert(name, text);
+                        }
+                        // A list or an object (PROGRAMS, API_KEY_ROLES) as its JSON text.
+                        value @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => {
+                            values.insert(name, value.to_string());
+                        }
+                        _ => {}
                     }
                 }
             }

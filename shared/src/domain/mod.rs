@@ -33,6 +33,7 @@ macro_rules! named_enum {
     };
 }
 
+pub mod access;
 pub mod bulk;
 pub mod business_days;
 pub mod consent;

@@ -14,6 +14,9 @@ const LEGACY_SHORT_CODE_API: &str = "vonage-us-short-code";
 
 pub type Extra = BTreeMap<String, String>;
 
+/// The detail naming the API key whose call wrote an event.
+pub const API_KEY_DETAIL: &str = "api_key";
+
 /// Read through [`Stored`]: one plain map read per item, then the source's own struct, so the
 /// typed reads are compiled once rather than once per deserializer (bootstrap size).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +153,19 @@ impl Origin {
             Ok(serde_json::Value::Object(mut map)) => map.remove("details").unwrap_or_default(),
             _ => serde_json::Value::Null,
         }
+    }
+
+    /// Record the API key (its name, never the key) whose call wrote this event, in the
+    /// evidence as `api_key`.
+    pub fn record_caller(&mut self, key_name: &str) {
+        let extra = match self {
+            Origin::Website(c) => &mut c.extra,
+            Origin::Api(r) => &mut r.extra,
+            Origin::Review(d) => &mut d.extra,
+            Origin::Consent(c) => &mut c.extra,
+            _ => return,
+        };
+        extra.insert(API_KEY_DETAIL.into(), key_name.into());
     }
 
     /// The person's own message, for an event that came in by SMS.

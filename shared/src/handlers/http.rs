@@ -29,6 +29,8 @@ crate::named_enum! {
         InvalidSignature,
         InvalidToken,
         Unauthorized,
+        /// A known key whose role does not grant the route.
+        Forbidden,
         NotFound,
         MethodNotAllowed,
         PayloadTooLarge,
@@ -58,6 +60,7 @@ impl ErrorCode {
             ErrorCode::InvalidSignature | ErrorCode::InvalidToken | ErrorCode::Unauthorized => {
                 StatusCode::UNAUTHORIZED
             }
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

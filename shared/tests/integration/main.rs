@@ -6,6 +6,7 @@
 //! `config_secrets` sets environment variables, and `logging` reads what a scoped tracing
 //! subscriber sees (each file says why).
 
+mod api_keys;
 mod consents;
 mod eligibility_evidence;
 mod events_replay;

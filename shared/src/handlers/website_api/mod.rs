@@ -3,8 +3,9 @@
 //! openapi.yaml, docs/api.md); this file has the settings, the router, the API key check, and
 //! the one log line and metrics per request.
 //!
-//! Every request needs `x-api-key` equal to one of `API_KEYS`, checked before its path is looked
-//! at. A resubscribe clears our opt-out only once Vonage confirms it lifted its block, through
+//! Every request needs an `x-api-key` the deployment knows (`API_KEY_ROLES`, or the old
+//! `API_KEYS` as admin keys), checked before its path is looked at; then its role must grant the
+//! route ([`crate::domain::access`]), before anything is read or written. A resubscribe clears our opt-out only once Vonage confirms it lifted its block, through
 //! `Store::record` (the same "newest event wins" rule as the webhook).
 
 mod eligibility;
@@ -21,6 +22,7 @@ use crate::adapters::metrics::{Metric, Metrics};
 use crate::adapters::provider::{self, Provider, Providers, ShortCodeApi};
 use crate::adapters::store::Store;
 use crate::adapters::vonage::VonageClient;
+use crate::domain::access::{role_grants, Caller, Keys};
 use crate::domain::event::Outcome;
 use crate::domain::program::{Program, ProgramId, Programs, RevokeAll};
 use crate::handlers::http::{ApiError, ErrorCode};
@@ -28,7 +30,6 @@ use crate::handlers::routing::{self, Selected};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::sync::Arc;
 use std::time::Instant;
-use subtle::ConstantTimeEq;
 
 pub use eligibility::{ELIGIBILITY_BODY_LIMIT, MAX_NUMBERS};
 pub use opt_outs::{DEFAULT_PAGE, MAX_PAGE};
@@ -62,7 +63,7 @@ pub struct WebsiteApi {
     /// The provider's side of clearing an opt-out, per program (`PROVIDER_MODE`, or a
     /// program's own `provider_mode`).
     pub providers: Providers,
-    api_keys: Vec<String>,
+    keys: Keys,
     pub default_region: crate::domain::msisdn::Region,
     /// `PROGRAMS`: what a resubscribe or a lookup is for.
     pub programs: Programs,
@@ -74,7 +75,7 @@ impl std::fmt::Debug for WebsiteApi {
         f.debug_struct("WebsiteApi")
             .field("store", &self.store)
             .field("programs", &self.programs.all().len())
-            .field("api_keys", &self.api_keys.len())
+            .field("keys", &self.keys.len())
             .field("default_region", &self.default_region)
             .finish()
     }
@@ -90,14 +91,18 @@ impl WebsiteApi {
         Self {
             store,
             providers: Providers::single(provider),
-            api_keys: api_keys
-                .into_iter()
-                .filter(|k| !k.trim().is_empty())
-                .collect(),
+            // Admin keys, as `API_KEYS` are; none given, every request is refused.
+            keys: Keys::new(None, &api_keys).unwrap_or_default(),
             default_region: crate::domain::msisdn::Region::US,
             programs: Programs::single(""),
             revoke_all: RevokeAll::default(),
         }
+    }
+
+    /// These keys instead of the ones given to [`WebsiteApi::new`].
+    pub fn with_keys(mut self, keys: Keys) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// The program a request names (`None`: the default one); 400 for an id no program has.
@@ -117,20 +122,33 @@ impl WebsiteApi {
             })
     }
 
-    /// Settings: docs/configuration.md (`API_KEYS` required).
+    /// Settings: docs/configuration.md (`API_KEY_ROLES` or `API_KEYS` required).
     pub fn from_settings(store: Store, settings: &Settings) -> Result<Self, ConfigError> {
-        let keys: Vec<String> = settings
-            .require("API_KEYS")?
+        let plain: Vec<String> = settings
+            .get("API_KEYS")
+            .unwrap_or("")
             .split(',')
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty())
             .collect();
+        if !plain.is_empty() {
+            tracing::warn!(
+                keys = plain.len(),
+                "API_KEYS are admin keys that can do everything: give each caller a named key with a role in API_KEY_ROLES (optout-admin keys add)"
+            );
+        }
+        let keys =
+            Keys::new(settings.get("API_KEY_ROLES"), &plain).map_err(|e| ConfigError::Invalid {
+                name: "API_KEY_ROLES",
+                reason: e.to_string(),
+            })?;
         let programs = Programs::from_settings(settings)?;
         let providers = Providers::from_settings(settings, &programs)?;
         let mut api = Self {
             providers,
             programs,
-            ..Self::with_provider(store, Arc::new(provider::SelfManaged), keys)
+            keys,
+            ..Self::with_provider(store, Arc::new(provider::SelfManaged), Vec::new())
         };
         api.revoke_all = RevokeAll::from_settings(settings)?;
         if let Some(country) = settings.get("DEFAULT_COUNTRY") {
@@ -191,6 +209,7 @@ impl WebsiteApi {
         tracing::info!(
             request_id,
             route = log.route,
+            api_key = log.key,
             method = req.method().as_str(),
             status = response.status().as_u16(),
             outcome = log.outcome.map(Outcome::as_str),
@@ -222,8 +241,21 @@ impl WebsiteApi {
         if let Ok(route) = &route {
             log.route = route.name();
         }
-        self.authenticate(req)?;
-        match route? {
+        let caller = self.authenticate(req)?;
+        log.key = Some(caller.name.clone());
+        let route = route?;
+        if !role_grants(caller.role, route.name()) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "this key ({}) has the role {}, which does not grant {}",
+                    caller.name,
+                    caller.role.as_str(),
+                    route.name()
+                ),
+            ));
+        }
+        match route {
             Route::Resubscribe => self.resubscribe(req, log).await,
             Route::Subscription(number) => self.subscription(req, &number, log).await,
             Route::OptOuts => self.opt_outs(req).await,
@@ -236,25 +268,20 @@ impl WebsiteApi {
         }
     }
 
-    /// Every key is compared, in constant time: timing says nothing about which key or how much
-    /// of it matched.
-    fn authenticate(&self, req: &Request) -> Result<(), ApiError> {
+    /// The caller the `x-api-key` names ([`Keys::caller`]: every stored hash compared in
+    /// constant time).
+    fn authenticate(&self, req: &Request) -> Result<Caller, ApiError> {
         let given = req
             .headers()
             .get("x-api-key")
             .map(|v| v.as_bytes())
             .unwrap_or_default();
-        let mut ok = subtle::Choice::from(0u8);
-        for key in &self.api_keys {
-            ok |= given.ct_eq(key.as_bytes());
-        }
-        if given.is_empty() || !bool::from(ok) {
-            return Err(ApiError::new(
+        self.keys.caller(given).ok_or_else(|| {
+            ApiError::new(
                 ErrorCode::Unauthorized,
                 "missing or invalid x-api-key header",
-            ));
-        }
-        Ok(())
+            )
+        })
     }
 }
 
@@ -368,6 +395,8 @@ fn captured_at(
 #[derive(Default)]
 struct LogLine {
     route: &'static str,
+    /// The caller's key name (never the key): in the log line and every history entry written.
+    key: Option<String>,
     outcome: Option<Outcome>,
     msisdn: Option<String>,
     /// `POST /reviews/{id}`: the review, and the decision when this request made it.

@@ -79,6 +79,9 @@ impl WebsiteApi {
         } else {
             None
         };
+        if let Some(key) = &log.key {
+            event.origin.record_caller(key);
+        }
         let outcome = self.store.record(&event).await?;
         log.outcome = Some(outcome);
         let state = self.store.state_in(&msisdn, &reaching).await?;

@@ -40,7 +40,7 @@ impl WebsiteApi {
         let evidence = request.evidence.validate(now)?;
         let scopes = self.opt_out_scopes(request.programs.as_deref(), evidence.captured_at)?;
 
-        let event = opt_out_event(&msisdn, &evidence, &keyed.key_hash, scopes, now);
+        let mut event = opt_out_event(&msisdn, &evidence, &keyed.key_hash, scopes, now);
         let claim = self
             .store
             .claim_idempotency_key(SCOPE, &keyed.key_hash, &keyed.body_hash, &event.event_id)
@@ -50,6 +50,9 @@ impl WebsiteApi {
                 ErrorCode::IdempotencyConflict,
                 "this Idempotency-Key was used with another body; nothing was recorded",
             ));
+        }
+        if let Some(key) = &log.key {
+            event.origin.record_caller(key);
         }
         // Recording is idempotent on the event id: a repeat is a duplicate.
         let outcome = self.store.record(&event).await?;

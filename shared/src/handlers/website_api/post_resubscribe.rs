@@ -97,6 +97,9 @@ impl WebsiteApi {
             consent.provider_response = lift.confirmation();
             consent.provider = Some(mode.as_str().into());
         }
+        if let Some(key) = &log.key {
+            event.origin.record_caller(key);
+        }
         let outcome = self.store.record(&event).await?;
         log.outcome = Some(outcome);
         if outcome == Outcome::Superseded {

@@ -5,6 +5,7 @@
 
 use super::{query_int, query_param, LogLine, WebsiteApi, BODY_LIMIT};
 use crate::adapters::store::reviews::ResolveOutcome;
+use crate::domain::origin::Origin;
 use crate::domain::program::Reach;
 use crate::domain::review::{self, Decision, Resolution, Review, ReviewStatus};
 use crate::domain::timestamp;
@@ -61,10 +62,22 @@ impl WebsiteApi {
         if body.len() > BODY_LIMIT {
             return Err(ApiError::payload_too_large(BODY_LIMIT));
         }
+        // A JSON array would read as the struct's fields in order (serde's sequence form).
+        let is_object =
+            serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.is_object());
+        if !is_object {
+            return Err(ApiError::new(
+                ErrorCode::InvalidJson,
+                "the body must be a JSON object",
+            ));
+        }
         let request: DecisionRequest = serde_json::from_slice(body)
             .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?;
         let request_programs = request.programs.clone();
-        let (decision, by, note) = request.validate()?;
+        let (decision, claimed_by, note) = request.validate()?;
+        // Who decided is the key that called, not what the body says; a `by` in the body is
+        // kept beside it as what it is, a claim.
+        let by = log.key.clone().unwrap_or_default();
         let not_found = || ApiError::not_found("no review item with this id");
         if !review::is_review_id(id) {
             return Err(not_found());
@@ -86,7 +99,13 @@ impl WebsiteApi {
             }
             Some(ids) => self.opt_out_scopes(Some(ids), item.message_at)?,
         };
-        let event = review::decision_event(&item, decision, &by, note.as_deref(), scopes, now);
+        let mut event = review::decision_event(&item, decision, &by, note.as_deref(), scopes, now);
+        if let (Origin::Review(details), Some(claim)) = (&mut event.origin, &claimed_by) {
+            details
+                .extra
+                .insert(CLAIMED_BY_DETAIL.into(), claim.clone());
+        }
+        event.origin.record_caller(&by);
         let resolution = Resolution {
             decision,
             by,
@@ -121,6 +140,9 @@ impl WebsiteApi {
     }
 }
 
+/// The review decision's detail keeping the body's `by`: who the caller says decided.
+const CLAIMED_BY_DETAIL: &str = "decided_by_claim";
+
 /// A resolved item: the same decision again is answered with the existing resolution
 /// (`outcome: duplicate`); another decision is refused.
 fn already_resolved(item: Review, decision: Decision) -> Result<Response<Body>, ApiError> {
@@ -146,7 +168,8 @@ fn already_resolved(item: Review, decision: Decision) -> Result<Response<Body>, 
 #[serde(deny_unknown_fields)]
 struct DecisionRequest {
     decision: String,
-    by: String,
+    #[serde(default)]
+    by: Option<String>,
     #[serde(default)]
     note: Option<String>,
     /// For `opt_out`: the programs it ends; absent, what the message would have ended.
@@ -155,14 +178,17 @@ struct DecisionRequest {
 }
 
 impl DecisionRequest {
-    fn validate(self) -> Result<(Decision, String, Option<String>), ApiError> {
+    fn validate(self) -> Result<(Decision, Option<String>, Option<String>), ApiError> {
         let bad = |message: &str| Err(ApiError::new(ErrorCode::InvalidParameter, message));
         let Some(decision) = Decision::parse(self.decision.trim()) else {
             return bad("decision must be opt_out or not_revocation");
         };
-        let by = self.by.trim().to_string();
-        if by.is_empty() || by.chars().count() > 200 {
-            return bad("by is required: who decided (at most 200 characters)");
+        let by = self
+            .by
+            .map(|b| b.trim().to_string())
+            .filter(|b| !b.is_empty());
+        if by.as_ref().is_some_and(|b| b.chars().count() > 200) {
+            return bad("by is longer than 200 characters");
         }
         let note = self
             .note
