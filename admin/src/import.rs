@@ -514,17 +514,23 @@ pub fn group_by_scopes<'a, R>(
     groups
 }
 
+/// What every import's report starts with, from its parse: the data rows read (good, bad and
+/// duplicate), how many were bad, and the first [`MAX_REPORTED_BAD_ROWS`] of them.
+pub fn row_counts(good: usize, bad: &[BadRow], duplicate_rows: u64) -> (u64, u64, Vec<BadRow>) {
+    (
+        (good + bad.len()) as u64 + duplicate_rows,
+        bad.len() as u64,
+        bad.iter().take(MAX_REPORTED_BAD_ROWS).cloned().collect(),
+    )
+}
+
 /// The report of a parse alone (`--dry-run`), or the start of an import's.
 pub fn summary(parsed: &ParsedFile, dry_run: bool) -> ImportReport {
+    let (rows, bad, bad_rows) = row_counts(parsed.rows.len(), &parsed.bad, parsed.duplicate_rows);
     ImportReport {
-        rows: (parsed.rows.len() + parsed.bad.len()) as u64 + parsed.duplicate_rows,
-        bad: parsed.bad.len() as u64,
-        bad_rows: parsed
-            .bad
-            .iter()
-            .take(MAX_REPORTED_BAD_ROWS)
-            .cloned()
-            .collect(),
+        rows,
+        bad,
+        bad_rows,
         duplicate_rows: parsed.duplicate_rows,
         ignored_columns: parsed.ignored_columns.clone(),
         dry_run,

@@ -23,7 +23,7 @@
 //!   an opt-out is a resubscribe, which needs what `POST /consents` asks for it (a fresh consent,
 //!   the provider's block lifted), and a file from another platform cannot show either.
 
-use crate::import::{self, BadRow, LineNumbers, MAX_REPORTED_BAD_ROWS};
+use crate::import::{self, BadRow, LineNumbers};
 use serde::Serialize;
 use shared::adapters::store::{Store, StoreError};
 use shared::domain::consent::{ConsentChannel, ConsentEvidence};
@@ -213,7 +213,7 @@ pub struct ImportConsentsReport {
     /// Data rows read (good, bad and duplicate).
     pub rows: u64,
     pub bad: u64,
-    /// The first [`MAX_REPORTED_BAD_ROWS`] bad rows.
+    /// The first [`import::MAX_REPORTED_BAD_ROWS`] bad rows.
     pub bad_rows: Vec<BadRow>,
     pub duplicate_rows: u64,
     /// Consents recorded that now set the program's status (subscribed).
@@ -580,15 +580,12 @@ async fn write_group(
 
 /// The report of a parse alone (`--dry-run`), or the start of an import's.
 pub fn summary(parsed: &ParsedConsents, dry_run: bool) -> ImportConsentsReport {
+    let (rows, bad, bad_rows) =
+        import::row_counts(parsed.rows.len(), &parsed.bad, parsed.duplicate_rows);
     ImportConsentsReport {
-        rows: (parsed.rows.len() + parsed.bad.len()) as u64 + parsed.duplicate_rows,
-        bad: parsed.bad.len() as u64,
-        bad_rows: parsed
-            .bad
-            .iter()
-            .take(MAX_REPORTED_BAD_ROWS)
-            .cloned()
-            .collect(),
+        rows,
+        bad,
+        bad_rows,
         duplicate_rows: parsed.duplicate_rows,
         ignored_columns: parsed.ignored_columns.clone(),
         dry_run,
