@@ -2,8 +2,8 @@
 //! operator then puts in the deployment's secret (docs/operations.md "API keys"). Only each
 //! key's SHA-256 is stored; a new key is printed once, when it is made.
 
-use serde::{Deserialize, Serialize};
-use shared::domain::access::{key_hash, Keys, Role};
+use serde::Serialize;
+use shared::domain::access::{key_hash, KeyEntry, Keys, Role};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,16 +18,8 @@ pub enum KeysFileError {
     Random(String),
 }
 
-/// A key as the file keeps it (the same shape `API_KEY_ROLES` reads).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredKey {
-    pub name: String,
-    pub role: Role,
-    pub sha256: String,
-}
-
-/// The keys in `file` (none when it does not exist yet), checked as the API checks them.
-pub fn read(file: &Path) -> Result<Vec<StoredKey>, KeysFileError> {
+/// The keys in `file` (the shape `API_KEY_ROLES` reads; none when it does not exist yet), checked as the API checks them.
+pub fn read(file: &Path) -> Result<Vec<KeyEntry>, KeysFileError> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -38,7 +30,7 @@ pub fn read(file: &Path) -> Result<Vec<StoredKey>, KeysFileError> {
             ))
         }
     };
-    let keys: Vec<StoredKey> = serde_json::from_str(&text)
+    let keys: Vec<KeyEntry> = serde_json::from_str(&text)
         .map_err(|e| KeysFileError::Invalid(format!("{}: {e}", file.display())))?;
     if !keys.is_empty() {
         Keys::new(Some(&text), &[]).map_err(|e| KeysFileError::Invalid(e.to_string()))?;
@@ -46,7 +38,7 @@ pub fn read(file: &Path) -> Result<Vec<StoredKey>, KeysFileError> {
     Ok(keys)
 }
 
-fn write(file: &Path, keys: &[StoredKey]) -> Result<(), KeysFileError> {
+fn write(file: &Path, keys: &[KeyEntry]) -> Result<(), KeysFileError> {
     let text =
         serde_json::to_string_pretty(keys).map_err(|e| KeysFileError::Invalid(e.to_string()))?;
     std::fs::write(file, text + "\n")
@@ -73,7 +65,7 @@ pub fn add(file: &Path, name: &str, role: Role) -> Result<String, KeysFileError>
         )));
     }
     let key = new_key()?;
-    keys.push(StoredKey {
+    keys.push(KeyEntry {
         name: name.to_owned(),
         role,
         sha256: key_hash(&key),

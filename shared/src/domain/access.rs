@@ -2,7 +2,7 @@
 //! named keys, each with a role, stored as the SHA-256 of the key (never the key itself), and
 //! the routes each role grants. The old plain `API_KEYS` are admin keys.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -44,8 +44,8 @@ pub fn role_grants(role: Role, route: &str) -> bool {
     }
 }
 
-/// One key as `API_KEY_ROLES` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One key as `API_KEY_ROLES` lists it (and `optout-admin keys` writes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyEntry {
     /// Who holds it (`website`, `braze-sender`, `jane.doe`): what logs and history name.

@@ -269,17 +269,16 @@ impl KeywordRules {
         if squeezed.len() < 3 || squeezed == key {
             return None;
         }
-        WHOLE_MESSAGE
+        if let Some((_, canonical, _)) = squeezed_keywords()
             .iter()
-            .filter(|(w, _, language)| !w.contains(' ') && read(language))
-            .map(|(w, canonical, _)| (w.to_string(), *canonical))
-            .chain(
-                self.extra
-                    .iter()
-                    .map(|(k, c)| (k.replace(' ', ""), c.as_str())),
-            )
-            .find(|(w, _)| squeeze(w) == squeezed)
-            .map(|(_, canonical)| canonical.to_owned())
+            .find(|(w, _, language)| *w == squeezed && read(language))
+        {
+            return Some((*canonical).to_owned());
+        }
+        self.extra
+            .iter()
+            .find(|(k, _)| squeeze(&k.replace(' ', "")) == squeezed)
+            .map(|(_, canonical)| canonical.clone())
     }
 
     fn prefix_keyword(&self, key: &str) -> Option<&'static str> {
@@ -335,6 +334,20 @@ pub fn join_spelled(key: &str) -> String {
         }
     }
     out.join(" ")
+}
+
+/// The one-word built-in keywords, squeezed ([`squeeze`]), once per process: the spelt-out
+/// check runs for every message that is no keyword.
+fn squeezed_keywords() -> &'static [(String, &'static str, Language)] {
+    static SQUEEZED: std::sync::OnceLock<Vec<(String, &'static str, Language)>> =
+        std::sync::OnceLock::new();
+    SQUEEZED.get_or_init(|| {
+        WHOLE_MESSAGE
+            .iter()
+            .filter(|(w, _, _)| !w.contains(' '))
+            .map(|(w, canonical, language)| (squeeze(w), *canonical, *language))
+            .collect()
+    })
 }
 
 /// Each run of one repeated letter read once ("stooop" → "stop").
