@@ -108,3 +108,26 @@ ensure_spectral() {
     && cp scripts/spectral/package.json scripts/spectral/package-lock.json .local/spectral/ \
     && (cd .local/spectral && npm ci --ignore-scripts --no-audit --no-fund) >.local/spectral-install.log 2>&1
 }
+
+# Headless Chromium and its WebDriver (Debian's chromium and chromium-driver), for the review
+# console's browser test (shared/tests/integration/console.rs). Installed with apt-get (as root,
+# or through sudo) unless chromedriver is already on PATH or CHROMEDRIVER names it. Fails with
+# the install's log (.local/chromium-install.log).
+ensure_chromium() {
+  if [ -n "${CHROMEDRIVER:-}" ] || command -v chromedriver >/dev/null 2>&1; then
+    return 0
+  fi
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  [ -z "$sudo" ] || command -v sudo >/dev/null 2>&1 \
+    || die "chromedriver is not installed, and installing it needs root: apt-get install chromium chromium-driver"
+  command -v apt-get >/dev/null 2>&1 \
+    || die "chromedriver is not installed: install Chromium and its ChromeDriver, or set CHROMEDRIVER and CHROMIUM"
+  say "installing chromium and chromium-driver (apt-get; log: .local/chromium-install.log)"
+  mkdir -p .local
+  { $sudo apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver
+  } >.local/chromium-install.log 2>&1 \
+    || die "apt-get could not install chromium and chromium-driver; see .local/chromium-install.log"
+  command -v chromedriver >/dev/null 2>&1 || die "chromium-driver was installed but chromedriver is not on PATH"
+}

@@ -3,6 +3,7 @@
 //!
 //! - [`dynamodb`]: the local DynamoDB-compatible server, fresh tables, a storage switch.
 //! - [`events`]: API Gateway / function URL events, as the functions receive them.
+//! - [`http_api`]: the website API over plain HTTP (`local-api`, the console's browser test).
 //! - [`inbound`]: an inbound SMS written back in each of Vonage's encodings.
 //! - [`sample_events`]: the `events/` manifest, and signing sample events as Vonage would.
 //! - [`table`]: the table definition, read from `template.yaml`; [`template`]: the rest of it.
@@ -11,6 +12,7 @@
 
 pub mod dynamodb;
 pub mod events;
+pub mod http_api;
 pub mod inbound;
 #[cfg(feature = "openapi")]
 pub mod openapi;

@@ -10,7 +10,7 @@ use shared::adapters::config::Settings;
 use shared::adapters::store::Store;
 use shared::domain::access::{key_hash, role_grants, Role};
 use shared::handlers::webhook::{Webhook, WebhookAuth};
-use shared::handlers::website_api::{WebsiteApi, ROUTES};
+use shared::handlers::website_api::{WebsiteApi, KEYLESS_ROUTES, ROUTES};
 use testkit::openapi::CheckedApi;
 use testkit::*;
 
@@ -44,7 +44,8 @@ fn call(route: (&str, &str), key: Option<&str>) -> lambda_http::Request {
     let (method, template) = route;
     let path = template
         .replace("{msisdn}", "14155550190")
-        .replace("{id}", "rv_0123456789abcdef0123456789abcdef");
+        .replace("{id}", "rv_0123456789abcdef0123456789abcdef")
+        .replace("{file}", "console.js");
     let body: &[u8] = match template {
         "/eligibility" => br#"{"numbers": ["+14155550190"]}"#,
         _ => b"{}",
@@ -78,6 +79,14 @@ async fn every_route_for_every_role_is_allowed_or_403_before_anything_is_read_or
     let api = api(store.clone());
     for &route in ROUTES {
         let name = format!("{} {}", route.0, route.1);
+        if KEYLESS_ROUTES.contains(&route) {
+            // The console's page and files: served to anyone, never a 401 or 403.
+            for key in [None, Some("not-a-key"), Some(KEYS[0].2)] {
+                let status = api.handle(call(route, key)).await.status();
+                assert_eq!(status, StatusCode::OK, "{name} with {key:?}");
+            }
+            continue;
+        }
         for (key_name, role, key) in KEYS {
             let response = api.handle(call(route, Some(key))).await;
             let status = response.status();

@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod consents;
+mod console;
 mod eligibility_evidence;
 mod events_replay;
 mod hostile_inputs;

@@ -18,6 +18,7 @@ fn concrete(path: &str) -> String {
     path.replace("{token}", "t0ken")
         .replace("{msisdn}", "14155550100")
         .replace("{id}", "rv_00000000000000000000000000000000")
+        .replace("{file}", "console.js")
 }
 
 #[test]

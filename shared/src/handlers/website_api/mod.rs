@@ -5,9 +5,11 @@
 //!
 //! Every request needs an `x-api-key` the deployment knows (`API_KEY_ROLES`, or the old
 //! `API_KEYS` as admin keys), checked before its path is looked at; then its role must grant the
-//! route ([`crate::domain::access`]), before anything is read or written. A resubscribe clears our opt-out only once Vonage confirms it lifted its block, through
+//! route ([`crate::domain::access`]), before anything is read or written. The review console's
+//! page and files (`GET /console`) are the one exception: they hold no data and need no key. A resubscribe clears our opt-out only once Vonage confirms it lifted its block, through
 //! `Store::record` (the same "newest event wins" rule as the webhook).
 
+mod console;
 mod eligibility;
 mod evidence;
 mod opt_outs;
@@ -52,7 +54,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/eligibility"),
     ("GET", "/subscriptions/{msisdn}/evidence"),
     ("POST", "/consents"),
+    ("GET", "/console"),
+    ("GET", "/console/{file}"),
 ];
+
+/// The routes that need no key: the review console's page and files, which hold no data.
+pub const KEYLESS_ROUTES: &[(&str, &str)] = &[("GET", "/console"), ("GET", "/console/{file}")];
 
 pub const BODY_LIMIT: usize = 16 * 1024;
 
@@ -241,6 +248,10 @@ impl WebsiteApi {
         if let Ok(route) = &route {
             log.route = route.name();
         }
+        // The console's page and files hold no data: a browser fetches them without a key.
+        if let Ok(Route::Console(file)) = &route {
+            return console::serve(req, file.as_deref());
+        }
         let caller = self.authenticate(req)?;
         log.key = Some(caller.name.clone());
         let route = route?;
@@ -265,6 +276,7 @@ impl WebsiteApi {
             Route::Eligibility => self.eligibility(req, log).await,
             Route::Evidence(number) => self.evidence(req, &number, log).await,
             Route::PostConsent => self.post_consent(req, log).await,
+            Route::Console(file) => console::serve(req, file.as_deref()),
         }
     }
 
@@ -297,6 +309,8 @@ enum Route {
     Eligibility,
     Evidence(String),
     PostConsent,
+    /// The review console's page (`None`) or one of its files.
+    Console(Option<String>),
 }
 
 impl Route {
@@ -313,6 +327,8 @@ impl Route {
             ("POST", "/eligibility") => Route::Eligibility,
             ("GET", "/subscriptions/{msisdn}/evidence") => Route::Evidence(param()),
             ("POST", "/consents") => Route::PostConsent,
+            ("GET", "/console") => Route::Console(None),
+            ("GET", "/console/{file}") => Route::Console(Some(param())),
             _ => return None,
         })
     }
@@ -329,6 +345,8 @@ impl Route {
             Route::Eligibility => "POST /eligibility",
             Route::Evidence(_) => "GET /subscriptions/{msisdn}/evidence",
             Route::PostConsent => "POST /consents",
+            Route::Console(None) => "GET /console",
+            Route::Console(Some(_)) => "GET /console/{file}",
         }
     }
 }
