@@ -41,6 +41,12 @@ impl Region {
     /// The United States: the default when nothing else is configured.
     pub const US: Region = Region(rlibphonenumber::Region::US);
 
+    /// Whether the region's country calling code is 1 (the North American Numbering Plan).
+    fn is_nanp(self) -> bool {
+        let code = self.0.as_region_str();
+        NANP_REGIONS.split(' ').any(|r| r == code.as_str())
+    }
+
     /// The two-letter code, e.g. `"US"`.
     pub fn code(self) -> String {
         self.0.as_region_str().as_str().to_owned()
@@ -59,6 +65,10 @@ const REGIONS_WITH_METADATA: &str = "AC AD AE AF AG AI AL AM AO AR AS AT AU AW A
     PL PM PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV \
     SX SY SZ TA TC TD TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG US UY UZ VA VC VE VG VI VN VU \
     WF WS XK YE YT ZA ZM ZW";
+
+/// The regions of country calling code 1 (a unit test keeps this equal to the library's list).
+const NANP_REGIONS: &str =
+    "US AG AI AS BB BM BS CA DM DO GD GU JM KN KY LC MP MS PR SX TC TT VC VG VI";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an ISO 3166 country code with phone-number metadata")]
@@ -154,7 +164,13 @@ impl Msisdn {
     /// without a country code use `default_region`. Must be *valid* per libphonenumber's metadata.
     /// NFKC-normalised first, so full-width digits and `＋` work.
     pub fn parse(input: &str, default_region: Region) -> Result<Msisdn, MsisdnError> {
-        let normalized: String = input.nfkc().collect();
+        Self::parse_with(input, default_region, true)
+    }
+
+    /// [`Msisdn::parse`], with or without the North American path (`nanp_digits`): a test
+    /// holds the two to the same answers.
+    fn parse_with(input: &str, default_region: Region, nanp: bool) -> Result<Msisdn, MsisdnError> {
+        let normalized = nfkc(input);
         let text = normalized.trim();
         if text.is_empty() {
             return Err(MsisdnError::Empty);
@@ -188,6 +204,13 @@ impl Msisdn {
             });
         }
 
+        if let Some(ten) = nanp_digits(&digits, international, default_region).filter(|_| nanp) {
+            // Labelled as the library's path labels an invalid number.
+            return parse_nanp(ten, || match international {
+                true => "+1".into(),
+                false => default_region.code(),
+            });
+        }
         if international {
             return parse_international(&digits);
         }
@@ -216,8 +239,7 @@ impl Msisdn {
     /// routes answer for the one on record, an opt-out first.
     pub fn readings(input: &str, default_region: Region) -> Result<Vec<Msisdn>, MsisdnError> {
         let strict = Self::parse(input, default_region);
-        let normalized: String = input.nfkc().collect();
-        let provider = Self::from_provider(&normalized).ok();
+        let provider = Self::from_provider(&nfkc(input)).ok();
         match (strict, provider) {
             (Ok(a), Some(b)) if a != b => Ok(vec![a, b]),
             (Ok(a), _) => Ok(vec![a]),
@@ -325,6 +347,59 @@ impl<'de> Deserialize<'de> for Msisdn {
         // `deserialize_any` so numbers reach the visitor above: with `deserialize_str`,
         // serde_json reports a JSON number with its value in the error message.
         deserializer.deserialize_any(MsisdnVisitor)
+    }
+}
+
+/// NFKC, which leaves ASCII as it is (the common case, then not copied).
+fn nfkc(input: &str) -> std::borrow::Cow<'_, str> {
+    if input.is_ascii() {
+        std::borrow::Cow::Borrowed(input)
+    } else {
+        std::borrow::Cow::Owned(input.nfkc().collect())
+    }
+}
+
+/// The ten digits of a North American number written in full: `+1` and ten digits, or, where
+/// the default region's country code is 1, ten digits or `1` and ten digits; the first of the
+/// ten 2-9. libphonenumber reads each of these as country code 1 with those ten digits as the
+/// national number (no trunk prefix or international prefix left to strip), so its parse, most
+/// of a website number's CPU, is skipped; its validity check still decides. A property test
+/// holds this path to the library's own parse.
+fn nanp_digits(digits: &str, international: bool, region: Region) -> Option<&str> {
+    let ten = match digits.len() {
+        11 => digits.strip_prefix('1')?,
+        10 if !international => digits,
+        _ => return None,
+    };
+    if !matches!(ten.as_bytes().first(), Some(b'2'..=b'9')) {
+        return None;
+    }
+    if !international && !region.is_nanp() {
+        return None;
+    }
+    Some(ten)
+}
+
+/// `+1` and `ten`, if libphonenumber's metadata holds it valid (the US first: the library's own
+/// first region for country code 1, so a US number is decided in one type check).
+fn parse_nanp(ten: &str, region_label: impl FnOnce() -> String) -> Result<Msisdn, MsisdnError> {
+    let national_number = ten.parse::<u64>().map_err(|_| MsisdnError::NotANumber)?;
+    let number = rlibphonenumber::PhoneNumber {
+        country_code: 1,
+        national_number,
+        ..Default::default()
+    };
+    let valid = catch_unwind(|| {
+        let util = &*PHONE_NUMBER_UTIL;
+        util.is_valid_number_for_region(&number, rlibphonenumber::Region::US)
+            || util.is_valid_number(&number)
+    });
+    match valid {
+        Ok(true) => Msisdn::from_digits(&format!("1{ten}")),
+        Ok(false) => Err(MsisdnError::InvalidForRegion {
+            region: region_label(),
+        }),
+        Err(_panic) => Err(MsisdnError::NotANumber),
     }
 }
 
@@ -442,6 +517,64 @@ mod tests {
             Ok(m) => m.as_str().to_owned(),
             Err(e) => panic!("{input:?} ({region:?}) rejected: {e}"),
         }
+    }
+
+    #[test]
+    fn nanp_regions_are_the_metadata_s() {
+        let mut nanp: Vec<String> = PHONE_NUMBER_UTIL
+            .get_regions_for_country_calling_code(1)
+            .into_iter()
+            .flatten()
+            .map(|r| r.as_region_str().as_str().to_owned())
+            .collect();
+        assert_eq!(nanp.first().map(String::as_str), Some("US"), "the US first");
+        nanp.sort();
+        let mut ours: Vec<&str> = NANP_REGIONS.split(' ').collect();
+        ours.sort();
+        assert_eq!(ours, nanp);
+    }
+
+    /// The North American path answers exactly as the library's parse: every ten digits' first
+    /// three and last digit varied (all area codes and exchanges, valid or not), in each way of
+    /// writing them, in NANP and other default regions.
+    #[test]
+    fn the_north_american_path_answers_as_the_library_does() {
+        let regions = [country::US, country::CA, country::GB, country::DE];
+        let mut checked = 0;
+        let mut valid = 0;
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        for area in 100..1000u32 {
+            for _ in 0..2 {
+                // xorshift: reproducible, no dependency.
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let rest = rng % 10_000_000;
+                let ten = format!("{area}{rest:07}");
+                let forms = [
+                    format!("+1{ten}"),
+                    format!("+1 ({}) {}-{}", &ten[..3], &ten[3..6], &ten[6..]),
+                    ten.clone(),
+                    format!("1{ten}"),
+                    format!("1-{}-{}-{}", &ten[..3], &ten[3..6], &ten[6..]),
+                    format!("{}.{}.{}", &ten[..3], &ten[3..6], &ten[6..]),
+                ];
+                for form in &forms {
+                    for region in regions {
+                        let fast = Msisdn::parse_with(form, region, true);
+                        let library = Msisdn::parse_with(form, region, false);
+                        assert_eq!(fast, library, "{form} in {region}");
+                        valid += usize::from(fast.is_ok());
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        // Both answers occur: the comparison is not between two refusals.
+        assert!(
+            valid > checked / 10 && valid < checked,
+            "{valid} of {checked}"
+        );
     }
 
     #[test]

@@ -131,9 +131,18 @@ impl WebsiteApi {
                 .filter(|v| v.status == SendStatus::OptedOut)
                 .count(),
         );
+        // Written straight from the structs: a `json!` value first would build a map per number.
+        #[derive(Serialize)]
+        struct Reply<'a> {
+            program: &'a str,
+            results: Vec<Verdict<'a>>,
+        }
         Ok(json_response(
             StatusCode::OK,
-            &serde_json::json!({ "program": program.id, "results": results }),
+            &Reply {
+                program: program.id.as_str(),
+                results,
+            },
         ))
     }
 }
