@@ -267,21 +267,31 @@ fn event(text: &str, id: &str) -> String {
     let mut form: Vec<(&str, &str)> = unsigned;
     form.push(("sig", &sig));
     let body = serde_urlencoded::to_string(&form).expect("form");
+    gateway_event(
+        "POST",
+        "/webhooks/inbound",
+        serde_json::json!({"content-type": "application/x-www-form-urlencoded"}),
+        body,
+    )
+}
+
+/// An API Gateway HTTP API (payload 2.0) event for `method path` with these headers and body.
+fn gateway_event(method: &str, path: &str, headers: serde_json::Value, body: String) -> String {
+    let mut headers = headers;
+    headers["host"] = "example.execute-api.us-east-1.amazonaws.com".into();
+    let route = format!("{method} {path}");
     serde_json::json!({
         "version": "2.0",
-        "routeKey": "POST /webhooks/inbound",
-        "rawPath": "/webhooks/inbound",
+        "routeKey": route,
+        "rawPath": path,
         "rawQueryString": "",
-        "headers": {
-            "content-type": "application/x-www-form-urlencoded",
-            "host": "example.execute-api.us-east-1.amazonaws.com"
-        },
+        "headers": headers,
         "requestContext": {
             "accountId": "123456789012", "apiId": "example",
             "domainName": "example.execute-api.us-east-1.amazonaws.com", "domainPrefix": "example",
-            "http": {"method": "POST", "path": "/webhooks/inbound", "protocol": "HTTP/1.1",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "169.63.86.174", "userAgent": "Apache-HttpAsyncClient/4.1"},
-            "requestId": "req-1", "routeKey": "POST /webhooks/inbound", "stage": "$default",
+            "requestId": "req-1", "routeKey": route, "stage": "$default",
             "time": "26/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_000_000_000u64
         },
         "body": body,
@@ -360,28 +370,12 @@ fn mixed_numbers(count: usize) -> Vec<String> {
 
 fn eligibility_event(numbers: &[String]) -> String {
     let body = serde_json::json!({ "numbers": numbers }).to_string();
-    serde_json::json!({
-        "version": "2.0",
-        "routeKey": "POST /eligibility",
-        "rawPath": "/eligibility",
-        "rawQueryString": "",
-        "headers": {
-            "content-type": "application/json",
-            "x-api-key": "bench-key",
-            "host": "example.execute-api.us-east-1.amazonaws.com"
-        },
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "example",
-            "domainName": "example.execute-api.us-east-1.amazonaws.com", "domainPrefix": "example",
-            "http": {"method": "POST", "path": "/eligibility", "protocol": "HTTP/1.1",
-                     "sourceIp": "169.63.86.174", "userAgent": "sender"},
-            "requestId": "req-2", "routeKey": "POST /eligibility", "stage": "$default",
-            "time": "26/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_000_000_000u64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
-    .to_string()
+    gateway_event(
+        "POST",
+        "/eligibility",
+        serde_json::json!({"content-type": "application/json", "x-api-key": "bench-key"}),
+        body,
+    )
 }
 
 fn config() -> Criterion {

@@ -80,3 +80,31 @@ pub fn resubscribe(msisdn: &Msisdn, id: &str, at: OffsetDateTime) -> Event {
         website_consent(at),
     )
 }
+
+/// An open review item as the webhook would open it for `text` (its `cue`) from `digits`,
+/// received at `received_at` (which sets its due day).
+pub fn open_review(
+    digits: &str,
+    message_id: &str,
+    text: &str,
+    cue: &str,
+    received_at: OffsetDateTime,
+) -> shared::domain::review::Review {
+    use shared::domain::review::{self, Review, ReviewStatus};
+    let n = crate::msisdn(digits);
+    let event_id = format!("sms:{message_id}");
+    Review {
+        id: review::review_id(&n, &event_id),
+        msisdn: n,
+        status: ReviewStatus::Open,
+        due: review::Due::Day(review::due_date(received_at).expect("a due date")),
+        cue: cue.into(),
+        text: text.into(),
+        message_id: message_id.into(),
+        message_event_id: event_id,
+        short_code: "16105553939".into(),
+        message_at: received_at,
+        received_at,
+        resolution: None,
+    }
+}

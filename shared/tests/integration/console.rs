@@ -17,7 +17,7 @@ use serde_json::Value;
 use shared::adapters::store::Store;
 use shared::domain::access::{key_hash, Role};
 use shared::domain::event::Status;
-use shared::domain::review::{self, Review, ReviewStatus};
+use shared::domain::review::{Review, ReviewStatus};
 use shared::domain::timestamp;
 use shared::handlers::website_api::WebsiteApi;
 use std::path::PathBuf;
@@ -45,22 +45,7 @@ fn api(store: Store) -> WebsiteApi {
 /// A review item as the webhook would open it, received `days_ago`.
 fn item(digits: &str, message_id: &str, text: &str, cue: &str, days_ago: i64) -> Review {
     let received_at = timestamp::now() - time::Duration::days(days_ago);
-    let n = msisdn(digits);
-    let event_id = format!("sms:{message_id}");
-    Review {
-        id: review::review_id(&n, &event_id),
-        msisdn: n,
-        status: ReviewStatus::Open,
-        due: review::Due::Day(review::due_date(received_at).expect("a due date")),
-        cue: cue.into(),
-        text: text.into(),
-        message_id: message_id.into(),
-        message_event_id: event_id,
-        short_code: "16105553939".into(),
-        message_at: received_at,
-        received_at,
-        resolution: None,
-    }
+    testkit::records::open_review(digits, message_id, text, cue, received_at)
 }
 
 /// chromedriver on a port of its own, stopped when dropped.

@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use shared::adapters::store::Store;
 use shared::adapters::vonage::VonageClient;
 use shared::domain::event::{Event, EventKind, Status};
-use shared::domain::review::{self, Review, ReviewStatus};
+use shared::domain::review::{self, Review};
 use shared::domain::timestamp;
 use shared::handlers::webhook::{Webhook, WebhookAuth};
 use shared::handlers::website_api::WebsiteApi;
@@ -72,22 +72,7 @@ fn decision(d: &str) -> serde_json::Value {
 
 /// A review item as the webhook would open it, with a chosen receipt time.
 fn review_at(digits: &str, message_id: &str, received_at: OffsetDateTime) -> Review {
-    let n = msisdn(digits);
-    let event_id = format!("sms:{message_id}");
-    Review {
-        id: review::review_id(&n, &event_id),
-        msisdn: n,
-        status: ReviewStatus::Open,
-        due: review::Due::Day(review::due_date(received_at).expect("a due date")),
-        cue: "spam".into(),
-        text: "is this spam?".into(),
-        message_id: message_id.into(),
-        message_event_id: event_id,
-        short_code: "16105553939".into(),
-        message_at: received_at,
-        received_at,
-        resolution: None,
-    }
+    testkit::records::open_review(digits, message_id, "is this spam?", "spam", received_at)
 }
 
 #[tokio::test]
