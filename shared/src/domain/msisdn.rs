@@ -380,6 +380,25 @@ fn nanp_digits(digits: &str, international: bool, region: Region) -> Option<&str
     Some(ten)
 }
 
+/// The library's metadata of the regions of country code 1, as rlibphonenumber ships it
+/// (`shared/data/README.md`): a util of their own is built in 0.7 ms where the library's whole
+/// one takes 3-4 ms, which the first North American number after a cold start would wait for.
+static NANP_METADATA: &[u8] = include_bytes!("../../data/nanp-metadata.bin");
+
+fn nanp_util() -> &'static rlibphonenumber::PhoneNumberUtil {
+    use prost::Message;
+    static UTIL: std::sync::OnceLock<Option<rlibphonenumber::PhoneNumberUtil>> =
+        std::sync::OnceLock::new();
+    UTIL.get_or_init(|| {
+        let metadata = rlibphonenumber::PhoneMetadataCollection::decode(NANP_METADATA).ok()?;
+        rlibphonenumber::PhoneNumberUtil::new_for_metadata(metadata).ok()
+    })
+    .as_ref()
+    // Cannot happen (a test decodes it); the library's own util then. Lazily: taking its
+    // reference builds it.
+    .unwrap_or_else(|| &PHONE_NUMBER_UTIL)
+}
+
 /// `+1` and `ten`, if libphonenumber's metadata holds it valid (the US first: the library's own
 /// first region for country code 1, so a US number is decided in one type check).
 fn parse_nanp(ten: &str, region_label: impl FnOnce() -> String) -> Result<Msisdn, MsisdnError> {
@@ -390,7 +409,7 @@ fn parse_nanp(ten: &str, region_label: impl FnOnce() -> String) -> Result<Msisdn
         ..Default::default()
     };
     let valid = catch_unwind(|| {
-        let util = &*PHONE_NUMBER_UTIL;
+        let util = nanp_util();
         util.is_valid_number_for_region(&number, rlibphonenumber::Region::US)
             || util.is_valid_number(&number)
     });
@@ -517,6 +536,60 @@ mod tests {
             Ok(m) => m.as_str().to_owned(),
             Err(e) => panic!("{input:?} ({region:?}) rejected: {e}"),
         }
+    }
+
+    /// `data/nanp-metadata.bin` is exactly the country code 1 part of the metadata of the
+    /// rlibphonenumber this build links (found with `cargo metadata`), in the library's order.
+    /// `NANP_METADATA_WRITE=1` rewrites it (after a library upgrade).
+    #[test]
+    fn nanp_metadata_is_the_linked_library_s() {
+        use prost::Message;
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo metadata runs");
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("cargo metadata's JSON");
+        let manifest = metadata["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "rlibphonenumber")
+            .and_then(|p| p["manifest_path"].as_str())
+            .expect("rlibphonenumber in the dependency graph");
+        let library =
+            std::path::Path::new(manifest).with_file_name("src/generated/metadata/metadata.bin");
+        let all = std::fs::read(&library).expect("the library's metadata");
+        let mut nanp =
+            rlibphonenumber::PhoneMetadataCollection::decode(all.as_slice()).expect("decodes");
+        nanp.metadata.retain(|m| m.country_code == Some(1));
+        let expected = nanp.encode_to_vec();
+        if std::env::var_os("NANP_METADATA_WRITE").is_some() {
+            let ours =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nanp-metadata.bin");
+            std::fs::write(ours, &expected).expect("written");
+        } else {
+            assert!(
+                NANP_METADATA == expected.as_slice(),
+                "data/nanp-metadata.bin is not the linked rlibphonenumber's: \
+                 rerun this test with NANP_METADATA_WRITE=1"
+            );
+        }
+        let util = nanp_util();
+        assert!(
+            !std::ptr::eq(util, &*PHONE_NUMBER_UTIL),
+            "the subset decodes"
+        );
+        let mut regions: Vec<String> = util
+            .get_supported_regions()
+            .map(|r| r.as_region_str().as_str().to_owned())
+            .collect();
+        regions.sort();
+        let mut ours: Vec<&str> = NANP_REGIONS.split(' ').collect();
+        ours.sort();
+        assert_eq!(ours, regions);
     }
 
     #[test]
