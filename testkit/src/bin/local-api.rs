@@ -1,7 +1,7 @@
 //! `local-api`: the website API (`WebsiteApi::handle`, the real handler) served over plain
 //! HTTP on 127.0.0.1 by [`testkit::http_api`], for tools that speak HTTP rather than Lambda
-//! events (the OpenAPI fuzzer in `scripts/test`). Each HTTP request becomes an API Gateway HTTP API (payload 2.0) event, goes
-//! through the function's own entry (`shared::handlers::gateway`) and the handler, and the
+//! events (the OpenAPI fuzzer in `scripts/test`). Each HTTP request becomes an API Gateway
+//! HTTP API (payload 2.0) event, goes through the function's own entry (`shared::handlers::gateway`) and the handler, and the
 //! event response goes back as the HTTP response: what the deployed function does behind API
 //! Gateway, minus API Gateway itself.
 //!

@@ -16,7 +16,7 @@ const STYLE: &str = include_str!("console/console.css");
 
 /// Only this origin's script, style and API calls; no inline script or style, no plugins, no
 /// framing, no form posted anywhere (the key form is read by the script, never submitted).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; \
      base-uri 'none'; frame-ancestors 'none'";
 

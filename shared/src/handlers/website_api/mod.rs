@@ -6,7 +6,8 @@
 //! Every request needs an `x-api-key` the deployment knows (`API_KEY_ROLES`, or the old
 //! `API_KEYS` as admin keys), checked before its path is looked at; then its role must grant the
 //! route ([`crate::domain::access`]), before anything is read or written. The review console's
-//! page and files (`GET /console`) are the one exception: they hold no data and need no key. A resubscribe clears our opt-out only once Vonage confirms it lifted its block, through
+//! page and files ([`KEYLESS_ROUTES`]) are the one exception: they hold no data and need no
+//! key. A resubscribe clears our opt-out only once Vonage confirms it lifted its block, through
 //! `Store::record` (the same "newest event wins" rule as the webhook).
 
 mod console;
@@ -234,39 +235,43 @@ impl WebsiteApi {
         response
     }
 
-    /// The key check first, for every request: a missing or wrong key gets 401 whatever the
-    /// path, so nothing about the API's paths is told to a caller without a key.
+    /// The key check first, for every request but [`KEYLESS_ROUTES`]: a missing or wrong key
+    /// gets 401 whatever the path, so nothing about the API's paths is told to a caller without
+    /// a key.
     async fn route(&self, req: &Request, log: &mut LogLine) -> Result<Response<Body>, ApiError> {
         // An event that is no readable HTTP request has no headers to check a key in.
         ApiError::check_readable(req)?;
         let no_route = || ApiError::not_found("no such route");
+        let mut keyless = false;
         let route = match routing::select(req, ROUTES) {
-            Selected::Route { route, params } => Route::of(route, params).ok_or_else(no_route),
+            Selected::Route { route, params } => {
+                keyless = KEYLESS_ROUTES.contains(&route);
+                Route::of(route, params).ok_or_else(no_route)
+            }
             Selected::MethodNotAllowed { allow } => Err(ApiError::method_not_allowed(&allow)),
             Selected::NotFound => Err(no_route()),
         };
         if let Ok(route) = &route {
             log.route = route.name();
         }
-        // The console's page and files hold no data: a browser fetches them without a key.
-        if let Ok(Route::Console(file)) = &route {
-            return console::serve(req, file.as_deref());
+        if !keyless {
+            let caller = self.authenticate(req)?;
+            log.key = Some(caller.name.clone());
+            if let Ok(route) = &route {
+                if !role_grants(caller.role, route.name()) {
+                    return Err(ApiError::new(
+                        ErrorCode::Forbidden,
+                        format!(
+                            "this key ({}) has the role {}, which does not grant {}",
+                            caller.name,
+                            caller.role.as_str(),
+                            route.name()
+                        ),
+                    ));
+                }
+            }
         }
-        let caller = self.authenticate(req)?;
-        log.key = Some(caller.name.clone());
-        let route = route?;
-        if !role_grants(caller.role, route.name()) {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "this key ({}) has the role {}, which does not grant {}",
-                    caller.name,
-                    caller.role.as_str(),
-                    route.name()
-                ),
-            ));
-        }
-        match route {
+        match route? {
             Route::Resubscribe => self.resubscribe(req, log).await,
             Route::Subscription(number) => self.subscription(req, &number, log).await,
             Route::OptOuts => self.opt_outs(req).await,
