@@ -131,3 +131,29 @@ ensure_chromium() {
     || die "apt-get could not install chromium and chromium-driver; see .local/chromium-install.log"
   command -v chromedriver >/dev/null 2>&1 || die "chromium-driver was installed but chromedriver is not on PATH"
 }
+
+# The Lambda functions' names (functions/*): what is deployed, sized and benchmarked.
+FUNCTIONS=(unsubscribe-webhook resubscribe reconcile notify review-check)
+
+# cargo lambda (with zig, from PyPI) and the aarch64 standard library (rustup), for the arm64
+# bootstraps Lambda runs. Prints why and fails when either cannot be installed.
+ensure_arm64_toolchain() {
+  if ! command -v cargo-lambda >/dev/null 2>&1; then
+    say "installing cargo-lambda (brings zig) from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check cargo-lambda \
+      || { echo "cargo-lambda could not be installed from PyPI"; return 1; }
+  fi
+  if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    say "installing the aarch64-unknown-linux-gnu standard library (rustup)"
+    rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 \
+      || { echo "rustup could not install the aarch64-unknown-linux-gnu standard library"; return 1; }
+  fi
+}
+
+# `cargo lambda build --release --arm64` of the named binaries: target/lambda/<name>/bootstrap.
+build_arm64() {
+  local bins=() bin
+  for bin in "$@"; do bins+=(--bin "$bin"); done
+  say "release build, arm64 (cargo lambda build --arm64): $*"
+  cargo lambda build --release --arm64 --locked "${bins[@]}"
+}

@@ -86,7 +86,7 @@ pub fn client_for(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .http_client(shared::adapters::tls::sdk_http_client())
+        .http_client(shared::adapters::sdk_http::sdk_http_client())
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))
         .timeout_config(

@@ -224,7 +224,7 @@ pub fn function_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             credentials,
         ))
-        .http_client(crate::adapters::tls::sdk_http_client())
+        .http_client(crate::adapters::sdk_http::sdk_http_client())
         .service_config(EndpointFromEnvironment)
         .build())
 }
@@ -246,7 +246,7 @@ impl aws_types::service_config::LoadServiceConfig for EndpointFromEnvironment {
 /// with our HTTPS client ([`crate::adapters::tls`]).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::adapters::tls::sdk_http_client())
+        .http_client(crate::adapters::sdk_http::sdk_http_client())
         .load()
         .await
 }

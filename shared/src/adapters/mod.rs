@@ -4,6 +4,7 @@
 pub mod config;
 pub mod metrics;
 pub mod provider;
+pub mod sdk_http;
 pub mod store;
 pub mod tls;
 pub mod vonage;

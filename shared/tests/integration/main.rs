@@ -29,6 +29,7 @@ mod resubscribe_api;
 mod reviews_api;
 mod revocation_corpus;
 mod routing;
+mod sdk_http;
 mod signature_vectors;
 mod store_dynamodb;
 mod template_routes;
