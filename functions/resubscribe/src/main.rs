@@ -7,7 +7,9 @@ use shared::adapters::config;
 use shared::handlers::gateway;
 use shared::handlers::website_api::WebsiteApi;
 
-#[tokio::main]
+// One thread: an execution environment serves one invocation at a time, and worker threads
+// would only cost init (docs/decisions/0021-one-http-client-and-trust-anchors.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (settings, store) = config::start_function().await?;
     let api = WebsiteApi::from_settings(store, &settings)?;

@@ -212,16 +212,18 @@ impl Msisdn {
             });
         }
         if international {
-            return parse_international(&digits);
+            return parse_international(&digits, nanp);
         }
         // National forms, and the region's own international prefix (`011 44 …` in the US).
-        let national = parse_national(&digits, default_region);
+        let national = parse_national(&digits, default_region, nanp);
         match national {
             Err(MsisdnError::InvalidForRegion { .. }) | Err(MsisdnError::WrongLength { .. }) => {
                 // "0044 …" where the region's prefix is not 00: 00 is the international prefix in
                 // most of the world, and no valid national number of such a region starts with it.
                 match digits.strip_prefix("00") {
-                    Some(rest) if !rest.starts_with('0') => parse_international(rest).or(national),
+                    Some(rest) if !rest.starts_with('0') => {
+                        parse_international(rest, nanp).or(national)
+                    }
                     _ => national,
                 }
             }
@@ -441,11 +443,15 @@ struct Parsed {
     e164: String,
 }
 
-/// Parse, validity and E.164 formatting with `rlibphonenumber`, whose internal `unwrap`s and
-/// `expect`s could panic: a panic is reported as [`MsisdnError::NotANumber`].
-fn run_library(region: Option<Region>, text: &str) -> Result<Parsed, MsisdnError> {
+/// Parse, validity and E.164 formatting with `rlibphonenumber` (`util`: the library's whole one
+/// or the North American regions' own), whose internal `unwrap`s and `expect`s could panic: a
+/// panic is reported as [`MsisdnError::NotANumber`].
+fn run_library(
+    util: &rlibphonenumber::PhoneNumberUtil,
+    region: Option<Region>,
+    text: &str,
+) -> Result<Parsed, MsisdnError> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let util = &*PHONE_NUMBER_UTIL;
         util.parse_and_keep_raw_input(text, region.map(|r| r.0))
             .map(|number| Parsed {
                 code: number.country_code,
@@ -488,26 +494,56 @@ fn finish(parsed: Parsed, region_label: impl FnOnce() -> String) -> Result<Msisd
     Msisdn::from_digits(digits)
 }
 
-/// `digits` start with a country code (the `+` or international prefix already removed).
-fn parse_international(digits: &str) -> Result<Msisdn, MsisdnError> {
-    let parsed = run_library(None, &format!("+{digits}"))?;
+/// `digits` start with a country code (the `+` or international prefix already removed). With
+/// `nanp`, one starting with 1 is read by the North American regions' util: no other country
+/// code starts with 1, and the library reads such a number with their metadata alone.
+fn parse_international(digits: &str, nanp: bool) -> Result<Msisdn, MsisdnError> {
+    let util = match nanp && digits.starts_with('1') {
+        true => nanp_util(),
+        false => &*PHONE_NUMBER_UTIL,
+    };
+    let parsed = run_library(util, None, &format!("+{digits}"))?;
     let code = parsed.code;
     finish(parsed, || format!("+{code}"))
 }
 
 /// `digits` are written the way `region` writes them: a national number, possibly starting with
-/// the region's own country code or its international prefix and another country code.
-fn parse_national(digits: &str, region: Region) -> Result<Msisdn, MsisdnError> {
-    let parsed = run_library(Some(region), digits)?;
+/// the region's own country code or its international prefix and another country code. With
+/// `nanp`, in a North American region, its regions' util reads it first (so that a number the
+/// fast path does not take, say nine digits, does not wait for the library's whole metadata);
+/// only a number after the international prefix with another country code is not in it
+/// (`InvalidCountryCode`), and goes to the library's whole util.
+fn parse_national(digits: &str, region: Region, nanp: bool) -> Result<Msisdn, MsisdnError> {
+    if nanp && region.is_nanp() {
+        match run_library(nanp_util(), Some(region), digits) {
+            Err(MsisdnError::InvalidCountryCode) => {}
+            read => return finish_national(read?, region, 1),
+        }
+    }
+    let expected_code = catch_unwind(|| PHONE_NUMBER_UTIL.get_country_code_for_region(region.0))
+        .ok()
+        .flatten();
+    let parsed = run_library(&PHONE_NUMBER_UTIL, Some(region), digits)?;
+    match expected_code {
+        Some(code) => finish_national(parsed, region, code),
+        None => Err(MsisdnError::InvalidForRegion {
+            region: region.code(),
+        }),
+    }
+}
+
+/// A national reading's answer; `expected_code` is the region's country code.
+fn finish_national(
+    parsed: Parsed,
+    region: Region,
+    expected_code: i32,
+) -> Result<Msisdn, MsisdnError> {
     let code = parsed.code;
     if parsed.after_idd {
         // `011 44 …` in the US: a number written with its country code, labelled by it.
         return finish(parsed, || format!("+{code}"));
     }
-    let expected_code = catch_unwind(|| PHONE_NUMBER_UTIL.get_country_code_for_region(region.0))
-        .ok()
-        .flatten();
-    if expected_code != Some(code) {
+    if expected_code != code {
         // The library found a foreign country code by a route we did not anticipate; do not
         // trust its reading of a number the person wrote as national.
         return Err(MsisdnError::InvalidForRegion {
@@ -647,6 +683,44 @@ mod tests {
         assert!(
             valid > checked / 10 && valid < checked,
             "{valid} of {checked}"
+        );
+    }
+
+    /// What the fast path leaves to the library, read with the North American regions' util
+    /// where it applies, answers exactly as the library's whole util: digits of every length
+    /// the parse accepts, after no prefix, a trunk or country code 1, the US's and most of the
+    /// world's international prefixes, or `+` with country code 1 or another.
+    #[test]
+    fn the_north_american_util_answers_as_the_library_does() {
+        let regions = [country::US, country::CA, country::GB, country::DE];
+        let prefixes = [
+            "", "1", "0", "011", "0111", "01144", "00", "001", "0044", "+", "+1", "+44", "+10",
+        ];
+        let (mut checked, mut valid, mut foreign) = (0, 0, 0);
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..60 {
+            for prefix in prefixes {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let length = 5 + round % 9;
+                let digits = format!("{:015}", rng % 1_000_000_000_000_000);
+                let input = format!("{prefix}{}", &digits[15 - length..]);
+                for region in regions {
+                    let nanp = Msisdn::parse_with(&input, region, true);
+                    let library = Msisdn::parse_with(&input, region, false);
+                    assert_eq!(nanp, library, "{input} in {region}");
+                    valid += usize::from(nanp.is_ok());
+                    foreign +=
+                        usize::from(nanp.as_ref().is_ok_and(|m| !m.as_str().starts_with('1')));
+                    checked += 1;
+                }
+            }
+        }
+        // Valid numbers of country code 1 and of others both occur, and refusals.
+        assert!(
+            foreign > 0 && valid > foreign && valid < checked,
+            "{valid} ({foreign} foreign) of {checked}"
         );
     }
 
