@@ -132,8 +132,9 @@ ensure_chromium() {
   command -v chromedriver >/dev/null 2>&1 || die "chromium-driver was installed but chromedriver is not on PATH"
 }
 
-# The Lambda functions' names (functions/*): what is deployed, sized and benchmarked.
-FUNCTIONS=(unsubscribe-webhook resubscribe reconcile notify review-check)
+# The Lambda functions, one binary crate each under functions/ (the directory is the binary's
+# name): what is deployed, sized and benchmarked. Scripts source this from the repository root.
+mapfile -t FUNCTIONS < <(ls functions)
 
 # cargo lambda (with zig, from PyPI) and the aarch64 standard library (rustup), for the arm64
 # bootstraps Lambda runs. Prints why and fails when either cannot be installed.

@@ -243,7 +243,7 @@ impl aws_types::service_config::LoadServiceConfig for EndpointFromEnvironment {
 }
 
 /// The SDK configuration from the standard chain (region, credentials, `AWS_ENDPOINT_URL_*`),
-/// with our HTTPS client ([`crate::adapters::tls`]).
+/// with our HTTP client ([`crate::adapters::sdk_http`]).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(crate::adapters::sdk_http::sdk_http_client())
