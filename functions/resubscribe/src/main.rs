@@ -7,8 +7,7 @@ use shared::adapters::config;
 use shared::handlers::gateway;
 use shared::handlers::website_api::WebsiteApi;
 
-// One thread: an execution environment serves one invocation at a time, and worker threads
-// would only cost init (docs/decisions/0021-one-http-client-and-trust-anchors.md).
+// One invocation at a time: worker threads would only cost init (decision 0021).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (settings, store) = config::start_function().await?;

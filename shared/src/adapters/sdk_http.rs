@@ -1,7 +1,7 @@
 //! The AWS SDK's HTTP client: its requests sent through reqwest, the client the Vonage calls use,
 //! so that a bootstrap links one HTTP client stack (HTTP/1.1 on [`super::tls`]) and not also the
-//! SDK's own, which brings HTTP/2 (a third of a megabyte; neither DynamoDB nor Secrets Manager
-//! needs it): docs/decisions/0021-one-http-client-and-trust-anchors.md.
+//! SDK's own, which brings HTTP/2, which neither DynamoDB nor Secrets Manager needs
+//! (docs/decisions/0021-one-http-client-and-trust-anchors.md).
 //!
 //! What the SDK asks of a client, kept: its connect and read timeouts applied, connections pooled,
 //! no redirect followed, no retry of its own (the SDK's retry strategy decides), and failures

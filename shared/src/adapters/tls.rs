@@ -1,9 +1,7 @@
-//! Our outbound HTTPS (DynamoDB, Secrets Manager, Vonage): one client stack, reqwest on rustls
-//! with *ring*, trusting Mozilla's roots compiled in as trust anchors (`webpki-roots`), never the
-//! system store. The anchors are already in the form rustls checks against: nothing is read or
-//! parsed at start (the system store took 10-20 ms per client of each cold start; whole
-//! certificates, PEM-encoded for the SDK and parsed twice, 40% of a cold start's CPU:
-//! docs/decisions/0021-one-http-client-and-trust-anchors.md). All three services present
+//! Our outbound HTTPS (DynamoDB, Secrets Manager, Vonage): rustls with *ring*, trusting Mozilla's
+//! roots compiled in as trust anchors (`webpki-roots`), the form rustls checks against, so that
+//! nothing is read or parsed at start; never the system store
+//! (docs/decisions/0021-one-http-client-and-trust-anchors.md). All three services present
 //! certificates from public CAs on that list; a private CA (a TLS-intercepting proxy) is not
 //! trusted, and no Lambda needs one.
 
